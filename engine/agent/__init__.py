@@ -1,0 +1,1 @@
+"""The PaSa agent: prompts, Crawler, Selector, queue and the search loop."""

@@ -1,0 +1,50 @@
+"""The agent's settings: budgets and ranking. Passed in explicitly, never global."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Preset = Literal["quick", "standard", "thorough"]
+
+
+class AgentSettings(BaseModel):
+    """Budgets follow PaSa's released defaults where they exist (5 queries, 2 expansion layers, top 20)."""
+
+    max_queries: int = Field(5, ge=0, le=50, description="Search queries the Crawler may write per search.")
+    include_user_query: bool = Field(
+        True, description="Also run the user's own question as a search query (a strong retrieval signal)."
+    )
+    results_per_query: int = Field(10, ge=1, le=200, description="Results taken from each source per query.")
+    expand_layers: int = Field(2, ge=0, le=5, description="Citation-expansion layers after the search session.")
+    expand_per_layer: int = Field(20, ge=0, le=200, description="Papers expanded per layer (best first).")
+    sections_per_paper: int = Field(5, ge=1, le=20, description="Sections the Crawler may pick per paper.")
+    max_papers: int = Field(300, ge=1, le=10000, description="Stop adding papers beyond this many.")
+    max_seconds: float = Field(180.0, gt=0, description="Wall-clock budget in seconds; the search ends truncated.")
+    score_top: int = Field(
+        100, ge=0, le=10000, description="Only the best this-many papers by retrieval are sent to the Selector."
+    )
+    select_threshold: float = Field(0.5, ge=0.0, le=1.0, description="Selected iff the Selector's P(True) exceeds this.")
+    selector_weight: float = Field(
+        0.0, ge=0.0, le=10.0, description="Weight of the Selector's P(True) in the rank score (see ranking.py)."
+    )
+    select_top: int = Field(
+        0, ge=0, le=1000, description="Also require a selected paper to rank in the top-N (0 = no limit)."
+    )
+    crawler_max_tokens: int = Field(160, ge=16, le=2048, description="Token budget of one Crawler reply.")
+    abstract_chars: int = Field(1500, ge=100, le=20000, description="Abstracts are cut to this many characters.")
+    before: date | None = Field(None, description="Date cut-off: only papers published before this date.")
+    seed: int = Field(0, description="Sampling seed for the Crawler (greedy decoding ignores it).")
+    crawler_samples: int = Field(
+        1, ge=1, le=8, description="Crawler ensemble: run the search session this many times and union queries."
+    )
+
+    @classmethod
+    def preset(cls, name: Preset) -> AgentSettings:
+        if name == "quick":
+            return cls(max_queries=3, results_per_query=20, expand_layers=0, score_top=30, max_seconds=60)
+        if name == "thorough":
+            return cls(max_queries=8, results_per_query=50, expand_layers=2, score_top=200, max_seconds=900)
+        return cls()

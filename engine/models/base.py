@@ -1,0 +1,62 @@
+"""The one protocol every LLM backend implements, for both PaSa roles (Crawler and Selector).
+
+Backends are synchronous and may block for seconds; the agent calls them from a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypedDict, runtime_checkable
+
+
+class Message(TypedDict):
+    role: str
+    content: str
+
+
+def user_message(content: str) -> list[Message]:
+    """PaSa sends every prompt as a single user message in the model's chat template."""
+    return [{"role": "user", "content": content}]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    name: str
+    backend: str  # "llama.cpp" | "transformers" | "openai" | "scripted"
+    chat_template: str  # the template source or a short description of it
+    true_token_id: int | None  # id of the token "True" (the Selector's decision token)
+    context_tokens: int
+    supports_logprobs: bool = True
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """A chat LLM that can generate text and score the Selector's first token."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int | None = None,
+    ) -> str:
+        """The assistant's reply to `messages` (chat template applied by the backend)."""
+        ...
+
+    def true_probabilities(self, prompts: Sequence[Sequence[Message]]) -> list[float]:
+        """For each prompt, P(first assistant token == "True"): softmax over the full vocabulary.
+
+        Backends batch and reuse shared prefixes as they can; the result order matches `prompts`.
+        """
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens `text` takes in this model (an estimate where the backend cannot tokenize)."""
+        ...
+
+    def close(self) -> None: ...
