@@ -1,0 +1,444 @@
+"""The library: one SQLite file (plus a files folder beside it) holding every search and every paper.
+
+`open_library(path)` creates or migrates it. Every public method is one transaction; `record` persists
+one engine event as it arrives, so a crash loses at most the event being written.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from engine.events import Event, FoundBy, Progress, event_from_dict
+from engine.papers import Paper
+from pasa_desktop.library import attachments, catalogue, recorder
+from pasa_desktop.library.database import make_engine, read_transaction, translate, write_transaction
+from pasa_desktop.library.errors import LibraryError
+from pasa_desktop.library.fts import match_expression
+from pasa_desktop.library.migrations import migrate
+from pasa_desktop.library.organiser import Organiser
+from pasa_desktop.library.rows import (
+    PaperRow,
+    RunPaperRow,
+    RunQueryRow,
+    RunSummary,
+    UpsertResult,
+)
+
+_RUN_COLUMNS = (
+    "r.id, r.query, r.status, r.started, r.finished, r.seconds, r.message,"
+    " (SELECT count(*) FROM run_query q WHERE q.run_id = r.id),"
+    " (SELECT count(*) FROM run_paper rp WHERE rp.run_id = r.id),"
+    " (SELECT count(*) FROM run_paper rp WHERE rp.run_id = r.id AND rp.score IS NOT NULL),"
+    " (SELECT count(*) FROM run_paper rp WHERE rp.run_id = r.id AND rp.selected = 1),"
+    " (SELECT count(*) FROM run_paper rp WHERE rp.run_id = r.id AND rp.sections_expanded IS NOT NULL)"
+)
+# bm25 weights: title, authors, abstract, notes, full text.
+_RANK = "bm25(paper_fts, 10.0, 3.0, 1.0, 2.0, 0.5)"
+
+
+def _summary(row: Sequence[Any]) -> RunSummary:
+    return RunSummary(
+        id=int(row[0]),
+        query=row[1],
+        status=row[2],
+        started=row[3],
+        finished=row[4],
+        seconds=float(row[5] or 0.0),
+        message=row[6] or "",
+        queries=int(row[7]),
+        found=int(row[8]),
+        scored=int(row[9]),
+        selected=int(row[10]),
+        expanded=int(row[11]),
+    )
+
+
+class Library(Organiser):
+    def __init__(self, path: Path, *, busy_timeout_s: float = 5.0, durable: bool = True) -> None:
+        self.path = Path(path)
+        self.files_dir = self.path.with_name(self.path.stem + "-files")
+        self._engine = make_engine(self.path, busy_timeout_s=busy_timeout_s, durable=durable)
+        # Progress events are frequent: the latest is kept here and written with the next real event.
+        self._progress: dict[int, Progress] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _write(self):  # type: ignore[no-untyped-def]
+        self._check_open()
+        return write_transaction(self._engine, self.path)
+
+    def _read(self):  # type: ignore[no-untyped-def]
+        self._check_open()
+        return read_transaction(self._engine, self.path)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LibraryError(f"The library {self.path} is closed")
+
+    def _migrate(self) -> None:
+        with self._write() as conn:
+            migrate(conn)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        with self._lock:
+            pending = dict(self._progress)
+            self._progress.clear()
+        if pending:
+            with self._write() as conn:
+                for run_id, progress in pending.items():
+                    recorder.set_progress(conn, run_id, progress)
+        self._closed = True
+        self._engine.dispose()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- runs -------------------------------------------------------------------------------------
+    def create_run(self, query: str, settings: dict[str, Any]) -> int:
+        with self._write() as conn:
+            cur = conn.exec_driver_sql(
+                "INSERT INTO run(query, settings, status, message, started, seconds) VALUES (?, ?, 'running', '', ?, 0)",
+                (query, json.dumps(settings, ensure_ascii=False, default=str), catalogue.now()),
+            )
+            return int(cur.lastrowid)  # type: ignore[arg-type]
+
+    def record(self, run_id: int, event: Event) -> None:
+        """Persist one event's effect in its own transaction (cheap: a few indexed statements)."""
+        if isinstance(event, Progress):
+            with self._lock:
+                self._progress[run_id] = event
+            return
+        with self._lock:
+            progress = self._progress.pop(run_id, None)
+        with self._write() as conn:
+            if progress is not None:
+                recorder.set_progress(conn, run_id, progress)
+            seq = recorder.log_event(conn, run_id, event)
+            recorder.apply(conn, run_id, event, seq)
+
+    def run_events(self, run_id: int) -> list[Event]:
+        """The run's logged events in order (Progress excluded), for the engine to rebuild its state."""
+        with self._read() as conn:
+            self._require_run(conn, run_id)
+            rows = conn.exec_driver_sql(
+                "SELECT id, data FROM run_event WHERE run_id = ? ORDER BY id", (run_id,)
+            ).all()
+        events: list[Event] = []
+        for event_id, data in rows:
+            try:
+                events.append(event_from_dict(json.loads(data)))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise LibraryError(f"Run {run_id}: logged event {event_id} cannot be read back ({exc})") from exc
+        return events
+
+    def run_settings(self, run_id: int) -> dict[str, Any]:
+        with self._read() as conn:
+            self._require_run(conn, run_id)
+            row = conn.exec_driver_sql("SELECT settings FROM run WHERE id = ?", (run_id,)).one()
+        value = json.loads(row[0] or "{}")
+        return value if isinstance(value, dict) else {}
+
+    def last_progress(self, run_id: int) -> Progress | None:
+        with self._lock:
+            if run_id in self._progress:
+                return self._progress[run_id]
+        with self._read() as conn:
+            row = conn.exec_driver_sql("SELECT last_progress FROM run WHERE id = ?", (run_id,)).first()
+        if not row or not row[0]:
+            return None
+        event = event_from_dict(json.loads(row[0]))
+        return event if isinstance(event, Progress) else None
+
+    def _require_run(self, conn: Any, run_id: int) -> None:
+        if conn.exec_driver_sql("SELECT 1 FROM run WHERE id = ?", (run_id,)).first() is None:
+            raise LibraryError(f"No search run {run_id} in the library", hint="pasa history")
+
+    def runs(self, *, limit: int | None = None) -> list[RunSummary]:
+        sql = f"SELECT {_RUN_COLUMNS} FROM run r ORDER BY r.id DESC"
+        params: tuple[Any, ...] = ()
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (limit,)
+        with self._read() as conn:
+            return [_summary(r) for r in conn.exec_driver_sql(sql, params).all()]
+
+    def run(self, run_id: int) -> RunSummary:
+        with self._read() as conn:
+            row = conn.exec_driver_sql(f"SELECT {_RUN_COLUMNS} FROM run r WHERE r.id = ?", (run_id,)).first()
+        if row is None:
+            raise LibraryError(f"No search run {run_id} in the library", hint="pasa history")
+        return _summary(row)
+
+    def run_queries(self, run_id: int) -> list[RunQueryRow]:
+        with self._read() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT query, origin, hits FROM run_query WHERE run_id = ? ORDER BY id", (run_id,)
+            ).all()
+        return [RunQueryRow(q, o, h) for q, o, h in rows]
+
+    def run_papers(self, run_id: int, *, selected_only: bool = False) -> list[RunPaperRow]:
+        """A run's papers, best first: by rank score, then selector score, then discovery order."""
+        sql = (
+            f"SELECT {catalogue.PAPER_COLUMNS}, rp.paper_key, rp.score, rp.selected, rp.found_by, rp.reason,"
+            " rp.rank_score, rp.sections_chosen, rp.sections_expanded"
+            " FROM run_paper rp JOIN paper p ON p.id = rp.paper_id WHERE rp.run_id = ?"
+            + (" AND rp.selected = 1" if selected_only else "")
+            + " ORDER BY rp.rank_score IS NULL, rp.rank_score DESC, rp.score IS NULL, rp.score DESC, rp.rowid"
+        )
+        with self._read() as conn:
+            self._require_run(conn, run_id)
+            rows = conn.exec_driver_sql(sql, (run_id,)).all()
+        out = []
+        for row in rows:
+            paper = catalogue.row_to_paper_row(row[:16])
+            key, score, selected, found_by, reason, rank, chosen, expanded = row[16:]
+            out.append(
+                RunPaperRow(
+                    paper=paper,
+                    key=key,
+                    score=score,
+                    selected=None if selected is None else bool(selected),
+                    found_by=tuple(FoundBy(**f) for f in json.loads(found_by or "[]")),
+                    reason=reason or "",
+                    rank_score=rank,
+                    sections_chosen=tuple(json.loads(chosen or "[]")),
+                    sections_expanded=None if expanded is None else tuple(json.loads(expanded)),
+                )
+            )
+        return out
+
+    def set_reason(self, run_id: int, paper_key: str, reason: str) -> None:
+        """Store the Selector's reason when it is generated after the score (a second pass)."""
+        with self._write() as conn:
+            cur = conn.exec_driver_sql(
+                "UPDATE run_paper SET reason = ? WHERE run_id = ? AND paper_key = ?", (reason, run_id, paper_key)
+            )
+            if not cur.rowcount:
+                raise LibraryError(f"Run {run_id} has no paper {paper_key!r}")
+
+    def delete_run(self, run_id: int) -> None:
+        """Forget a search (its event log and links); the papers stay in the library."""
+        with self._write() as conn:
+            self._require_run(conn, run_id)
+            conn.exec_driver_sql("DELETE FROM run WHERE id = ?", (run_id,))
+
+    # -- papers -----------------------------------------------------------------------------------
+    def add_paper(self, paper: Paper, *, citekey: str | None = None) -> UpsertResult:
+        with self._write() as conn:
+            return catalogue.upsert(conn, paper, citekey=citekey)
+
+    def add_papers(self, papers: Iterable[Paper]) -> list[UpsertResult]:
+        """Many papers in one transaction (imports, benchmarks): all or nothing."""
+        with self._write() as conn:
+            return [catalogue.upsert(conn, p) for p in papers]
+
+    def paper(self, paper_id: int) -> PaperRow:
+        rows = self.papers([paper_id])
+        if not rows:
+            raise LibraryError(f"No paper {paper_id} in the library", hint="pasa library search")
+        return rows[0]
+
+    def papers(self, paper_ids: Sequence[int]) -> list[PaperRow]:
+        """Rows for these ids, in the order given (unknown ids are left out)."""
+        if not paper_ids:
+            return []
+        found: dict[int, PaperRow] = {}
+        with self._read() as conn:
+            for start in range(0, len(paper_ids), 500):
+                chunk = list(paper_ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                for row in conn.exec_driver_sql(
+                    f"SELECT {catalogue.PAPER_COLUMNS} FROM paper p WHERE p.id IN ({marks})", tuple(chunk)
+                ):
+                    found[int(row[0])] = catalogue.row_to_paper_row(row)
+        return [found[i] for i in paper_ids if i in found]
+
+    def paper_sources(self, paper_id: int) -> list[Paper]:
+        """Every record this paper was built from (merges keep them all)."""
+        with self._read() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT record FROM paper_source WHERE paper_id = ? ORDER BY id", (paper_id,)
+            ).all()
+        return [Paper.from_dict(json.loads(r[0])) for r in rows]
+
+    def count_papers(self) -> int:
+        with self._read() as conn:
+            return int(conn.exec_driver_sql("SELECT count(*) FROM paper").scalar_one())
+
+    def merge_papers(self, keep: int, drop: int) -> None:
+        if keep == drop:
+            raise LibraryError("Cannot merge a paper into itself")
+        with self._write() as conn:
+            for pid in (keep, drop):
+                if conn.exec_driver_sql("SELECT 1 FROM paper WHERE id = ?", (pid,)).first() is None:
+                    raise LibraryError(f"No paper {pid} in the library")
+            catalogue.merge(conn, keep, drop)
+
+    def duplicates(self) -> list[tuple[int, int]]:
+        """Pairs (keep, drop) that share a normalised title and year (candidates for `merge_papers`)."""
+        with self._read() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT a.id, b.id FROM paper a JOIN paper b ON a.title_key = b.title_key AND a.id < b.id"
+                " WHERE a.title_key != '' AND (a.year IS NULL OR b.year IS NULL OR a.year = b.year)"
+                " AND (a.first_author_key = '' OR b.first_author_key = '' OR a.first_author_key = b.first_author_key)"
+                " ORDER BY a.id, b.id"
+            ).all()
+        return [(int(a), int(b)) for a, b in rows]
+
+    def set_decision(self, paper_id: int, accepted: bool | None) -> None:
+        self._set_paper_field(paper_id, "decision", None if accepted is None else int(accepted))
+
+    def set_read(self, paper_id: int, read: bool = True) -> None:
+        self._set_paper_field(paper_id, "read", int(read))
+
+    def set_rating(self, paper_id: int, rating: int | None) -> None:
+        if rating is not None and not 1 <= rating <= 5:
+            raise LibraryError(f"A rating is 1 to 5 stars (got {rating})")
+        self._set_paper_field(paper_id, "rating", rating)
+
+    def _set_paper_field(self, paper_id: int, column: str, value: int | None) -> None:
+        assert column in {"decision", "read", "rating"}
+        with self._write() as conn:
+            cur = conn.exec_driver_sql(
+                f"UPDATE paper SET {column} = ?, updated = ? WHERE id = ?", (value, catalogue.now(), paper_id)
+            )
+            if not cur.rowcount:
+                raise LibraryError(f"No paper {paper_id} in the library")
+
+    # -- search -----------------------------------------------------------------------------------
+    def search(
+        self,
+        text: str = "",
+        *,
+        tag: str | None = None,
+        collection: int | str | None = None,
+        year: int | tuple[int | None, int | None] | None = None,
+        run: int | None = None,
+        selected: bool | None = None,
+        decision: bool | None = None,
+        read: bool | None = None,
+        limit: int | None = 200,
+        offset: int = 0,
+    ) -> list[PaperRow]:
+        """Full-text search with filters. Any user text is safe: it is never parsed as FTS5 syntax.
+
+        `collection` is an id or a "Parent/Child" path and includes sub-collections; `selected` means
+        selected by the Selector in `run` (or in any run when `run` is None); `year` is one year or a range.
+        """
+        where: list[str] = []
+        params: list[Any] = []
+        match = match_expression(text)
+        if match:
+            sql = f"SELECT {catalogue.PAPER_COLUMNS} FROM paper_fts JOIN paper p ON p.id = paper_fts.rowid"
+            where.append("paper_fts MATCH ?")
+            params.append(match)
+            order = f" ORDER BY {_RANK}"
+        else:
+            sql = f"SELECT {catalogue.PAPER_COLUMNS} FROM paper p"
+            order = " ORDER BY p.added DESC, p.id DESC"
+        if tag is not None:
+            where.append("p.id IN (SELECT pt.paper_id FROM paper_tag pt JOIN tag t ON t.id = pt.tag_id WHERE t.name = ?)")
+            params.append(tag)
+        if isinstance(year, tuple):
+            lo, hi = year
+            if lo is not None:
+                where.append("p.year >= ?")
+                params.append(lo)
+            if hi is not None:
+                where.append("p.year <= ?")
+                params.append(hi)
+        elif year is not None:
+            where.append("p.year = ?")
+            params.append(year)
+        if run is not None or selected is not None:
+            clause = "p.id IN (SELECT rp.paper_id FROM run_paper rp WHERE 1"
+            if run is not None:
+                clause += " AND rp.run_id = ?"
+                params.append(run)
+            if selected is not None:
+                clause += " AND rp.selected = ?" if selected else " AND coalesce(rp.selected, 0) = ?"
+                params.append(int(selected))
+            where.append(clause + ")")
+        if decision is not None:
+            where.append("p.decision = ?")
+            params.append(int(decision))
+        if read is not None:
+            where.append("p.read = ?")
+            params.append(int(read))
+        with self._read() as conn:
+            if collection is not None:
+                ids = self._collection_tree(conn, self._collection_id(conn, collection))
+                where.append(
+                    f"p.id IN (SELECT paper_id FROM collection_paper WHERE collection_id IN ({','.join('?' * len(ids))}))"
+                )
+                params.extend(ids)
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            sql += order
+            if limit is not None:
+                sql += " LIMIT ? OFFSET ?"
+                params.extend([limit, offset])
+            try:
+                rows = conn.exec_driver_sql(sql, tuple(params)).all()
+            except DBAPIError as exc:
+                # match_expression never yields FTS syntax; anything else is a real error worth showing.
+                raise translate(exc, self.path) from exc
+        return [catalogue.row_to_paper_row(r) for r in rows]
+
+    # -- attachments --------------------------------------------------------------------------------
+    def attach(self, paper_id: int, file: Path, *, name: str | None = None) -> int:
+        """Copy a file into the library folder, extract its text for search; returns the attachment id."""
+        self.paper(paper_id)
+        relative, digest, size = attachments.store(self.files_dir, paper_id, Path(file), name)
+        stored = attachments.inside(self.files_dir, relative)
+        mime = attachments.mime_of(stored)
+        text = attachments.extract_text(stored, mime)
+        with self._write() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT id FROM attachment WHERE paper_id = ? AND sha256 = ?", (paper_id, digest)
+            ).first()
+            if row:
+                return int(row[0])
+            cur = conn.exec_driver_sql(
+                "INSERT INTO attachment(paper_id, path, original_name, sha256, size, mime, text, added)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (paper_id, relative, Path(file).name, digest, size, mime, text, catalogue.now()),
+            )
+            catalogue.reindex(conn, paper_id)
+            return int(cur.lastrowid)  # type: ignore[arg-type]
+
+
+def open_library(path: Path, *, busy_timeout_s: float = 5.0, durable: bool = True) -> Library:
+    """Open (creating or migrating) the library at `path`.
+
+    Raises LibraryError when the file is not a library or was written by a newer version, and
+    LibraryLocked when another process keeps it locked past `busy_timeout_s`.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LibraryError(f"Cannot create the library folder {path.parent}: {exc}") from exc
+    library = Library(path, busy_timeout_s=busy_timeout_s, durable=durable)
+    try:
+        library._migrate()
+    except DBAPIError as exc:
+        library._engine.dispose()
+        raise translate(exc, path) from exc
+    except BaseException:
+        library._engine.dispose()
+        raise
+    return library
+

@@ -1,0 +1,73 @@
+"""Schema versions. `PRAGMA user_version` holds the version; each step runs in the opening transaction.
+
+Add a migration by appending a function to `MIGRATIONS`: step N takes a version-N file to N+1.
+Never edit a released step; a file written by a newer version is refused (it may hold data we'd lose).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection
+from sqlmodel import SQLModel
+
+from pasa_desktop.library import tables
+from pasa_desktop.library.errors import LibraryError
+
+_TABLES = (
+    tables.PaperTable,
+    tables.PaperSourceTable,
+    tables.RunTable,
+    tables.RunEventTable,
+    tables.RunPaperTable,
+    tables.RunQueryTable,
+    tables.TagTable,
+    tables.PaperTagTable,
+    tables.NoteTable,
+    tables.CollectionTable,
+    tables.CollectionPaperTable,
+    tables.AttachmentTable,
+)
+
+
+def _v1(conn: Connection) -> None:
+    # Only our tables: SQLModel.metadata is process-global and other modules may add theirs.
+    SQLModel.metadata.create_all(conn, tables=[t.__table__ for t in _TABLES])  # type: ignore[attr-defined]
+    for sql in (
+        # Contentful FTS5 kept in step by the library code (notes and attachments feed it too).
+        "CREATE VIRTUAL TABLE paper_fts USING fts5(title, authors, abstract, notes, fulltext,"
+        " tokenize='porter unicode61 remove_diacritics 2')",
+        # NULL parents would not collide under a plain UNIQUE(parent_id, name).
+        "CREATE UNIQUE INDEX ux_collection_parent_name ON collection(coalesce(parent_id, 0), name)",
+        "CREATE INDEX ix_paper_added ON paper(added)",
+        "CREATE INDEX ix_run_paper_selected ON run_paper(run_id, selected)",
+        "CREATE TABLE schema_history (version INTEGER PRIMARY KEY, applied TEXT NOT NULL)",
+    ):
+        conn.exec_driver_sql(sql)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
+
+
+def migrate(conn: Connection) -> int:
+    """Bring the file to SCHEMA_VERSION inside the caller's write transaction; returns the old version."""
+    version = schema_version(conn)
+    if version > SCHEMA_VERSION:
+        raise LibraryError(
+            f"This library was written by a newer PaSa Desktop (schema {version}, this one knows {SCHEMA_VERSION})",
+            hint="upgrade PaSa Desktop or open another library",
+        )
+    for step in range(version, SCHEMA_VERSION):
+        MIGRATIONS[step](conn)
+        conn.exec_driver_sql(
+            "INSERT INTO schema_history(version, applied) VALUES (?, ?)",
+            (step + 1, datetime.now(UTC).isoformat(timespec="seconds")),
+        )
+        conn.exec_driver_sql(f"PRAGMA user_version = {step + 1}")
+    return version

@@ -1,0 +1,152 @@
+"""One engine event → its effect on the library, inside the caller's transaction.
+
+The raw event goes to the run's event log (the source of truth for resume); the normalised effect
+(papers, run↔paper links, scores, sections, status) is what the history, tables and exports read.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection
+
+from engine.events import (
+    Event,
+    FoundBy,
+    PaperExpanded,
+    PapersFound,
+    PaperScored,
+    Progress,
+    QueryFinished,
+    QueryIssued,
+    SearchFinished,
+    SearchStarted,
+    SectionsChosen,
+    event_to_dict,
+)
+from engine.papers import Paper
+from pasa_desktop.library import catalogue
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def log_event(conn: Connection, run_id: int, event: Event) -> int:
+    cur = conn.exec_driver_sql(
+        "INSERT INTO run_event(run_id, type, data, created) VALUES (?, ?, ?, ?)",
+        (run_id, type(event).__name__, _dump(event_to_dict(event)), catalogue.now()),
+    )
+    return int(cur.lastrowid)  # type: ignore[arg-type]
+
+
+def set_progress(conn: Connection, run_id: int, progress: Progress) -> None:
+    conn.exec_driver_sql(
+        "UPDATE run SET last_progress = ? WHERE id = ?", (_dump(event_to_dict(progress)), run_id)
+    )
+
+
+def _found_by_dict(found_by: FoundBy) -> dict[str, Any]:
+    data = event_to_dict(found_by)  # type: ignore[arg-type]
+    data.pop("type", None)
+    return data
+
+
+def _link(conn: Connection, run_id: int, paper: Paper, found_by: FoundBy | None, seq: int) -> None:
+    key = paper.key
+    row = conn.exec_driver_sql(
+        "SELECT found_by FROM run_paper WHERE run_id = ? AND paper_key = ?", (run_id, key)
+    ).first()
+    entry = [_found_by_dict(found_by)] if found_by else []
+    if row is None:
+        paper_id = catalogue.upsert(conn, paper).paper_id
+        conn.exec_driver_sql(
+            "INSERT INTO run_paper(run_id, paper_key, paper_id, seq, found_by, reason, sections_chosen)"
+            " VALUES (?, ?, ?, ?, ?, '', '[]')",
+            (run_id, key, paper_id, seq, _dump(entry)),
+        )
+    else:
+        # Found again (a resumed run replays, or a second path): keep every distinct path.
+        _append_found_by(conn, run_id, key, row[0], entry)
+
+
+def _append_found_by(conn: Connection, run_id: int, key: str, current: str, extra: list[dict[str, Any]]) -> None:
+    paths = json.loads(current or "[]")
+    added = [e for e in extra if e not in paths]
+    if added:
+        conn.exec_driver_sql(
+            "UPDATE run_paper SET found_by = ? WHERE run_id = ? AND paper_key = ?",
+            (_dump(paths + added), run_id, key),
+        )
+
+
+def apply(conn: Connection, run_id: int, event: Event, seq: int) -> None:
+    """Write the normalised effect of `event` (already logged as row `seq`)."""
+    if isinstance(event, PapersFound):
+        for i, paper in enumerate(event.papers):
+            found_by = event.found_by[i] if i < len(event.found_by) else None
+            _link(conn, run_id, paper, found_by, seq)
+        for key, found_by in event.also_found:
+            row = conn.exec_driver_sql(
+                "SELECT found_by FROM run_paper WHERE run_id = ? AND paper_key = ?", (run_id, key)
+            ).first()
+            if row is not None:
+                _append_found_by(conn, run_id, key, row[0], [_found_by_dict(found_by)])
+    elif isinstance(event, PaperScored):
+        conn.exec_driver_sql(
+            "UPDATE run_paper SET score = ?, selected = ?, reason = ? WHERE run_id = ? AND paper_key = ?",
+            (float(event.score), bool(event.selected), event.reason, run_id, event.key),
+        )
+    elif isinstance(event, SectionsChosen):
+        conn.exec_driver_sql(
+            "UPDATE run_paper SET sections_chosen = ? WHERE run_id = ? AND paper_key = ?",
+            (_dump(list(event.sections)), run_id, event.key),
+        )
+    elif isinstance(event, PaperExpanded):
+        conn.exec_driver_sql(
+            "UPDATE run_paper SET sections_expanded = ?, cited = ?, resolved = ? WHERE run_id = ? AND paper_key = ?",
+            (_dump(list(event.sections)), event.cited, event.resolved, run_id, event.key),
+        )
+    elif isinstance(event, QueryIssued):
+        conn.exec_driver_sql(
+            "INSERT INTO run_query(run_id, query, origin) VALUES (?, ?, ?)", (run_id, event.query, event.origin)
+        )
+    elif isinstance(event, QueryFinished):
+        updated = conn.exec_driver_sql(
+            "UPDATE run_query SET hits = ? WHERE id = (SELECT id FROM run_query WHERE run_id = ? AND query = ?"
+            " AND hits IS NULL ORDER BY id LIMIT 1)",
+            (event.hits, run_id, event.query),
+        )
+        if not updated.rowcount:
+            conn.exec_driver_sql(
+                "INSERT INTO run_query(run_id, query, origin, hits) VALUES (?, ?, 'crawler', ?)",
+                (run_id, event.query, event.hits),
+            )
+    elif isinstance(event, SearchStarted):
+        conn.exec_driver_sql(
+            "UPDATE run SET status = 'running', finished = NULL WHERE id = ?", (run_id,)
+        )
+        if event.settings:
+            conn.exec_driver_sql("UPDATE run SET settings = ? WHERE id = ?", (_dump(event.settings), run_id))
+    elif isinstance(event, SearchFinished):
+        _finish(conn, run_id, event, seq)
+
+
+def _finish(conn: Connection, run_id: int, event: SearchFinished, seq: int) -> None:
+    conn.exec_driver_sql(
+        "UPDATE run SET status = ?, message = ?, seconds = seconds + ?, finished = ? WHERE id = ?",
+        (event.status.value, event.message, float(event.seconds), catalogue.now(), run_id),
+    )
+    for ranked in event.results:
+        key = ranked.paper.key
+        exists = conn.exec_driver_sql(
+            "SELECT 1 FROM run_paper WHERE run_id = ? AND paper_key = ?", (run_id, key)
+        ).first()
+        if exists is None:
+            _link(conn, run_id, ranked.paper, ranked.found_by[0] if ranked.found_by else None, seq)
+        conn.exec_driver_sql(
+            "UPDATE run_paper SET rank_score = ?, score = coalesce(score, ?),"
+            " selected = coalesce(selected, ?) WHERE run_id = ? AND paper_key = ?",
+            (ranked.rank_score, ranked.selector_score, ranked.selected, run_id, key),
+        )
