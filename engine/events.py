@@ -103,6 +103,7 @@ class PaperExpanded:
     sections: tuple[str, ...]
     cited: int
     resolved: int
+    layer: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +212,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
             sections=tuple(payload["sections"]),
             cited=int(payload["cited"]),
             resolved=int(payload["resolved"]),
+            layer=int(payload.get("layer", 1)),
         )
     if name == "Progress":
         return Progress(stage=payload["stage"], message=payload["message"], counts=Counts(**payload["counts"]))

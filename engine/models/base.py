@@ -44,8 +44,13 @@ class ChatModel(Protocol):
         max_tokens: int = 256,
         temperature: float = 0.0,
         seed: int | None = None,
+        prefix: str = "",
     ) -> str:
-        """The assistant's reply to `messages` (chat template applied by the backend)."""
+        """The assistant's reply to `messages` (chat template applied by the backend).
+
+        `prefix` is put at the start of the assistant's turn and the model continues it (the returned
+        text excludes it). Small untuned models follow PaSa's output format only when it is started for them.
+        """
         ...
 
     def true_probabilities(self, prompts: Sequence[Sequence[Message]]) -> list[float]:

@@ -97,8 +97,8 @@ class LlamaCppModel:
     def render(self, messages: Sequence[Message]) -> str:
         return self._template.render(messages)
 
-    def _tokens(self, messages: Sequence[Message]) -> list[int]:
-        text = self._template.render(messages)
+    def _tokens(self, messages: Sequence[Message], prefix: str = "") -> list[int]:
+        text = self._template.render(messages) + prefix
         tokens: list[int] = self._llm.tokenize(text.encode("utf-8"), add_bos=self._add_bos, special=True)
         return tokens
 
@@ -119,8 +119,9 @@ class LlamaCppModel:
         max_tokens: int = 256,
         temperature: float = 0.0,
         seed: int | None = None,
+        prefix: str = "",
     ) -> str:
-        tokens = self._tokens(messages)
+        tokens = self._tokens(messages, prefix)
         max_tokens = max(1, min(max_tokens, self._info.context_tokens - len(tokens)))
         self._check_fits(len(tokens), 1)
         with self._lock:

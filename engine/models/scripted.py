@@ -42,6 +42,7 @@ class ScriptedModel:
         max_tokens: int = 256,
         temperature: float = 0.0,
         seed: int | None = None,
+        prefix: str = "",
     ) -> str:
         prompt = messages[-1]["content"]
         with self._lock:
