@@ -8,6 +8,7 @@ from pasa_desktop.library.library import Library, open_library
 from pasa_desktop.library.rows import (
     AttachmentRow,
     CollectionRow,
+    NewEntry,
     NoteRow,
     PaperRow,
     RunPaperRow,
@@ -23,6 +24,7 @@ __all__ = [
     "Library",
     "LibraryError",
     "LibraryLocked",
+    "NewEntry",
     "NoteRow",
     "PaperRow",
     "RunPaperRow",

@@ -23,6 +23,7 @@ from pasa_desktop.library.fts import match_expression
 from pasa_desktop.library.migrations import migrate
 from pasa_desktop.library.organiser import Organiser
 from pasa_desktop.library.rows import (
+    NewEntry,
     PaperRow,
     RunPaperRow,
     RunQueryRow,
@@ -243,6 +244,44 @@ class Library(Organiser):
         """Many papers in one transaction (imports, benchmarks): all or nothing."""
         with self._write() as conn:
             return [catalogue.upsert(conn, p) for p in papers]
+
+    def add_entries(self, entries: Sequence[NewEntry]) -> list[UpsertResult]:
+        """Papers with their tags and notes, all in one transaction (an import is all or nothing)."""
+        results = []
+        with self._write() as conn:
+            for entry in entries:
+                result = catalogue.upsert(conn, entry.paper, citekey=entry.citekey or None)
+                for tag in {catalogue.squash(t) for t in entry.tags} - {""}:
+                    conn.exec_driver_sql("INSERT OR IGNORE INTO tag(name) VALUES (?)", (tag,))
+                    conn.exec_driver_sql(
+                        "INSERT OR IGNORE INTO paper_tag(paper_id, tag_id) SELECT ?, id FROM tag WHERE name = ?",
+                        (result.paper_id, tag),
+                    )
+                known = {r[0] for r in conn.exec_driver_sql("SELECT text FROM note WHERE paper_id = ?", (result.paper_id,))}
+                fresh = [n for n in entry.notes if n.strip() and n not in known]
+                for note in fresh:
+                    stamp = catalogue.now()
+                    conn.exec_driver_sql(
+                        "INSERT INTO note(paper_id, text, created, updated) VALUES (?, ?, ?, ?)",
+                        (result.paper_id, note, stamp, stamp),
+                    )
+                if fresh:
+                    catalogue.reindex(conn, result.paper_id)
+                results.append(result)
+        return results
+
+    def notes_by_paper(self, paper_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Note texts for many papers at once (exports)."""
+        out: dict[int, list[str]] = {}
+        with self._read() as conn:
+            for start in range(0, len(paper_ids), 500):
+                chunk = tuple(paper_ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                for pid, text in conn.exec_driver_sql(
+                    f"SELECT paper_id, text FROM note WHERE paper_id IN ({marks}) ORDER BY id", chunk
+                ):
+                    out.setdefault(int(pid), []).append(text)
+        return out
 
     def paper(self, paper_id: int) -> PaperRow:
         rows = self.papers([paper_id])

@@ -124,3 +124,13 @@ class AttachmentRow:
 class UpsertResult:
     paper_id: int
     created: bool  # False: merged into an existing paper
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """A paper arriving with what a user attached to it elsewhere (an imported bibliography)."""
+
+    paper: Paper
+    citekey: str | None = None
+    tags: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()

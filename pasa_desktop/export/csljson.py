@@ -1,0 +1,158 @@
+"""CSL-JSON out and in: the format of citeproc, Pandoc and Zotero's Better CSL JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from engine.papers import find_arxiv_id, find_doi
+from pasa_desktop.export.record import MAX_FIELD_CHARS, Parsed, Record, Skipped, arxiv_url, is_conference
+
+
+def csl_type(record: Record) -> str:
+    if record.venue and not record.venue.lower().startswith("arxiv"):
+        return "paper-conference" if is_conference(record.venue) else "article-journal"
+    return "article"  # CSL's type for preprints
+
+
+def name_to_csl(name: str) -> dict[str, str]:
+    if " " not in name:
+        return {"family": name}
+    given, family = name.rsplit(" ", 1)
+    return {"family": family, "given": given}
+
+
+def name_from_csl(data: Any) -> str:
+    if isinstance(data, str):
+        return " ".join(data.split())
+    if not isinstance(data, dict):
+        return ""
+    if data.get("literal"):
+        return " ".join(str(data["literal"]).split())
+    parts = [data.get("given"), data.get("non-dropping-particle"), data.get("family"), data.get("suffix")]
+    return " ".join(" ".join(str(p) for p in parts if p).split())
+
+
+def to_item(r: Record) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": r.citekey, "type": csl_type(r), "title": r.title}
+    if r.authors:
+        item["author"] = [name_to_csl(a) for a in r.authors]
+    if r.year:
+        item["issued"] = {"date-parts": [[r.year]]}
+    if r.venue:
+        item["container-title"] = r.venue
+    if r.arxiv_id:
+        item["number"] = f"arXiv:{r.arxiv_id}"
+        if not r.venue:
+            item["publisher"] = "arXiv"
+    if r.doi:
+        item["DOI"] = r.doi
+    url = r.url or (arxiv_url(r.arxiv_id) if r.arxiv_id else None)
+    if url:
+        item["URL"] = url
+    if r.abstract:
+        item["abstract"] = r.abstract
+    if r.tags:
+        item["keyword"] = ", ".join(r.tags)
+    if r.notes:
+        item["note"] = "\n\n".join(r.notes)
+    if r.primary_class:
+        item["categories"] = [r.primary_class]
+    return item
+
+
+def dumps(records: Iterable[Record]) -> str:
+    return json.dumps([to_item(r) for r in records], ensure_ascii=False, indent=2) + "\n"
+
+
+def _year(issued: Any) -> int | None:
+    if isinstance(issued, dict):
+        parts = issued.get("date-parts")
+        if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]:
+            try:
+                return int(parts[0][0])
+            except (TypeError, ValueError):
+                return None
+        for key in ("raw", "literal"):
+            if isinstance(issued.get(key), str):
+                m = re.search(r"\b(1[5-9]\d\d|2\d\d\d)\b", issued[key])
+                return int(m.group(1)) if m else None
+    return None
+
+
+def from_item(item: Any) -> Record | str:
+    if not isinstance(item, dict):
+        return f"not an object but {type(item).__name__}"
+    for key, value in item.items():
+        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+            return f"field {key!r} is too large ({len(value):,} characters)"
+    title = item.get("title")
+    if not isinstance(title, str) or not title.strip():
+        return "no title"
+    authors_raw = item.get("author") or []
+    if not isinstance(authors_raw, list):
+        return "'author' is not a list"
+
+    def text(key: str) -> str:
+        value = item.get(key)
+        return value if isinstance(value, str) else ""
+
+    number, url, doi_raw = text("number"), text("URL").strip(), text("DOI")
+    arxiv = find_arxiv_id(number) if "arxiv" in number.lower() else None
+    if arxiv is None and "arxiv.org" in url:
+        arxiv = find_arxiv_id(url)
+    if arxiv is None and "10.48550/arxiv." in doi_raw.lower():
+        arxiv = find_arxiv_id(doi_raw)
+    if url and arxiv and url == arxiv_url(arxiv):
+        url = ""
+    venue = " ".join(text("container-title").split())
+    keywords = item.get("keyword")
+    tags: tuple[str, ...] = ()
+    if isinstance(keywords, str):
+        tags = tuple(t.strip() for t in re.split(r"[,;]", keywords) if t.strip())
+    elif isinstance(keywords, list):
+        tags = tuple(str(t).strip() for t in keywords if str(t).strip())
+    categories = item.get("categories")
+    return Record(
+        citekey=str(item.get("id") or ""),
+        title=" ".join(title.split()),
+        authors=tuple(n for n in (name_from_csl(a) for a in authors_raw) if n),
+        year=_year(item.get("issued")),
+        venue=venue or None,
+        arxiv_id=arxiv,
+        doi=find_doi(doi_raw) or (doi_raw.strip().lower() or None),
+        url=url or None,
+        abstract=text("abstract").strip(),
+        tags=tags,
+        notes=tuple(n for n in text("note").split("\n\n") if n.strip()),
+        primary_class=str(categories[0]) if isinstance(categories, list) and categories and arxiv else None,
+    )
+
+
+def loads(text: str) -> Parsed:
+    parsed = Parsed()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        parsed.skipped.append(Skipped("whole file", f"not valid JSON: {exc.msg} (line {exc.lineno})"))
+        return parsed
+    if isinstance(data, dict):
+        data = data.get("items", [data]) if "title" not in data else [data]
+    if not isinstance(data, list):
+        parsed.skipped.append(Skipped("whole file", "CSL-JSON is a list of items"))
+        return parsed
+    seen: set[str] = set()
+    for i, item in enumerate(data, start=1):
+        result = from_item(item)
+        ident = item.get("id") if isinstance(item, dict) else None
+        where = f"item {i}" + (f" ({ident!r})" if ident else "")
+        if isinstance(result, str):
+            parsed.skipped.append(Skipped(where, result))
+        elif result.citekey and result.citekey in seen:
+            parsed.skipped.append(Skipped(where, "duplicate id"))
+        else:
+            seen.add(result.citekey)
+            parsed.records.append(result)
+    return parsed

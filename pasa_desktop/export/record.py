@@ -1,0 +1,73 @@
+"""The shape every export format writes and every import format reads: one bibliographic record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.papers import Paper
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    citekey: str
+    title: str
+    authors: tuple[str, ...] = ()  # "First Last"
+    year: int | None = None
+    venue: str | None = None
+    arxiv_id: str | None = None
+    doi: str | None = None
+    url: str | None = None
+    abstract: str = ""
+    tags: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    primary_class: str | None = None  # arXiv category, when known
+
+    def to_paper(self, source: str) -> Paper:
+        return Paper(
+            id=f"{source}:{self.citekey}" if self.citekey else f"{source}:{self.title[:80]}",
+            title=self.title,
+            abstract=self.abstract,
+            authors=self.authors,
+            year=self.year,
+            venue=self.venue,
+            arxiv_id=self.arxiv_id,
+            doi=self.doi,
+            url=self.url,
+            source=source,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    where: str  # "entry 'key' (line 12)", "record 3"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A parser's whole answer: the good records and every entry it could not use, with why."""
+
+    records: list[Record] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+# Fields longer than this are refused: a bibliography entry is not a book (and it protects the index).
+MAX_FIELD_CHARS = 200_000
+
+
+def arxiv_url(arxiv_id: str) -> str:
+    return f"https://arxiv.org/abs/{arxiv_id}"
+
+
+_CONFERENCE_WORDS = (
+    "proceedings", "conference", "workshop", "symposium", "neurips", "nips", "iclr", "icml", "cvpr", "iccv",
+    "eccv", "acl", "emnlp", "naacl", "coling", "aaai", "ijcai", "kdd", "sigir", "www", "wsdm", "uai",
+    "aistats", "colt", "interspeech", "icassp", "icra", "iros", "corl", "miccai", "eacl", "lrec", "cikm",
+)  # fmt: skip
+
+
+def is_conference(venue: str) -> bool:
+    lowered = venue.lower()
+    words = set(lowered.replace("-", " ").split())
+    return any(w in words or (len(w) > 5 and w in lowered) for w in _CONFERENCE_WORDS)
