@@ -26,7 +26,9 @@ class AgentSettings(BaseModel):
     score_top: int = Field(
         100, ge=0, le=10000, description="Only the best this-many papers by retrieval are sent to the Selector."
     )
-    select_threshold: float = Field(0.5, ge=0.0, le=1.0, description="Selected iff the Selector's P(True) exceeds this.")
+    select_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="Selected iff the Selector's P(True) exceeds this."
+    )
     selector_weight: float = Field(
         0.0, ge=0.0, le=10.0, description="Weight of the Selector's P(True) in the rank score (see ranking.py)."
     )

@@ -137,7 +137,7 @@ class LlamaCppModel:
         return str(text)
 
     def _last_logits(self) -> np.ndarray[Any, np.dtype[np.float32]]:
-        ptr = self._llm._ctx.get_logits()  # logits of the last token of the last decoded batch
+        ptr = self._llm._ctx.get_logits()  # type: ignore[no-untyped-call] # logits of the last token of the last decoded batch
         return np.ctypeslib.as_array(ptr, shape=(self._n_vocab,)).astype(np.float32, copy=True)
 
     def _prefill(self, tokens: list[int]) -> None:
@@ -176,11 +176,11 @@ class LlamaCppModel:
 
         ids = self._llm.tokenize(b" the" * tokens, add_bos=False, special=False)[:tokens]
         with self._lock:
-            self._llm.reset()
+            self._llm.reset()  # type: ignore[no-untyped-call]
             start = time.perf_counter()
             self._llm.eval(ids)
             seconds = time.perf_counter() - start
-            self._llm.reset()
+            self._llm.reset()  # type: ignore[no-untyped-call]
         return len(ids) / seconds
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from engine.errors import ConfigError
 from engine.models.base import ChatModel
 
-BackendKind = Literal["embedded", "gguf", "transformers", "openai"]
+BackendKind = Literal["embedded", "gguf", "transformers", "openai", "cross-encoder"]
 
 
 class ModelProfile(BaseModel):
@@ -66,9 +66,22 @@ def load_model(profile: ModelProfile) -> ChatModel:
     if profile.kind == "transformers":
         from engine.models.transformers_backend import TransformersModel
 
-        return TransformersModel.from_profile(profile)
+        model: ChatModel = TransformersModel.from_profile(profile)
+        return model
     if profile.kind == "openai":
         from engine.models.openai_backend import OpenAICompatibleModel
 
-        return OpenAICompatibleModel.from_profile(profile)
+        remote: ChatModel = OpenAICompatibleModel.from_profile(profile)
+        return remote
+    if profile.kind == "cross-encoder":
+        # A Selector only: a MiniLM cross-encoder trained by `pasa train local-selector`.
+        from engine.models.cross_encoder import CrossEncoderSelector
+
+        return CrossEncoderSelector(
+            Path(os.path.expanduser(profile.path)),
+            name=profile.name,
+            threads=profile.threads or None,
+            batch_size=profile.batch_size,
+            device="cpu" if profile.device == "auto" else profile.device,
+        )
     raise ConfigError(f"Unknown model backend {profile.kind!r}", hint="use embedded, gguf, transformers or openai")

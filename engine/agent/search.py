@@ -1,0 +1,306 @@
+"""The search loop: an async generator of events. A blocking helper just drains it.
+
+Steps: search session (Crawler queries + the user's own question) → retrieval from every source →
+Selector scores (best-by-retrieval first) → expansion layers (full text → sections the Crawler
+picks → cited papers resolved → scored) → final ranking. A resumed run folds the old events into
+its state first and skips every step whose result is already known (queries run, papers scored,
+papers expanded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from engine.agent.crawler import Crawler
+from engine.agent.ranking import rank, retrieval_score
+from engine.agent.selector import Selector
+from engine.agent.settings import AgentSettings
+from engine.agent.state import RunState
+from engine.errors import InputError, PasaError, SourceError, SourceOffline
+from engine.events import (
+    Event,
+    FoundBy,
+    Notice,
+    PaperExpanded,
+    PaperScored,
+    PapersFound,
+    Progress,
+    QueryFinished,
+    QueryIssued,
+    RankedPaper,
+    SearchFinished,
+    SearchStarted,
+    SearchStatus,
+    SectionsChosen,
+)
+from engine.fulltext.model import FullTextProvider
+from engine.models.base import ChatModel
+from engine.papers import Paper
+from engine.references import ReferenceResolver
+from engine.sources.base import PaperSource
+
+T = TypeVar("T")
+
+
+@dataclass
+class SearchDeps:
+    crawler_model: ChatModel
+    selector_model: ChatModel
+    sources: Sequence[PaperSource]
+    fulltext: FullTextProvider | None = None
+    resolver: ReferenceResolver | None = None
+    # Extra deterministic query variants (e.g. keyword forms of the question); see engine.agent.queries.
+    query_variants: Callable[[str], list[str]] | None = None
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+@dataclass
+class _Run:
+    query: str
+    settings: AgentSettings
+    deps: SearchDeps
+    cancel: asyncio.Event
+    state: RunState
+    started: float = field(default_factory=time.monotonic)
+    offline_reported: set[str] = field(default_factory=set)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    async def guard(self, awaitable: Awaitable[T]) -> T:
+        """Await `awaitable` unless the user cancels or the time budget runs out first."""
+        task = asyncio.ensure_future(awaitable)
+        waiter = asyncio.ensure_future(self.cancel.wait())
+        remaining = self.settings.max_seconds - self.elapsed()
+        try:
+            done, _ = await asyncio.wait(
+                {task, waiter}, timeout=max(remaining, 0.0), return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            waiter.cancel()
+        if task in done:
+            return task.result()
+        task.cancel()
+        if self.cancel.is_set():
+            raise _Cancelled
+        raise _OutOfTime
+
+    def check(self) -> None:
+        if self.cancel.is_set():
+            raise _Cancelled
+        if self.elapsed() >= self.settings.max_seconds:
+            raise _OutOfTime
+
+    def progress(self, stage: str, message: str) -> Progress:
+        return Progress(stage=stage, message=message, counts=self.state.counts())
+
+    def emit(self, event: Event) -> Event:
+        self.state.apply(event)
+        return event
+
+
+async def run_search(
+    query: str,
+    settings: AgentSettings,
+    deps: SearchDeps,
+    *,
+    resume: Sequence[Event] = (),
+    cancel: asyncio.Event | None = None,
+) -> AsyncIterator[Event]:
+    """Search for papers meeting `query`. Always ends with a `SearchFinished` event (unless closed early)."""
+    query = " ".join(query.split())
+    if not query:
+        raise InputError("the research query is empty", hint="describe the papers you are looking for")
+    run = _Run(query, settings, deps, cancel or asyncio.Event(), RunState.from_events(resume))
+    run.state.query = run.state.query or query
+    yield run.emit(SearchStarted(query=query, settings=settings.model_dump(mode="json"), resumed=bool(resume)))
+    status = SearchStatus.DONE
+    message = ""
+    try:
+        async for event in _search_session(run):
+            yield event
+        async for event in _score_pending(run):
+            yield event
+        for layer in range(max(run.state.layer, 1), settings.expand_layers + 1):
+            async for event in _expand_layer(run, layer):
+                yield event
+            async for event in _score_pending(run):
+                yield event
+    except _Cancelled:
+        status, message = SearchStatus.CANCELLED, "cancelled by the user"
+    except _OutOfTime:
+        status, message = SearchStatus.TRUNCATED, f"time budget of {settings.max_seconds:.0f} s reached"
+    except PasaError as exc:
+        status, message = SearchStatus.FAILED, str(exc)
+        yield Notice(level="error", source="agent", message=str(exc))
+    results = tuple(rank(run.state, settings))
+    yield SearchFinished(status=status, results=results, message=message, seconds=run.elapsed())
+
+
+async def _search_session(run: _Run) -> AsyncIterator[Event]:
+    state, settings = run.state, run.settings
+    if not state.queries:
+        yield run.progress("search", "Crawler: writing search queries…")
+        planned: list[tuple[str, str]] = []
+        if settings.include_user_query:
+            planned.append((run.query, "user"))
+        if run.deps.query_variants is not None:
+            planned.extend((q, "planner") for q in run.deps.query_variants(run.query))
+        crawler = Crawler(run.deps.crawler_model, settings)
+        try:
+            written = await run.guard(asyncio.to_thread(crawler.search_queries, run.query))
+        except PasaError as exc:
+            written = []
+            yield Notice(level="warning", source="crawler", message=f"the Crawler failed, searching without it: {exc}")
+        planned.extend((q, "crawler") for q in written)
+        seen: set[str] = set()
+        for text, origin in planned:
+            if text.lower() in seen:
+                continue
+            seen.add(text.lower())
+            yield run.emit(QueryIssued(query=text, origin=origin))
+    for text, _origin in list(state.queries):
+        if text in state.queries_done:
+            continue
+        run.check()
+        yield run.progress("search", f"Searching: {text}")
+        hits = 0
+        for source in run.deps.sources:
+            papers = await _source_search(run, source, text)
+            if papers is None:
+                if source.name not in run.offline_reported:
+                    pass
+                continue
+            if isinstance(papers, Notice):
+                yield papers
+                continue
+            hits += len(papers)
+            event = _found(
+                run,
+                papers,
+                [FoundBy(kind="query", query=text, rank=i, source=source.name) for i in range(1, len(papers) + 1)],
+            )
+            if event is not None:
+                yield run.emit(event)
+        yield run.emit(QueryFinished(query=text, hits=hits))
+
+
+async def _source_search(run: _Run, source: PaperSource, text: str) -> list[Paper] | Notice | None:
+    if source.name in run.offline_reported:
+        return None
+    try:
+        return await run.guard(source.search(text, limit=run.settings.results_per_query, before=run.settings.before))
+    except SourceOffline as exc:
+        run.offline_reported.add(source.name)
+        return Notice(level="warning", source=source.name, message=f"offline, continuing without it: {exc.message}")
+    except SourceError as exc:
+        return Notice(level="warning", source=source.name, message=exc.message)
+
+
+def _found(run: _Run, papers: Sequence[Paper], how: Sequence[FoundBy]) -> PapersFound | None:
+    """New papers (within the paper budget) and repeat sightings, or None when nothing changed."""
+    state = run.state
+    new: list[Paper] = []
+    new_how: list[FoundBy] = []
+    again: list[tuple[str, FoundBy]] = []
+    batch_keys: set[str] = set()
+    for paper, found in zip(papers, how, strict=True):
+        key = paper.key
+        if key in state.papers:
+            again.append((key, found))
+        elif key not in batch_keys and len(state.papers) + len(new) < run.settings.max_papers:
+            batch_keys.add(key)
+            new.append(paper)
+            new_how.append(found)
+    if not new and not again:
+        return None
+    return PapersFound(papers=tuple(new), found_by=tuple(new_how), also_found=tuple(again))
+
+
+def _by_retrieval(state: RunState) -> list[str]:
+    return sorted(state.papers, key=lambda k: retrieval_score(state.found_by.get(k, []), state.query), reverse=True)
+
+
+async def _score_pending(run: _Run) -> AsyncIterator[Event]:
+    state, settings = run.state, run.settings
+    if settings.score_top == 0:
+        return
+    pending = [k for k in _by_retrieval(state)[: settings.score_top] if k not in state.scores]
+    if not pending:
+        return
+    selector = Selector(run.deps.selector_model, abstract_chars=settings.abstract_chars)
+    for start in range(0, len(pending), selector.batch_size):
+        run.check()
+        batch = pending[start : start + selector.batch_size]
+        yield run.progress(
+            "score",
+            f"Selector: scoring {len(state.scores) + 1}–{len(state.scores) + len(batch)} of {len(state.scores) + len(pending) - start}",
+        )
+        papers = [state.papers[k] for k in batch]
+        try:
+            scores = await run.guard(asyncio.to_thread(selector.score, run.query, papers))
+        except PasaError as exc:
+            yield Notice(level="error", source="selector", message=f"the Selector failed: {exc}")
+            return
+        for key, score in zip(batch, scores, strict=True):
+            yield run.emit(PaperScored(key=key, score=score, selected=score > settings.select_threshold))
+
+
+async def _expand_layer(run: _Run, layer: int) -> AsyncIterator[Event]:
+    state, settings, deps = run.state, run.settings, run.deps
+    if deps.fulltext is None or deps.resolver is None or settings.expand_per_layer == 0:
+        return
+    ranked: list[RankedPaper] = rank(state, settings)
+    candidates = [r.paper for r in ranked if r.paper.key not in state.expanded][: settings.expand_per_layer]
+    crawler = Crawler(deps.crawler_model, settings)
+    for paper in candidates:
+        run.check()
+        key = paper.key
+        yield run.progress("expand", f"Reading the full text of '{paper.title[:80]}'…")
+        try:
+            fulltext = await run.guard(deps.fulltext.fulltext(paper))
+        except PasaError as exc:
+            yield Notice(level="warning", source="fulltext", message=f"{paper.title[:60]}: {exc}")
+            fulltext = None
+        if fulltext is None or not fulltext.sections:
+            yield run.emit(PaperExpanded(key=key, sections=(), cited=0, resolved=0, layer=layer))
+            continue
+        names = fulltext.section_names()
+        chosen = await run.guard(asyncio.to_thread(crawler.choose_sections, run.query, paper, names))
+        yield SectionsChosen(key=key, sections=tuple(chosen))
+        yield run.progress("expand", f"Crawler: expanding {len(chosen)} sections of '{paper.title[:60]}'…")
+        entries = fulltext.cited_in(chosen)
+        resolutions = await run.guard(deps.resolver.resolve(paper, entries)) if entries else []
+        papers: list[Paper] = []
+        how: list[FoundBy] = []
+        section_of = {bib: s.name for s in fulltext.sections if s.name in chosen for bib in reversed(s.cites)}
+        for position, res in enumerate(resolutions, start=1):
+            if res.paper is None:
+                continue
+            papers.append(res.paper)
+            how.append(
+                FoundBy(
+                    kind="expansion",
+                    parent_key=key,
+                    section=section_of.get(res.entry.id, ""),
+                    rank=position,
+                    source=res.method,
+                )
+            )
+        event = _found(run, papers, how) if papers else None
+        if event is not None:
+            yield run.emit(event)
+        yield run.emit(
+            PaperExpanded(key=key, sections=tuple(chosen), cited=len(entries), resolved=len(papers), layer=layer)
+        )

@@ -1,0 +1,39 @@
+"""The Selector: P("True") for "does this paper meet the user's need", and a reason on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from engine.agent import prompts
+from engine.models.base import ChatModel, Message, user_message
+from engine.papers import Paper
+
+# Tokens kept free after the prompt (the decision token and a little slack).
+_HEADROOM = 16
+
+
+class Selector:
+    def __init__(self, model: ChatModel, *, abstract_chars: int = 1500, batch_size: int = 4) -> None:
+        self.model = model
+        self.abstract_chars = abstract_chars
+        self.batch_size = batch_size
+
+    def prompt(self, user_query: str, paper: Paper) -> list[Message]:
+        """PaSa's selector prompt; abstracts are cut by characters, then by tokens to fit the context."""
+        abstract = paper.abstract[: self.abstract_chars]
+        text = prompts.selector_prompt(user_query, paper.title, abstract)
+        budget = self.model.info.context_tokens - _HEADROOM
+        while abstract and self.model.count_tokens(text) > budget:
+            abstract = abstract[: len(abstract) * 3 // 4]
+            text = prompts.selector_prompt(user_query, paper.title, abstract)
+        return user_message(text)
+
+    def score(self, user_query: str, papers: Sequence[Paper]) -> list[float]:
+        """P("True") per paper, in order. Blocking."""
+        return self.model.true_probabilities([self.prompt(user_query, p) for p in papers])
+
+    def reason(self, user_query: str, paper: Paper, *, decision: bool, max_tokens: int = 160) -> str:
+        """The second pass: the model's reason for `decision`, as PaSa's training target frames it."""
+        head = f"{decision}\nReason:"
+        text = self.model.generate(self.prompt(user_query, paper), max_tokens=max_tokens, prefix=head)
+        return text.strip().split("\nDecision:")[0].strip()

@@ -1,0 +1,74 @@
+"""A search's state, rebuilt by folding its events: the same code serves a live run and a resumed one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from engine.events import (
+    Counts,
+    Event,
+    FoundBy,
+    PaperExpanded,
+    PaperScored,
+    PapersFound,
+    QueryFinished,
+    QueryIssued,
+    SearchStarted,
+)
+from engine.papers import Paper
+
+
+@dataclass
+class RunState:
+    query: str = ""
+    queries: list[tuple[str, str]] = field(default_factory=list)  # (query, origin) in issue order
+    queries_done: set[str] = field(default_factory=set)
+    papers: dict[str, Paper] = field(default_factory=dict)  # by Paper.key, in order found
+    found_by: dict[str, list[FoundBy]] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+    selected: set[str] = field(default_factory=set)
+    expanded: set[str] = field(default_factory=set)
+    layer: int = 0  # the last expansion layer that started
+
+    @classmethod
+    def from_events(cls, events: Iterable[Event]) -> RunState:
+        state = cls()
+        for event in events:
+            state.apply(event)
+        return state
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, SearchStarted):
+            self.query = self.query or event.query
+        elif isinstance(event, QueryIssued):
+            if event.query not in {q for q, _ in self.queries}:
+                self.queries.append((event.query, event.origin))
+        elif isinstance(event, QueryFinished):
+            self.queries_done.add(event.query)
+        elif isinstance(event, PapersFound):
+            for paper, how in zip(event.papers, event.found_by, strict=False):
+                if paper.key not in self.papers:
+                    self.papers[paper.key] = paper
+                self.found_by.setdefault(paper.key, []).append(how)
+            for key, how in event.also_found:
+                if key in self.papers:
+                    self.found_by[key].append(how)
+        elif isinstance(event, PaperScored):
+            self.scores[event.key] = event.score
+            if event.selected:
+                self.selected.add(event.key)
+            else:
+                self.selected.discard(event.key)
+        elif isinstance(event, PaperExpanded):
+            self.expanded.add(event.key)
+            self.layer = max(self.layer, event.layer)
+
+    def counts(self) -> Counts:
+        return Counts(
+            queries=len(self.queries),
+            found=len(self.papers),
+            scored=len(self.scores),
+            selected=len(self.selected),
+            expanded=len(self.expanded),
+        )
