@@ -1,10 +1,65 @@
-"""Sub-commands added by their issue's work (see pasa_desktop/cli/main.py)."""
+"""`pasa export` and `pasa import`: bibliographies out of and into the library."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
+
+from pasa_desktop.cli.library_cmds import open_user_library
+from pasa_desktop.export import FORMATS, Selection, export, import_file
+
+
+def _export(args: argparse.Namespace) -> int:
+    selection = Selection(
+        run=args.run, selected_only=args.selected, collection=args.collection, tag=args.tag, paper_ids=tuple(args.paper)
+    )
+    with open_user_library() as lib:
+        text, count = export(lib, args.format, selection, Path(args.output) if args.output != "-" else None)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        print(f"{count} entr{'y' if count == 1 else 'ies'} written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    code = 0
+    with open_user_library() as lib:
+        for name in args.files:
+            report = import_file(lib, Path(name), args.format)
+            print(report.summary())
+            if report.encoding not in ("utf-8", "utf-8-sig"):
+                print(f"  read as {report.encoding}")
+            for warning in report.warnings:
+                print(f"  warning: {warning}")
+            for skipped in report.skipped:
+                print(f"  skipped {skipped.where}: {skipped.reason}")
+            if args.verbose:
+                for pid, title in report.added:
+                    print(f"  added [{pid}] {title}")
+                for pid, title in report.merged:
+                    print(f"  merged into [{pid}] {title}")
+            if report.skipped:
+                code = 1 if args.strict else code
+    return code
 
 
 def register(sub: Any) -> None:
-    del sub
+    p = sub.add_parser("export", help="write papers as BibTeX, RIS or CSL-JSON")
+    p.add_argument("--format", "-f", choices=sorted(FORMATS), default="bibtex")
+    p.add_argument("--run", type=int, help="papers of this search (best first)")
+    p.add_argument("--selected", action="store_true", help="with --run: only papers the Selector selected")
+    p.add_argument("--collection", help="collection id or path (includes sub-collections)")
+    p.add_argument("--tag")
+    p.add_argument("--paper", type=int, action="append", default=[], help="a paper id (repeatable)")
+    p.add_argument("--output", "-o", required=True, help="file to write, or - for standard output")
+    p.set_defaults(handler=_export)
+
+    p = sub.add_parser("import", help="bring a .bib, .ris or CSL .json file into the library (merged, deduplicated)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--format", choices=sorted(FORMATS), help="override detection by extension/content")
+    p.add_argument("--verbose", "-v", action="store_true", help="list every paper added or merged")
+    p.add_argument("--strict", action="store_true", help="exit 1 when any entry was skipped")
+    p.set_defaults(handler=_import)

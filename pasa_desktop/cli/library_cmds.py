@@ -1,10 +1,304 @@
-"""Sub-commands added by their issue's work (see pasa_desktop/cli/main.py)."""
+"""`pasa history`, `pasa show RUN` and `pasa library …`: past searches and the paper library."""
 
 from __future__ import annotations
 
 import argparse
+import textwrap
+from pathlib import Path
 from typing import Any
+
+from engine.errors import InputError
+from pasa_desktop.library import Library, PaperRow, open_library
+from pasa_desktop.settings import load_settings
+
+
+def open_user_library() -> Library:
+    """The library at the configured path (PASA_DATA_DIR moves it for tests and portable use)."""
+    return open_library(load_settings().library_path())
+
+
+def _short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _authors(authors: tuple[str, ...]) -> str:
+    if not authors:
+        return ""
+    return authors[0] + (" et al." if len(authors) > 1 else "")
+
+
+def _paper_line(row: PaperRow) -> str:
+    year = str(row.year) if row.year else "    "
+    flag = {True: "✓", False: "✗", None: " "}[row.decision]
+    return f"{row.id:>6} {flag} {year}  {_short(row.title, 70)}  ({_short(_authors(row.authors), 24)})"
+
+
+def _history(args: argparse.Namespace) -> int:
+    with open_user_library() as lib:
+        runs = lib.runs(limit=args.limit)
+    if not runs:
+        print("No searches yet. Run one with: pasa search \"your research question\"")
+        return 0
+    print(f"{'RUN':>5}  {'STATUS':<10} {'STARTED':<16} {'FOUND':>6} {'SCORED':>6} {'SEL':>5}  QUERY")
+    for r in runs:
+        print(
+            f"{r.id:>5}  {r.status:<10} {r.started[:16].replace('T', ' '):<16} {r.found:>6} {r.scored:>6} "
+            f"{r.selected:>5}  {_short(r.query, 60)}"
+        )
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    with open_user_library() as lib:
+        run = lib.run(args.run)
+        papers = lib.run_papers(args.run, selected_only=args.selected)
+        queries = lib.run_queries(args.run)
+        progress = lib.last_progress(args.run)
+    print(f"Run {run.id}: {run.query}")
+    print(
+        f"  status {run.status}, started {run.started[:19].replace('T', ' ')}, {run.queries} queries, "
+        f"{run.found} found, {run.scored} scored, {run.selected} selected, {run.expanded} expanded"
+    )
+    if run.message:
+        print(f"  {run.message}")
+    if run.status == "running" and progress is not None:
+        print(f"  last progress: {progress.message}")
+    if args.queries:
+        for q in queries:
+            hits = "…" if q.hits is None else str(q.hits)
+            print(f"  [{q.origin}] {q.query}  ({hits} hits)")
+    shown = papers[: args.limit] if args.limit else papers
+    for i, rp in enumerate(shown, start=1):
+        score = "  -  " if rp.score is None else f"{rp.score:.3f}"
+        mark = "*" if rp.selected else " "
+        p = rp.paper
+        print(f"{i:>4}. {mark}{score}  [{p.id}] {_short(p.title, 80)} ({p.year or 'n.d.'})")
+        print(f"        found by {_short(rp.found_by_label, 90)}")
+        if args.reasons and rp.reason:
+            print(textwrap.indent(textwrap.fill(rp.reason, 96), "        reason: "))
+    if len(shown) < len(papers):
+        print(f"  … {len(papers) - len(shown)} more (use --limit 0 for all)")
+    return 0
+
+
+def _year_filter(value: str | None) -> int | tuple[int | None, int | None] | None:
+    if not value:
+        return None
+    try:
+        if "-" in value:
+            lo, hi = value.split("-", 1)
+            return (int(lo) if lo else None, int(hi) if hi else None)
+        return int(value)
+    except ValueError as exc:
+        raise InputError(f"--year takes YEAR or FROM-TO (got {value!r})") from exc
+
+
+def _search(args: argparse.Namespace) -> int:
+    with open_user_library() as lib:
+        rows = lib.search(
+            " ".join(args.query),
+            tag=args.tag,
+            collection=args.collection,
+            year=_year_filter(args.year),
+            run=args.run,
+            selected=True if args.selected else None,
+            limit=args.limit or None,
+        )
+    for row in rows:
+        print(_paper_line(row))
+    print(f"{len(rows)} paper(s)")
+    return 0
+
+
+def _paper(args: argparse.Namespace) -> int:
+    with open_user_library() as lib:
+        p = lib.paper(args.paper)
+        notes = lib.notes(p.id)
+        files = lib.attachments(p.id)
+        colls = {c.id: c.path for c in lib.collections()}
+        in_colls = [colls[c] for c in lib.paper_collections(p.id) if c in colls]
+    print(f"[{p.id}] {p.title}")
+    print(f"  {', '.join(p.authors) or 'unknown authors'} ({p.year or 'n.d.'}){' — ' + p.venue if p.venue else ''}")
+    for label, value in (("arXiv", p.arxiv_id), ("DOI", p.doi), ("URL", p.url), ("citekey", p.citekey)):
+        if value:
+            print(f"  {label}: {value}")
+    decision = {True: "accepted", False: "rejected", None: "undecided"}[p.decision]
+    print(f"  {'read' if p.read else 'unread'}, {decision}, rating {p.rating or '-'}")
+    if p.tags:
+        print(f"  tags: {', '.join(p.tags)}")
+    if in_colls:
+        print(f"  collections: {', '.join(in_colls)}")
+    if p.abstract:
+        print(textwrap.indent(textwrap.fill(p.abstract, 96), "  "))
+    for n in notes:
+        print(f"  note {n.id}: {n.text}")
+    for f in files:
+        print(f"  file {f.id}: {f.path} ({f.size:,} bytes)")
+    return 0
+
+
+def _tag(args: argparse.Namespace) -> int:
+    with open_user_library() as lib:
+        for pid in args.papers:
+            for tag in args.tag:
+                (lib.remove_tag if args.remove else lib.add_tag)(pid, tag)
+    return 0
+
+
+def _tags(args: argparse.Namespace) -> int:
+    with open_user_library() as lib:
+        for t in lib.tags():
+            print(f"{t.papers:>6}  {t.name}")
+    return 0
+
+
+def _note(args: argparse.Namespace) -> int:
+    with open_user_library() as lib:
+        note_id = lib.add_note(args.paper, " ".join(args.text))
+    print(f"note {note_id} added")
+    return 0
+
+
+def _collection(args: argparse.Namespace) -> int:
+    if args.action != "list" and not args.path:
+        raise InputError(f"pasa library collection {args.action} needs a collection path or id")
+    if args.action in ("add", "remove") and not args.papers:
+        raise InputError(f"pasa library collection {args.action} needs paper ids")
+    with open_user_library() as lib:
+        if args.action == "list":
+            for c in lib.collections():
+                print(f"{c.id:>5}  {c.papers:>6}  {c.path}")
+        elif args.action == "create":
+            print(f"collection {lib.ensure_collection_path(args.path)}: {args.path}")
+        elif args.action == "delete":
+            lib.delete_collection(args.path)
+        elif args.action == "add":
+            lib.add_to_collection(args.path, args.papers)
+        elif args.action == "remove":
+            lib.remove_from_collection(args.path, args.papers)
+    return 0
+
+
+def _attach(args: argparse.Namespace) -> int:
+    with open_user_library() as lib:
+        att = lib.attach(args.paper, Path(args.file))
+        row = next(a for a in lib.attachments(args.paper) if a.id == att)
+    print(f"attached {row.original_name} as {row.path}")
+    return 0
+
+
+def _mark(args: argparse.Namespace) -> int:
+    with open_user_library() as lib:
+        for pid in args.papers:
+            if args.mark == "read":
+                lib.set_read(pid, True)
+            elif args.mark == "unread":
+                lib.set_read(pid, False)
+            elif args.mark == "accept":
+                lib.set_decision(pid, True)
+            elif args.mark == "reject":
+                lib.set_decision(pid, False)
+            elif args.mark == "undecide":
+                lib.set_decision(pid, None)
+    return 0
+
+
+def _rate(args: argparse.Namespace) -> int:
+    with open_user_library() as lib:
+        lib.set_rating(args.paper, args.stars or None)
+    return 0
+
+
+def _duplicates(args: argparse.Namespace) -> int:
+    with open_user_library() as lib:
+        pairs = lib.duplicates()
+        for keep, drop in pairs:
+            a, b = lib.papers([keep, drop])
+            print(f"{keep} ⟵ {drop}: {_short(a.title, 60)} / {_short(b.title, 40)}")
+            if args.merge:
+                lib.merge_papers(keep, drop)
+    print(f"{len(pairs)} likely duplicate pair(s){' merged' if args.merge and pairs else ''}")
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    with open_user_library() as lib:
+        lib.merge_papers(args.keep, args.drop)
+    print(f"paper {args.drop} merged into {args.keep}")
+    return 0
 
 
 def register(sub: Any) -> None:
-    del sub
+    p = sub.add_parser("history", help="list past searches")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(handler=_history)
+
+    p = sub.add_parser("show", help="show one search: its papers, scores and how each was found")
+    p.add_argument("run", type=int, metavar="RUN")
+    p.add_argument("--selected", action="store_true", help="only papers the Selector selected")
+    p.add_argument("--limit", type=int, default=50, help="papers to list (0 = all)")
+    p.add_argument("--queries", action="store_true", help="also list the search queries issued")
+    p.add_argument("--reasons", action="store_true", help="also print the Selector's reasons")
+    p.set_defaults(handler=_show)
+
+    lib = sub.add_parser("library", help="search and organise the paper library")
+    cmds = lib.add_subparsers(dest="library_command", metavar="ACTION", required=True)
+
+    p = cmds.add_parser("search", help="full-text search (titles, abstracts, notes, PDF text)")
+    p.add_argument("query", nargs="*", help='words, "a phrase", or pre* (empty: newest papers)')
+    p.add_argument("--tag")
+    p.add_argument("--collection", help="id or path like Thesis/Chapter 2 (includes sub-collections)")
+    p.add_argument("--year", help="YEAR or FROM-TO")
+    p.add_argument("--run", type=int, help="only papers found by this search")
+    p.add_argument("--selected", action="store_true", help="only papers the Selector selected (in --run)")
+    p.add_argument("--limit", type=int, default=50, help="0 = all")
+    p.set_defaults(handler=_search)
+
+    p = cmds.add_parser("show", help="one paper with its notes, tags and files")
+    p.add_argument("paper", type=int)
+    p.set_defaults(handler=_paper)
+
+    p = cmds.add_parser("tag", help="add (or --remove) tags")
+    p.add_argument("papers", type=int, nargs="+", metavar="PAPER")
+    p.add_argument("--tag", "-t", action="append", required=True, help="repeatable")
+    p.add_argument("--remove", action="store_true")
+    p.set_defaults(handler=_tag)
+
+    p = cmds.add_parser("tags", help="list tags")
+    p.set_defaults(handler=_tags)
+
+    p = cmds.add_parser("note", help="add a note to a paper (searchable)")
+    p.add_argument("paper", type=int)
+    p.add_argument("text", nargs="+")
+    p.set_defaults(handler=_note)
+
+    p = cmds.add_parser("collection", help="list, create, delete, add to, remove from collections")
+    p.add_argument("action", choices=["list", "create", "delete", "add", "remove"])
+    p.add_argument("path", nargs="?", default="", help="collection id or path (Parent/Child)")
+    p.add_argument("papers", type=int, nargs="*", metavar="PAPER")
+    p.set_defaults(handler=_collection)
+
+    p = cmds.add_parser("attach", help="copy a PDF into the library and index its text")
+    p.add_argument("paper", type=int)
+    p.add_argument("file")
+    p.set_defaults(handler=_attach)
+
+    for mark in ("read", "unread", "accept", "reject", "undecide"):
+        p = cmds.add_parser(mark, help=f"mark papers {mark}")
+        p.add_argument("papers", type=int, nargs="+", metavar="PAPER")
+        p.set_defaults(handler=_mark, mark=mark)
+
+    p = cmds.add_parser("rate", help="rate a paper 1-5 (0 clears)")
+    p.add_argument("paper", type=int)
+    p.add_argument("stars", type=int, choices=range(0, 6))
+    p.set_defaults(handler=_rate)
+
+    p = cmds.add_parser("duplicates", help="list likely duplicates (same title, year, first author)")
+    p.add_argument("--merge", action="store_true", help="merge each pair into the older paper")
+    p.set_defaults(handler=_duplicates)
+
+    p = cmds.add_parser("merge", help="merge paper DROP into KEEP (runs, notes, tags, files move over)")
+    p.add_argument("keep", type=int)
+    p.add_argument("drop", type=int)
+    p.set_defaults(handler=_merge)

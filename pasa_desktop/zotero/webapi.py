@@ -1,0 +1,173 @@
+"""Client for the Zotero Web API (api.zotero.org, version 3): creating items in batches of ≤ 50.
+
+Every batch carries a `Zotero-Write-Token`; a retry after a lost response reuses it, and the server's
+412 ("write token already used") then means the batch did arrive — so nothing is created twice.
+429 and 503 are retried after `Retry-After` (or `Backoff`); 413 splits the batch in halves.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from pasa_desktop.zotero.errors import ZoteroError, ZoteroUnavailable
+
+DEFAULT_URL = "https://api.zotero.org"
+MAX_BATCH = 50
+MAX_WAIT_S = 300.0
+
+
+@dataclass
+class WriteResult:
+    created: dict[int, str] = field(default_factory=dict)  # index in the request → item key
+    failed: dict[int, str] = field(default_factory=dict)  # index → message
+    unknown: list[int] = field(default_factory=list)  # saved by an earlier attempt (412): key not known
+
+
+class WebApiClient:
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        user_id: str | None = None,
+        group_id: str | None = None,
+        base_url: str = DEFAULT_URL,
+        client: httpx.Client | None = None,
+        timeout_s: float = 60.0,
+        max_attempts: int = 5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not api_key:
+            raise ZoteroError("No Zotero API key", hint="set ZOTERO_API_KEY (zotero.org/settings/keys)")
+        if bool(user_id) == bool(group_id):
+            raise ZoteroError("Give exactly one of a Zotero user id or group id", hint="set ZOTERO_USER_ID")
+        self.prefix = f"/users/{user_id}" if user_id else f"/groups/{group_id}"
+        self.base_url = base_url.rstrip("/")
+        self._key = api_key
+        self._client = client or httpx.Client(timeout=timeout_s)
+        self._owns_client = client is None
+        self._max_attempts = max_attempts
+        self._sleep = sleep
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> WebApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _headers(self, token: str | None = None) -> dict[str, str]:
+        headers = {"Zotero-API-Key": self._key, "Zotero-API-Version": "3"}
+        if token:
+            headers["Zotero-Write-Token"] = token
+        return headers
+
+    @staticmethod
+    def _wait_s(response: httpx.Response, attempt: int) -> float:
+        for name in ("Retry-After", "Backoff"):
+            value = response.headers.get(name)
+            if value:
+                try:
+                    return min(MAX_WAIT_S, max(0.0, float(value)))
+                except ValueError:
+                    pass
+        return min(MAX_WAIT_S, 2.0**attempt)
+
+    def _send(self, method: str, path: str, *, token: str | None = None, json: Any = None) -> httpx.Response:
+        """One logical request, retried on 429/503/network errors with the same write token."""
+        last_error: Exception | None = None
+        for attempt in range(self._max_attempts):
+            try:
+                response = self._client.request(
+                    method, self.base_url + self.prefix + path, headers=self._headers(token), json=json
+                )
+            except (httpx.ConnectError, httpx.TimeoutException, httpx.RemoteProtocolError) as exc:
+                last_error = exc
+                self._sleep(min(MAX_WAIT_S, 2.0**attempt))
+                continue
+            if response.status_code in (429, 503):
+                self._sleep(self._wait_s(response, attempt))
+                continue
+            backoff = response.headers.get("Backoff")
+            if backoff:
+                # The server asks for a pause before the next request even when this one worked.
+                self._sleep(self._wait_s(response, attempt))
+            return response
+        if last_error is not None:
+            raise ZoteroUnavailable(f"Zotero Web API unreachable: {last_error}") from last_error
+        raise ZoteroError(
+            f"Zotero Web API kept asking to slow down after {self._max_attempts} attempts", hint="try again later"
+        )
+
+    def _check(self, response: httpx.Response) -> None:
+        if response.status_code in (200, 201, 204):
+            return
+        detail = response.text.strip()[:200]
+        if response.status_code == 403:
+            raise ZoteroError(f"The Zotero API key may not write here ({detail})", hint="give the key write access")
+        if response.status_code == 404:
+            raise ZoteroError(f"Zotero library {self.prefix} not found", hint="check ZOTERO_USER_ID / group id")
+        raise ZoteroError(f"Zotero Web API error HTTP {response.status_code}: {detail}")
+
+    def key_info(self) -> dict[str, Any]:
+        """`GET /keys/current`: whether the key works and for whom."""
+        response = self._client.request("GET", f"{self.base_url}/keys/current", headers=self._headers())
+        self._check(response)
+        data: dict[str, Any] = response.json()
+        return data
+
+    def create_items(self, items: list[dict[str, Any]]) -> WriteResult:
+        """Create items in batches of ≤ 50; indices in the result refer to `items`."""
+        result = WriteResult()
+        for start in range(0, len(items), MAX_BATCH):
+            self._create_batch(items, list(range(start, min(start + MAX_BATCH, len(items)))), result)
+        return result
+
+    def _create_batch(self, items: list[dict[str, Any]], indices: list[int], result: WriteResult) -> None:
+        token = uuid.uuid4().hex  # 32 hex characters, as the API requires
+        response = self._send("POST", "/items", token=token, json=[items[i] for i in indices])
+        if response.status_code == 412:
+            # "Write token already used": an earlier attempt of this very batch was applied.
+            result.unknown.extend(indices)
+            return
+        if response.status_code == 413:
+            if len(indices) == 1:
+                result.failed[indices[0]] = "item too large for the Zotero Web API"
+                return
+            half = len(indices) // 2
+            self._create_batch(items, indices[:half], result)
+            self._create_batch(items, indices[half:], result)
+            return
+        self._check(response)
+        data = response.json()
+        for pos, key in (data.get("success") or {}).items():
+            result.created[indices[int(pos)]] = str(key)
+        for pos, key in (data.get("unchanged") or {}).items():
+            result.created[indices[int(pos)]] = str(key)
+        for pos, failure in (data.get("failed") or {}).items():
+            message = failure.get("message", "") if isinstance(failure, dict) else str(failure)
+            code = failure.get("code", "") if isinstance(failure, dict) else ""
+            result.failed[indices[int(pos)]] = f"{code} {message}".strip()
+
+    def collection_key(self, name: str) -> str:
+        """The key of the collection called `name` (or with key `name`); raises if none or several."""
+        response = self._send("GET", "/collections?limit=100")
+        self._check(response)
+        matches = []
+        for c in response.json():
+            data = c.get("data", {})
+            if name in (c.get("key"), data.get("key"), data.get("name")):
+                matches.append(str(c.get("key") or data.get("key")))
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise ZoteroError(f"Several Zotero collections are called {name!r}: pass its key")
+        raise ZoteroError(f"No Zotero collection {name!r} in {self.prefix}")
