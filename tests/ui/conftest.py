@@ -1,0 +1,71 @@
+"""Fixtures for the desktop app's tests: a real library in a tmp dir and the real window, offscreen."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from engine.models.scripted import ScriptedModel
+from pasa_desktop.gui_controller import AppServices
+from pasa_desktop.library import Library, open_library
+from pasa_desktop.settings import Settings
+from tests.ui.scripted_search import ScriptedSearch
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Iterator[Library]:
+    lib = open_library(tmp_path / "library.sqlite")
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    s = Settings()
+    s.paths.library = str(tmp_path / "library.sqlite")
+    return s
+
+
+def reasoner(_name: str) -> ScriptedModel:
+    return ScriptedModel(lambda prompt: "It studies coded computation against stragglers, as asked.")
+
+
+@pytest.fixture
+def make_window(qtbot, settings: Settings, library: Library):  # type: ignore[no-untyped-def]
+    """Build the main window around a stream factory (default: a scripted search on the real library)."""
+    from ui.main_window import MainWindow
+
+    made: list[MainWindow] = []
+
+    def make(stream: Callable | None = None, show: bool = True) -> MainWindow:  # type: ignore[type-arg]
+        services = AppServices(settings, stream=stream or ScriptedSearch(library), model_loader=reasoner,
+                               library=library)
+        window = MainWindow(services)
+        qtbot.addWidget(window)
+        window.resize(1440, 920)
+        if show:
+            window.show()
+        window.finish_startup()
+        qtbot.waitUntil(lambda: window.search_panel.plots is not None and services.library_ready(), timeout=10_000)
+        made.append(window)
+        return window
+
+    yield make
+    for window in made:
+        window.services.search.cancel()
+        window.services.search.wait(3.0)
+        window.services.engine.stop()
+
+
+def screenshot(widget, name: str) -> Path:  # type: ignore[no-untyped-def]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    assert widget.grab().save(str(path)), f"could not save {path}"
+    return path

@@ -1,0 +1,172 @@
+"""Window-level commands: export, Send to Zotero, copy BibTeX, settings. Dialogs here, work in services."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.errors import PasaError
+from pasa_desktop.gui_controller import EXPORT_FORMATS, ResultRow
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
+
+FORMAT_FILTERS = {
+    "bibtex": "BibTeX (*.bib)",
+    "ris": "RIS (*.ris)",
+    "csljson": "CSL-JSON (*.json)",
+}
+
+
+class ZoteroDialog(QDialog):
+    """Pick the Zotero collection to save into (the connector saves to the one selected in Zotero by default)."""
+
+    def __init__(self, count: int, targets: list[tuple[str, str]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Send to Zotero")
+        self.target = QComboBox()
+        self.target.addItem("Collection currently selected in Zotero", "")
+        for target_id, name in targets:
+            self.target.addItem(name, target_id)
+        form = QFormLayout()
+        form.addRow("Papers", QLabel(str(count)))
+        form.addRow("Save into", self.target)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Send")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def target_id(self) -> str:
+        return str(self.target.currentData() or "")
+
+
+class ActionHandler:
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+
+    def _selection(self) -> tuple[list[ResultRow], int | None] | None:
+        panel = self.window.current_results()
+        rows = panel.selected_rows()
+        if not rows:
+            rows = panel.model.visible_rows() if panel.model.rowCount() else []
+            if not rows:
+                self.window.show_error("Export", "Nothing to export yet: select papers in a table.", "warning")
+                return None
+        if not self.window.services.library_ready():
+            self.window.show_error("Export", "The library is still opening; try again in a moment.", "warning")
+            return None
+        return rows, self.window.current_run_id()
+
+    # -- export ------------------------------------------------------------------------------------
+
+    def export_selection(self, *, path: str | None = None, fmt: str | None = None) -> None:
+        """Ask for a file (the filter picks the format) and write the selected papers there."""
+        picked = self._selection()
+        if picked is None:
+            return
+        rows, run_id = picked
+        if path is None:
+            filters = ";;".join(FORMAT_FILTERS.values())
+            path, chosen = QFileDialog.getSaveFileName(
+                self.window, f"Export {len(rows)} paper{'s' * (len(rows) != 1)}",
+                os.path.join(os.path.expanduser("~"), "papers.bib"), filters,
+            )
+            if not path:
+                return
+            fmt = next((k for k, v in FORMAT_FILTERS.items() if v == chosen), None)
+        fmt = fmt or _format_from_suffix(path)
+        if not os.path.splitext(path)[1]:
+            path += EXPORT_FORMATS[fmt]
+        target = path
+        self.window.run_later(
+            lambda: self.window.services.export_file(rows, fmt, target, run_id),  # type: ignore[arg-type]
+            lambda n: self.window.status_text.setText(f"Exported {n} paper{'s' * (n != 1)} to {target}"),
+            "Export",
+        )
+
+    def copy_bibtex(self) -> None:
+        picked = self._selection()
+        if picked is None:
+            return
+        rows, run_id = picked
+        try:
+            text = self.window.services.export_text(rows, "bibtex", run_id)
+        except PasaError as exc:
+            self.window.show_error("Export", str(exc))
+            return
+        QGuiApplication.clipboard().setText(text)
+        self.window.status_text.setText(f"Copied BibTeX of {len(rows)} paper{'s' * (len(rows) != 1)}.")
+
+    # -- Zotero ------------------------------------------------------------------------------------
+
+    def send_to_zotero(self) -> None:
+        picked = self._selection()
+        if picked is None:
+            return
+        rows, run_id = picked
+        services = self.window.services
+        self.window.status_text.setText("Looking for Zotero…")
+
+        def ready(targets: list[tuple[str, str]]) -> None:
+            dialog = ZoteroDialog(len(rows), targets, self.window)
+            self.window.zotero_dialog = dialog  # type: ignore[attr-defined]  # tests reach it
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                self.window.status_text.setText("Send to Zotero cancelled.")
+                return
+            self.push_to_zotero(rows, run_id, dialog.target_id())
+
+        self.window.run_later(services.zotero_targets, ready, "Zotero")
+
+    def push_to_zotero(self, rows: list[ResultRow], run_id: int | None, target: str) -> None:
+        self.window.status_text.setText(f"Sending {len(rows)} papers to Zotero…")
+        self.window.run_later(
+            lambda: self.window.services.zotero_push(rows, run_id, target),
+            lambda message: self.window.status_text.setText(str(message)),
+            "Zotero",
+        )
+
+    # -- settings ----------------------------------------------------------------------------------
+
+    def open_settings(self) -> None:
+        from ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.window.services.settings, self.window, self.window.services.key_status())
+        self.window.settings_dialog = dialog  # type: ignore[attr-defined]
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.apply_settings(dialog.result_settings(), dialog.api_keys())
+
+    def apply_settings(self, settings: Any, keys: dict[str, str]) -> None:
+        try:
+            self.window.services.update_settings(settings, keys)
+        except PasaError as exc:
+            self.window.show_error("Settings", str(exc))
+            return
+        panel = self.window.search_panel
+        from ui.settings_dialog import KNOWN_SOURCES
+
+        panel.set_options(list(KNOWN_SOURCES), settings.sources.enabled,
+                          [p.name for p in settings.profiles] or ["embedded"], settings.selector_profile)
+        self.window.status_text.setText("Settings saved.")
+
+
+def _format_from_suffix(path: str) -> str:
+    suffix = os.path.splitext(path)[1].lower()
+    for fmt, ext in EXPORT_FORMATS.items():
+        if suffix == ext:
+            return fmt
+    return "bibtex"

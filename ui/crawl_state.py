@@ -1,0 +1,253 @@
+"""What a running search looks like, folded from its event stream: the crawl tree, scores and counts.
+
+Pure Python (no Qt) so it is tested on its own and shared by the tree view, the graph and the plots.
+The views ask `take_changes()` on a timer and redraw only what changed, which keeps the GUI thread free
+however fast events arrive.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from engine.events import (
+    Event,
+    FoundBy,
+    Notice,
+    PaperExpanded,
+    PaperScored,
+    PapersFound,
+    Progress,
+    QueryIssued,
+    SearchFinished,
+    SearchStarted,
+    SectionsChosen,
+)
+from engine.papers import Paper
+
+ROOT = 0
+
+
+@dataclass(slots=True)
+class CrawlNode:
+    """A crawl-tree node: the user query, a search query, a paper, or a section a paper was expanded in."""
+
+    id: int
+    kind: str  # "root" | "query" | "paper" | "section"
+    label: str
+    parent: int | None
+    depth: int
+    row: int = 0  # position among its parent's children
+    key: str = ""  # paper key for paper nodes
+    children: list[int] = field(default_factory=list)
+    score: float | None = None
+    selected: bool = False
+    expanded: bool = False
+    found: int = 0  # papers in this subtree
+    chosen: int = 0  # selected papers in this subtree
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    added: tuple[int, ...]  # new node ids, parents before children
+    updated: tuple[int, ...]  # nodes whose score/counts changed
+    new_scores: tuple[float, ...]
+    status_changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TimelinePoint:
+    seconds: float
+    found: int
+    scored: int
+    selected: int
+
+
+class CrawlState:
+    """Folds events into a tree keyed by paper key; every paper appears once, where it was first found."""
+
+    def __init__(self, threshold: float = 0.5, clock: Callable[[], float] = time.monotonic) -> None:
+        self.threshold = threshold
+        self._clock = clock
+        self._t0 = clock()
+        self.nodes: dict[int, CrawlNode] = {ROOT: CrawlNode(ROOT, "root", "", None, 0)}
+        self.papers: dict[str, Paper] = {}
+        self.found_by: dict[str, FoundBy] = {}
+        self.scores: dict[str, float] = {}
+        self.reasons: dict[str, str] = {}
+        self.selected: set[str] = set()
+        self.timeline: list[TimelinePoint] = [TimelinePoint(0.0, 0, 0, 0)]
+        self.status = "Ready"
+        self.stage = ""
+        self.finished: SearchFinished | None = None
+        self.notices: list[Notice] = []
+        self.run_id: int | None = None
+        self._paper_node: dict[str, int] = {}
+        self._query_node: dict[str, int] = {}
+        self._section_node: dict[tuple[str, str], int] = {}
+        self._added: list[int] = []
+        self._updated: set[int] = set()
+        self._new_scores: list[float] = []
+        self._status_changed = False
+
+    # -- folding -----------------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, SearchStarted):
+            root = self.nodes[ROOT]
+            root.label = event.query
+            self._updated.add(ROOT)
+            self._set_status("Resuming search…" if event.resumed else "Starting search…")
+        elif isinstance(event, QueryIssued):
+            self._query(event.query)
+            self._set_status(f"Crawler: searching “{_short(event.query)}”")
+        elif isinstance(event, PapersFound):
+            for paper, how in zip(event.papers, event.found_by, strict=False):
+                self._paper(paper, how)
+        elif isinstance(event, PaperScored):
+            self._score(event)
+        elif isinstance(event, SectionsChosen):
+            title = self._title(event.key)
+            for section in event.sections:
+                self._section(event.key, section)
+            n = len(event.sections)
+            self._set_status(f"Crawler: expanding {n} section{'s' * (n != 1)} of “{_short(title)}”…")
+        elif isinstance(event, PaperExpanded):
+            node_id = self._paper_node.get(event.key)
+            if node_id is not None:
+                self.nodes[node_id].expanded = True
+                self._updated.add(node_id)
+            for section in event.sections:
+                self._section(event.key, section)
+        elif isinstance(event, Progress):
+            self.stage = event.stage
+            self._set_status(event.message)
+        elif isinstance(event, Notice):
+            self.notices.append(event)
+        elif isinstance(event, SearchFinished):
+            self.finished = event
+            for ranked in event.results:
+                if ranked.paper.key not in self.papers:
+                    self._paper(ranked.paper, ranked.found_by[0] if ranked.found_by else FoundBy("query"))
+                if ranked.selector_score is not None and ranked.paper.key not in self.scores:
+                    self._score(PaperScored(ranked.paper.key, ranked.selector_score, ranked.selected))
+            word = {"done": "Finished", "cancelled": "Cancelled", "failed": "Failed",
+                    "truncated": "Stopped at budget"}
+            summary = f"{word.get(event.status.value, event.status.value)}: {self.summary()}"
+            self._set_status(f"{summary} — {event.message}" if event.message else summary)
+        self._sample()
+
+    def summary(self) -> str:
+        return f"{len(self.papers)} found · {len(self.scores)} scored · {len(self.selected)} selected"
+
+    def take_changes(self) -> Changes:
+        changes = Changes(tuple(self._added), tuple(sorted(self._updated)), tuple(self._new_scores),
+                          self._status_changed)
+        self._added.clear()
+        self._updated.clear()
+        self._new_scores.clear()
+        self._status_changed = False
+        return changes
+
+    def elapsed(self) -> float:
+        return self._clock() - self._t0
+
+    def children(self, node_id: int) -> list[int]:
+        return self.nodes[node_id].children
+
+    def node_for_paper(self, key: str) -> int | None:
+        return self._paper_node.get(key)
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _set_status(self, text: str) -> None:
+        self.status = text
+        self._status_changed = True
+
+    def _sample(self) -> None:
+        last = self.timeline[-1]
+        now = (len(self.papers), len(self.scores), len(self.selected))
+        if now != (last.found, last.scored, last.selected):
+            self.timeline.append(TimelinePoint(round(self.elapsed(), 3), *now))
+
+    def _add(self, kind: str, label: str, parent: int, key: str = "") -> int:
+        node_id = len(self.nodes)
+        parent_node = self.nodes[parent]
+        self.nodes[node_id] = CrawlNode(
+            node_id, kind, label, parent, parent_node.depth + 1, row=len(parent_node.children), key=key
+        )
+        parent_node.children.append(node_id)
+        self._added.append(node_id)
+        return node_id
+
+    def _query(self, text: str) -> int:
+        node_id = self._query_node.get(text)
+        if node_id is None:
+            node_id = self._add("query", text, ROOT)
+            self._query_node[text] = node_id
+        return node_id
+
+    def _section(self, key: str, section: str) -> int:
+        found = self._section_node.get((key, section))
+        if found is not None:
+            return found
+        parent = self._paper_node.get(key)
+        if parent is None:  # a resumed run may expand a paper whose discovery predates the log we saw
+            parent = self._query("(earlier results)")
+        node_id = self._add("section", section or "full text", parent)
+        self._section_node[(key, section)] = node_id
+        return node_id
+
+    def _paper(self, paper: Paper, how: FoundBy) -> None:
+        key = paper.key
+        if key in self.papers:
+            return
+        self.papers[key] = paper
+        self.found_by[key] = how
+        if how.kind == "expansion" and how.parent_key:
+            parent = self._section(how.parent_key, how.section)
+        else:
+            parent = self._query(how.query or "(user query)")
+        node_id = self._add("paper", paper.title or key, parent, key=key)
+        self._paper_node[key] = node_id
+        self._bump(parent, found=1, chosen=0)
+
+    def _score(self, event: PaperScored) -> None:
+        had = self.scores.get(event.key)
+        was_selected = event.key in self.selected
+        self.scores[event.key] = event.score
+        if event.reason:
+            self.reasons[event.key] = event.reason
+        if had is None:
+            self._new_scores.append(event.score)
+        if event.selected:
+            self.selected.add(event.key)
+        else:
+            self.selected.discard(event.key)
+        node_id = self._paper_node.get(event.key)
+        if node_id is None:
+            return
+        node = self.nodes[node_id]
+        node.score, node.selected = event.score, event.selected
+        self._updated.add(node_id)
+        delta = int(event.selected) - int(was_selected)
+        if delta and node.parent is not None:
+            self._bump(node.parent, found=0, chosen=delta)
+
+    def _bump(self, node_id: int | None, *, found: int, chosen: int) -> None:
+        while node_id is not None:
+            node = self.nodes[node_id]
+            node.found += found
+            node.chosen += chosen
+            self._updated.add(node_id)
+            node_id = node.parent
+
+    def _title(self, key: str) -> str:
+        paper = self.papers.get(key)
+        return paper.title if paper else key
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

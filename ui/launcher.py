@@ -1,0 +1,66 @@
+"""`pasa` entry point: no arguments (or `gui`) opens the window; anything else is the command line.
+
+PySide6 is imported only on the GUI path, so `pasa search …` never pays for Qt.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+
+_STARTED = time.perf_counter()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] == "gui":
+        return run_gui(args[1:])
+    from pasa_desktop.cli.main import main as cli_main
+
+    return cli_main(args)
+
+
+def run_gui(args: Sequence[str] = ()) -> int:
+    """Open the main window. `--exit-when-ready` prints the start-up time and quits (benchmarks)."""
+    exit_when_ready = "--exit-when-ready" in args
+    theme = next((a.split("=", 1)[1] for a in args if a.startswith("--theme=")), "")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from pasa_desktop.gui_controller import AppServices
+    from pasa_desktop.settings import load_settings
+    from ui.main_window import MainWindow
+    from ui.theme import apply_theme
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "pasa"])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("PaSa Desktop")
+    app.setOrganizationName("pasa-desktop")
+    app.setDesktopFileName("pasa-desktop")
+    apply_theme(app, force=theme)
+    window = MainWindow(AppServices(load_settings()))
+
+    def unexpected(kind: type[BaseException], exc: BaseException, tb: object) -> None:
+        # Never a traceback dialog: the message goes to the notification area, the traceback to stderr.
+        traceback.print_exception(kind, exc, tb)  # type: ignore[arg-type]
+        window.show_error("PaSa Desktop", f"Unexpected error: {type(exc).__name__}: {exc}")
+
+    sys.excepthook = unexpected
+    window.show()
+
+    def ready() -> None:
+        if exit_when_ready:
+            print(f"ready {time.perf_counter() - _STARTED:.3f}", flush=True)
+            window.close()
+            app.quit()
+            return
+        window.finish_startup()
+
+    QTimer.singleShot(0, ready)
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

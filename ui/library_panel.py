@@ -1,0 +1,258 @@
+"""The library view: collections, tags and past searches on the left; full-text search; table and detail."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.paper_table import FOUND_BY, SELECTED
+from ui.results_panel import ResultsPanel
+
+if TYPE_CHECKING:
+    from pasa_desktop.gui_controller import LibraryGateway
+    from pasa_desktop.library import RunSummary
+
+ALL, COLLECTION, TAG = "all", "collection", "tag"
+RESUMABLE = ("running", "cancelled", "failed", "truncated")
+_STATUS = {"done": "✔ done", "cancelled": "⏸ cancelled", "failed": "✘ failed", "truncated": "◔ budget",
+           "running": "⏸ interrupted"}
+
+
+class LibraryPanel(QWidget):
+    refresh_requested = Signal()
+    run_chosen = Signal(int)
+    resume_requested = Signal(int, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.current_run: int | None = None
+        self.current_query = ""
+        self._scope: tuple[str, object] = (ALL, None)
+        self._gateway: LibraryGateway | None = None
+        self._runs: dict[int, RunSummary] = {}
+        self._running_run: int | None = None
+
+        self.search_box = QLineEdit()
+        self.search_box.setPlaceholderText("Search the library: titles, abstracts, notes and PDF text…")
+        self.search_box.setClearButtonEnabled(True)
+        self.scope_label = QLabel("All papers")
+        self.tree = QTreeWidget()
+        self.tree.setHeaderHidden(True)
+        self.tree.setColumnCount(2)
+        self.tree.setRootIsDecorated(True)
+        self.runs = QListWidget()
+        self.runs.setWordWrap(True)
+        self.runs.setAlternatingRowColors(True)
+        self.resume_button = QPushButton("Resume search")
+        self.resume_button.setToolTip("Continue an interrupted search where it stopped (nothing is re-scored)")
+        self.resume_button.setEnabled(False)
+        self.run_info = QLabel("Past searches appear here.")
+        self.run_info.setWordWrap(True)
+
+        sidebar = QWidget()
+        side = QVBoxLayout(sidebar)
+        side.setContentsMargins(0, 0, 0, 0)
+        side.addWidget(QLabel("<b>Library</b>"))
+        side.addWidget(self.tree, 3)
+        side.addWidget(QLabel("<b>Past searches</b>"))
+        side.addWidget(self.runs, 2)
+        side.addWidget(self.run_info)
+        side.addWidget(self.resume_button)
+
+        self.results = ResultsPanel(
+            "Your library is empty.\n\nEvery search you run is saved here automatically — papers, scores "
+            "and how each was found. Use File → Export or Send to Zotero once you have papers.",
+            hidden=(SELECTED, FOUND_BY),
+        )
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        top.addWidget(self.search_box, 1)
+        top.addWidget(self.scope_label)
+        right_layout.addLayout(top)
+        right_layout.addWidget(self.results, 1)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(sidebar)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([290, 1100])
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 4)
+        layout.addWidget(splitter)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(200)
+        self._debounce.timeout.connect(self._run_query)
+        self.search_box.textChanged.connect(lambda _t: self._debounce.start())
+        self.search_box.returnPressed.connect(self._run_query)
+        self.tree.currentItemChanged.connect(self._scope_changed)
+        self.runs.currentItemChanged.connect(self._run_changed)
+        self.resume_button.clicked.connect(self._resume)
+
+    # -- loading -----------------------------------------------------------------------------------
+
+    def reload(self, gateway: LibraryGateway, running_run: int | None = None) -> None:
+        self._gateway = gateway
+        self._running_run = running_run
+        self.reload_sidebar(gateway)
+        self._reload_runs(gateway)
+        if self.current_run is None:
+            self._run_query()
+
+    def reload_sidebar(self, gateway: LibraryGateway) -> None:
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        all_item = QTreeWidgetItem(["All papers", ""])
+        all_item.setData(0, Qt.ItemDataRole.UserRole, (ALL, None))
+        self.tree.addTopLevelItem(all_item)
+        collections = QTreeWidgetItem(["Collections", ""])
+        collections.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        self.tree.addTopLevelItem(collections)
+        items: dict[int, QTreeWidgetItem] = {}
+        for c in gateway.collections():
+            item = QTreeWidgetItem([c.name, str(c.papers)])
+            item.setData(0, Qt.ItemDataRole.UserRole, (COLLECTION, c.id))
+            item.setToolTip(0, c.path)
+            (items.get(c.parent_id) if c.parent_id in items else collections).addChild(item)  # type: ignore[union-attr]
+            items[c.id] = item
+        if not items:
+            hint = QTreeWidgetItem(["(none yet — “Add to collection” on a paper)", ""])
+            hint.setFlags(Qt.ItemFlag.NoItemFlags)
+            collections.addChild(hint)
+        tags = QTreeWidgetItem(["Tags", ""])
+        tags.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        self.tree.addTopLevelItem(tags)
+        tag_rows = gateway.tags()
+        for t in tag_rows:
+            item = QTreeWidgetItem([t.name, str(t.papers)])
+            item.setData(0, Qt.ItemDataRole.UserRole, (TAG, t.name))
+            tags.addChild(item)
+        if not tag_rows:
+            hint = QTreeWidgetItem(["(none yet — type a tag in a paper's detail)", ""])
+            hint.setFlags(Qt.ItemFlag.NoItemFlags)
+            tags.addChild(hint)
+        self.tree.expandAll()
+        self.tree.resizeColumnToContents(1)
+        self.tree.setColumnWidth(0, max(150, self.tree.width() - 50))
+        self._select_scope_item()
+        self.tree.blockSignals(False)
+
+    def _reload_runs(self, gateway: LibraryGateway) -> None:
+        current = self.current_run
+        self.runs.blockSignals(True)
+        self.runs.clear()
+        self._runs = {r.id: r for r in gateway.runs()}
+        for run in self._runs.values():
+            status = "▶ running" if run.id == self._running_run else _STATUS.get(run.status, run.status)
+            query = run.query if len(run.query) <= 70 else run.query[:69] + "…"
+            item = QListWidgetItem(f"{query}\n{status} · {run.found} found · {run.selected} selected · "
+                                   f"{run.started[:16].replace('T', ' ')}")
+            item.setData(Qt.ItemDataRole.UserRole, run.id)
+            item.setToolTip(run.query)
+            self.runs.addItem(item)
+            if run.id == current:
+                self.runs.setCurrentItem(item)
+        if not self._runs:
+            self.run_info.setText("No searches yet. Run one from the Search tab.")
+        self.runs.blockSignals(False)
+        self._update_resume()
+
+    def show_run_rows(self, gateway: LibraryGateway, run_id: int) -> None:
+        self.results.set_rows(gateway.run_rows(run_id))
+        run = self._runs.get(run_id)
+        self.scope_label.setText(f"Search #{run_id}")
+        if run is not None:
+            self.current_query = run.query
+
+    # -- interaction -------------------------------------------------------------------------------
+
+    def _select_scope_item(self) -> None:
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            stack = [top]
+            while stack:
+                item = stack.pop()
+                if item.data(0, Qt.ItemDataRole.UserRole) == self._scope:
+                    self.tree.setCurrentItem(item)
+                    return
+                stack.extend(item.child(j) for j in range(item.childCount()))
+
+    def _scope_changed(self, item: QTreeWidgetItem | None, _previous: object) -> None:
+        data = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+        if not data:
+            return
+        self._scope = tuple(data)  # type: ignore[assignment]
+        self.current_run = None
+        self.runs.blockSignals(True)
+        self.runs.clearSelection()
+        self.runs.setCurrentItem(None)
+        self.runs.blockSignals(False)
+        self._update_resume()
+        self._run_query()
+
+    def _run_query(self) -> None:
+        if self._gateway is None:
+            return
+        kind, value = self._scope
+        text = self.search_box.text().strip()
+        if self.current_run is not None and not text:
+            self.show_run_rows(self._gateway, self.current_run)
+            return
+        self.current_run = None
+        rows = self._gateway.search_rows(
+            text, tag=value if kind == TAG else None,  # type: ignore[arg-type]
+            collection=value if kind == COLLECTION else None,  # type: ignore[arg-type]
+        )
+        self.results.set_rows(rows)
+        label = {ALL: "All papers", COLLECTION: "Collection", TAG: f"Tag “{value}”"}[kind]
+        if kind == COLLECTION:
+            item = self.tree.currentItem()
+            label = f"Collection “{item.text(0)}”" if item else label
+        self.scope_label.setText(f"{label}" + (f" · matching “{text}”" if text else ""))
+
+    def _run_changed(self, item: QListWidgetItem | None, _previous: object) -> None:
+        if item is None:
+            return
+        self.current_run = int(item.data(Qt.ItemDataRole.UserRole))
+        self.search_box.blockSignals(True)
+        self.search_box.clear()
+        self.search_box.blockSignals(False)
+        self.tree.blockSignals(True)
+        self.tree.setCurrentItem(None)
+        self.tree.blockSignals(False)
+        self._update_resume()
+        self.run_chosen.emit(self.current_run)
+
+    def _update_resume(self) -> None:
+        run = self._runs.get(self.current_run) if self.current_run is not None else None
+        resumable = run is not None and run.status in RESUMABLE and run.id != self._running_run
+        self.resume_button.setEnabled(resumable)
+        if run is not None:
+            took = f" in {run.seconds:.0f} s" if run.seconds else ""
+            status = _STATUS.get(run.status, run.status)
+            message = f" — {run.message}" if run.message else ""
+            self.run_info.setText(f"#{run.id} {status}{took}: {run.queries} queries, {run.found} found, "
+                                  f"{run.scored} scored, {run.selected} selected{message}")
+
+    def _resume(self) -> None:
+        run = self._runs.get(self.current_run) if self.current_run is not None else None
+        if run is not None:
+            self.resume_requested.emit(run.id, run.query)

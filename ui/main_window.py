@@ -1,0 +1,410 @@
+"""The main window: Search and Library tabs, menus and shortcuts, status line, notifications.
+
+It turns user actions into calls on `AppServices` and engine events into view updates. Events arrive
+on the engine thread, are queued to the GUI thread by `EngineBridge`, folded into `CrawlState`
+(cheap) and drawn by a 100 ms timer, so a burst of events never stalls the window.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.errors import PasaError
+from engine.events import Event, Notice
+from pasa_desktop.gui_controller import AppServices, ResultRow, SearchOutcome, SearchRequest
+from ui.crawl_state import CrawlState
+from ui.engine_bridge import EngineBridge
+from ui.library_panel import LibraryPanel
+from ui.notifications import NotificationArea
+from ui.results_panel import ResultsPanel
+from ui.search_panel import SearchPanel
+
+FLUSH_MS = 100
+SEARCH_TAB, LIBRARY_TAB = 0, 1
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, services: AppServices) -> None:
+        super().__init__()
+        self.services = services
+        self.bridge = EngineBridge(self)
+        settings = services.settings
+        self.state = CrawlState(threshold=settings.agent.select_threshold)
+        self.run_id: int | None = None
+        self.run_query = ""
+        self._dirty = False
+        self._live_keys: set[str] = set()
+
+        self.setWindowTitle("PaSa Desktop")
+        self.resize(1440, 920)
+        self.search_panel = SearchPanel(self.state)
+        self.library_panel = LibraryPanel()
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.search_panel, "Search")
+        self.tabs.addTab(self.library_panel, "Library")
+        self._add_training_tab()
+        self.notifications = NotificationArea()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.notifications)
+        self.setCentralWidget(central)
+
+        self.status_text = QLabel("Ready")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.notify_button = QToolButton()
+        self.notify_button.setText("Notifications")
+        self.notify_button.setAutoRaise(True)
+        self.notify_button.clicked.connect(lambda: self.notifications.setVisible(not self.notifications.isVisible()))
+        self.notifications.count_changed.connect(
+            lambda n: self.notify_button.setText(f"Notifications ({n})" if n else "Notifications"))
+        bar = self.statusBar()
+        bar.addWidget(self.status_text, 1)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.notify_button)
+
+        from ui.actions import ActionHandler  # export, Zotero, settings, clipboard
+
+        self.actions = ActionHandler(self)
+        self._build_menus()
+        profiles = [p.name for p in settings.profiles] or ["embedded"]
+        from ui.settings_dialog import KNOWN_SOURCES
+
+        self.search_panel.set_options(list(KNOWN_SOURCES), settings.sources.enabled, profiles,
+                                      settings.selector_profile)
+        self.search_panel.search_requested.connect(self.start_search)
+        self.search_panel.cancel_requested.connect(self.cancel_search)
+        self._wire_results(self.search_panel.results, live=True)
+        self._wire_results(self.library_panel.results, live=False)
+        self.library_panel.refresh_requested.connect(self.refresh_library)
+        self.library_panel.run_chosen.connect(self._show_run)
+        self.library_panel.resume_requested.connect(self.resume_search)
+        self.tabs.currentChanged.connect(self._tab_changed)
+
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setInterval(FLUSH_MS)
+        self._flush_timer.timeout.connect(self._flush)
+        self._flush_timer.start()
+
+    # -- start-up ----------------------------------------------------------------------------------
+
+    def finish_startup(self) -> None:
+        """Heavy parts, after the window is on screen: pyqtgraph (in a thread), then the library."""
+        self.status_text.setText("Loading plots and library…")
+
+        def load() -> None:
+            import pyqtgraph  # noqa: F401 - warms the import for the GUI thread
+
+            self.bridge.post(self._plots_loaded)
+
+        threading.Thread(target=load, name="pasa-import", daemon=True).start()
+
+    def _plots_loaded(self) -> None:
+        self.search_panel.attach_plots()
+        self.run_later(lambda: self.services.gateway(), self._library_opened, "Library")
+
+    def _library_opened(self, _gateway: object) -> None:
+        self.status_text.setText(f"Ready · library: {self.services.settings.library_path()}")
+        self.refresh_library()
+
+    # -- searching ---------------------------------------------------------------------------------
+
+    def start_search(self, request: SearchRequest) -> None:
+        if not request.query and request.resume_run is None:
+            self.show_error("Search", "Type what you are looking for first.")
+            self.search_panel.query.setFocus()
+            return
+        if not request.sources:
+            self.show_error("Search", "Choose at least one source (Sources menu).")
+            return
+        self.state = CrawlState(threshold=self.services.settings.agent.select_threshold)
+        self.run_id = request.resume_run
+        self.run_query = request.query
+        self._live_keys = set()
+        self.search_panel.reset(self.state)
+        self.search_panel.set_running(True)
+        self.tabs.setCurrentIndex(SEARCH_TAB)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.status_text.setText("Resuming search…" if request.resume_run else "Starting search…")
+        state = self.state
+        try:
+            self.services.search.start(
+                request,
+                on_event=lambda run_id, event: self.bridge.post(lambda: self._on_event(state, run_id, event)),
+                on_done=lambda outcome: self.bridge.post(lambda: self._on_done(state, outcome)),
+            )
+        except PasaError as exc:
+            self.show_error("Search", str(exc))
+            self.search_panel.set_running(False)
+
+    def resume_search(self, run_id: int, query: str) -> None:
+        panel = self.search_panel
+        panel.query.setPlainText(query)
+        self.start_search(SearchRequest(query=query, preset=panel.preset(), sources=panel.selected_sources(),
+                                        crawler_profile=panel.profile.currentText(),
+                                        selector_profile=panel.profile.currentText(), resume_run=run_id))
+
+    def cancel_search(self) -> None:
+        if self.services.search.running:
+            self.status_text.setText("Cancelling… (everything found so far is kept)")
+            self.search_panel.cancel_button.setEnabled(False)
+            self.services.search.cancel()
+
+    def _on_event(self, state: CrawlState, run_id: int, event: Event) -> None:
+        if state is not self.state:  # a replaced search still winding down
+            return
+        self.run_id = run_id
+        state.run_id = run_id
+        state.apply(event)
+        if isinstance(event, Notice):
+            self.notifications.notify(event.level, event.source, event.message)
+        self._dirty = True
+
+    def _on_done(self, state: CrawlState, outcome: SearchOutcome) -> None:
+        if state is not self.state:
+            return
+        self._flush()
+        self.search_panel.set_running(False)
+        self.progress.hide()
+        if outcome.status.value == "failed":
+            self.show_error("Search", outcome.message or "The search failed.")
+            if state.finished is None:
+                self.status_text.setText(f"Failed: {outcome.message}")
+        elif state.finished is None:
+            self.status_text.setText(f"{outcome.status.value.capitalize()}: {state.summary()}")
+        if outcome.run_id is not None and self.services.library_ready():
+            self.run_later(lambda: self.services.gateway().run_rows(outcome.run_id),  # type: ignore[arg-type]
+                           self._run_rows_loaded, "Library")
+
+    def _run_rows_loaded(self, rows: list[ResultRow]) -> None:
+        self.search_panel.results.set_rows(rows)
+        self.refresh_library()
+
+    def _flush(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        state = self.state
+        changes = state.take_changes()
+        self.search_panel.apply(changes)
+        self.status_text.setText(state.status)
+        self._update_progress(state)
+        new_keys = [state.nodes[n].key for n in changes.added if state.nodes[n].kind == "paper"]
+        changed = set(new_keys) | {state.nodes[n].key for n in changes.updated if state.nodes[n].kind == "paper"}
+        if changed:
+            self._live_keys.update(new_keys)
+            self.search_panel.results.upsert([self._live_row(state, k) for k in changed])
+
+    def _live_row(self, state: CrawlState, key: str) -> ResultRow:
+        known = self.search_panel.results.model.view_row_of(key)
+        base = ResultRow.from_paper(state.papers[key])
+        if known is not None:
+            base = self.search_panel.results.model.row_at(known)
+        how = state.found_by.get(key)
+        return base.with_updates(score=state.scores.get(key), selected=key in state.selected,
+                                 found_by=how.label() if how else "", reason=state.reasons.get(key, base.reason))
+
+    def _update_progress(self, state: CrawlState) -> None:
+        found, scored = len(state.papers), len(state.scores)
+        if state.finished is not None or found == 0:
+            return
+        if scored == 0:
+            self.progress.setRange(0, 0)
+            return
+        self.progress.setRange(0, max(found, scored))
+        self.progress.setValue(scored)
+        self.progress.setFormat("%v / %m scored")
+
+    # -- results actions ---------------------------------------------------------------------------
+
+    def _wire_results(self, panel: ResultsPanel, *, live: bool) -> None:
+        detail = panel.detail
+
+        def run_id() -> int | None:
+            return self.run_id if live else self.library_panel.current_run
+
+        def apply(key: str, action: Callable[[ResultRow], ResultRow]) -> None:
+            row = self._row_by_key(panel, key)
+            if row is None:
+                return
+            if not self.services.library_ready():
+                self.show_error("Library", "The library is still opening; try again in a moment.")
+                return
+            try:
+                fresh = action(row)
+            except PasaError as exc:
+                self.show_error("Library", str(exc))
+                return
+            panel.update_row(fresh)
+            other = self.library_panel.results if live else self.search_panel.results
+            if other.model.view_row_of(fresh.key) is not None:
+                other.update_row(fresh)
+
+        gw = self.services.gateway
+        detail.decision_requested.connect(lambda k, d: apply(k, lambda r: gw().set_decision(r, d, run_id())))
+        detail.rating_requested.connect(lambda k, n: apply(k, lambda r: gw().set_rating(r, n, run_id())))
+        detail.tag_requested.connect(lambda k, t: (apply(k, lambda r: gw().add_tag(r, t, run_id())),
+                                                   self.library_panel.reload_sidebar(gw())))
+        detail.collection_requested.connect(lambda k, c: self._add_to_collection(panel, k, c, run_id()))
+        detail.explain_requested.connect(lambda k: self._explain(panel, k, run_id()))
+        panel.current_changed.connect(lambda row: self._load_pdf(panel, row))
+
+    def _row_by_key(self, panel: ResultsPanel, key: str) -> ResultRow | None:
+        view_row = panel.model.view_row_of(key)
+        return None if view_row is None else panel.model.row_at(view_row)
+
+    def _add_to_collection(self, panel: ResultsPanel, key: str, path: str, run_id: int | None) -> None:
+        rows = panel.selected_rows() or [r for r in [self._row_by_key(panel, key)] if r is not None]
+        try:
+            self.services.gateway().add_to_collection(rows, path, run_id)
+        except PasaError as exc:
+            self.show_error("Library", str(exc))
+            return
+        self.status_text.setText(f"Added {len(rows)} paper{'s' * (len(rows) != 1)} to “{path}”.")
+        self.refresh_library()
+
+    def _explain(self, panel: ResultsPanel, key: str, run_id: int | None) -> None:
+        row = self._row_by_key(panel, key)
+        if row is None:
+            return
+        query = self.run_query if panel is self.search_panel.results else self.library_panel.current_query
+        query = query or self.search_panel.query.toPlainText().strip()
+        if not query:
+            self.show_error("Selector", "No research question to explain the score against.")
+            panel.detail.show_row(row)
+            return
+
+        def done(reason: str) -> None:
+            panel.update_row(row.with_updates(reason=reason))
+            panel.detail.show_reason(key, reason)
+            if run_id is not None and self.services.library_ready():
+                try:
+                    self.services.gateway().set_reason(row, reason, run_id)
+                except PasaError as exc:
+                    self.show_error("Library", str(exc))
+
+        self.status_text.setText(f"Selector: explaining “{row.title[:60]}”…")
+        self.run_later(lambda: self.services.explain(row, query), done, "Selector",
+                       on_error=lambda: panel.detail.show_row(row))
+
+    def _load_pdf(self, panel: ResultsPanel, row: ResultRow | None) -> None:
+        if row is None or row.library_id is None or row.pdf_path or not self.services.library_ready():
+            return
+        path = self.services.gateway().pdf_path(row)
+        if path:
+            panel.update_row(row.with_updates(pdf_path=path))
+
+    # -- library -----------------------------------------------------------------------------------
+
+    def refresh_library(self) -> None:
+        if not self.services.library_ready():
+            return
+        try:
+            self.library_panel.reload(self.services.gateway(), running_run=self.run_id
+                                      if self.services.search.running else None)
+        except PasaError as exc:
+            self.show_error("Library", str(exc))
+
+    def _show_run(self, run_id: int) -> None:
+        self.library_panel.show_run_rows(self.services.gateway(), run_id)
+
+    def _tab_changed(self, index: int) -> None:
+        if index == LIBRARY_TAB:
+            self.refresh_library()
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def run_later(self, fn: Callable[[], Any], on_result: Callable[[Any], object], source: str,
+                  on_error: Callable[[], object] | None = None) -> None:
+        """Run a blocking call on the engine's worker pool; deliver the result (or the error) here."""
+
+        def failed(exc: BaseException) -> None:
+            self.show_error(source, str(exc) if isinstance(exc, PasaError) else f"{type(exc).__name__}: {exc}")
+            if on_error is not None:
+                on_error()
+
+        self.bridge.when_done(self.services.engine.run_blocking(fn), on_result, failed)
+
+    def show_error(self, source: str, message: str, level: str = "error") -> None:
+        self.notifications.notify(level, source, message)
+
+    def current_results(self) -> ResultsPanel:
+        return self.library_panel.results if self.tabs.currentIndex() == LIBRARY_TAB else self.search_panel.results
+
+    def current_run_id(self) -> int | None:
+        return self.library_panel.current_run if self.tabs.currentIndex() == LIBRARY_TAB else self.run_id
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        for text, keys, slot in (
+            ("&Export selection…", "Ctrl+E", self.actions.export_selection),
+            ("Send to &Zotero…", "Ctrl+Shift+Z", self.actions.send_to_zotero),
+            ("&Settings…", "Ctrl+,", self.actions.open_settings),
+            ("&Quit", "Ctrl+Q", self.close),
+        ):
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(slot)
+            file_menu.addAction(action)
+        edit_menu = menu.addMenu("&Edit")
+        copy = QAction("Copy &BibTeX of selection", self)
+        copy.setShortcut(QKeySequence("Ctrl+Shift+C"))
+        copy.triggered.connect(self.actions.copy_bibtex)
+        edit_menu.addAction(copy)
+        view_menu = menu.addMenu("&View")
+        graph = QAction("Crawl as &graph", self)
+        graph.setShortcut(QKeySequence("Ctrl+G"))
+        graph.triggered.connect(self.search_panel.view_toggle.toggle)
+        view_menu.addAction(graph)
+        notes = QAction("&Notifications", self)
+        notes.triggered.connect(lambda: self.notifications.setVisible(not self.notifications.isVisible()))
+        view_menu.addAction(notes)
+        escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        escape.activated.connect(self.cancel_search)
+        self.copy_action = copy
+
+    def _add_training_tab(self) -> None:
+        # The training panel is another engineer's module; embed it when it exists.
+        if importlib.util.find_spec("ui.training_panel") is None:
+            return
+        try:
+            from ui import training_panel
+
+            panel_cls = getattr(training_panel, "TrainingPanel", None)
+            if panel_cls is not None:
+                self.tabs.addTab(panel_cls(), "Training")
+        except Exception as exc:  # a broken optional panel must not keep the app from opening
+            message = f"Training panel unavailable: {type(exc).__name__}: {exc}"
+            QTimer.singleShot(0, lambda: self.show_error("Training", message, "warning"))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._flush_timer.stop()
+        self.services.close()
+        super().closeEvent(event)
+
+
+def clipboard_set(text: str) -> None:
+    QGuiApplication.clipboard().setText(text)

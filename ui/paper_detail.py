@@ -1,0 +1,260 @@
+"""The detail pane: one paper's abstract, selector reason, links, PDF page, and the review actions."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QTabWidget,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pasa_desktop.gui_controller import ResultRow
+from ui.colors import score_color
+
+
+def render_pdf_page(path: str, page: int = 0, zoom: float = 1.3) -> QImage:
+    """First page of a PDF as an image (pymupdf is imported only when a PDF is shown)."""
+    import pymupdf
+
+    with pymupdf.open(path) as doc:
+        if doc.page_count == 0:
+            raise ValueError("the PDF has no pages")
+        pix = doc[min(page, doc.page_count - 1)].get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
+        image = QImage(pix.samples, pix.width, pix.height, pix.stride, QImage.Format.Format_RGB888)
+        return image.copy()  # detach from pymupdf's buffer before it is freed
+
+
+class PaperDetail(QWidget):
+    decision_requested = Signal(str, str)  # key, "accepted" | "rejected" | ""
+    rating_requested = Signal(str, int)
+    tag_requested = Signal(str, str)
+    collection_requested = Signal(str, str)
+    explain_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._row: ResultRow | None = None
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.meta = QLabel()
+        self.meta.setWordWrap(True)
+        self.meta.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.links = QLabel()
+        self.links.setOpenExternalLinks(True)
+        self.links.setTextFormat(Qt.TextFormat.RichText)
+        self.score = QLabel()
+        self.score.setTextFormat(Qt.TextFormat.RichText)
+        self.score.setWordWrap(True)
+
+        self.accept = QPushButton("✔ Accept")
+        self.accept.setToolTip("Keep this paper (Space)")
+        self.reject = QPushButton("✘ Reject")
+        self.reject.setToolTip("Set this paper aside (Delete)")
+        self.accept.setCheckable(True)
+        self.reject.setCheckable(True)
+        self.rating = QComboBox()
+        self.rating.addItems(["No rating", "★", "★★", "★★★", "★★★★", "★★★★★"])
+        self.rating.setToolTip("Your rating")
+        self.tag_edit = QLineEdit()
+        self.tag_edit.setPlaceholderText("Add a tag and press Enter…")
+        self.tag_edit.setClearButtonEnabled(True)
+        self.collection_button = QToolButton()
+        self.collection_button.setText("Add to collection ▾")
+        self.collection_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.collection_button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")
+        actions = QHBoxLayout()
+        for widget in (self.accept, self.reject, self.rating):
+            actions.addWidget(widget)
+        actions.addStretch(1)
+        organise = QHBoxLayout()
+        organise.addWidget(self.tag_edit, 1)
+        organise.addWidget(self.collection_button)
+        self.tags = QLabel()
+        self.tags.setWordWrap(True)
+
+        self.abstract = QTextBrowser()
+        self.abstract.setOpenExternalLinks(True)
+        self.reason = QTextBrowser()
+        self.reason.setMaximumHeight(120)
+        self.explain = QPushButton("Explain score")
+        self.explain.setToolTip("Ask the Selector model why it scored this paper as it did")
+        reason_box = QWidget()
+        reason_layout = QVBoxLayout(reason_box)
+        reason_layout.setContentsMargins(0, 0, 0, 0)
+        reason_head = QHBoxLayout()
+        reason_head.addWidget(QLabel("<b>Selector's reason</b>"))
+        reason_head.addStretch(1)
+        reason_head.addWidget(self.explain)
+        reason_layout.addLayout(reason_head)
+        reason_layout.addWidget(self.reason)
+        text_tab = QWidget()
+        text_layout = QVBoxLayout(text_tab)
+        text_layout.setContentsMargins(4, 4, 4, 4)
+        text_layout.addWidget(self.abstract, 3)
+        text_layout.addWidget(reason_box, 1)
+        self.pdf_view = QLabel()
+        self.pdf_view.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        pdf_scroll = QScrollArea()
+        pdf_scroll.setWidgetResizable(True)
+        pdf_scroll.setWidget(self.pdf_view)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(text_tab, "Abstract")
+        self.tabs.addTab(pdf_scroll, "PDF")
+
+        self.body = QWidget()
+        body = QVBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.title, self.meta, self.links, self.score):
+            body.addWidget(widget)
+        body.addLayout(actions)
+        body.addLayout(organise)
+        body.addWidget(self.tags)
+        body.addWidget(self.tabs, 1)
+        self.empty = QLabel(
+            "Select a paper to see its abstract, the Selector's reason and links.\n\n"
+            "j / k or ↑ / ↓ move · Space accepts · Delete rejects · Ctrl+Shift+C copies BibTeX"
+        )
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.empty.setEnabled(False)
+        self.setMinimumWidth(420)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(self.empty, 1)
+        layout.addWidget(self.body, 1)
+        self.body.hide()
+
+        self.accept.clicked.connect(lambda: self._decide("accepted"))
+        self.reject.clicked.connect(lambda: self._decide("rejected"))
+        self.rating.activated.connect(self._rate)
+        self.tag_edit.returnPressed.connect(self._tag)
+        self.explain.clicked.connect(self._explain)
+
+    @property
+    def row(self) -> ResultRow | None:
+        return self._row
+
+    def set_collections(self, names: list[str]) -> None:
+        from PySide6.QtWidgets import QMenu
+
+        menu = QMenu(self.collection_button)
+        for name in names:
+            menu.addAction(name, lambda n=name: self._collect(n))
+        if names:
+            menu.addSeparator()
+        menu.addAction("New collection…", self._new_collection)
+        self.collection_button.setMenu(menu)
+
+    def show_row(self, row: ResultRow | None) -> None:
+        same_paper = row is not None and self._row is not None and row.key == self._row.key
+        self._row = row
+        if row is None:
+            self.body.hide()
+            self.empty.show()
+            return
+        self.empty.hide()
+        self.body.show()
+        self.title.setText(row.title)
+        authors = ", ".join(row.authors[:12]) + (" et al." if len(row.authors) > 12 else "")
+        self.meta.setText(" · ".join(p for p in (authors, str(row.year or ""), row.venue) if p))
+        self.links.setText(self._links_html(row))
+        if row.score is None:
+            score = "Not scored yet"
+        else:
+            verdict = "selected" if row.selected else "not selected"
+            score = (f"<span style='color:{score_color(row.score)}'>●</span> Selector score "
+                     f"<b>{row.score:.2f}</b> ({verdict})")
+        found = f" · found by {html.escape(row.found_by)}" if row.found_by else ""
+        self.score.setText(score + found)
+        self.accept.setChecked(row.decision == "accepted")
+        self.reject.setChecked(row.decision == "rejected")
+        self.rating.setCurrentIndex(max(0, min(5, row.rating)))
+        self.tags.setText("Tags: " + ", ".join(row.tags) if row.tags else "")
+        self.tags.setVisible(bool(row.tags))
+        if not same_paper:
+            self.abstract.setPlainText(row.abstract or "No abstract available.")
+        self.reason.setPlainText(row.reason or "No reason yet — press “Explain score” to generate one.")
+        self.explain.setEnabled(not row.reason)
+        self._show_pdf(row.pdf_path)
+
+    def show_reason(self, key: str, reason: str) -> None:
+        if self._row is not None and self._row.key == key:
+            self.reason.setPlainText(reason)
+            self.explain.setEnabled(False)
+
+    def _links_html(self, row: ResultRow) -> str:
+        links = []
+        if row.arxiv_id:
+            links.append(f"<a href='https://arxiv.org/abs/{html.escape(row.arxiv_id)}'>arXiv:{html.escape(row.arxiv_id)}</a>")
+            links.append(f"<a href='https://arxiv.org/pdf/{html.escape(row.arxiv_id)}'>PDF</a>")
+        if row.doi:
+            links.append(f"<a href='https://doi.org/{html.escape(row.doi)}'>doi:{html.escape(row.doi)}</a>")
+        if row.url and not row.arxiv_id:
+            links.append(f"<a href='{html.escape(row.url)}'>Web page</a>")
+        if row.pdf_path:
+            links.append(f"<a href='{Path(row.pdf_path).as_uri()}'>Attached PDF</a>")
+        return " &nbsp;·&nbsp; ".join(links) if links else "<i>No links known</i>"
+
+    def _show_pdf(self, path: str) -> None:
+        index = self.tabs.indexOf(self.pdf_view.parentWidget().parentWidget())
+        if not path:
+            self.pdf_view.setPixmap(QPixmap())
+            self.pdf_view.setText("No PDF attached.")
+            self.tabs.setTabEnabled(index, False)
+            return
+        self.tabs.setTabEnabled(index, True)
+        try:
+            self.pdf_view.setPixmap(QPixmap.fromImage(render_pdf_page(path)))
+        except Exception as exc:  # a corrupt or missing file is shown, not raised
+            self.pdf_view.setPixmap(QPixmap())
+            self.pdf_view.setText(f"Cannot show the PDF: {exc}")
+
+    def _decide(self, decision: str) -> None:
+        if self._row is None:
+            return
+        self.decision_requested.emit(self._row.key, "" if self._row.decision == decision else decision)
+
+    def _rate(self, index: int) -> None:
+        if self._row is not None:
+            self.rating_requested.emit(self._row.key, index)
+
+    def _tag(self) -> None:
+        tag = self.tag_edit.text().strip()
+        if self._row is not None and tag:
+            self.tag_requested.emit(self._row.key, tag)
+            self.tag_edit.clear()
+
+    def _collect(self, name: str) -> None:
+        if self._row is not None:
+            self.collection_requested.emit(self._row.key, name)
+
+    def _new_collection(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        name, ok = QInputDialog.getText(self, "New collection", "Collection name:")
+        if ok and name.strip():
+            self._collect(name.strip())
+
+    def _explain(self) -> None:
+        if self._row is not None:
+            self.explain.setEnabled(False)
+            self.reason.setPlainText("Asking the Selector…")
+            self.explain_requested.emit(self._row.key)

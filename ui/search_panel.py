@@ -1,0 +1,281 @@
+"""The search view: the query form, the live crawl (tree or graph), the score plots and the results.
+
+It renders a `CrawlState` and emits commands; the main window owns the engine wiring.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeyEvent
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pasa_desktop.gui_controller import SearchRequest
+from ui.crawl_state import Changes, CrawlState
+from ui.crawl_tree import KEY_ROLE, CrawlTreeModel, CrawlTreeView
+from ui.paper_table import RATING, TAGS
+from ui.results_panel import ResultsPanel
+
+SOURCE_LABELS = {
+    "local": "Offline index",
+    "arxiv": "arXiv",
+    "semantic_scholar": "Semantic Scholar",
+    "openalex": "OpenAlex",
+    "serper": "Google (serper)",
+}
+PRESETS = ("quick", "standard", "thorough")
+PRESET_TIPS = {
+    "quick": "3 queries, no citation expansion, ~1 minute",
+    "standard": "5 queries, 2 expansion layers (PaSa's defaults), ~3 minutes",
+    "thorough": "8 queries, 50 results each, 2 expansion layers, up to 15 minutes",
+}
+
+
+class QueryBox(QPlainTextEdit):
+    """Multi-line query; Ctrl+Enter runs it (plain Enter adds a line, as in any text box)."""
+
+    submitted = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setPlaceholderText(
+            "Describe the papers you need, in as much detail as you like — e.g. “papers that use coded "
+            "computation against stragglers in distributed training”.   Ctrl+Enter searches."
+        )
+        self.setTabChangesFocus(True)
+        metrics = self.fontMetrics()
+        self.setFixedHeight(metrics.lineSpacing() * 3 + 16)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        # Handled here rather than by a QShortcut: it then works whether or not the window is active.
+        ctrl = event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        if ctrl and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class SearchPanel(QWidget):
+    search_requested = Signal(object)  # SearchRequest
+    cancel_requested = Signal()
+
+    def __init__(self, state: CrawlState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.query = QueryBox()
+        self.sources_button = QToolButton()
+        self.sources_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.sources_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.sources_button.setMinimumWidth(130)
+        self.sources_button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")
+        self.sources_button.setToolTip("Where the agent searches (tick several to combine)")
+        self._source_actions: dict[str, QAction] = {}
+        self.profile = QComboBox()
+        self.profile.setToolTip("Model profile used for the Crawler and the Selector (Settings to add more)")
+        self.presets = QButtonGroup(self)
+        preset_row = QHBoxLayout()
+        preset_row.setSpacing(0)
+        for i, name in enumerate(PRESETS):
+            button = QPushButton(name.capitalize())
+            button.setCheckable(True)
+            button.setToolTip(PRESET_TIPS[name])
+            button.setObjectName(f"preset-{name}")
+            self.presets.addButton(button, i)
+            preset_row.addWidget(button)
+        self.presets.button(1).setChecked(True)
+        self.search_button = QPushButton("Search")
+        self.search_button.setDefault(True)
+        self.search_button.setToolTip("Start the search (Ctrl+Enter)")
+        self.search_button.setMinimumWidth(96)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop now; everything found so far is kept (Esc)")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.setMinimumWidth(80)
+
+        controls = QHBoxLayout()
+        for label, widget in (("Sources", self.sources_button), ("Model", self.profile)):
+            controls.addWidget(QLabel(label))
+            controls.addWidget(widget)
+            controls.addSpacing(12)
+        controls.addWidget(QLabel("Budget"))
+        controls.addLayout(preset_row)
+        controls.addStretch(1)
+        controls.addWidget(self.cancel_button)
+        controls.addWidget(self.search_button)
+
+        # Live view: crawl (tree | graph) beside the score plots.
+        self.tree_model = CrawlTreeModel(state, self)
+        self.tree = CrawlTreeView(self.tree_model)
+        self.graph_holder = QWidget()  # pyqtgraph is loaded after the window is up (cold start)
+        self.graph: object | None = None
+        self.plots: object | None = None
+        self.crawl_stack = QStackedWidget()
+        self.crawl_stack.addWidget(self.tree)
+        self.crawl_stack.addWidget(self.graph_holder)
+        self.view_toggle = QPushButton("Show as graph")
+        self.view_toggle.setCheckable(True)
+        self.view_toggle.setToolTip("Switch the crawl between a tree and a graph (Ctrl+G)")
+        self.view_toggle.toggled.connect(self._toggle_view)
+        self.crawl_counts = QLabel()
+        crawl_box = QGroupBox("Crawl")
+        crawl_layout = QVBoxLayout(crawl_box)
+        head = QHBoxLayout()
+        head.addWidget(self.crawl_counts, 1)
+        head.addWidget(self.view_toggle)
+        crawl_layout.addLayout(head)
+        crawl_layout.addWidget(self.crawl_stack, 1)
+        self.plots_holder = QGroupBox("Selector scores")
+        self.plots_layout = QVBoxLayout(self.plots_holder)
+        self.plots_placeholder = QLabel("Loading plots…")
+        self.plots_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.plots_layout.addWidget(self.plots_placeholder)
+        live = QSplitter(Qt.Orientation.Horizontal)
+        live.addWidget(crawl_box)
+        live.addWidget(self.plots_holder)
+        live.setStretchFactor(0, 5)
+        live.setStretchFactor(1, 4)
+        live.setSizes([780, 640])
+        live.setChildrenCollapsible(False)
+
+        self.results = ResultsPanel(
+            "No results yet.\n\nType a research question above and press Search (Ctrl+Enter).\n"
+            "Papers appear here as the agent finds them; everything is saved to your library.",
+            hidden=(TAGS, RATING),
+        )
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(live)
+        self.splitter.addWidget(self.results)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([330, 470])
+        self.splitter.setChildrenCollapsible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 4)
+        layout.addWidget(self.query)
+        layout.addLayout(controls)
+        layout.addWidget(self.splitter, 1)
+
+        self.query.submitted.connect(self._submit)
+        self.search_button.clicked.connect(self._submit)
+        self.cancel_button.clicked.connect(self.cancel_requested.emit)
+        self.tree.selectionModel().currentChanged.connect(self._tree_current)
+        self._update_counts()
+
+    # -- configuration -----------------------------------------------------------------------------
+
+    def set_options(self, sources: list[str], enabled: list[str], profiles: list[str], profile: str) -> None:
+        menu = QMenu(self.sources_button)
+        self._source_actions = {}
+        for name in sources:
+            action = menu.addAction(SOURCE_LABELS.get(name, name))
+            action.setCheckable(True)
+            action.setChecked(name in enabled)
+            action.toggled.connect(self._update_sources_label)
+            self._source_actions[name] = action
+        self.sources_button.setMenu(menu)
+        self._update_sources_label()
+        self.profile.clear()
+        self.profile.addItems(profiles)
+        if profile in profiles:
+            self.profile.setCurrentText(profile)
+
+    def selected_sources(self) -> tuple[str, ...]:
+        return tuple(name for name, action in self._source_actions.items() if action.isChecked())
+
+    def preset(self) -> str:
+        return PRESETS[max(0, self.presets.checkedId())]
+
+    def set_preset(self, name: str) -> None:
+        self.presets.button(PRESETS.index(name)).setChecked(True)
+
+    def attach_plots(self) -> None:
+        """Build the pyqtgraph views (called once pyqtgraph has been imported)."""
+        if self.plots is not None:
+            return
+        from ui.crawl_graph import CrawlGraphView
+        from ui.score_plots import ScorePlots
+
+        self.plots = ScorePlots(self.state)
+        self.plots_layout.removeWidget(self.plots_placeholder)
+        self.plots_placeholder.deleteLater()
+        self.plots_layout.addWidget(self.plots)
+        graph = CrawlGraphView(self.state)
+        graph.on_paper_clicked = self.results.table.select_key
+        self.graph = graph
+        layout = QVBoxLayout(self.graph_holder)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(graph)
+
+    # -- live state --------------------------------------------------------------------------------
+
+    def reset(self, state: CrawlState) -> None:
+        self.state = state
+        self.tree_model.reset(state)
+        if self.graph is not None:
+            self.graph.reset(state)  # type: ignore[attr-defined]
+        if self.plots is not None:
+            self.plots.reset(state)  # type: ignore[attr-defined]
+        self.results.set_rows([])
+        self._update_counts()
+
+    def apply(self, changes: Changes) -> None:
+        self.tree_model.apply(changes)
+        if self.graph is not None and self.crawl_stack.currentIndex() == 1:
+            self.graph.apply(changes)  # type: ignore[attr-defined]
+        if self.plots is not None and (changes.new_scores or changes.added or changes.updated):
+            self.plots.redraw()  # type: ignore[attr-defined]
+        self._update_counts()
+
+    def set_running(self, running: bool) -> None:
+        self.search_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        self.search_button.setText("Searching…" if running else "Search")
+
+    def _update_counts(self) -> None:
+        s = self.state
+        self.crawl_counts.setText(
+            f"{len(s.papers)} found · {len(s.scores)} scored · {len(s.selected)} selected"
+            if s.papers else "The crawl appears here: your query → search queries → papers → cited papers."
+        )
+
+    def _update_sources_label(self) -> None:
+        chosen = [SOURCE_LABELS.get(n, n) for n in self.selected_sources()]
+        self.sources_button.setText((", ".join(chosen) if chosen else "None chosen") + "  ▾")
+
+    def _toggle_view(self, graph: bool) -> None:
+        self.crawl_stack.setCurrentIndex(1 if graph else 0)
+        self.view_toggle.setText("Show as tree" if graph else "Show as graph")
+        if graph and self.graph is not None:
+            self.graph.redraw()  # type: ignore[attr-defined]
+
+    def _tree_current(self, current: object, _previous: object) -> None:
+        key = self.tree_model.data(current, KEY_ROLE)  # type: ignore[arg-type]
+        if key:
+            self.results.table.select_key(str(key))
+
+    def _submit(self) -> None:
+        if not self.search_button.isEnabled():
+            return
+        self.search_requested.emit(
+            SearchRequest(
+                query=self.query.toPlainText().strip(),
+                preset=self.preset(),
+                sources=self.selected_sources(),
+                crawler_profile=self.profile.currentText(),
+                selector_profile=self.profile.currentText(),
+            )
+        )

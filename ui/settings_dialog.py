@@ -1,0 +1,298 @@
+"""Settings: model profiles, sources and API keys (OS keyring), budgets, library location, appearance."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.models.profiles import ModelProfile
+from pasa_desktop.settings import Settings
+
+KNOWN_SOURCES = {
+    "local": "Offline index (no network)",
+    "arxiv": "arXiv API",
+    "semantic_scholar": "Semantic Scholar",
+    "openalex": "OpenAlex",
+    "serper": "Google via serper.dev",
+}
+KEYED_SOURCES = ("semantic_scholar", "openalex", "serper")
+KINDS = ("embedded", "gguf", "transformers", "openai")
+
+
+def _path_row(edit: QLineEdit, caption: str, directory: bool = False) -> QWidget:
+    button = QPushButton("Browse…")
+
+    def browse() -> None:
+        if directory:
+            chosen = QFileDialog.getExistingDirectory(edit, caption, edit.text())
+        else:
+            chosen, _ = QFileDialog.getSaveFileName(
+                edit, caption, edit.text(), options=QFileDialog.Option.DontConfirmOverwrite
+            )
+        if chosen:
+            edit.setText(chosen)
+
+    button.clicked.connect(browse)
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(edit, 1)
+    layout.addWidget(button)
+    return row
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, parent: QWidget | None = None, key_status: dict[str, bool] | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.resize(720, 520)
+        self._settings = settings
+        self._profiles = [p.model_copy() for p in settings.profiles] or [ModelProfile()]
+        self._current = -1
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._models_tab(), "Models")
+        self.tabs.addTab(self._sources_tab(key_status or {}), "Sources && keys")
+        self.tabs.addTab(self._budgets_tab(), "Budgets")
+        self.tabs.addTab(self._library_tab(), "Library && appearance")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #c0392b")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        self.profile_list.setCurrentRow(0)
+
+    # -- tabs --------------------------------------------------------------------------------------
+
+    def _models_tab(self) -> QWidget:
+        self.profile_list = QListWidget()
+        self.profile_list.addItems([p.name for p in self._profiles])
+        self.profile_list.setMaximumWidth(180)
+        add, remove = QPushButton("Add"), QPushButton("Remove")
+        add.clicked.connect(self._add_profile)
+        remove.clicked.connect(self._remove_profile)
+        self.p_name = QLineEdit()
+        self.p_kind = QComboBox()
+        self.p_kind.addItems(KINDS)
+        self.p_path = QLineEdit()
+        self.p_path.setPlaceholderText("GGUF file or checkpoint folder")
+        self.p_threads = QSpinBox()
+        self.p_threads.setRange(0, 256)
+        self.p_threads.setSpecialValueText("all cores")
+        self.p_device = QLineEdit()
+        self.p_device.setPlaceholderText("auto, cpu, cuda, cuda:1 …")
+        self.p_url = QLineEdit()
+        self.p_url.setPlaceholderText("http://127.0.0.1:8000/v1")
+        self.p_model = QLineEdit()
+        self.p_key_env = QLineEdit()
+        self.p_key_env.setPlaceholderText("environment variable holding the server's API key")
+        form = QFormLayout()
+        form.addRow("Name", self.p_name)
+        form.addRow("Backend", self.p_kind)
+        form.addRow("Model path", _path_row(self.p_path, "Model file"))
+        form.addRow("CPU threads", self.p_threads)
+        form.addRow("Device", self.p_device)
+        form.addRow("Server URL", self.p_url)
+        form.addRow("Server model", self.p_model)
+        form.addRow("API key variable", self.p_key_env)
+        self.crawler = QComboBox()
+        self.selector = QComboBox()
+        form.addRow(QLabel(""))
+        form.addRow("Crawler uses", self.crawler)
+        form.addRow("Selector uses", self.selector)
+        self._refresh_role_pickers()
+        left = QVBoxLayout()
+        left.addWidget(self.profile_list, 1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(add)
+        buttons.addWidget(remove)
+        left.addLayout(buttons)
+        tab = QWidget()
+        layout = QHBoxLayout(tab)
+        layout.addLayout(left)
+        layout.addLayout(form, 1)
+        self.profile_list.currentRowChanged.connect(self._profile_changed)
+        self.p_kind.currentTextChanged.connect(self._kind_changed)
+        return tab
+
+    def _sources_tab(self, key_status: dict[str, bool]) -> QWidget:
+        tab = QWidget()
+        form = QFormLayout(tab)
+        self.source_checks: dict[str, QCheckBox] = {}
+        for name, label in KNOWN_SOURCES.items():
+            box = QCheckBox(label)
+            box.setChecked(name in self._settings.sources.enabled)
+            self.source_checks[name] = box
+            form.addRow(box)
+        form.addRow(QLabel("<b>API keys</b> — stored in the system keyring, never in the settings file."))
+        self.key_edits: dict[str, QLineEdit] = {}
+        for name in KEYED_SOURCES:
+            edit = QLineEdit()
+            edit.setEchoMode(QLineEdit.EchoMode.Password)
+            edit.setPlaceholderText("key is set — type to replace" if key_status.get(name) else "not set")
+            self.key_edits[name] = edit
+            form.addRow(KNOWN_SOURCES[name], edit)
+        self.timeout = QDoubleSpinBox()
+        self.timeout.setRange(1, 600)
+        self.timeout.setSuffix(" s")
+        self.timeout.setValue(self._settings.sources.timeout_s)
+        form.addRow("Request timeout", self.timeout)
+        return tab
+
+    def _budgets_tab(self) -> QWidget:
+        agent = self._settings.agent
+        tab = QWidget()
+        form = QFormLayout(tab)
+        self.budget: dict[str, QSpinBox | QDoubleSpinBox] = {}
+        for field, label, lo, hi in (
+            ("max_queries", "Search queries per search", 0, 50),
+            ("results_per_query", "Results per query", 1, 200),
+            ("expand_layers", "Citation-expansion layers", 0, 5),
+            ("expand_per_layer", "Papers expanded per layer", 0, 200),
+            ("max_papers", "Most papers per search", 1, 10000),
+            ("score_top", "Papers sent to the Selector", 0, 10000),
+        ):
+            box = QSpinBox()
+            box.setRange(lo, hi)
+            box.setValue(int(getattr(agent, field)))
+            self.budget[field] = box
+            form.addRow(label, box)
+        seconds = QDoubleSpinBox()
+        seconds.setRange(1, 86400)
+        seconds.setSuffix(" s")
+        seconds.setValue(agent.max_seconds)
+        self.budget["max_seconds"] = seconds
+        form.addRow("Time budget", seconds)
+        threshold = QDoubleSpinBox()
+        threshold.setRange(0, 1)
+        threshold.setSingleStep(0.05)
+        threshold.setValue(agent.select_threshold)
+        self.budget["select_threshold"] = threshold
+        form.addRow("Selection threshold", threshold)
+        note = QLabel("These are the “Standard” budget; Quick and Thorough presets scale them.")
+        note.setWordWrap(True)
+        form.addRow(note)
+        return tab
+
+    def _library_tab(self) -> QWidget:
+        tab = QWidget()
+        form = QFormLayout(tab)
+        self.library_path = QLineEdit(str(self._settings.library_path()))
+        self.index_path = QLineEdit(str(self._settings.index_path()))
+        self.corpus_path = QLineEdit(self._settings.paths.corpus)
+        self.corpus_path.setPlaceholderText("JSON-lines corpus the offline index is built from")
+        form.addRow("Library file", _path_row(self.library_path, "Library file"))
+        form.addRow("Offline index", _path_row(self.index_path, "Index file"))
+        form.addRow("Corpus", _path_row(self.corpus_path, "Corpus file"))
+        appearance = QLabel("Light or dark follows your system's colour scheme.")
+        appearance.setWordWrap(True)
+        form.addRow("Appearance", appearance)
+        return tab
+
+    # -- profile editing ---------------------------------------------------------------------------
+
+    def _profile_changed(self, row: int) -> None:
+        self._store_profile()
+        self._current = row
+        if row < 0:
+            return
+        p = self._profiles[row]
+        self.p_name.setText(p.name)
+        self.p_kind.setCurrentText(p.kind)
+        self.p_path.setText(p.path)
+        self.p_threads.setValue(p.threads)
+        self.p_device.setText(p.device)
+        self.p_url.setText(p.base_url)
+        self.p_model.setText(p.model)
+        self.p_key_env.setText(p.api_key_env)
+        self._kind_changed(p.kind)
+
+    def _kind_changed(self, kind: str) -> None:
+        self.p_path.parentWidget().setEnabled(kind in ("gguf", "transformers"))
+        self.p_threads.setEnabled(kind in ("embedded", "gguf"))
+        self.p_device.setEnabled(kind == "transformers")
+        for w in (self.p_url, self.p_model, self.p_key_env):
+            w.setEnabled(kind == "openai")
+
+    def _store_profile(self) -> None:
+        if not 0 <= self._current < len(self._profiles):
+            return
+        name = self.p_name.text().strip() or f"profile-{self._current + 1}"
+        self._profiles[self._current] = ModelProfile(
+            name=name, kind=self.p_kind.currentText(), path=self.p_path.text().strip(),  # type: ignore[arg-type]
+            threads=self.p_threads.value(), device=self.p_device.text().strip() or "auto",
+            base_url=self.p_url.text().strip(), model=self.p_model.text().strip(),
+            api_key_env=self.p_key_env.text().strip(),
+        )
+        item = self.profile_list.item(self._current)
+        if item is not None:
+            item.setText(name)
+        self._refresh_role_pickers()
+
+    def _add_profile(self) -> None:
+        self._store_profile()
+        self._profiles.append(ModelProfile(name=f"profile-{len(self._profiles) + 1}", kind="gguf"))
+        self.profile_list.addItem(self._profiles[-1].name)
+        self.profile_list.setCurrentRow(len(self._profiles) - 1)
+
+    def _remove_profile(self) -> None:
+        row = self.profile_list.currentRow()
+        if row < 0 or len(self._profiles) == 1:
+            return
+        self._current = -1
+        del self._profiles[row]
+        self.profile_list.takeItem(row)
+        self._refresh_role_pickers()
+
+    def _refresh_role_pickers(self) -> None:
+        names = [p.name for p in self._profiles]
+        for combo, wanted in ((self.crawler, self._settings.crawler_profile),
+                              (self.selector, self._settings.selector_profile)):
+            current = combo.currentText() or wanted
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(names)
+            combo.setCurrentText(current if current in names else names[0])
+            combo.blockSignals(False)
+
+    # -- result ------------------------------------------------------------------------------------
+
+    def result_settings(self) -> Settings:
+        self._store_profile()
+        agent = self._settings.agent.model_copy(update={k: w.value() for k, w in self.budget.items()})
+        sources = self._settings.sources.model_copy(update={
+            "enabled": [n for n, box in self.source_checks.items() if box.isChecked()] or ["local"],
+            "timeout_s": self.timeout.value(),
+        })
+        paths = self._settings.paths.model_copy(update={
+            "library": self.library_path.text().strip(),
+            "index": self.index_path.text().strip(),
+            "corpus": self.corpus_path.text().strip(),
+        })
+        return self._settings.model_copy(update={
+            "agent": agent, "sources": sources, "paths": paths, "profiles": list(self._profiles),
+            "crawler_profile": self.crawler.currentText(), "selector_profile": self.selector.currentText(),
+        })
+
+    def api_keys(self) -> dict[str, str]:
+        return {name: edit.text().strip() for name, edit in self.key_edits.items() if edit.text().strip()}
+
