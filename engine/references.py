@@ -1,17 +1,34 @@
 """Resolving bibliography entries to papers, with a confidence score.
 
-The protocol lives here so the agent can depend on it; implementations follow the order DESIGN.md
-asks for: structured sources first, then identifiers inside the entry, then fuzzy title matching.
+The protocol lives here so the agent can depend on it; `CitationResolver` follows the order DESIGN.md
+asks for:
+1. structured sources (Semantic Scholar references, OpenAlex referenced_works) matched to the entries by
+   identifier or by their known title occurring in the raw string;
+2. arXiv ids and DOIs inside the entry (exact), and identifiers the full text's source linked
+   (unarXive's `linked_*`, optional so benchmarks can measure the rest honestly);
+3. the parsed title, fuzzily matched against the local index, then the sources' title-match endpoints;
+4. for entries whose title could not be parsed, a local keyword search on the raw string, accepted only
+   when a hit's whole title occurs in the raw string as one segment.
+Every title-based candidate is verified against the raw string; below the threshold the entry stays
+unresolved ("none") rather than guessed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from engine.errors import SourceError
+from engine.events import Notice
 from engine.fulltext.model import BibEntry
-from engine.papers import Paper
+from engine.papers import Paper, find_arxiv_id, normalise_title
+from engine.sources.base import CitedReference, PaperSource, ReferenceSource, TitleMatcher
+from engine.sources.http import Notify
+from engine.sources.title_match import containment, title_similarity
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,9 +36,237 @@ class Resolution:
     entry: BibEntry
     paper: Paper | None  # None = unresolved (never a guess below the confidence threshold)
     confidence: float  # 0..1
-    method: str  # "arxiv-id" | "doi" | "s2-references" | "openalex" | "title-local" | "title-match" | "none"
+    # "arxiv-id" | "doi" | "s2-references" | "openalex" | "entry-link" | "title-local" | "title-match"
+    # | "raw-local" | "none"
+    method: str
 
 
 @runtime_checkable
 class ReferenceResolver(Protocol):
     async def resolve(self, citing: Paper, entries: Sequence[BibEntry]) -> list[Resolution]: ...
+
+
+MIN_TITLE_LETTERS = 12  # shorter titles ("Deep learning") are too generic to match on their own
+RAW_SEARCH_MIN_LETTERS = 25
+
+
+def _words(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    return re.findall(r"[a-z0-9]+", folded)
+
+
+def occurs_as_segment(title: str, raw: str) -> bool:
+    """True when the title's words occur contiguously in `raw`, not inside a longer run of title words.
+
+    "Deep learning" occurs in "Deep learning for X" but not as a segment: the next word continues it.
+    A segment ends at punctuation or the end of the string.
+    """
+    words = _words(title)
+    if not words:
+        return False
+    folded = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode("ascii").lower()
+    pattern = r"(?:^|[^a-z0-9\s]\s*|\b(?:in|and)\s)" + r"[^a-z0-9]+".join(map(re.escape, words))
+    return re.search(pattern + r"\s*(?:[^a-z0-9\s]|$)", folded) is not None
+
+
+class CitationResolver:
+    """ReferenceResolver combining structured sources, identifiers and verified title matching."""
+
+    def __init__(
+        self,
+        *,
+        local: TitleMatcher | None = None,
+        matchers: Sequence[TitleMatcher] = (),
+        reference_sources: Sequence[ReferenceSource] = (),
+        use_entry_links: bool = True,
+        threshold: float = 0.85,
+        concurrency: int = 8,
+        notify: Notify | None = None,
+    ) -> None:
+        self.local = local
+        self.matchers = list(matchers)
+        self.reference_sources = list(reference_sources)
+        self.use_entry_links = use_entry_links
+        self.threshold = threshold
+        self.notify = notify
+        self._sem = asyncio.Semaphore(max(1, concurrency))
+        self._failed: set[str] = set()
+
+    # -- helpers --
+
+    def _source_failed(self, name: str, exc: SourceError) -> None:
+        if name not in self._failed:
+            self._failed.add(name)
+            if self.notify is not None:
+                self.notify(Notice(level="warning", source=name, message=f"reference resolution: {exc}"))
+
+    def _lookups(self) -> list[TitleMatcher]:
+        found = [self.local] if self.local is not None else []
+        return found + [m for m in self.matchers if m.name not in self._failed]
+
+    async def _structured(self, citing: Paper) -> list[tuple[CitedReference, str]]:
+        out: list[tuple[CitedReference, str]] = []
+        for source in self.reference_sources:
+            if source.name in self._failed:
+                continue
+            method = "s2-references" if source.name == "semantic_scholar" else source.name
+            try:
+                out += [(ref, method) for ref in await source.references(citing)]
+            except SourceError as exc:
+                self._source_failed(source.name, exc)
+        return out
+
+    @staticmethod
+    def _match_structured(entry: BibEntry, refs: list[tuple[CitedReference, str]]) -> Resolution | None:
+        best: tuple[float, Paper, str] | None = None
+        for ref, method in refs:
+            paper = ref.paper
+            if entry.arxiv_id and paper.arxiv_id and find_arxiv_id(paper.arxiv_id) == entry.arxiv_id:
+                return Resolution(entry, paper, 1.0, method)
+            if entry.doi and paper.doi and paper.doi.lower() == entry.doi:
+                return Resolution(entry, paper, 1.0, method)
+            if len(paper.title_key) < MIN_TITLE_LETTERS:
+                continue
+            score = containment(paper.title, entry.raw)
+            if score >= 0.95 and (best is None or len(paper.title_key) > len(best[1].title_key)):
+                best = (score, paper, method)
+        if best is None:
+            return None
+        return Resolution(entry, best[1], 0.95 * best[0], best[2])
+
+    async def _by_ids(self, arxiv_ids: list[str], dois: list[str]) -> tuple[dict[str, Paper], dict[str, Paper]]:
+        by_arxiv: dict[str, Paper] = {}
+        by_doi: dict[str, Paper] = {}
+        for matcher in self._lookups():
+            want_a = [a for a in arxiv_ids if a not in by_arxiv]
+            want_d = [d for d in dois if d not in by_doi]
+            if not want_a and not want_d:
+                break
+            try:
+                papers = await matcher.by_ids(want_a, want_d)
+            except SourceError as exc:
+                self._source_failed(matcher.name, exc)
+                continue
+            for paper in papers:
+                if paper.arxiv_id:
+                    by_arxiv.setdefault(find_arxiv_id(paper.arxiv_id) or paper.arxiv_id, paper)
+                if paper.doi:
+                    by_doi.setdefault(paper.doi.lower(), paper)
+        return by_arxiv, by_doi
+
+    def _verify(self, entry: BibEntry, title: str, candidate: Paper) -> float:
+        """Confidence that `candidate` is the entry's paper: its title must match the parsed one and occur in the raw."""
+        if len(candidate.title_key) < MIN_TITLE_LETTERS:
+            return 0.0
+        similarity = title_similarity(title, candidate.title)
+        inside = containment(candidate.title, entry.raw)
+        if inside < 0.9 or similarity < 0.8:
+            return 0.0
+        score = min(similarity, inside)
+        short = len(_words(candidate.title)) < 5
+        if entry.year and candidate.year and abs(entry.year - candidate.year) > 2:
+            # A later journal version keeps the title; a different paper with a short generic title does not.
+            score *= 0.8 if short else 0.95
+        if short and not occurs_as_segment(candidate.title, entry.raw):
+            score *= 0.8
+        return score
+
+    async def _by_title(self, entry: BibEntry) -> Resolution | None:
+        title = entry.title
+        if not title or len(normalise_title(title)) < MIN_TITLE_LETTERS:
+            return None
+        for matcher in self._lookups():
+            try:
+                async with self._sem:
+                    candidate = await matcher.match_title(title)
+            except SourceError as exc:
+                self._source_failed(matcher.name, exc)
+                continue
+            if candidate is None:
+                continue
+            score = self._verify(entry, title, candidate)
+            if score >= self.threshold:
+                method = "title-local" if matcher is self.local else "title-match"
+                return Resolution(
+                    entry, candidate, round(score * (0.98 if method == "title-local" else 0.95), 4), method
+                )
+        return None
+
+    async def _by_raw_search(self, entry: BibEntry) -> Resolution | None:
+        """No parsed title: a keyword search on the raw string, accepting only a whole-title segment match."""
+        if not isinstance(self.local, PaperSource):
+            return None
+        query = " ".join(w for w in _words(entry.raw) if len(w) > 2 and not w.isdigit())[:300]
+        if not query:
+            return None
+        try:
+            async with self._sem:
+                hits = await self.local.search(query, limit=5)
+        except SourceError:
+            return None
+        for hit in hits:
+            if len(hit.title_key) < RAW_SEARCH_MIN_LETTERS or len(_words(hit.title)) < 4:
+                continue
+            if containment(hit.title, entry.raw) == 1.0 and occurs_as_segment(hit.title, entry.raw):
+                if entry.year and hit.year and abs(entry.year - hit.year) > 3:
+                    continue
+                return Resolution(entry, hit, 0.9, "raw-local")
+        return None
+
+    # -- the protocol --
+
+    async def resolve(self, citing: Paper, entries: Sequence[BibEntry]) -> list[Resolution]:
+        resolved: dict[int, Resolution] = {}
+        refs = await self._structured(citing) if self.reference_sources else []
+        for i, entry in enumerate(entries):
+            hit = self._match_structured(entry, refs) if refs else None
+            if hit is not None:
+                resolved[i] = hit
+
+        # Identifiers inside the entry, then the ones the full text's source linked.
+        id_of: dict[int, tuple[str | None, str | None, str]] = {}
+        for i, entry in enumerate(entries):
+            if i in resolved:
+                continue
+            if entry.arxiv_id or entry.doi:
+                id_of[i] = (entry.arxiv_id, entry.doi, "arxiv-id" if entry.arxiv_id else "doi")
+            elif self.use_entry_links and (entry.ids.get("linked_arxiv_id") or entry.ids.get("linked_doi")):
+                linked_arxiv = find_arxiv_id(entry.ids.get("linked_arxiv_id", ""))
+                linked_doi = entry.ids.get("linked_doi", "").lower() or None
+                id_of[i] = (linked_arxiv, linked_doi, "entry-link")
+        arxiv_ids = sorted({a for a, _, _ in id_of.values() if a})
+        dois = sorted({d for a, d, _ in id_of.values() if d and not a})
+        by_arxiv, by_doi = await self._by_ids(arxiv_ids, dois) if id_of else ({}, {})
+        for i, (arxiv_id, doi, method) in id_of.items():
+            entry = entries[i]
+            paper = (by_arxiv.get(arxiv_id) if arxiv_id else None) or (by_doi.get(doi) if doi else None)
+            if paper is None:
+                # The identifier is exact even when no source knows the paper: keep it with the parsed title.
+                key = f"arxiv:{arxiv_id}" if arxiv_id else f"doi:{doi}"
+                paper = Paper(
+                    id=key,
+                    title=entry.title or "",
+                    arxiv_id=arxiv_id,
+                    doi=None if arxiv_id else doi,
+                    url=f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else f"https://doi.org/{doi}",
+                    year=entry.year,
+                    source="bibliography",
+                )
+            resolved[i] = Resolution(entry, paper, 1.0 if method != "entry-link" else 0.97, method)
+
+        async def by_text(i: int, entry: BibEntry) -> None:
+            hit = await self._by_title(entry)
+            if hit is None and not entry.title:
+                hit = await self._by_raw_search(entry)
+            if hit is not None:
+                resolved[i] = hit
+
+        await asyncio.gather(*(by_text(i, e) for i, e in enumerate(entries) if i not in resolved))
+        return [resolved.get(i) or Resolution(e, None, 0.0, "none") for i, e in enumerate(entries)]
+
+
+class LocalReferenceResolver(CitationResolver):
+    """Offline resolution: identifiers, unarXive links and verified title matching against the local index."""
+
+    def __init__(self, local: TitleMatcher, *, use_entry_links: bool = True, threshold: float = 0.85) -> None:
+        super().__init__(local=local, use_entry_links=use_entry_links, threshold=threshold)

@@ -226,7 +226,7 @@ def _title_from(rest: str, after_comma: bool) -> str | None:
     return title or None
 
 
-def _plausible(title: str | None, *, quoted: bool = False) -> str | None:
+def plausible_title(title: str | None, *, quoted: bool = False) -> str | None:
     if not title:
         return None
     words = re.findall(r"[^\W\d_][\w'’-]*", title)
@@ -251,7 +251,7 @@ def parse_title(raw: str) -> str | None:
     if quoted:
         inner = next(g for g in quoted.groups() if g)
         inner = inner.strip().rstrip(",.;:").strip()
-        if _plausible(inner, quoted=True):
+        if plausible_title(inner, quoted=True):
             return inner
     text = _strip_ids(text)
     author_end = 0
@@ -270,7 +270,7 @@ def parse_title(raw: str) -> str | None:
     if title is None and kind_at_end == "initial":
         # "Hackl, K. Generalized standard media ..." vs "K. Smith, Title": an initial closed the list.
         title = _title_from(rest, after_comma=False)
-    return _plausible(title)
+    return plausible_title(title)
 
 
 def parse_year(raw: str) -> int | None:
