@@ -1,0 +1,280 @@
+"""transformers backend (GPU or CPU): a local Hugging Face checkpoint, e.g. pasa-7b-selector unchanged.
+
+Never reaches a hub: offline mode is forced and only local files are read. The Selector's prompts are
+scored in batches (left padding, positions from the attention mask) and only the last position's
+logits are computed; P("True") is the softmax over the full vocabulary of those logits, as in PaSa.
+torch and transformers are imported when a model is loaded, never at engine import time.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import ConfigError, ModelError
+from engine.models.base import Message, ModelInfo
+
+if TYPE_CHECKING:
+    from engine.models.profiles import ModelProfile
+
+
+def _force_offline() -> None:
+    # Set before transformers is imported: it reads these once.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device in ("", "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} asked for but CUDA is not available", hint="set device to auto or cpu")
+    return device
+
+
+def resolve_dtype(dtype: str, device: str) -> Any:
+    import torch
+
+    if dtype in ("", "auto"):
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    table = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}
+    table.update({"float32": torch.float32, "fp32": torch.float32})
+    if dtype not in table:
+        raise ConfigError(f"unknown dtype {dtype!r}", hint="use auto, bfloat16, float16 or float32")
+    return table[dtype]
+
+
+class TransformersModel:
+    """A causal LM from a local checkpoint directory. Calls are serialised (one model, one stream)."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        name: str,
+        context_tokens: int,
+        batch_size: int = 8,
+    ) -> None:
+        self._model = model
+        self._tok = tokenizer
+        self._batch_size = batch_size
+        self._lock = threading.Lock()
+        self._device = next(model.parameters()).device
+        ids = tokenizer.encode("True", add_special_tokens=False)
+        self._true_id: int | None = int(ids[0]) if len(ids) == 1 else None
+        self._pad_id = tokenizer.pad_token_id
+        if self._pad_id is None:
+            self._pad_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
+        limit = int(getattr(model.config, "max_position_embeddings", context_tokens) or context_tokens)
+        self._info = ModelInfo(
+            name=name,
+            backend="transformers",
+            chat_template=_template_name(tokenizer.chat_template),
+            true_token_id=self._true_id,
+            context_tokens=min(context_tokens, limit),
+        )
+
+    @classmethod
+    def from_profile(cls, profile: ModelProfile) -> TransformersModel:
+        path = Path(os.path.expanduser(profile.path)) if profile.path else None
+        if path is None or not path.is_dir():
+            raise ConfigError(
+                f"profile {profile.name!r}: checkpoint directory not found: {profile.path or '(empty)'}",
+                hint="set the profile's path to a local Hugging Face checkpoint directory (with config.json)",
+            )
+        if not (path / "config.json").is_file():
+            raise ConfigError(
+                f"profile {profile.name!r}: {path} holds no config.json, so it is not a checkpoint",
+                hint="point the profile's path at the directory that holds config.json and the weights",
+            )
+        _force_offline()
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError as exc:
+            raise ConfigError(
+                "the transformers backend needs torch and transformers",
+                hint="install the gpu extra: pip install 'pasa-desktop[gpu]' -c constraints.txt",
+            ) from exc
+        device = resolve_device(profile.device)
+        dtype = resolve_dtype(profile.dtype, device)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        except (OSError, ValueError, TypeError) as exc:
+            raise ConfigError(
+                f"profile {profile.name!r}: cannot load the tokenizer from {path}: {exc}",
+                hint="the checkpoint directory must hold the tokenizer files saved with it",
+            ) from exc
+        if not getattr(tokenizer, "chat_template", None):
+            raise ConfigError(
+                f"profile {profile.name!r}: the checkpoint at {path} has no chat template",
+                hint="PaSa models need Qwen's ChatML template: copy chat_template.jinja (or the chat_template "
+                "field of tokenizer_config.json) from the base model into the checkpoint",
+            )
+        tokenizer.padding_side = "left"
+        loader: Any = AutoModelForCausalLM
+        try:
+            model = loader.from_pretrained(str(path), local_files_only=True, dtype=dtype)
+        except TypeError:  # transformers < 4.56 names it torch_dtype
+            model = loader.from_pretrained(str(path), local_files_only=True, torch_dtype=dtype)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise ModelError(
+                f"profile {profile.name!r}: cannot load the model from {path}: {exc}",
+                hint="check that the weight files are complete (re-copy or re-save the checkpoint)",
+            ) from exc
+        try:
+            model.to(device)
+        except RuntimeError as exc:  # CUDA out of memory, mostly
+            raise ModelError(
+                f"profile {profile.name!r}: cannot place the model on {device}: {exc}",
+                hint="use a smaller dtype (bfloat16), another device, or a GGUF profile on CPU",
+            ) from exc
+        model.eval()
+        torch.set_grad_enabled(False)
+        return cls(
+            model, tokenizer, name=profile.name, context_tokens=profile.context_tokens, batch_size=profile.batch_size
+        )
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._info
+
+    def render(self, messages: Sequence[Message], prefix: str = "") -> str:
+        text: str = self._tok.apply_chat_template(
+            [dict(m) for m in messages], tokenize=False, add_generation_prompt=True
+        )
+        return text + prefix
+
+    def _encode(self, messages: Sequence[Message], prefix: str = "") -> list[int]:
+        # The template already holds every special token; adding BOS/EOS again would change the prompt.
+        ids: list[int] = self._tok.encode(self.render(messages, prefix), add_special_tokens=False)
+        if len(ids) + 1 > self._info.context_tokens:
+            raise ModelError(
+                f"{self._info.name}: prompt of {len(ids)} tokens does not fit the {self._info.context_tokens}-token "
+                "context",
+                hint="raise the profile's context_tokens or shorten the input",
+            )
+        return ids
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tok.encode(text, add_special_tokens=False))
+
+    def _batch(self, rows: Sequence[list[int]]) -> tuple[Any, Any, Any]:
+        """Left-padded input ids, attention mask and position ids (positions count real tokens only)."""
+        import torch
+
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), int(self._pad_id), dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
+            mask[i, width - len(row) :] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        return ids.to(self._device), mask.to(self._device), positions.to(self._device)
+
+    def _last_logits(self, rows: Sequence[list[int]]) -> Any:
+        ids, mask, positions = self._batch(rows)
+        try:
+            out = self._model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=1)
+        except TypeError:  # older transformers: no logits_to_keep
+            out = self._model(input_ids=ids, attention_mask=mask, position_ids=positions)
+        return out.logits[:, -1, :].float()
+
+    def true_probabilities(self, prompts: Sequence[Sequence[Message]]) -> list[float]:
+        import torch
+
+        if self._true_id is None:
+            raise ModelError(
+                f"{self._info.name}: the word 'True' is not a single token, so it cannot score as a Selector",
+                hint="use a Qwen/PaSa-family model for the Selector",
+            )
+        encoded = [self._encode(p) for p in prompts]
+        # Similar lengths batch together (less padding); the order is restored after.
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+        probs = [0.0] * len(encoded)
+        with self._lock, torch.inference_mode():
+            for start in range(0, len(order), self._batch_size):
+                chunk = order[start : start + self._batch_size]
+                try:
+                    logits = self._last_logits([encoded[i] for i in chunk])
+                except RuntimeError as exc:
+                    raise ModelError(
+                        f"{self._info.name}: scoring failed: {exc}",
+                        hint="lower the profile's batch_size (GPU memory) or context_tokens",
+                    ) from exc
+                p_true = torch.softmax(logits, dim=-1)[:, self._true_id].tolist()
+                for i, p in zip(chunk, p_true, strict=True):
+                    probs[i] = float(p)
+        return probs
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int | None = None,
+        prefix: str = "",
+    ) -> str:
+        import torch
+
+        ids = self._encode(messages, prefix)
+        max_tokens = max(1, min(max_tokens, self._info.context_tokens - len(ids)))
+        stop = {int(t) for t in _as_list(getattr(self._model.generation_config, "eos_token_id", None))}
+        if self._tok.eos_token_id is not None:
+            stop.add(int(self._tok.eos_token_id))
+        im_end = self._tok.convert_tokens_to_ids("<|im_end|>")
+        if isinstance(im_end, int) and im_end != getattr(self._tok, "unk_token_id", None):
+            stop.add(im_end)
+        # Every sampling knob is explicit: a checkpoint's generation_config.json (Qwen2.5's samples with
+        # top_k 20, top_p 0.8 and repetition_penalty 1.05) would otherwise fill in the unset ones, and
+        # greedy output would differ from llama.cpp's and the server's.
+        sampling: dict[str, Any] = {"do_sample": False, "repetition_penalty": 1.0}
+        if temperature > 0:
+            sampling.update({"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0})
+        with self._lock, torch.inference_mode():
+            if seed is not None:
+                torch.manual_seed(seed)
+            input_ids = torch.tensor([ids], device=self._device)
+            try:
+                out = self._model.generate(
+                    input_ids=input_ids,
+                    attention_mask=torch.ones_like(input_ids),
+                    max_new_tokens=max_tokens,
+                    eos_token_id=sorted(stop) or None,
+                    pad_token_id=int(self._pad_id),
+                    **sampling,
+                )
+            except RuntimeError as exc:
+                raise ModelError(f"{self._info.name}: generation failed: {exc}", hint="check the device memory") from exc
+        new = out[0, len(ids) :].tolist()
+        text: str = self._tok.decode(new, skip_special_tokens=True)
+        return text
+
+    def close(self) -> None:
+        with self._lock:
+            device = str(self._device)
+            self._model = None
+            if device.startswith("cuda"):
+                import torch
+
+                torch.cuda.empty_cache()
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _template_name(source: str | None) -> str:
+    if not source:
+        return "none"
+    return "model's own (ChatML family)" if "<|im_start|>" in source else "model's own"
