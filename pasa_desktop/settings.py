@@ -34,6 +34,9 @@ class PathSettings(BaseModel):
     index: str = Field("", description="Offline paper index (SQLite). Empty = <data dir>/index.sqlite.")
     library: str = Field("", description="Library database (SQLite). Empty = <data dir>/library.sqlite.")
     cache: str = Field("", description="HTTP and full-text cache folder. Empty = <data dir>/cache.")
+    fulltext: str = Field(
+        "", description="unarXive-format full texts for offline citation expansion (PASA_FULLTEXT overrides)."
+    )
     corpus: str = Field(
         "", description="JSON-lines corpus to build the offline index from on first use (PASA_CORPUS overrides)."
     )

@@ -83,10 +83,23 @@ def query_terms(text: str, *, keep_stopwords: bool = False) -> list[str]:
     return terms
 
 
+_PHRASE = re.compile(r'"([^"]+)"')
+
+
 def fts_match(text: str, *, keep_stopwords: bool = False) -> str:
-    """An FTS5 MATCH expression that is always valid: each word quoted, OR-ed together."""
-    terms = query_terms(text, keep_stopwords=keep_stopwords) or query_terms(text, keep_stopwords=True)
-    return " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+    """An FTS5 MATCH expression that is always valid: quoted phrases kept as phrases, every other
+    word quoted, all OR-ed together. Operators, stars and brackets typed by a user are just words."""
+    phrases: list[str] = []
+    if text.count('"') >= 2:
+        for inner in _PHRASE.findall(text):
+            words = [w.lower() for w in _WORD.findall(inner)]
+            if len(words) >= 2:
+                phrases.append(" ".join(words))
+        text = _PHRASE.sub(" ", text)
+    terms = query_terms(text, keep_stopwords=keep_stopwords)
+    if not terms and not phrases:
+        terms = query_terms(text, keep_stopwords=True)
+    return " OR ".join('"' + t + '"' for t in [*phrases, *terms])
 
 
 @dataclass(frozen=True, slots=True)

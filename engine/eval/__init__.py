@@ -1,0 +1,1 @@
+"""Evaluation: PaSa's metrics over query files in AutoScholarQuery/RealScholarQuery format."""

@@ -1,0 +1,55 @@
+"""`pasa index build|info`: the offline paper index."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
+
+from engine.errors import InputError
+from engine.sources.local_index import LocalIndex, build_index
+from pasa_desktop.cli.progress import stderr_console
+from pasa_desktop.settings import load_settings
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser("index", help="build or inspect the offline paper index")
+    isub = p.add_subparsers(dest="index_command", metavar="ACTION")
+    b = isub.add_parser("build", help="build the index from a JSON-lines corpus (.jsonl or .jsonl.gz)")
+    b.add_argument("--from", dest="source", help="corpus file (default: PASA_CORPUS or the configured corpus)")
+    b.add_argument("--to", dest="target", help="index file (default: <data dir>/index.sqlite)")
+    b.set_defaults(handler=build)
+    i = isub.add_parser("info", help="where the index is and how many papers it holds")
+    i.set_defaults(handler=info)
+    p.set_defaults(handler=lambda _args: (p.print_help(), 2)[1])
+
+
+def build(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    source = Path(args.source) if args.source else settings.corpus_path()
+    if source is None:
+        raise InputError("no corpus given", hint="pass --from PATH (papers.jsonl.gz or an arXiv metadata snapshot)")
+    target = Path(args.target) if args.target else settings.index_path()
+    console = stderr_console()
+    with Progress("{task.description}", BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("indexing", total=source.stat().st_size if source.exists() else None)
+
+        def step(done: int, total: int, added: int) -> None:
+            bar.update(task, completed=done, total=total, description=f"indexing ({added:,} papers)")
+
+        report = build_index(source, target, progress=step)
+    console.print(
+        f"Indexed {report.added:,} papers into {report.path} "
+        f"({report.skipped:,} unusable lines skipped, {report.duplicates:,} duplicates)."
+    )
+    return 0
+
+
+def info(args: argparse.Namespace) -> int:
+    del args
+    settings = load_settings()
+    index = LocalIndex(settings.index_path())
+    print(f"{index.path}: {index.count():,} papers")
+    return 0

@@ -1,0 +1,32 @@
+"""Live progress on stderr for long commands (rich), quiet when stderr is not a terminal."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from engine.events import Counts
+
+
+def stderr_console() -> Console:
+    return Console(file=sys.stderr, stderr=True, highlight=False)
+
+
+def search_progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.fields[stage]:<7}"),
+        BarColumn(bar_width=24),
+        MofNCompleteColumn(),
+        TextColumn("q {task.fields[queries]} · found {task.fields[found]} · scored {task.fields[scored]}"),
+        TextColumn("· {task.fields[step]}", style="dim"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        refresh_per_second=8,
+    )
+
+
+def counts_fields(counts: Counts) -> dict[str, int]:
+    return {"queries": counts.queries, "found": counts.found, "scored": counts.scored}

@@ -1,0 +1,204 @@
+"""`pasa search`: run (or resume) a search with live progress on stderr, then a ranked table or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from typing import Any
+
+from rich.table import Table
+
+from engine.agent.settings import AgentSettings
+from engine.errors import InputError
+from engine.events import Notice, Progress, RankedPaper, SearchFinished, SearchStatus
+from pasa_desktop.cli.progress import counts_fields, search_progress, stderr_console
+from pasa_desktop.search_service import SearchService, ensure_index
+from pasa_desktop.settings import Settings, load_settings
+
+SOURCES = ("local", "arxiv", "semantic_scholar", "openalex", "serper")
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser("search", help="search for papers meeting a research need")
+    p.add_argument("query", nargs="?", default="", help="the research need, in words")
+    p.add_argument("--json", action="store_true", help="print machine-readable results on stdout")
+    p.add_argument("--preset", choices=("quick", "standard", "thorough"), help="budget preset")
+    p.add_argument("--source", action="append", choices=SOURCES, help="paper source (repeatable)")
+    p.add_argument("--crawler-model", help="model profile for the Crawler")
+    p.add_argument("--selector-model", help="model profile for the Selector")
+    p.add_argument("--resume", type=int, metavar="RUN", help="resume an interrupted search (see `pasa history`)")
+    p.add_argument("--no-library", action="store_true", help="do not record this search in the library")
+    p.add_argument("--max-seconds", type=float, help="wall-clock budget")
+    p.add_argument("--top", type=int, default=30, help="rows in the table (default 30)")
+    p.set_defaults(handler=run)
+
+
+def agent_settings(settings: Settings, args: argparse.Namespace) -> AgentSettings:
+    agent = AgentSettings.preset(args.preset) if args.preset else settings.agent
+    if args.max_seconds:
+        agent = agent.model_copy(update={"max_seconds": args.max_seconds})
+    return agent
+
+
+def ensure_index_with_progress(settings: Settings) -> None:
+    console = stderr_console()
+    if settings.index_path().exists() or "local" not in settings.sources.enabled:
+        return
+    corpus = settings.corpus_path()
+    console.print(f"Building the offline paper index from {corpus} (first use, about a minute)…")
+    from rich.progress import BarColumn, DownloadColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    with Bar(
+        "{task.description}", BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=console, transient=True
+    ) as bar:
+        task = bar.add_task("indexing", total=None)
+
+        def step(done: int, total: int, added: int) -> None:
+            bar.update(task, completed=done, total=total, description=f"indexing ({added:,} papers)")
+
+        report = ensure_index(settings, step)
+    if report is not None:
+        console.print(f"Index ready: {report.added:,} papers ({report.skipped} unusable lines skipped).")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.resume is None and not args.query.strip():
+        raise InputError("the research query is empty", hint='pasa search "papers that …"')
+    settings = load_settings()
+    if args.source:
+        settings.sources.enabled = list(dict.fromkeys(args.source))
+    ensure_index_with_progress(settings)
+    return asyncio.run(_run(args, settings))
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    console = stderr_console()
+    library = None
+    if not args.no_library:
+        from pasa_desktop.library import open_library
+
+        library = open_library(settings.library_path())
+    service = SearchService(settings, library)
+    cancel = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_sigint() -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        console.print("[yellow]Stopping… (Ctrl-C again to quit at once)[/]")
+
+    loop.add_signal_handler(signal.SIGINT, on_sigint)
+    finished: SearchFinished | None = None
+    run_id = 0
+    try:
+        with search_progress(console) as bar:
+            task = bar.add_task("search", total=None, stage="start", step="loading models…", **counts_fields_zero())
+            async for event_run, event in service.run(
+                args.query,
+                agent=agent_settings(settings, args),
+                resume_run=args.resume,
+                cancel=cancel,
+                crawler=args.crawler_model,
+                selector=args.selector_model,
+            ):
+                run_id = event_run
+                if isinstance(event, Progress):
+                    c = event.counts
+                    total = max(c.found, 1) if event.stage != "search" else None
+                    bar.update(
+                        task,
+                        stage=event.stage,
+                        step=event.message[:60],
+                        completed=c.scored if total else 0,
+                        total=total,
+                        **counts_fields(c),
+                    )
+                elif isinstance(event, Notice):
+                    console.print(
+                        f"[{'red' if event.level == 'error' else 'yellow'}]{event.source}: {event.message}[/]"
+                    )
+                elif isinstance(event, SearchFinished):
+                    finished = event
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        service.close()
+        if library is not None:
+            library.close()
+    assert finished is not None
+    if args.json:
+        print(json.dumps(results_json(run_id, finished), ensure_ascii=False, indent=1))
+    else:
+        print_table(finished, args.top, run_id)
+    if finished.status == SearchStatus.CANCELLED and library is not None:
+        console.print(f"Interrupted: resume with `pasa search --resume {run_id}`.")
+    return 1 if finished.status == SearchStatus.FAILED else 0
+
+
+def counts_fields_zero() -> dict[str, int]:
+    return {"queries": 0, "found": 0, "scored": 0}
+
+
+def paper_json(item: RankedPaper) -> dict[str, Any]:
+    p = item.paper
+    return {
+        "id": p.id,
+        "title": p.title,
+        "arxiv_id": p.arxiv_id,
+        "year": p.year,
+        "venue": p.venue,
+        "authors": list(p.authors),
+        "score": item.selector_score,
+        "rank_score": round(item.rank_score, 6),
+        "selected": item.selected,
+        "found_by": [f.label() for f in item.found_by],
+    }
+
+
+def results_json(run_id: int, finished: SearchFinished) -> dict[str, Any]:
+    return {
+        "run_id": run_id or None,
+        "status": finished.status.value,
+        "message": finished.message,
+        "seconds": round(finished.seconds, 2),
+        "papers": [paper_json(r) for r in finished.results],
+    }
+
+
+def print_table(finished: SearchFinished, top: int, run_id: int) -> None:
+    from rich.console import Console
+
+    console = Console(file=sys.stdout, highlight=False, soft_wrap=False)
+    table = Table(
+        title=f"{len(finished.results)} papers · {finished.status.value} in {finished.seconds:.0f} s"
+        + (f" · run {run_id}" if run_id else ""),
+        show_lines=False,
+    )
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("sel")
+    table.add_column("title", max_width=70)
+    table.add_column("year")
+    table.add_column("venue", max_width=12)
+    table.add_column("found by", max_width=40)
+    for i, item in enumerate(finished.results[:top], start=1):
+        score = "–" if item.selector_score is None else f"{item.selector_score:.2f}"
+        how = item.found_by[0].label() if item.found_by else ""
+        if len(item.found_by) > 1:
+            how += f" (+{len(item.found_by) - 1})"
+        table.add_row(
+            str(i),
+            score,
+            "✓" if item.selected else "✗",
+            item.paper.title,
+            str(item.paper.year or ""),
+            item.paper.venue or "",
+            how,
+        )
+    console.print(table)
+    if finished.message:
+        console.print(f"[dim]{finished.message}[/]")

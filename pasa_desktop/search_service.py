@@ -1,0 +1,164 @@
+"""Wires settings, sources, models and the library around the engine's search loop.
+
+The CLI and the GUI both use `SearchService`: it builds what a search needs from settings (models
+are loaded once and kept), records every event to the library as it arrives (that is what makes
+`--resume` work after Ctrl-C, a crash or kill -9), and yields `(run_id, event)` pairs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.agent.search import SearchDeps, run_search
+from engine.agent.settings import AgentSettings
+from engine.errors import ConfigError, InputError
+from engine.events import Event, SearchStarted
+from engine.fulltext.model import FullTextProvider
+from engine.models.base import ChatModel
+from engine.models.profiles import load_model
+from engine.references import ReferenceResolver
+from engine.sources.base import PaperSource
+from engine.sources.local_index import BuildReport, LocalIndex, build_index
+from pasa_desktop.settings import Settings
+
+if TYPE_CHECKING:
+    from pasa_desktop.library import Library
+
+# Where the unarXive full-text sample lies beside a clone (offline expansion); PASA_FULLTEXT overrides.
+_FIXTURE_NAME = "unarXive_data_sample.tar.gz"
+
+
+def default_fulltext_path(settings: Settings) -> Path | None:
+    value = os.environ.get("PASA_FULLTEXT") or settings.paths.fulltext
+    return Path(value) if value else None
+
+
+def ensure_index(settings: Settings, progress: Callable[[int, int, int], None] | None = None) -> BuildReport | None:
+    """Build the offline index from the configured corpus when none exists yet; None if one exists."""
+    index = settings.index_path()
+    if index.exists():
+        return None
+    corpus = settings.corpus_path()
+    if corpus is None or not corpus.exists():
+        raise ConfigError(
+            f"no offline paper index at {index}",
+            hint="run `pasa index build --from CORPUS.jsonl.gz` (or set PASA_CORPUS)",
+        )
+    return build_index(corpus, index, progress=progress)
+
+
+class SearchService:
+    """Long-lived: the GUI keeps one; the CLI makes one per command."""
+
+    def __init__(self, settings: Settings, library: Library | None = None) -> None:
+        self.settings = settings
+        self.library = library
+        self._models: dict[str, ChatModel] = {}
+        self._index: LocalIndex | None = None
+        self._fulltext: FullTextProvider | None = None
+
+    # -- what a search needs, built lazily and kept --
+
+    def model(self, profile_name: str) -> ChatModel:
+        if profile_name not in self._models:
+            self._models[profile_name] = load_model(self.settings.profile(profile_name))
+        return self._models[profile_name]
+
+    def index(self) -> LocalIndex:
+        if self._index is None:
+            self._index = LocalIndex(self.settings.index_path())
+        return self._index
+
+    def sources(self, names: list[str] | None = None) -> list[PaperSource]:
+        wanted = names or self.settings.sources.enabled
+        out: list[PaperSource] = []
+        online = [n for n in wanted if n != "local"]
+        if "local" in wanted:
+            out.append(self.index())
+        if online:
+            from pasa_desktop.online import online_sources
+
+            out.extend(online_sources(self.settings, online))
+        if not out:
+            raise ConfigError("no paper source is enabled", hint="enable `local` or an online source in settings")
+        return out
+
+    def fulltext(self) -> FullTextProvider | None:
+        if self._fulltext is None:
+            path = default_fulltext_path(self.settings)
+            if path is not None and path.exists():
+                from engine.fulltext.unarxive import UnarxiveFullTexts
+
+                self._fulltext = UnarxiveFullTexts(path)
+        return self._fulltext
+
+    def deps(
+        self, *, crawler: str | None = None, selector: str | None = None, sources: list[str] | None = None
+    ) -> SearchDeps:
+        from engine.agent.queries import question_variants
+
+        index = self.index() if "local" in (sources or self.settings.sources.enabled) else None
+        fulltext = self.fulltext()
+        return SearchDeps(
+            crawler_model=self.model(crawler or self.settings.crawler_profile),
+            selector_model=self.model(selector or self.settings.selector_profile),
+            sources=self.sources(sources),
+            fulltext=fulltext,
+            resolver=self._resolver(index) if fulltext is not None else None,
+            query_variants=question_variants,
+        )
+
+    def _resolver(self, index: LocalIndex | None) -> ReferenceResolver | None:
+        from engine import references
+
+        factory = getattr(references, "LocalReferenceResolver", None) or getattr(references, "Resolver", None)
+        return factory(index) if (factory is not None and index is not None) else None
+
+    # -- running --
+
+    async def run(
+        self,
+        query: str,
+        *,
+        agent: AgentSettings | None = None,
+        resume_run: int | None = None,
+        cancel: asyncio.Event | None = None,
+        crawler: str | None = None,
+        selector: str | None = None,
+        sources: list[str] | None = None,
+    ) -> AsyncIterator[tuple[int, Event]]:
+        """Run (or resume) a search, recording each event before yielding it. run_id is 0 without a library."""
+        agent = agent or self.settings.agent
+        prior: list[Event] = []
+        run_id = 0
+        if resume_run is not None:
+            if self.library is None:
+                raise ConfigError("resuming needs the library", hint="do not pass --no-library with --resume")
+            prior = self.library.run_events(resume_run)
+            started = next((e for e in prior if isinstance(e, SearchStarted)), None)
+            if started is None:
+                raise InputError(f"run {resume_run} has no recorded start", hint="pasa history lists runs")
+            query = started.query
+            agent = AgentSettings.model_validate(started.settings) if started.settings else agent
+            run_id = resume_run
+        elif not query.strip():
+            raise InputError("the research query is empty", hint="describe the papers you are looking for")
+        deps = await asyncio.to_thread(self.deps, crawler=crawler, selector=selector, sources=sources)
+        if self.library is not None and resume_run is None:
+            run_id = self.library.create_run(query, agent.model_dump(mode="json"))
+        async for event in run_search(query, agent, deps, resume=prior, cancel=cancel):
+            if self.library is not None:
+                self.library.record(run_id, event)
+            yield run_id, event
+
+    def close(self) -> None:
+        for model in self._models.values():
+            model.close()
+        self._models.clear()
+        if self._index is not None:
+            self._index.close()
+            self._index = None
