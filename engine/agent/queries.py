@@ -7,6 +7,7 @@ decided by benchmarks/quality.py on the dev queries (see benchmarks/RESULTS.md).
 
 from __future__ import annotations
 
+import re
 from itertools import pairwise
 
 from engine.sources.local_index import query_terms
@@ -22,3 +23,17 @@ def phrase_variant(question: str) -> str:
 def question_variants(question: str) -> list[str]:
     variants = [phrase_variant(question)]
     return [v for v in variants if v.strip()]
+
+
+_NEGATION = re.compile(
+    r"\b(?:not|excluding|except|without|rather than|other than|instead of|but not|no)\b[^,.;:?!()]*",
+    re.IGNORECASE,
+)
+
+
+def retrieval_text(query: str) -> str:
+    """The text sent to keyword sources: negated clauses ("…, not gradient accumulation") removed,
+    since a keyword engine would otherwise rank exactly the excluded topic highest."""
+    stripped = _NEGATION.sub(" ", query)
+    stripped = " ".join(stripped.split())
+    return stripped if query_terms(stripped) else query
