@@ -26,7 +26,7 @@ def question_variants(question: str) -> list[str]:
 
 
 _NEGATION = re.compile(
-    r"\b(?:not|excluding|except|without|rather than|other than|instead of|but not|no)\b[^,.;:?!()]*",
+    r"\b(?:not|excluding|except|rather than|other than|instead of)\b(?!-)[^,.;:?!()]*",
     re.IGNORECASE,
 )
 
