@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from engine.agent.crawler import Crawler
+from engine.agent.queries import retrieval_text
 from engine.agent.ranking import rank, retrieval_score
 from engine.agent.selector import Selector
 from engine.agent.settings import AgentSettings
@@ -178,9 +179,7 @@ async def _search_session(run: _Run) -> AsyncIterator[Event]:
         hits = 0
         for source in run.deps.sources:
             papers = await _source_search(run, source, text)
-            if papers is None:
-                if source.name not in run.offline_reported:
-                    pass
+            if papers is None:  # offline, already reported
                 continue
             if isinstance(papers, Notice):
                 yield papers
@@ -200,7 +199,8 @@ async def _source_search(run: _Run, source: PaperSource, text: str) -> list[Pape
     if source.name in run.offline_reported:
         return None
     try:
-        return await run.guard(source.search(text, limit=run.settings.results_per_query, before=run.settings.before))
+        wanted = retrieval_text(text)
+        return await run.guard(source.search(wanted, limit=run.settings.results_per_query, before=run.settings.before))
     except SourceOffline as exc:
         run.offline_reported.add(source.name)
         return Notice(level="warning", source=source.name, message=f"offline, continuing without it: {exc.message}")

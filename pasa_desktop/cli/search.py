@@ -169,36 +169,58 @@ def results_json(run_id: int, finished: SearchFinished) -> dict[str, Any]:
     }
 
 
+def _query_numbers(results: tuple[RankedPaper, ...]) -> dict[str, int]:
+    numbers: dict[str, int] = {}
+    for item in results:
+        for how in item.found_by:
+            if how.kind == "query" and how.query not in numbers:
+                numbers[how.query] = len(numbers) + 1
+    return numbers
+
+
+def found_by_label(item: RankedPaper, numbers: dict[str, int]) -> str:
+    """Compact provenance: `Q2 #4` = 4th hit of query 2; `cited: 2 Related Work`."""
+    labels: list[str] = []
+    for how in item.found_by:
+        if how.kind == "query":
+            label = f"Q{numbers.get(how.query, 0)} #{how.rank}"
+        else:
+            label = f"cited: {how.section or 'full text'}"
+        if label not in labels:
+            labels.append(label)
+    shown = ", ".join(labels[:3])
+    return shown + (f" +{len(labels) - 3}" if len(labels) > 3 else "")
+
+
 def print_table(finished: SearchFinished, top: int, run_id: int) -> None:
     from rich.console import Console
 
-    console = Console(file=sys.stdout, highlight=False, soft_wrap=False)
-    table = Table(
-        title=f"{len(finished.results)} papers · {finished.status.value} in {finished.seconds:.0f} s"
-        + (f" · run {run_id}" if run_id else ""),
-        show_lines=False,
-    )
+    console = Console(file=sys.stdout, highlight=False, width=max(Console().width, 120))
+    title = f"{len(finished.results)} papers · {finished.status.value} in {finished.seconds:.0f} s"
+    if run_id:
+        title += f" · run {run_id}"
+    table = Table(title=title, title_justify="left", show_lines=False, pad_edge=False)
     table.add_column("#", justify="right")
     table.add_column("score", justify="right")
-    table.add_column("sel")
-    table.add_column("title", max_width=70)
+    table.add_column("sel", justify="center")
+    table.add_column("title", ratio=1, overflow="fold")
     table.add_column("year")
-    table.add_column("venue", max_width=12)
-    table.add_column("found by", max_width=40)
+    table.add_column("venue", max_width=14)
+    table.add_column("found by", max_width=26)
+    numbers = _query_numbers(finished.results)
     for i, item in enumerate(finished.results[:top], start=1):
         score = "–" if item.selector_score is None else f"{item.selector_score:.2f}"
-        how = item.found_by[0].label() if item.found_by else ""
-        if len(item.found_by) > 1:
-            how += f" (+{len(item.found_by) - 1})"
         table.add_row(
             str(i),
             score,
-            "✓" if item.selected else "✗",
+            "[green]✓[/]" if item.selected else "[dim]✗[/]",
             item.paper.title,
             str(item.paper.year or ""),
             item.paper.venue or "",
-            how,
+            found_by_label(item, numbers),
         )
     console.print(table)
+    for query, n in numbers.items():
+        console.print(f"[dim]Q{n}: {query}[/]")
     if finished.message:
         console.print(f"[dim]{finished.message}[/]")
