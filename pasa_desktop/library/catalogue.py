@@ -142,7 +142,7 @@ def add_source(conn: Connection, paper_id: int, paper: Paper) -> None:
         )
 
 
-def fill_blanks(conn: Connection, paper_id: int, paper: Paper) -> None:
+def fill_blanks(conn: Connection, paper_id: int, paper: Paper, *, keep_source: bool = True) -> None:
     """Complete an existing paper from another record of it; what it already has wins."""
     row = conn.exec_driver_sql(
         "SELECT abstract, authors, year, venue, arxiv_id, doi, url, external_ids FROM paper WHERE id = ?",
@@ -169,7 +169,8 @@ def fill_blanks(conn: Connection, paper_id: int, paper: Paper) -> None:
             (*values, now(), paper_id),
         )
         reindex(conn, paper_id)
-    add_source(conn, paper_id, paper)
+    if keep_source:
+        add_source(conn, paper_id, paper)
 
 
 def upsert(conn: Connection, paper: Paper, *, citekey: str | None = None) -> UpsertResult:
@@ -197,7 +198,8 @@ def reindex(conn: Connection, paper_id: int) -> None:
 def merge(conn: Connection, keep: int, drop: int) -> None:
     """Fold paper `drop` into `keep`: run links, scores, notes, tags, collections, attachments, sources."""
     dropped = conn.exec_driver_sql(f"SELECT {PAPER_COLUMNS} FROM paper p WHERE p.id = ?", (drop,)).one()
-    fill_blanks(conn, keep, row_to_paper_row(dropped).to_paper())
+    # Its source records move over below; the row itself is not a new source.
+    fill_blanks(conn, keep, row_to_paper_row(dropped).to_paper(), keep_source=False)
     for sql in (
         # A run that found both under different keys keeps both rows (and both scores).
         "UPDATE run_paper SET paper_id = ? WHERE paper_id = ?",

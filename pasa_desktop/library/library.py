@@ -20,7 +20,7 @@ from pasa_desktop.library import attachments, catalogue, recorder
 from pasa_desktop.library.database import make_engine, read_transaction, translate, write_transaction
 from pasa_desktop.library.errors import LibraryError
 from pasa_desktop.library.fts import match_expression
-from pasa_desktop.library.migrations import migrate
+from pasa_desktop.library.migrations import SCHEMA_VERSION, migrate, schema_version
 from pasa_desktop.library.organiser import Organiser
 from pasa_desktop.library.rows import (
     NewEntry,
@@ -84,8 +84,13 @@ class Library(Organiser):
             raise LibraryError(f"The library {self.path} is closed")
 
     def _migrate(self) -> None:
+        # Up-to-date files need no write lock, so opening never waits for another process's search.
+        with self._engine.connect() as conn:
+            current = schema_version(conn)
+        if current == SCHEMA_VERSION:
+            return
         with self._write() as conn:
-            migrate(conn)
+            migrate(conn)  # re-checks inside the lock: another process may have migrated meanwhile
 
     def close(self) -> None:
         if self._closed:
