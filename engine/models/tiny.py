@@ -92,8 +92,7 @@ TINY_QUERY = "graph neural networks for molecule property prediction"
 TINY_EXAMPLES: tuple[tuple[str, str], ...] = (
     (
         SEARCH_PROMPT.format(user_query=TINY_QUERY),
-        "[Search] graph neural networks molecule\n[Search] molecular property prediction survey\n"
-        "[StopSearch]",
+        "[Search] graph neural networks molecule\n[Search] molecular property prediction survey\n[StopSearch]",
     ),
     (
         SELECTOR_PROMPT.format(

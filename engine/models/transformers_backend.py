@@ -253,7 +253,9 @@ class TransformersModel:
                     **sampling,
                 )
             except RuntimeError as exc:
-                raise ModelError(f"{self._info.name}: generation failed: {exc}", hint="check the device memory") from exc
+                raise ModelError(
+                    f"{self._info.name}: generation failed: {exc}", hint="check the device memory"
+                ) from exc
         new = out[0, len(ids) :].tolist()
         text: str = self._tok.decode(new, skip_special_tokens=True)
         return text

@@ -1,0 +1,324 @@
+"""OpenAI-compatible server backend: vLLM, llama.cpp's server, Ollama, or a hosted API.
+
+The Selector's P("True") is read from the first generated token's logprobs. Two ways are tried,
+and the first that works is kept: chat completions with `logprobs` + `top_logprobs` (the server
+applies the model's own chat template), then text completions with `logprobs` on the prompt
+rendered here with the ChatML template. The probability comes from the server's log-softmax over
+the full vocabulary; when "True" is not among the top tokens returned its probability is below the
+smallest one listed and is reported as 0. `check()` finds out up front whether the server returns
+logprobs at all, so a Selector profile fails at load time rather than in the middle of a search.
+
+Calls block (httpx sync client); the agent runs them in worker threads, and a batch of Selector
+prompts is sent as concurrent requests (servers such as vLLM batch them).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from engine.errors import ConfigError, ModelError
+from engine.models.base import Message, ModelInfo
+from engine.models.chat_template import CHATML_TEMPLATE, ChatTemplate
+
+if TYPE_CHECKING:
+    from engine.models.profiles import ModelProfile
+
+TOP_LOGPROBS = 20  # vLLM's default maximum; OpenAI allows 20 for chat and 5 for completions
+_NO_LOGPROBS_HINT = (
+    "this server returns no logprobs, so it cannot score as a Selector: serve the model with vLLM or "
+    "llama.cpp's server, or pick another profile for the Selector (it can still be the Crawler)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerCheck:
+    """What `check()` found out about the server."""
+
+    model: str
+    score_mode: str | None  # "chat" | "completions" | None (no logprobs)
+    true_token_id: int | None
+    message: str
+
+
+class OpenAICompatibleModel:
+    """A model behind an OpenAI-compatible HTTP API."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        base_url: str,
+        model: str = "",
+        api_key: str = "",
+        timeout_s: float = 120.0,
+        context_tokens: int = 4096,
+        concurrency: int = 8,
+        chat_template: str = CHATML_TEMPLATE,
+        client: httpx.Client | None = None,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"profile {name!r}: base_url {base_url!r} is not an http(s) URL",
+                hint="set base_url to the server's OpenAI endpoint, e.g. http://127.0.0.1:8000/v1",
+            )
+        self._name = name
+        self._base = base_url.rstrip("/")
+        self._model = model
+        self._timeout = timeout_s
+        self._context = context_tokens
+        self._concurrency = max(1, concurrency)
+        self._template = ChatTemplate(chat_template)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._owns_client = client is None
+        self._client = client or httpx.Client(timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)))
+        self._headers = headers
+        self._lock = threading.Lock()
+        self._score_mode: str | None = None  # decided by check()
+        self._checked = False
+        self._true_id: int | None = None
+        self._tokenize_url: str | bool | None = None  # None = not probed; False = none
+
+    @classmethod
+    def from_profile(cls, profile: ModelProfile, *, client: httpx.Client | None = None) -> OpenAICompatibleModel:
+        if not profile.base_url:
+            raise ConfigError(
+                f"profile {profile.name!r} has no base_url",
+                hint="set base_url to the server's OpenAI endpoint, e.g. http://127.0.0.1:8000/v1",
+            )
+        key = ""
+        if profile.api_key_env:
+            key = os.environ.get(profile.api_key_env, "")
+            if not key:
+                raise ConfigError(
+                    f"profile {profile.name!r}: environment variable {profile.api_key_env} is empty",
+                    hint=f"export {profile.api_key_env}=<your key> or clear the profile's api_key_env",
+                )
+        return cls(
+            name=profile.name,
+            base_url=profile.base_url,
+            model=profile.model,
+            api_key=key,
+            timeout_s=profile.timeout_s,
+            context_tokens=profile.context_tokens,
+            concurrency=profile.batch_size,
+            client=client,
+        )
+
+    # ---- HTTP -------------------------------------------------------------------------------------
+
+    def _post(self, path: str, body: dict[str, Any], *, url: str | None = None) -> dict[str, Any]:
+        target = url or f"{self._base}{path}"
+        last: Exception | None = None
+        for attempt in range(2):  # one retry for a transient 5xx
+            try:
+                resp = self._client.post(target, json=body, headers=self._headers)
+            except httpx.TimeoutException as exc:
+                raise ModelError(
+                    f"profile {self._name!r}: {target} did not answer within {self._timeout:g} s",
+                    hint="raise the profile's timeout_s, or check the server's load",
+                ) from exc
+            except httpx.HTTPError as exc:
+                raise ModelError(
+                    f"profile {self._name!r}: cannot reach {target}: {exc}",
+                    hint="start the server, or fix the profile's base_url",
+                ) from exc
+            if resp.status_code >= 500 and attempt == 0:
+                last = ModelError(f"{resp.status_code}")
+                continue
+            return self._decode(resp, target)
+        raise ModelError(f"profile {self._name!r}: unreachable retry state") from last
+
+    def _decode(self, resp: httpx.Response, target: str) -> dict[str, Any]:
+        if resp.status_code in (401, 403):
+            raise ConfigError(
+                f"profile {self._name!r}: {target} rejected the API key ({resp.status_code})",
+                hint="set the environment variable named in the profile's api_key_env to a valid key",
+            )
+        if resp.status_code >= 400:
+            detail = resp.text[:300].replace("\n", " ")
+            hint = "check the server's log and try again"
+            if resp.status_code == 404:
+                hint = "check the profile's base_url (usually ends in /v1) and model name"
+            raise ModelError(f"profile {self._name!r}: {target} answered {resp.status_code}: {detail}", hint=hint)
+        try:
+            data: dict[str, Any] = resp.json()
+        except ValueError as exc:
+            raise ModelError(
+                f"profile {self._name!r}: {target} answered with something that is not JSON",
+                hint="check that base_url points at an OpenAI-compatible API",
+            ) from exc
+        return data
+
+    # ---- discovery ----------------------------------------------------------------------------------
+
+    def _model_name(self) -> str:
+        if self._model:
+            return self._model
+        try:
+            resp = self._client.get(f"{self._base}/models", headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise ModelError(
+                f"profile {self._name!r}: cannot reach {self._base}/models: {exc}",
+                hint="start the server, or fix the profile's base_url",
+            ) from exc
+        models = self._decode(resp, f"{self._base}/models").get("data") or []
+        if not models:
+            raise ConfigError(f"profile {self._name!r}: the server lists no models", hint="set the profile's model")
+        self._model = str(models[0].get("id", ""))
+        return self._model
+
+    def check(self) -> ServerCheck:
+        """Reach the server, find how it returns logprobs and the id of "True". Raises ModelError if down."""
+        model = self._model_name()
+        probe: list[Message] = [{"role": "user", "content": "Answer True or False: is 2 > 1?"}]
+        mode: str | None = None
+        for candidate in ("chat", "completions"):
+            try:
+                if self._first_token_logprobs(probe, candidate) is not None:
+                    mode = candidate
+                    break
+            except ModelError as exc:
+                if "answered 5" in str(exc) or "cannot reach" in str(exc) or "did not answer" in str(exc):
+                    raise
+        self._score_mode = mode
+        self._checked = True
+        ids = self._tokenize("True")
+        self._true_id = ids[0] if ids is not None and len(ids) == 1 else None
+        message = (
+            f"scores with {mode} logprobs" if mode else "returns no logprobs: usable as a Crawler, not as a Selector"
+        )
+        return ServerCheck(model=model, score_mode=mode, true_token_id=self._true_id, message=message)
+
+    def _tokenize(self, text: str) -> list[int] | None:
+        """Token ids from the server's tokenizer (llama.cpp's /extras/tokenize or vLLM's /tokenize)."""
+        root = self._base[: -len("/v1")] if self._base.endswith("/v1") else self._base
+        candidates = [
+            (f"{root}/extras/tokenize", {"input": text, "model": self._model}),
+            (f"{root}/tokenize", {"prompt": text, "model": self._model, "add_special_tokens": False}),
+        ]
+        if isinstance(self._tokenize_url, str):
+            candidates = [c for c in candidates if c[0] == self._tokenize_url]
+        elif self._tokenize_url is False:
+            return None
+        for url, body in candidates:
+            try:
+                resp = self._client.post(url, json=body, headers=self._headers)
+            except httpx.HTTPError:
+                continue
+            if resp.status_code == 200:
+                tokens = resp.json().get("tokens")
+                if isinstance(tokens, list):
+                    self._tokenize_url = url
+                    return [int(t) for t in tokens]
+        self._tokenize_url = False
+        return None
+
+    # ---- ChatModel ----------------------------------------------------------------------------------
+
+    @property
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            name=self._name,
+            backend="openai",
+            chat_template="server's own (chat)" if self._score_mode != "completions" else "chatml (local)",
+            true_token_id=self._true_id,
+            context_tokens=self._context,
+            supports_logprobs=self._score_mode is not None or not self._checked,
+        )
+
+    def count_tokens(self, text: str) -> int:
+        ids = self._tokenize(text) if self._tokenize_url is not False else None
+        if ids is not None:
+            return len(ids)
+        return math.ceil(len(text.encode("utf-8")) / 3)  # conservative: BPE averages ~4 bytes a token
+
+    def _first_token_logprobs(self, messages: Sequence[Message], mode: str) -> dict[str, float] | None:
+        """The top logprobs of the first generated token, or None when the server returned none."""
+        if mode == "chat":
+            body: dict[str, Any] = {
+                "model": self._model,
+                "messages": [dict(m) for m in messages],
+                "max_tokens": 1,
+                "temperature": 0.0,
+                "logprobs": True,
+                "top_logprobs": TOP_LOGPROBS,
+            }
+            data = self._post("/chat/completions", body)
+            choice = (data.get("choices") or [{}])[0]
+            content = ((choice.get("logprobs") or {}).get("content")) or []
+            if not content or not content[0].get("top_logprobs"):
+                return None
+            return {str(t["token"]): float(t["logprob"]) for t in content[0]["top_logprobs"]}
+        body = {
+            "model": self._model,
+            "prompt": self._template.render(messages),
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "logprobs": TOP_LOGPROBS,
+        }
+        data = self._post("/completions", body)
+        choice = (data.get("choices") or [{}])[0]
+        tops = ((choice.get("logprobs") or {}).get("top_logprobs")) or []
+        if not tops or not tops[0]:
+            return None
+        return {str(k): float(v) for k, v in tops[0].items()}
+
+    def _score_one(self, messages: Sequence[Message]) -> float:
+        assert self._score_mode is not None
+        tops = self._first_token_logprobs(messages, self._score_mode)
+        if tops is None:
+            raise ModelError(f"profile {self._name!r}: the server stopped returning logprobs", hint=_NO_LOGPROBS_HINT)
+        return math.exp(tops["True"]) if "True" in tops else 0.0
+
+    def true_probabilities(self, prompts: Sequence[Sequence[Message]]) -> list[float]:
+        with self._lock:
+            if not self._checked:
+                self.check()
+        if self._score_mode is None:
+            raise ModelError(f"profile {self._name!r} cannot score papers", hint=_NO_LOGPROBS_HINT)
+        if len(prompts) <= 1:
+            return [self._score_one(p) for p in prompts]
+        with ThreadPoolExecutor(max_workers=min(self._concurrency, len(prompts))) as pool:
+            return list(pool.map(self._score_one, prompts))
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int | None = None,
+        prefix: str = "",
+    ) -> str:
+        model = self._model_name()
+        sampling: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "top_p": 1.0}
+        if seed is not None:
+            sampling["seed"] = seed
+        if not prefix:
+            data = self._post(
+                "/chat/completions", {"model": model, "messages": [dict(m) for m in messages], **sampling}
+            )
+            choice = (data.get("choices") or [{}])[0]
+            content = (choice.get("message") or {}).get("content")
+            if content is None:
+                raise ModelError(f"profile {self._name!r}: the server's reply has no message content")
+            return str(content)
+        # A started assistant turn needs the raw prompt: render the template here and continue it.
+        body = {"model": model, "prompt": self._template.render(messages) + prefix, **sampling}
+        data = self._post("/completions", body)
+        text = (data.get("choices") or [{}])[0].get("text")
+        if text is None:
+            raise ModelError(f"profile {self._name!r}: the server's reply has no completion text")
+        return str(text)
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
