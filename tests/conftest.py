@@ -70,3 +70,18 @@ def corpus_slice(tmp_path_factory: pytest.TempPathFactory, dev_queries: list[dic
             if others >= 3000 and kept >= 3000 + len(gold):
                 break
     return out
+
+
+@pytest.fixture(scope="session")
+def small_index(tmp_path_factory: pytest.TempPathFactory, corpus_slice: Path) -> Path:
+    """A real offline index (SQLite FTS5) built from `corpus_slice`."""
+    from engine.sources.local_index import build_index
+
+    target = tmp_path_factory.mktemp("index") / "index.sqlite"
+    build_index(corpus_slice, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def unarxive_fixture() -> Path:
+    return shared_data("fixtures/unarXive_data_sample.tar.gz")
