@@ -17,8 +17,8 @@ from engine.errors import InputError, SourceOffline
 from engine.events import (
     Event,
     PaperExpanded,
-    PapersFound,
     PaperScored,
+    PapersFound,
     QueryFinished,
     QueryIssued,
     SearchFinished,
