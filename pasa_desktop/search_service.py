@@ -16,20 +16,15 @@ from typing import TYPE_CHECKING
 from engine.agent.search import SearchDeps, run_search
 from engine.agent.settings import AgentSettings
 from engine.errors import ConfigError, InputError
-from engine.events import Event, SearchStarted
+from engine.events import Event, Notice, SearchStarted
 from engine.fulltext.model import FullTextProvider
 from engine.models.base import ChatModel
 from engine.models.profiles import load_model
-from engine.references import ReferenceResolver
-from engine.sources.base import PaperSource
 from engine.sources.local_index import BuildReport, LocalIndex, build_index
 from pasa_desktop.settings import Settings
 
 if TYPE_CHECKING:
     from pasa_desktop.library import Library
-
-# Where the unarXive full-text sample lies beside a clone (offline expansion); PASA_FULLTEXT overrides.
-_FIXTURE_NAME = "unarXive_data_sample.tar.gz"
 
 
 def default_fulltext_path(settings: Settings) -> Path | None:
@@ -73,21 +68,8 @@ class SearchService:
             self._index = LocalIndex(self.settings.index_path())
         return self._index
 
-    def sources(self, names: list[str] | None = None) -> list[PaperSource]:
-        wanted = names or self.settings.sources.enabled
-        out: list[PaperSource] = []
-        online = [n for n in wanted if n != "local"]
-        if "local" in wanted:
-            out.append(self.index())
-        if online:
-            from pasa_desktop.online import online_sources
-
-            out.extend(online_sources(self.settings, online))
-        if not out:
-            raise ConfigError("no paper source is enabled", hint="enable `local` or an online source in settings")
-        return out
-
     def fulltext(self) -> FullTextProvider | None:
+        """Offline full texts (unarXive format) when configured; online full texts come with OnlineStack."""
         if self._fulltext is None:
             path = default_fulltext_path(self.settings)
             if path is not None and path.exists():
@@ -95,28 +77,6 @@ class SearchService:
 
                 self._fulltext = UnarxiveFullTexts(path)
         return self._fulltext
-
-    def deps(
-        self, *, crawler: str | None = None, selector: str | None = None, sources: list[str] | None = None
-    ) -> SearchDeps:
-        from engine.agent.queries import question_variants
-
-        index = self.index() if "local" in (sources or self.settings.sources.enabled) else None
-        fulltext = self.fulltext()
-        return SearchDeps(
-            crawler_model=self.model(crawler or self.settings.crawler_profile),
-            selector_model=self.model(selector or self.settings.selector_profile),
-            sources=self.sources(sources),
-            fulltext=fulltext,
-            resolver=self._resolver(index) if fulltext is not None else None,
-            query_variants=question_variants,
-        )
-
-    def _resolver(self, index: LocalIndex | None) -> ReferenceResolver | None:
-        from engine import references
-
-        factory = getattr(references, "LocalReferenceResolver", None) or getattr(references, "Resolver", None)
-        return factory(index) if (factory is not None and index is not None) else None
 
     # -- running --
 
@@ -147,13 +107,36 @@ class SearchService:
             run_id = resume_run
         elif not query.strip():
             raise InputError("the research query is empty", hint="describe the papers you are looking for")
-        deps = await asyncio.to_thread(self.deps, crawler=crawler, selector=selector, sources=sources)
+        names = list(dict.fromkeys(sources or self.settings.sources.enabled))
+        if not names:
+            raise ConfigError("no paper source is enabled", hint="enable `local` or an online source in settings")
+        crawler_model = await asyncio.to_thread(self.model, crawler or self.settings.crawler_profile)
+        selector_model = await asyncio.to_thread(self.model, selector or self.settings.selector_profile)
+        index = await asyncio.to_thread(self.index) if "local" in names else None
+        notices: list[Notice] = []
+        from pasa_desktop.online import OnlineStack
+
+        stack = OnlineStack(self.settings, names, index=index, offline_fulltext=self.fulltext(), notify=notices.append)
+        from engine.agent.queries import question_variants
+
+        deps = SearchDeps(
+            crawler_model=crawler_model,
+            selector_model=selector_model,
+            sources=([index] if index is not None else []) + stack.sources,
+            fulltext=stack.fulltext,
+            resolver=stack.resolver,
+            query_variants=question_variants,
+            notices=notices,
+        )
         if self.library is not None and resume_run is None:
             run_id = self.library.create_run(query, agent.model_dump(mode="json"))
-        async for event in run_search(query, agent, deps, resume=prior, cancel=cancel):
-            if self.library is not None:
-                self.library.record(run_id, event)
-            yield run_id, event
+        try:
+            async for event in run_search(query, agent, deps, resume=prior, cancel=cancel):
+                if self.library is not None:
+                    self.library.record(run_id, event)
+                yield run_id, event
+        finally:
+            await stack.aclose()
 
     def close(self) -> None:
         for model in self._models.values():

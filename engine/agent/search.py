@@ -56,6 +56,11 @@ class SearchDeps:
     resolver: ReferenceResolver | None = None
     # Extra deterministic query variants (e.g. keyword forms of the question); see engine.agent.queries.
     query_variants: Callable[[str], list[str]] | None = None
+    # Sources and resolvers that report through a `notify` callback append here; the loop emits them.
+    notices: list[Notice] = field(default_factory=list)
+
+    def notify(self, notice: Notice) -> None:
+        self.notices.append(notice)
 
 
 class _Cancelled(Exception):
@@ -105,6 +110,11 @@ class _Run:
 
     def progress(self, stage: str, message: str) -> Progress:
         return Progress(stage=stage, message=message, counts=self.state.counts())
+
+    def drain(self) -> list[Notice]:
+        out = list(self.deps.notices)
+        self.deps.notices.clear()
+        return out
 
     def emit(self, event: Event) -> Event:
         self.state.apply(event)
@@ -192,6 +202,8 @@ async def _search_session(run: _Run) -> AsyncIterator[Event]:
             )
             if event is not None:
                 yield run.emit(event)
+        for notice in run.drain():
+            yield notice
         yield run.emit(QueryFinished(query=text, hits=hits))
 
 
@@ -301,6 +313,8 @@ async def _expand_layer(run: _Run, layer: int) -> AsyncIterator[Event]:
         event = _found(run, papers, how) if papers else None
         if event is not None:
             yield run.emit(event)
+        for notice in run.drain():
+            yield notice
         yield run.emit(
             PaperExpanded(key=key, sections=tuple(chosen), cited=len(entries), resolved=len(papers), layer=layer)
         )
