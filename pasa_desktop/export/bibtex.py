@@ -182,7 +182,9 @@ def loads(text: str) -> Parsed:
         if isinstance(block, DuplicateBlockKeyBlock):
             parsed.skipped.append(Skipped(f"entry {block.key!r} (line {line})", "duplicate citation key"))
         elif isinstance(block, DuplicateFieldKeyBlock):
-            parsed.skipped.append(Skipped(f"entry {block.key!r} (line {line})", f"duplicate field: {block.error}"))
+            key = getattr(block.ignore_error_block, "key", "?")
+            fields = ", ".join(sorted(getattr(block, "_duplicate_keys", ()) or ())) or "?"
+            parsed.skipped.append(Skipped(f"entry {key!r} (line {line})", f"duplicate field: {fields}"))
         elif isinstance(block, ParsingFailedBlock):
             reason = "syntax error (unbalanced braces or quotes, or a missing comma)"
             parsed.skipped.append(Skipped(f"block at line {line}", reason))

@@ -46,6 +46,15 @@ _WORDS = {
     "LaTeX": "LaTeX",
     "TeX": "TeX",
 }
+_GREEK = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon phi chi psi omega"
+for _name, _letter in zip(_GREEK.split(), "αβγδεζηθικλμνξπρστυφχψω", strict=True):
+    _WORDS[_name] = _letter
+    _WORDS[_name.capitalize()] = _letter.upper()
+_WORDS.update(
+    {"ldots": "…", "dots": "…", "times": "×", "pm": "±", "infty": "∞", "cdot": "·", "le": "≤", "leq": "≤",
+     "ge": "≥", "geq": "≥", "rightarrow": "→", "to": "→", "copyright": "©", "textregistered": "®",
+     "varepsilon": "ε", "ell": "ℓ"}
+)
 # Accent command → combining character.
 _ACCENTS = {
     "'": "\u0301",

@@ -21,9 +21,13 @@ SKIP_WORDS = frozenset(
     une unlike uno unos until up upon versus via von while with within without yet zu zum""".split()
 )
 _WORD = re.compile(r"[A-Za-z0-9]+")
+# Letters that Unicode does not decompose into an ASCII base letter.
+_TRANSLIT = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe",
+                           "Œ": "OE", "đ": "d", "Đ": "D", "ı": "i", "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D"})
 
 
 def _ascii(text: str) -> str:
+    text = text.translate(_TRANSLIT)
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
@@ -38,7 +42,9 @@ def last_name(author: str) -> str:
 
 def citekey_base(authors: Sequence[str], title: str, year: int | None) -> str:
     auth = "".join(_WORD.findall(_ascii(last_name(authors[0])))).lower() if authors else ""
-    words = [w for w in _WORD.findall(_ascii(title)) if w.lower() not in SKIP_WORDS][:3]
+    # Words are split on spaces; punctuation inside a word joins it ("Pre-training" → "Pretraining").
+    words = ["".join(_WORD.findall(w)) for w in _ascii(title).split()]
+    words = [w for w in words if w and w.lower() not in SKIP_WORDS][:3]
     short = "".join(w[:1].upper() + w[1:] for w in words)
     key = f"{auth}{short}{year if year else ''}"
     return key or "paper"
