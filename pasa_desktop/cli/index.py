@@ -21,6 +21,8 @@ def register(sub: Any) -> None:
     b.add_argument("--from", dest="source", help="corpus file (default: PASA_CORPUS or the configured corpus)")
     b.add_argument("--to", dest="target", help="index file (default: <data dir>/index.sqlite)")
     b.set_defaults(handler=build)
+    e = isub.add_parser("ensure", help="build the index from the configured corpus only if none exists")
+    e.set_defaults(handler=ensure)
     i = isub.add_parser("info", help="where the index is and how many papers it holds")
     i.set_defaults(handler=info)
     p.set_defaults(handler=lambda _args: (p.print_help(), 2)[1])
@@ -52,4 +54,16 @@ def info(args: argparse.Namespace) -> int:
     settings = load_settings()
     index = LocalIndex(settings.index_path())
     print(f"{index.path}: {index.count():,} papers")
+    return 0
+
+
+def ensure(args: argparse.Namespace) -> int:
+    """First-use step of ./run.sh: quiet when an index exists, otherwise builds it with a progress bar."""
+    del args
+    from pasa_desktop.cli.search import ensure_index_with_progress
+
+    settings = load_settings()
+    if settings.index_path().exists() or settings.corpus_path() is None:
+        return 0
+    ensure_index_with_progress(settings)
     return 0
