@@ -1,0 +1,292 @@
+"""A loopback HTTP server that speaks Zotero's connector protocol and the Web API's item writes.
+
+Status codes, bodies and session rules follow Zotero's own source (chrome/content/zotero/xpcom/server/
+server_connector.js) and the Web API documentation: saveItems 201 / 409 SESSION_EXISTS /
+500 {"libraryEditable": false}; updateSession 400 SESSION_NOT_FOUND / COLLECTION_NOT_FOUND; saveAttachment
+X-Metadata, 200 "Library files are not editable."; Web API write tokens (412 on reuse), ≤ 50 items (413),
+429 with Retry-After. It records every request and can inject faults (a dropped response after the
+work was done, rate limits).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class ZoteroState:
+    # Connector side
+    library_editable: bool = True
+    files_editable: bool = True
+    targets: list[dict[str, Any]] = field(
+        default_factory=lambda: [
+            {"id": "L1", "name": "My Library", "filesEditable": True, "level": 0},
+            {"id": "C10", "name": "Thesis", "filesEditable": True, "level": 1},
+            {"id": "C11", "name": "Background", "filesEditable": True, "level": 2},
+            {"id": "C12", "name": "Reading", "filesEditable": True, "level": 1},
+        ]
+    )
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    saved_items: list[dict[str, Any]] = field(default_factory=list)
+    attachments: list[tuple[dict[str, Any], bytes]] = field(default_factory=list)
+    drop_save_items_once: bool = False  # do the work, then hang up without answering
+    # Web API side
+    api_key: str = "secret-key"
+    user_id: str = "123"
+    used_tokens: set[str] = field(default_factory=set)
+    web_items: list[dict[str, Any]] = field(default_factory=list)
+    rate_limit_next: int = 0
+    drop_web_once: bool = False
+    max_body_bytes: int = 10_000_000
+    collections: list[dict[str, Any]] = field(
+        default_factory=lambda: [{"key": "ABCD2345", "data": {"key": "ABCD2345", "name": "Thesis"}}]
+    )
+    received: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet test output
+        return
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status: int, content_type: str | None = None, body: str | bytes = b"",
+              headers: dict[str, str] | None = None) -> None:
+        data = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, "application/json", json.dumps(data), headers)
+
+    def _hang_up(self) -> None:
+        self.close_connection = True
+
+    def _handle(self, method: str) -> None:
+        body = self._body()
+        state = self.server.state
+        with state.lock:
+            state.received.append(Received(method, self.path, dict(self.headers.items()), body))
+        path = self.path.split("?")[0]
+        if path.startswith("/connector/"):
+            self._connector(method, path, body)
+        elif path.startswith(f"/users/{state.user_id}/") or path == "/keys/current":
+            self._web(method, path, body)
+        else:
+            self._send(404, "text/plain", "No endpoint found")
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._handle("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._handle("POST")
+
+    # -- connector --------------------------------------------------------------------------------
+    def _connector(self, method: str, path: str, body: bytes) -> None:
+        state = self.server.state
+        if path == "/connector/ping":
+            if method == "GET":
+                self._send(200, "text/html", "<!DOCTYPE html><html><body>Zotero is running</body></html>")
+            else:
+                self._json(200, {"prefs": {"automaticSnapshots": True, "supportsAttachmentUpload": True}})
+            return
+        if method != "POST":
+            self._send(400, "text/plain", "Endpoint does not support method")
+            return
+        json_endpoints = ("/connector/saveItems", "/connector/updateSession", "/connector/getSelectedCollection")
+        if path in json_endpoints and not (self.headers.get("Content-Type") or "").startswith("application/json"):
+            self._send(400, "text/plain", "Endpoint does not support content-type")
+            return
+        version = self.headers.get("X-Zotero-Connector-API-Version")
+        if path == "/connector/saveItems" and version is not None and int(version) < 3:
+            self._json(400, {"error": "CONNECTOR_VERSION_OUTDATED"})
+            return
+        if path == "/connector/getSelectedCollection":
+            self._json(200, {"libraryID": 1, "libraryName": "My Library", "libraryEditable": state.library_editable,
+                             "filesEditable": state.files_editable, "editable": state.library_editable,
+                             "id": None, "name": "My Library", "targets": state.targets})
+        elif path == "/connector/saveItems":
+            self._save_items(json.loads(body))
+        elif path == "/connector/updateSession":
+            self._update_session(json.loads(body))
+        elif path == "/connector/saveAttachment":
+            self._save_attachment(body)
+        else:
+            self._send(404, "text/plain", "No endpoint found")
+
+    def _save_items(self, data: dict[str, Any]) -> None:
+        state = self.server.state
+        with state.lock:
+            session_id = data.get("sessionID")
+            if session_id in state.sessions:
+                self._json(409, {"error": "SESSION_EXISTS"})
+                return
+            # As in Zotero: the session exists before the library is checked.
+            state.sessions[session_id] = {"items": {i.get("id"): i for i in data.get("items", [])}, "target": "L1",
+                                          "tags": ""}
+            if not state.library_editable:
+                self._json(500, {"libraryEditable": False})
+                return
+            state.saved_items.extend(data.get("items", []))
+            drop = state.drop_save_items_once
+            state.drop_save_items_once = False
+        if drop:
+            self._hang_up()
+            return
+        self._send(201, "application/json")
+
+    def _update_session(self, data: dict[str, Any]) -> None:
+        state = self.server.state
+        session_id = data.get("sessionID")
+        if not session_id:
+            self._json(400, {"error": "SESSION_ID_NOT_PROVIDED"})
+            return
+        session = state.sessions.get(session_id)
+        if session is None:
+            self._json(400, {"error": "SESSION_NOT_FOUND"})
+            return
+        target = str(data.get("target", ""))
+        if target.startswith("C") and target not in {t["id"] for t in state.targets}:
+            self._json(400, {"error": "COLLECTION_NOT_FOUND"})
+            return
+        session.update(target=target, tags=data.get("tags", ""))
+        self._json(200, {})
+
+    def _save_attachment(self, body: bytes) -> None:
+        state = self.server.state
+        raw = self.headers.get("X-Metadata")
+        if not raw:
+            self._json(400, {"error": "METADATA_NOT_PROVIDED"})
+            return
+        metadata = json.loads(raw)
+        session_id = metadata.get("sessionID")
+        if not session_id:
+            self._json(400, {"error": "SESSION_ID_NOT_PROVIDED"})
+            return
+        session = state.sessions.get(session_id)
+        if session is None:
+            self._json(400, {"error": "SESSION_NOT_FOUND"})
+            return
+        if not state.files_editable:
+            self._send(200, "text/plain", "Library files are not editable.")
+            return
+        if metadata.get("parentItemID") not in session["items"]:
+            self._send(500)  # Zotero fails looking up the parent item
+            return
+        state.attachments.append((metadata, body))
+        self._send(201)
+
+    # -- Web API ----------------------------------------------------------------------------------
+    def _web(self, method: str, path: str, body: bytes) -> None:
+        state = self.server.state
+        if self.headers.get("Zotero-API-Key") != state.api_key:
+            self._send(403, "text/plain", "Forbidden")
+            return
+        if path == "/keys/current":
+            self._json(200, {"userID": int(state.user_id), "access": {"user": {"library": True, "write": True}}})
+            return
+        if state.rate_limit_next > 0:
+            state.rate_limit_next -= 1
+            self._send(429, "text/plain", "Too Many Requests", {"Retry-After": "2"})
+            return
+        if path.endswith("/collections") and method == "GET":
+            self._json(200, state.collections)
+            return
+        if path.endswith("/items") and method == "POST":
+            self._web_items(body)
+            return
+        self._send(404, "text/plain", "Not found")
+
+    def _web_items(self, body: bytes) -> None:
+        state = self.server.state
+        if len(body) > state.max_body_bytes:
+            self._send(413, "text/plain", "Request Entity Too Large")
+            return
+        items = json.loads(body)
+        if len(items) > 50:
+            self._send(413, "text/plain", "Only 50 objects can be written in a single request")
+            return
+        token = self.headers.get("Zotero-Write-Token")
+        with state.lock:
+            if token:
+                if len(token) != 32:
+                    self._send(400, "text/plain", "Invalid write token")
+                    return
+                if token in state.used_tokens:
+                    self._send(412, "text/plain", "Write token already used")
+                    return
+                state.used_tokens.add(token)
+            result: dict[str, dict[str, Any]] = {"successful": {}, "success": {}, "unchanged": {}, "failed": {}}
+            for i, item in enumerate(items):
+                if item.get("itemType") != "note" and not item.get("title"):
+                    result["failed"][str(i)] = {"key": "", "code": 400, "message": "'title' is required"}
+                    continue
+                key = f"K{len(state.web_items):07d}"
+                state.web_items.append({**item, "key": key})
+                result["success"][str(i)] = key
+                result["successful"][str(i)] = {"key": key, "version": 1, "data": {**item, "key": key}}
+            drop = state.drop_web_once
+            state.drop_web_once = False
+        if drop:
+            self._hang_up()
+            return
+        self._json(200, result, {"Last-Modified-Version": str(len(state.web_items))})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, state: ZoteroState) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.state = state
+
+
+class FakeZotero:
+    """Start with `with FakeZotero() as z:`; `z.url` is the base URL, `z.state` what it holds and received."""
+
+    def __init__(self, state: ZoteroState | None = None) -> None:
+        self.state = state or ZoteroState()
+        self._server = _Server(self.state)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> FakeZotero:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
