@@ -44,6 +44,13 @@ class LlamaCppModel:
             raise ConfigError(
                 f"GGUF model file not found: {path}", hint="set the profile's `path` to an existing .gguf file"
             )
+        from engine.models.memory import ensure_estimates_fit, estimate_gguf
+
+        # Reads the GGUF header (a clear error for a file that is not GGUF) and refuses a model that
+        # would not fit in RAM, with the numbers, before llama.cpp maps it.
+        estimate = estimate_gguf(path, context_tokens=context_tokens, name=name or path.stem)
+        if gpu_layers == 0:
+            ensure_estimates_fit([estimate])
         try:
             from llama_cpp import Llama
         except ImportError as exc:  # pragma: no cover - base dependency

@@ -105,9 +105,23 @@ class TransformersModel:
             ) from exc
         device = resolve_device(profile.device)
         dtype = resolve_dtype(profile.dtype, device)
+        from engine.models.memory import ensure_estimates_fit, estimate_checkpoint
+
+        dtype_bytes = 4 if dtype == torch.float32 else 2
+        ensure_estimates_fit(
+            [
+                estimate_checkpoint(
+                    path,
+                    context_tokens=profile.context_tokens,
+                    dtype_bytes=dtype_bytes,
+                    name=profile.name,
+                    device=device,
+                )
+            ]
+        )
         try:
             tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        except (OSError, ValueError, TypeError) as exc:
+        except Exception as exc:
             raise ConfigError(
                 f"profile {profile.name!r}: cannot load the tokenizer from {path}: {exc}",
                 hint="the checkpoint directory must hold the tokenizer files saved with it",
@@ -124,7 +138,7 @@ class TransformersModel:
             model = loader.from_pretrained(str(path), local_files_only=True, dtype=dtype)
         except TypeError:  # transformers < 4.56 names it torch_dtype
             model = loader.from_pretrained(str(path), local_files_only=True, torch_dtype=dtype)
-        except (OSError, ValueError, RuntimeError) as exc:
+        except Exception as exc:
             raise ModelError(
                 f"profile {profile.name!r}: cannot load the model from {path}: {exc}",
                 hint="check that the weight files are complete (re-copy or re-save the checkpoint)",

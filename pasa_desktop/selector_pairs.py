@@ -1,0 +1,99 @@
+"""Labelled (query, paper) pairs for judging a model as a Selector, and the metrics on them.
+
+Positives are a query's gold papers found in the offline index; negatives are non-gold papers that
+BM25 retrieves for the same query (hard negatives, as a real search would present them; a few may be
+unlabelled positives). The pair building is the training data's (`training.data`), so a Selector is
+judged on pairs drawn the way its training pairs were.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ConfigError, InputError
+from engine.papers import Paper
+from pasa_desktop.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledPair:
+    query: str
+    paper: Paper
+    label: bool
+    negatives_from: str  # how negatives were drawn, for the report
+
+
+def labelled_pairs(queries: Path, settings: Settings, *, count: int, seed: int = 0) -> list[LabelledPair]:
+    """`count` pairs from the queries in `queries` (AutoScholarQuery format), over the offline index."""
+    from pasa_desktop.search_service import ensure_index
+    from training.data import IndexRetriever, read_queries, selector_pairs_from_queries
+
+    if count <= 0:
+        raise InputError("the number of pairs must be positive")
+    records = read_queries(queries)
+    if not records:
+        raise InputError(f"no usable queries in {queries}")
+    try:
+        ensure_index(settings)  # builds it from the configured corpus on first use
+    except ConfigError as exc:
+        raise ConfigError(
+            f"labelled pairs need the offline paper index ({exc.message})",
+            hint="run `pasa index build --from CORPUS.jsonl.gz` first",
+        ) from exc
+    rng = random.Random(seed)
+    rng.shuffle(records)
+    retriever = IndexRetriever(settings.index_path())
+    out: list[LabelledPair] = []
+    try:
+        for n, pair in enumerate(
+            selector_pairs_from_queries(records, retriever, negatives_per_query=3, candidates=30, seed=seed)
+        ):
+            paper = Paper(id=f"pair-{n}", title=pair.title, abstract=pair.abstract)
+            out.append(LabelledPair(pair.query, paper, pair.label, "BM25 top-30 non-gold (local index)"))
+            if len(out) >= count:
+                break
+    finally:
+        retriever.index.close()
+    if not out:
+        raise InputError(f"none of the gold papers of {queries} are in the index", hint="index the matching corpus")
+    return out
+
+
+def roc_auc(scores: Sequence[float], labels: Sequence[bool]) -> float:
+    """Area under the ROC curve (Mann-Whitney, ties count half); 0.5 when one class is missing."""
+    pos = [s for s, y in zip(scores, labels, strict=True) if y]
+    neg = [s for s, y in zip(scores, labels, strict=True) if not y]
+    if not pos or not neg:
+        return 0.5
+    ranked = sorted((s, i) for i, s in enumerate(scores))
+    ranks = [0.0] * len(scores)
+    i = 0
+    while i < len(ranked):
+        j = i
+        while j + 1 < len(ranked) and ranked[j + 1][0] == ranked[i][0]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[ranked[k][1]] = (i + j) / 2 + 1
+        i = j + 1
+    pos_rank_sum = sum(r for r, y in zip(ranks, labels, strict=True) if y)
+    return (pos_rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+
+
+def selector_metrics(scores: Sequence[float], labels: Sequence[bool], threshold: float = 0.5) -> dict[str, Any]:
+    chosen = [s > threshold for s in scores]
+    tp = sum(1 for c, y in zip(chosen, labels, strict=True) if c and y)
+    precision = tp / sum(chosen) if any(chosen) else 0.0
+    recall = tp / sum(labels) if any(labels) else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "pairs": len(labels),
+        "positives": sum(labels),
+        "auc": roc_auc(scores, labels),
+        "f1": f1,
+        "precision": precision,
+        "recall": recall,
+    }
