@@ -146,7 +146,8 @@ def _finish(conn: Connection, run_id: int, event: SearchFinished, seq: int) -> N
         if exists is None:
             _link(conn, run_id, ranked.paper, ranked.found_by[0] if ranked.found_by else None, seq)
         conn.exec_driver_sql(
+            # The final ranking decides selection (its rule may be rank-relative), overriding the live guess.
             "UPDATE run_paper SET rank_score = ?, score = coalesce(score, ?),"
-            " selected = coalesce(selected, ?) WHERE run_id = ? AND paper_key = ?",
+            " selected = ? WHERE run_id = ? AND paper_key = ?",
             (ranked.rank_score, ranked.selector_score, ranked.selected, run_id, key),
         )
