@@ -52,7 +52,7 @@ _INITIAL = re.compile(r"^(?:[A-Z][a-z]?\.?(?:[-‐]?[A-Z][a-z]?\.?)*)$")
 _CAPWORD = re.compile(r"^[A-Z][\w'’`\-‐]*\.?$|^[A-Z]{2,}$")
 # Venue vocabulary: a candidate title made mostly of these is a journal or proceedings name.
 _VENUE_WORDS = frozenset(
-    """journal journals proceedings proc conference conf transactions trans letters lett review reviews rev
+    """journal journals texts graduate monographs proceedings proc conference conf transactions trans letters lett review reviews rev
     nature science physics phys physical annals ann bulletin bull workshop symposium symp arxiv preprint
     press university univ springer elsevier ieee acm siam astrophysical astrophys astron astronomy
     astronomical monthly notices royal society soc society's chemical chem chemistry mathematical math
@@ -71,6 +71,7 @@ _VENUE_START = re.compile(
 )
 _VOLUME_END = re.compile(r"^[A-Z][\w.\s&-]{0,60}\s[A-Z]?\d+[A-Za-z]?(?:\s*\(\d+\))?\.?$")
 _LAST_AUTHOR = re.compile(r"(?:\bet al\.?|\band\s+(?:[A-Z][\w'’-]*\.?\s+)+[A-Z][\w'’-]+)[,;.]?\s*$")
+_TWO_LETTER_INITIALS = frozenset({"al", "jr", "sr", "ph", "th", "ch", "kh", "sh", "zh", "st", "yu"})
 _GLUE_WORDS = frozenset("of the and for on in at to a an de des der und la le".split())
 _ABBREV_WORD = re.compile(r"\b[A-Z][a-z]{0,7}\.(?=\s|$|,)")
 
@@ -177,7 +178,7 @@ def _boundaries(text: str) -> list[tuple[int, str]]:
         elif match.group(0).startswith("."):
             before = text[: match.start()].split(" ")[-1].split(".")[-1].split("-")[-1]
             # Only one capital is an initial: two-letter surnames (Li, Wu, Xu) end author lists.
-            is_initial = bool(re.fullmatch(r"[A-Z]", before)) or before.lower() in ("al", "jr", "sr")
+            is_initial = bool(re.fullmatch(r"[A-Z]", before)) or before.lower() in _TWO_LETTER_INITIALS
             out.append((end, "initial" if is_initial else "sentence"))
         else:
             out.append((end, "comma"))
@@ -216,10 +217,10 @@ def _title_from(rest: str, after_comma: bool) -> str | None:
             if re.search(r"[.?!]$", piece):
                 break
         title = ", ".join(taken)
-        title = re.split(r"(?<!\b[A-Z])\.\s+(?=[A-Z\d])", title)[0]
+        title = re.split(r"(?<!\b[A-Za-z])\.\s+(?=[A-Z\d])", title)[0]
     else:
         # A sentence ends at ". " unless the word before is a lone capital (an initial, "B. subtilis").
-        title = re.split(r"(?<!\b[A-Z])\.\s+|(?<=[?!])\s+(?=[A-Z])|,\s+In\s", rest)[0]
+        title = re.split(r"(?<!\b[A-Za-z])\.\s+|(?<=[?!])\s+(?=[A-Z])|,\s+In\s", rest)[0]
     title = re.sub(r"\s*(?:,\s*)?(?:In|in)\s*:?\s*$", "", title)
     title = title.strip().strip(",;:").strip()
     title = title.rstrip(".").strip()
@@ -237,7 +238,7 @@ def plausible_title(title: str | None, *, quoted: bool = False) -> str | None:
     if _looks_like_venue(title) or _is_year_only(title):
         return None
     # Unquoted, "Quantum Theory" could as well be two authors; quotes make it a title.
-    if not quoted and _is_author_prefix(title) and len(words) <= 3:
+    if not quoted and _is_author_prefix(title) and (len(words) <= 3 or re.search(r"\b[A-Z]\.", title)):
         return None
     if re.search(r"\b(?:accessed|retrieved|available)\b", title, re.IGNORECASE):
         return None
