@@ -8,8 +8,9 @@ from engine.agent import prompts
 from engine.models.base import ChatModel, Message, user_message
 from engine.papers import Paper
 
-# Tokens kept free after the prompt (the decision token and a little slack).
-_HEADROOM = 16
+# Tokens kept free beside the prompt text: the chat template's wrapping, which count_tokens(text) does not
+# see (Qwen2.5's default system message and role headers take ~30), the decision token and some slack.
+_HEADROOM = 64
 
 
 class Selector:
