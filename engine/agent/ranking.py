@@ -1,72 +1,146 @@
-"""How the agent ranks what it found. The formula, and why, is measured in benchmarks/RESULTS.md.
+"""How the agent ranks and selects what it found. Every constant is measured in benchmarks/RESULTS_quality.md.
 
-    rank_score(p) = Σ_queries  w(q) / (K + rank_q(p))          (weighted reciprocal-rank fusion)
+Rank score (weighted reciprocal-rank fusion, then the Selector as far as it helps):
+
+    rank_score(p) = Σ_queries     w(origin of q) / (K + rank_q(p))
                   + Σ_expansions  W_EXP / (K + position in the citing section's bibliography order)
-                  + selector_weight · P_selector(p)              (0 when the paper was not scored)
+                  + selector_weight · P_selector(p)                  (0 when the paper was not scored)
 
-The user's own question is weighted above Crawler-written queries: with the small embedded
-model the Crawler's queries are noisier than the question itself. The Selector's probability is
-used only as far as it measurably helps (`AgentSettings.selector_weight`, default chosen by the
-dev-set measurements).
+    w(user) = 1 (the question itself), w(planner) = variant_weight (deterministic variants of the
+    question, engine.agent.queries), w(crawler) = crawler_weight; K = rrf_k. A query counts once per
+    paper even when it was sent to several sources.
+
+Selection (`AgentSettings.select_rule`):
+
+- "threshold" — PaSa's rule: selected iff P(True) > select_threshold (0.5). Right for a trained
+  Selector such as pasa-7b-selector, whose P(True) is calibrated. With `select_top` > 0 a selected
+  paper must also rank in the top `select_top`.
+- "top_unrejected" — for a weak zero-shot Selector (the embedded SmolLM2-135M puts P(True) between
+  0.03 and 0.07 on almost every paper, so a fixed threshold selects nothing or everything): the
+  first `select_k` papers by rank score that the Selector does not clearly reject. A paper is
+  clearly rejected when its P(True) is below the `reject_quantile` quantile of the P(True) values in
+  the same search (rank-relative, so it needs no calibration). An unscored paper is not rejected.
+- "auto" — "top_unrejected" when the Selector is the embedded model, "threshold" for any other;
+  the loop resolves it with `resolve_select_rule` once it knows the Selector model. Unresolved,
+  `rank` applies "threshold", PaSa's rule.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from engine.agent.settings import AgentSettings
 from engine.agent.state import RunState
 from engine.events import FoundBy, RankedPaper
+from engine.models.base import ModelInfo
 
-K = 60.0
 W_USER = 1.0
-W_CRAWLER = 0.6
 W_EXP = 0.3
+_DEFAULTS = AgentSettings()
 
 
-def retrieval_score(found_by: list[FoundBy], user_query: str) -> float:
+def is_embedded_selector(info: ModelInfo) -> bool:
+    """The packaged zero-shot model (profile kind `embedded`, or the SmolLM2 GGUF by file name)."""
+    name = info.name.lower()
+    return name == "embedded" or "smollm" in name
+
+
+def resolve_select_rule(settings: AgentSettings, selector: ModelInfo) -> AgentSettings:
+    """`settings` with select_rule "auto" made concrete for this Selector model (others unchanged)."""
+    if settings.select_rule != "auto":
+        return settings
+    rule = "top_unrejected" if is_embedded_selector(selector) else "threshold"
+    return settings.model_copy(update={"select_rule": rule})
+
+
+def query_weight(query: str, user_query: str, origins: Mapping[str, str], settings: AgentSettings) -> float:
+    """The fusion weight of one search query, by who wrote it."""
+    if query == user_query:
+        return W_USER
+    if origins.get(query) == "planner":
+        return settings.variant_weight
+    return settings.crawler_weight
+
+
+def retrieval_score(
+    found_by: Sequence[FoundBy],
+    user_query: str,
+    settings: AgentSettings | None = None,
+    origins: Mapping[str, str] | None = None,
+) -> float:
+    """The fused retrieval part of the rank score. Without `origins`, every query but the user's
+    counts as a Crawler query."""
+    settings = settings or _DEFAULTS
+    origins = origins or {}
+    k = settings.rrf_k
     score = 0.0
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str]] = set()
     for how in found_by:
-        ident = (how.kind, how.query or how.parent_key, how.source)
+        ident = (how.kind, how.query or how.parent_key)
         if ident in seen:
             continue
         seen.add(ident)
         if how.kind == "query":
-            weight = W_USER if how.query == user_query else W_CRAWLER
-            score += weight / (K + max(how.rank, 1))
+            score += query_weight(how.query, user_query, origins, settings) / (k + max(how.rank, 1))
         else:
-            score += W_EXP / (K + max(how.rank, 1))
+            score += W_EXP / (k + max(how.rank, 1))
     return score
 
 
+def retrieval_order(state: RunState, settings: AgentSettings) -> list[str]:
+    """Paper keys, best fused retrieval score first (the order papers are sent to the Selector)."""
+    origins = dict(state.queries)
+    return sorted(
+        state.papers,
+        key=lambda key: retrieval_score(state.found_by.get(key, []), state.query, settings, origins),
+        reverse=True,
+    )
+
+
+def rejection_floor(scores: Sequence[float], quantile: float) -> float:
+    """P(True) below which a paper counts as clearly rejected: the `quantile` quantile of the scores
+    (lower interpolation); 0 when nothing was scored or the quantile is 0."""
+    if not scores or quantile <= 0.0:
+        return 0.0
+    ordered = sorted(scores)
+    index = min(int(quantile * len(ordered)), len(ordered) - 1)
+    return ordered[index]
+
+
+def is_rejected(selector: float | None, floor: float) -> bool:
+    """Clearly rejected by the Selector: scored, and below the search's rejection floor."""
+    return selector is not None and selector < floor
+
+
 def rank(state: RunState, settings: AgentSettings) -> list[RankedPaper]:
+    origins = dict(state.queries)
     ranked: list[RankedPaper] = []
     for key, paper in state.papers.items():
         found_by = state.found_by.get(key, [])
         selector = state.scores.get(key)
-        score = retrieval_score(found_by, state.query)
+        score = retrieval_score(found_by, state.query, settings, origins)
         if selector is not None:
             score += settings.selector_weight * selector
         ranked.append(
-            RankedPaper(
-                paper=paper,
-                rank_score=score,
-                selector_score=selector,
-                selected=False,
-                found_by=tuple(found_by),
-            )
+            RankedPaper(paper=paper, rank_score=score, selector_score=selector, selected=False, found_by=tuple(found_by))
         )
     ranked.sort(key=lambda r: r.rank_score, reverse=True)
+    floor = rejection_floor([r.selector_score for r in ranked if r.selector_score is not None], settings.reject_quantile)
     out: list[RankedPaper] = []
+    chosen_so_far = 0
     for position, item in enumerate(ranked, start=1):
-        is_selected = item.selector_score is not None and item.selector_score > settings.select_threshold
-        if settings.select_top and position > settings.select_top:
-            is_selected = False
+        if settings.select_rule == "top_unrejected":
+            chosen = chosen_so_far < settings.select_k and not is_rejected(item.selector_score, floor)
+        else:  # "threshold", and "auto" never resolved: PaSa's rule
+            chosen = item.selector_score is not None and item.selector_score > settings.select_threshold
+        chosen = chosen and (not settings.select_top or position <= settings.select_top)
+        chosen_so_far += chosen
         out.append(
             RankedPaper(
                 paper=item.paper,
                 rank_score=item.rank_score,
                 selector_score=item.selector_score,
-                selected=is_selected,
+                selected=chosen,
                 found_by=item.found_by,
             )
         )

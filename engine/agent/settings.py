@@ -35,6 +35,25 @@ class AgentSettings(BaseModel):
     select_top: int = Field(
         0, ge=0, le=1000, description="Also require a selected paper to rank in the top-N (0 = no limit)."
     )
+    select_rule: Literal["auto", "threshold", "top_unrejected"] = Field(
+        "auto",
+        description="threshold: PaSa's P(True) > select_threshold (a trained Selector such as pasa-7b); "
+        "top_unrejected: the best select_k papers the Selector does not clearly reject (the embedded "
+        "zero-shot model); auto: top_unrejected for the embedded model, threshold for any other. "
+        "See engine/agent/ranking.py.",
+    )
+    select_k: int = Field(2, ge=1, le=1000, description="top_unrejected: how many papers to select.")
+    reject_quantile: float = Field(
+        0.25,
+        ge=0.0,
+        le=1.0,
+        description="top_unrejected: a paper whose P(True) is below this quantile of the search's scores is rejected.",
+    )
+    rrf_k: float = Field(60.0, gt=0, le=1000, description="K of the reciprocal-rank fusion (see ranking.py).")
+    variant_weight: float = Field(
+        0.6, ge=0.0, le=10.0, description="Fusion weight of the question's deterministic variants (queries.py)."
+    )
+    crawler_weight: float = Field(0.6, ge=0.0, le=10.0, description="Fusion weight of Crawler-written queries.")
     crawler_max_tokens: int = Field(160, ge=16, le=2048, description="Token budget of one Crawler reply.")
     abstract_chars: int = Field(1500, ge=100, le=20000, description="Abstracts are cut to this many characters.")
     before: date | None = Field(None, description="Date cut-off: only papers published before this date.")

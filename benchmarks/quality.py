@@ -1,0 +1,400 @@
+"""Search quality on the dev queries: the agent's configurations beside direct BM25, in one run.
+
+Run:  PASA_DATA_DIR=/tmp/pasa_data python benchmarks/quality.py [--queries dev.jsonl] [--llm-queries N]
+      python benchmarks/quality.py fill --what crawler|selector [--first N]   (compute LLM outputs once)
+      python benchmarks/quality.py profile [--qid QID]                          (time split, peak RSS)
+
+Every configuration runs the real search loop (engine.agent.search.run_search, with the real ranking
+and selection code) over the same offline index. The LLM's outputs are cached in a JSON-lines file
+(`--cache`, default /tmp/pasa_quality_llm.jsonl), keyed by the exact prompt and decoding settings, so
+a configuration that needs the Crawler or the Selector costs CPU only the first time. Configurations
+that need an output the cache lacks are measured on the first `--llm-queries` dev queries only (the
+`fill` command computes them in that order) and the table says over how many queries each row ran.
+
+The baseline is direct BM25 over the same index: the question's words OR-ed, title weighted x10,
+top 100, with PaSa's date cut-off when a query has one — what `pasa eval` prints beside the agent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from engine.agent import queries as variants  # noqa: E402
+from engine.agent.search import SearchDeps, run_search  # noqa: E402
+from engine.agent.settings import AgentSettings  # noqa: E402
+from engine.eval.metrics import Candidate, EvalQuery, load_queries, query_metrics  # noqa: E402
+from engine.events import RankedPaper, SearchFinished  # noqa: E402
+from engine.models.base import ChatModel, Message, ModelInfo  # noqa: E402
+from engine.papers import Paper  # noqa: E402
+from engine.sources.local_index import LocalIndex  # noqa: E402
+
+SHARED = REPO.parent / "shared" / "data"
+DEFAULT_CACHE = Path("/tmp/pasa_quality_llm.jsonl")
+COLUMNS = ("crawler_recall", "precision", "recall", "recall@20", "recall@50", "recall@100")
+
+
+class CacheMiss(Exception):
+    """An LLM output the cache lacks while live computation is off."""
+
+
+class CachedModel:
+    """A ChatModel whose outputs are read from (and appended to) a JSON-lines cache.
+
+    The real model is loaded only on the first miss, and only when `live` is true. Token counts are
+    estimated (3 characters a token): the Selector only uses them to cut abstracts that would overflow
+    the 4096-token context, which abstracts cut to `abstract_chars` never do.
+    """
+
+    def __init__(self, path: Path, *, live: bool, threads: int = 1) -> None:
+        self.path = path
+        self.live = live
+        self.threads = threads
+        self.entries: dict[str, Any] = {}
+        self.seconds = {"generate": 0.0, "score": 0.0}
+        self.calls = {"generate": 0, "score": 0}
+        self._inner: ChatModel | None = None
+        self._lock = threading.Lock()
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                    self.entries[row["k"]] = row["v"]
+                except (ValueError, KeyError):
+                    continue
+
+    @staticmethod
+    def key(*parts: Any) -> str:
+        return hashlib.sha1(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
+
+    def _model(self) -> ChatModel:
+        if not self.live:
+            raise CacheMiss("LLM output not cached (run `quality.py fill` first)")
+        if self._inner is None:
+            from engine.models.profiles import ModelProfile, load_model
+
+            self._inner = load_model(ModelProfile(threads=self.threads))
+        return self._inner
+
+    def _store(self, key: str, value: Any) -> None:
+        self.entries[key] = value
+        with self._lock, self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"k": key, "v": value}) + "\n")
+
+    @property
+    def info(self) -> ModelInfo:
+        return ModelInfo("SmolLM2-135M-Instruct.Q4_1 (cached)", "llama.cpp", "chatml", 2787, 4096)
+
+    def generate(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int | None = None,
+        prefix: str = "",
+    ) -> str:
+        key = self.key("gen", list(messages), max_tokens, temperature, seed if temperature > 0 else None, prefix)
+        if key not in self.entries:
+            started = time.perf_counter()
+            text = self._model().generate(
+                messages, max_tokens=max_tokens, temperature=temperature, seed=seed, prefix=prefix
+            )
+            self.seconds["generate"] += time.perf_counter() - started
+            self.calls["generate"] += 1
+            self._store(key, text)
+        return str(self.entries[key])
+
+    def true_probabilities(self, prompts: Sequence[Sequence[Message]]) -> list[float]:
+        keys = [self.key("p_true", list(p)) for p in prompts]
+        missing = [i for i, k in enumerate(keys) if k not in self.entries]
+        if missing:
+            started = time.perf_counter()
+            probs = self._model().true_probabilities([prompts[i] for i in missing])
+            self.seconds["score"] += time.perf_counter() - started
+            self.calls["score"] += len(missing)
+            for i, p in zip(missing, probs, strict=True):
+                self._store(keys[i], p)
+        return [float(self.entries[k]) for k in keys]
+
+    def has_scores(self, prompts: Sequence[Sequence[Message]]) -> bool:
+        return all(self.key("p_true", list(p)) in self.entries for p in prompts)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 3 + 1
+
+    def close(self) -> None:
+        if self._inner is not None:
+            self._inner.close()
+
+
+class MemoIndex:
+    """The local index as a PaperSource whose answers are memoised (configurations share queries).
+
+    It asks the index for `depth` results once and slices: the same ranking as asking for fewer.
+    """
+
+    name = "local"
+
+    def __init__(self, index: LocalIndex, depth: int = 200) -> None:
+        self.index = index
+        self.depth = depth
+        self.memo: dict[tuple[str, date | None], list[Paper]] = {}
+        self.seconds = 0.0
+        self.calls = 0
+
+    def search_sync(self, query: str, *, limit: int, before: date | None = None) -> list[Paper]:
+        key = (query, before)
+        if key not in self.memo or limit > self.depth:
+            started = time.perf_counter()
+            hits = self.index.search_sync(query, limit=max(limit, self.depth), before=before)
+            self.seconds += time.perf_counter() - started
+            self.calls += 1
+            self.memo[key] = [p for p, _ in hits]
+        return self.memo[key][:limit]
+
+    async def search(self, query: str, *, limit: int, before: date | None = None) -> list[Paper]:
+        return self.search_sync(query, limit=limit, before=before)
+
+
+def cutoff(query: EvalQuery) -> date | None:
+    from pasa_desktop.cli.evaluate import cutoff as eval_cutoff
+
+    return eval_cutoff(query)
+
+
+@dataclass
+class Config:
+    """One configuration: AgentSettings overrides (from the defaults) and the question variants run."""
+
+    name: str
+    overrides: dict[str, Any]
+    variants: tuple[str, ...] = ()
+    note: str = ""
+
+    def settings(self, query: EvalQuery) -> AgentSettings:
+        return AgentSettings(**{**self.overrides, "before": cutoff(query)})
+
+    @property
+    def uses_llm(self) -> bool:
+        probe = AgentSettings(**self.overrides)
+        return probe.max_queries > 0 or probe.score_top > 0
+
+
+@dataclass
+class Row:
+    config: Config
+    queries: int = 0
+    sums: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    failed: str = ""
+    selected: int = 0
+
+    def add(self, metrics: dict[str, float], n_selected: int) -> None:
+        self.queries += 1
+        self.selected += n_selected
+        for k, v in metrics.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v
+
+    def mean(self, key: str) -> float:
+        return self.sums.get(key, 0.0) / self.queries if self.queries else 0.0
+
+
+def bm25_row(queries: Sequence[EvalQuery], index: LocalIndex, *, keep_stopwords: bool) -> Row:
+    name = "BM25 baseline (question words OR-ed, title x10" + (", stopwords kept)" if keep_stopwords else ")")
+    row = Row(Config(name, {}, note="direct LocalIndex.search_sync, top 100"))
+    started = time.perf_counter()
+    for q in queries:
+        hits = index.search_sync(q.question, limit=100, before=cutoff(q), keep_stopwords=keep_stopwords)
+        row.add(query_metrics(q, [Candidate(p.title, p.arxiv_id, False) for p, _ in hits]), 0)
+    row.seconds = time.perf_counter() - started
+    return row
+
+
+async def search_once(
+    query: EvalQuery, config: Config, source: MemoIndex, crawler: ChatModel, selector: ChatModel
+) -> SearchFinished:
+    deps = SearchDeps(
+        crawler_model=crawler,
+        selector_model=selector,
+        sources=[source],
+        query_variants=variants.variants_of(config.variants) if config.variants else None,
+    )
+    finished: SearchFinished | None = None
+    async for event in run_search(query.question, config.settings(query), deps):
+        if isinstance(event, SearchFinished):
+            finished = event
+    assert finished is not None
+    return finished
+
+
+def candidates(results: Sequence[RankedPaper]) -> list[Candidate]:
+    return [Candidate(r.paper.title, r.paper.arxiv_id, r.selected) for r in results]
+
+
+async def run_config(
+    config: Config, queries: Sequence[EvalQuery], source: MemoIndex, crawler: CachedModel, selector: CachedModel
+) -> Row:
+    row = Row(config)
+    started = time.perf_counter()
+    try:
+        for q in queries:
+            finished = await search_once(q, config, source, crawler, selector)
+            if finished.status.value != "done":
+                raise RuntimeError(f"{q.qid}: search ended {finished.status.value}: {finished.message}")
+            row.add(query_metrics(q, candidates(finished.results)), sum(r.selected for r in finished.results))
+    except (CacheMiss, RuntimeError) as exc:
+        row.failed = str(exc)
+    row.seconds = time.perf_counter() - started
+    return row
+
+
+def retrieval_configs() -> list[Config]:
+    """Configurations without any LLM call (no Crawler queries, no Selector): cheap, run on every query."""
+    off = {"max_queries": 0, "score_top": 0, "expand_layers": 0}
+    out = [Config("question only, top 100 (= BM25 through the loop)", {**off, "results_per_query": 100})]
+    for names in [
+        ("bigrams",),
+        ("adjacent",),
+        ("trigrams",),
+        ("runs",),
+        ("no_abbrev",),
+        ("split",),
+        ("bigrams", "trigrams"),
+        ("bigrams", "runs"),
+        ("bigrams", "no_abbrev"),
+        ("bigrams", "split"),
+        ("bigrams", "adjacent"),
+    ]:
+        out.append(Config("+ " + " + ".join(names), {**off, "results_per_query": 100}, names))
+    for weight in (0.3, 1.0, 1.5):
+        out.append(Config(f"+ bigrams, variant_weight {weight}", {**off, "results_per_query": 100,
+                                                                     "variant_weight": weight}, ("bigrams",)))
+    for k in (10.0, 30.0, 120.0):
+        out.append(Config(f"+ bigrams, rrf_k {k:.0f}", {**off, "results_per_query": 100, "rrf_k": k}, ("bigrams",)))
+    for n in (50, 150):
+        out.append(Config(f"+ bigrams, results_per_query {n}", {**off, "results_per_query": n}, ("bigrams",)))
+    for top in (1, 2, 3, 5):
+        out.append(Config(f"+ bigrams, select top {top} (no Selector)", {**off, "results_per_query": 100,
+                                                                           "select_top": top}, ("bigrams",)))
+    return out
+
+
+def table(rows: Sequence[Row], baseline: Row) -> str:
+    head = "| configuration | queries | " + " | ".join(COLUMNS) + " | ΔR@50 vs BM25 | sel/query | s/query | note |"
+    lines = [head, "|" + "---|" * (len(COLUMNS) + 7)]
+    for row in rows:
+        if row.failed and not row.queries:
+            lines.append(f"| {row.config.name} | 0 | " + " | ".join("–" for _ in COLUMNS)
+                         + f" | – | – | – | FAILED: {row.failed} |")
+            continue
+        vals = " | ".join(f"{row.mean(c):.3f}" for c in COLUMNS)
+        delta = row.mean("recall@50") - baseline.mean("recall@50")
+        per_q = row.seconds / max(row.queries, 1)
+        note = row.config.note + (f" FAILED after {row.queries}: {row.failed}" if row.failed else "")
+        lines.append(f"| {row.config.name} | {row.queries} | {vals} | {delta:+.3f} | "
+                     f"{row.selected / max(row.queries, 1):.1f} | {per_q:.2f} | {note} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", nargs="?", default="table", choices=("table", "fill", "profile"))
+    parser.add_argument("--queries", type=Path, default=SHARED / "queries" / "dev.jsonl")
+    parser.add_argument("--index", type=Path, default=Path(os.environ.get("PASA_DATA_DIR", "/tmp/pasa_data"))
+                        / "index.sqlite")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--llm-queries", type=int, default=0, help="LLM configurations run on the first N queries")
+    parser.add_argument("--first", type=int, default=104, help="fill: the first N queries")
+    parser.add_argument("--what", choices=("crawler", "selector"), default="crawler")
+    parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads when filling the cache")
+    parser.add_argument("--only", default="", help="table: only configurations whose name contains this")
+    parser.add_argument("--markdown", type=Path, help="also write the table to this file")
+    args = parser.parse_args()
+    queries, _skipped = load_queries(args.queries)
+    queries = [q for q in queries if q.has_answers]
+    index = LocalIndex(args.index)
+    if args.command == "fill":
+        return asyncio.run(fill(args, queries, index))
+    if args.command == "profile":
+        return profile(args, queries, index)
+    return asyncio.run(run_table(args, queries, index))
+
+
+async def run_table(args: argparse.Namespace, queries: list[EvalQuery], index: LocalIndex) -> int:
+    source = MemoIndex(index)
+    crawler = CachedModel(args.cache, live=False)
+    selector = crawler
+    started = time.perf_counter()
+    baseline = bm25_row(queries, index, keep_stopwords=False)
+    rows = [baseline, bm25_row(queries, index, keep_stopwords=True)]
+    configs = [c for c in [*retrieval_configs(), *llm_configs()] if args.only in c.name]
+    for config in configs:
+        subset = queries[: args.llm_queries] if config.uses_llm else queries
+        if not subset:
+            continue
+        row = await run_config(config, subset, source, crawler, selector)
+        rows.append(row)
+        print(table([row], baseline).splitlines()[-1], flush=True)
+    if args.llm_queries:
+        sub = bm25_row(queries[: args.llm_queries], index, keep_stopwords=False)
+        sub.config.name = f"BM25 baseline on the first {args.llm_queries} queries (compare LLM rows with this)"
+        rows.insert(2, sub)
+    out = table(rows, baseline)
+    print(out)
+    print(f"\n{len(queries)} dev queries; {time.perf_counter() - started:.0f} s in all; "
+          f"{source.calls} index searches ({source.seconds:.1f} s)")
+    if args.markdown:
+        args.markdown.write_text(out + "\n", encoding="utf-8")
+    return 0
+
+
+def llm_configs() -> list[Config]:
+    return []
+
+
+async def fill(args: argparse.Namespace, queries: list[EvalQuery], index: LocalIndex) -> int:
+    """Compute the LLM outputs the LLM configurations need, query by query, in dev-file order.
+
+    crawler: the default Crawler session per query (what every crawler-on configuration reads).
+    selector: the default configuration run live, so P(True) is cached for exactly the papers a
+    default search scores; other configurations reuse it where they score the same papers.
+    """
+    model = CachedModel(args.cache, live=True, threads=args.threads)
+    source = MemoIndex(index)
+    defaults = Config("default", {})
+    for n, q in enumerate(queries[: args.first], start=1):
+        started = time.perf_counter()
+        if args.what == "crawler":
+            from engine.agent.crawler import Crawler
+
+            found = await asyncio.to_thread(Crawler(model, AgentSettings()).search_queries, q.question)
+            print(f"[{n}] {q.qid}: {found}  ({time.perf_counter() - started:.1f} s)", flush=True)
+        else:
+            await search_once(q, defaults, source, model, model)
+            print(f"[{n}] {q.qid}: scored ({model.calls['score']} papers so far, {model.seconds['score']:.0f} s)",
+                  flush=True)
+    model.close()
+    return 0
+
+
+def profile(args: argparse.Namespace, queries: list[EvalQuery], index: LocalIndex) -> int:
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
