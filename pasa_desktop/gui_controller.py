@@ -20,10 +20,13 @@ from engine.events import Event, SearchFinished, SearchStatus
 from engine.papers import Paper
 
 if TYPE_CHECKING:  # the library (SQLAlchemy) loads after the window is up, not at import time
+    from engine.agent.settings import AgentSettings
     from engine.models.base import ChatModel
     from pasa_desktop.library import CollectionRow, Library, RunSummary, TagRow
     from pasa_desktop.library import PaperRow as LibraryPaper
+    from pasa_desktop.search_service import SearchService
     from pasa_desktop.settings import Settings
+    from pasa_desktop.zotero import PushReport
 
 T = TypeVar("T")
 
@@ -383,6 +386,8 @@ class AppServices:
         self._model_loader = model_loader
         self._models: dict[str, ChatModel] = {}
         self._models_lock = threading.Lock()
+        self._service: SearchService | None = None
+        self._service_key = ""
         self.search = SearchController(self.engine, stream or self._service_stream)
 
     # -- library -----------------------------------------------------------------------------------
@@ -414,16 +419,53 @@ class AppServices:
             }
         )
 
+    def agent_settings(self, preset: str) -> AgentSettings:
+        """Standard = the user's budgets (Settings); quick and thorough are the engine's presets."""
+        from engine.agent.settings import AgentSettings
+
+        agent = self.settings.agent
+        if preset in ("quick", "thorough"):
+            base = AgentSettings.preset(preset)  # type: ignore[arg-type]
+            return base.model_copy(update={"select_threshold": agent.select_threshold, "before": agent.before})
+        return agent
+
     async def _service_stream(
         self, request: SearchRequest, cancel: asyncio.Event
     ) -> AsyncIterator[tuple[int, Event]]:
-        from pasa_desktop.search_service import SearchService
+        """The app's search service (sources, models, library recording) around the engine's loop."""
+        from engine.events import Progress
+        from pasa_desktop.search_service import SearchService, ensure_index
 
+        settings = self.settings_for(request)
         library = await asyncio.to_thread(lambda: self.gateway().library)
-        service = SearchService(self.settings_for(request), library)
-        async for item in service.run(request.query, preset=request.preset, resume_run=request.resume_run,
-                                      cancel=cancel):
-            yield item
+        if "local" in settings.sources.enabled and not settings.index_path().exists():
+            yield 0, Progress("index", "Building the offline paper index from the corpus (first use only)…")
+            await asyncio.to_thread(ensure_index, settings)
+        key = settings.model_dump_json()
+        if self._service is None or self._service_key != key:  # models are kept while settings stay the same
+            if self._service is not None:
+                await asyncio.to_thread(self._service.close)
+            self._service = SearchService(settings, library)
+            self._service_key = key
+        yield 0, Progress("load", "Loading the Crawler and Selector models…")
+        run_id = request.resume_run
+        try:
+            async for item in self._service.run(
+                request.query,
+                agent=self.agent_settings(request.preset),
+                resume_run=request.resume_run,
+                cancel=cancel,
+                sources=list(settings.sources.enabled),
+            ):
+                run_id = item[0]
+                yield item
+        except asyncio.CancelledError:
+            # Cut off inside a long model call (the grace period ran out): record the cancellation the
+            # engine could not, so the history says "cancelled" and Resume picks up from here.
+            if run_id:
+                finished = SearchFinished(SearchStatus.CANCELLED, message="cancelled by the user")
+                await asyncio.shield(asyncio.to_thread(library.record, run_id, finished))
+            raise
 
     # -- models (explanations) ---------------------------------------------------------------------
 
@@ -454,6 +496,8 @@ class AppServices:
         self.search.cancel()
         self.search.wait(2.0)
         self.engine.stop()
+        if self._service is not None:
+            self._service.close()
         for model in self._models.values():
             model.close()
         if self._library is not None:
@@ -462,25 +506,16 @@ class AppServices:
     # -- export and Zotero -------------------------------------------------------------------------
 
     def export_text(self, rows: list[ResultRow], fmt: str, run_id: int | None) -> str:
-        """BibTeX, RIS or CSL-JSON text for these rows, built from their library records."""
-        import importlib
-
-        from pasa_desktop.export.record import Record
+        """BibTeX, RIS or CSL-JSON text for these rows, built from their library records (notes included)."""
+        from pasa_desktop.export import Selection, records, render
 
         if fmt not in EXPORT_FORMATS:
             raise PasaError(f"Unknown export format {fmt!r}", hint=", ".join(EXPORT_FORMATS))
         if not rows:
             raise PasaError("Nothing to export", hint="select papers in the table first")
         gateway = self.gateway()
-        papers = gateway.library_papers(rows, run_id)
-        records = [
-            Record(citekey=p.citekey, title=p.title, authors=p.authors, year=p.year, venue=p.venue,
-                   arxiv_id=p.arxiv_id, doi=p.doi, url=p.url, abstract=p.abstract, tags=p.tags)
-            for p in papers
-        ]
-        module = importlib.import_module(f"pasa_desktop.export.{fmt}")
-        text: str = module.dumps(records)
-        return text
+        ids = tuple(gateway.library_id(r, run_id) for r in rows)
+        return render(fmt, records(gateway.library, Selection(paper_ids=ids)))
 
     def export_file(self, rows: list[ResultRow], fmt: str, path: str, run_id: int | None) -> int:
         from pathlib import Path
@@ -496,16 +531,26 @@ class AppServices:
         return len(rows)
 
     def zotero_targets(self) -> list[tuple[str, str]]:
-        """Collections Zotero offers as save targets (id, "Library / Collection"); raises when not running."""
-        from pasa_desktop.zotero import app_bridge
+        """Where Zotero can save (id, "My Library/Collection"); raises ZoteroUnavailable when it is not running."""
+        from pasa_desktop.zotero import ConnectorClient
 
-        return app_bridge.targets(self.settings)
+        with ConnectorClient(zotero_url(), timeout_s=5.0) as client:
+            client.ping()
+            return [(t.id, t.path) for t in client.targets()]
 
-    def zotero_push(self, rows: list[ResultRow], run_id: int | None, target: str) -> str:
-        from pasa_desktop.zotero import app_bridge
+    def zotero_push(self, rows: list[ResultRow], run_id: int | None, target: str) -> PushReport:
+        """Send these papers (score and reason notes, tags, PDFs) to the running Zotero desktop."""
+        from pasa_desktop.export import Selection
+        from pasa_desktop.zotero import ConnectorClient, push_connector, push_items
 
-        papers = self.gateway().library_papers(rows, run_id)
-        return app_bridge.push(self.settings, self.gateway().library, papers, target)
+        if not rows:
+            raise PasaError("Nothing to send", hint="select papers in the table first")
+        gateway = self.gateway()
+        ids = tuple(gateway.library_id(r, run_id) for r in rows)
+        items = push_items(gateway.library, Selection(run=run_id, paper_ids=ids))
+        uri = f"pasa-desktop://run/{run_id}" if run_id is not None else "pasa-desktop://library"
+        with ConnectorClient(zotero_url()) as client:
+            return push_connector(client, items, target=target or None, uri=uri)
 
     # -- settings ----------------------------------------------------------------------------------
 
@@ -536,6 +581,15 @@ class AppServices:
             self._library.close()
             self._library = None
             self._gateway = None
+
+
+def zotero_url() -> str:
+    """The Zotero connector's address (`PASA_ZOTERO_URL` overrides, as for `pasa zotero`)."""
+    import os
+
+    from pasa_desktop.zotero.connector import DEFAULT_URL
+
+    return os.environ.get("PASA_ZOTERO_URL", DEFAULT_URL)
 
 
 EXPORT_FORMATS = {"bibtex": ".bib", "ris": ".ris", "csljson": ".json"}

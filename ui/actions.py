@@ -130,15 +130,22 @@ class ActionHandler:
                 return
             self.push_to_zotero(rows, run_id, dialog.target_id())
 
-        self.window.run_later(services.zotero_targets, ready, "Zotero")
+        def unavailable() -> None:
+            self.window.status_text.setText("Zotero is not running — start Zotero desktop and try again.")
+
+        self.window.run_later(services.zotero_targets, ready, "Zotero", on_error=unavailable)
 
     def push_to_zotero(self, rows: list[ResultRow], run_id: int | None, target: str) -> None:
         self.window.status_text.setText(f"Sending {len(rows)} papers to Zotero…")
-        self.window.run_later(
-            lambda: self.window.services.zotero_push(rows, run_id, target),
-            lambda message: self.window.status_text.setText(str(message)),
-            "Zotero",
-        )
+        def done(report: Any) -> None:
+            self.window.status_text.setText(report.summary())
+            for warning in report.warnings:
+                self.window.show_error("Zotero", warning, "warning")
+            for failure in report.failed:
+                self.window.show_error("Zotero", f"not sent: {failure}")
+            self.window.last_zotero_report = report  # type: ignore[attr-defined]
+
+        self.window.run_later(lambda: self.window.services.zotero_push(rows, run_id, target), done, "Zotero")
 
     # -- settings ----------------------------------------------------------------------------------
 
@@ -160,7 +167,8 @@ class ActionHandler:
         from ui.settings_dialog import KNOWN_SOURCES
 
         panel.set_options(list(KNOWN_SOURCES), settings.sources.enabled,
-                          [p.name for p in settings.profiles] or ["embedded"], settings.selector_profile)
+                          [p.name for p in settings.profiles] or ["embedded"], settings.crawler_profile,
+                          settings.selector_profile)
         self.window.status_text.setText("Settings saved.")
 
 

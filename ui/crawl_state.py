@@ -127,11 +127,14 @@ class CrawlState:
             self.notices.append(event)
         elif isinstance(event, SearchFinished):
             self.finished = event
+            # The final ranking decides what is selected (it may differ from the live P(True) > threshold).
             for ranked in event.results:
-                if ranked.paper.key not in self.papers:
+                key = ranked.paper.key
+                if key not in self.papers:
                     self._paper(ranked.paper, ranked.found_by[0] if ranked.found_by else FoundBy("query"))
-                if ranked.selector_score is not None and ranked.paper.key not in self.scores:
-                    self._score(PaperScored(ranked.paper.key, ranked.selector_score, ranked.selected))
+                score = ranked.selector_score if ranked.selector_score is not None else self.scores.get(key)
+                if score is not None and (key not in self.scores or ranked.selected != (key in self.selected)):
+                    self._score(PaperScored(key, score, ranked.selected, self.reasons.get(key, "")))
             word = {"done": "Finished", "cancelled": "Cancelled", "failed": "Failed",
                     "truncated": "Stopped at budget"}
             summary = f"{word.get(event.status.value, event.status.value)}: {self.summary()}"

@@ -92,7 +92,7 @@ class MainWindow(QMainWindow):
         from ui.settings_dialog import KNOWN_SOURCES
 
         self.search_panel.set_options(list(KNOWN_SOURCES), settings.sources.enabled, profiles,
-                                      settings.selector_profile)
+                                      settings.crawler_profile, settings.selector_profile)
         self.search_panel.search_requested.connect(self.start_search)
         self.search_panel.cancel_requested.connect(self.cancel_search)
         self._wire_results(self.search_panel.results, live=True)
@@ -162,9 +162,7 @@ class MainWindow(QMainWindow):
     def resume_search(self, run_id: int, query: str) -> None:
         panel = self.search_panel
         panel.query.setPlainText(query)
-        self.start_search(SearchRequest(query=query, preset=panel.preset(), sources=panel.selected_sources(),
-                                        crawler_profile=panel.profile.currentText(),
-                                        selector_profile=panel.profile.currentText(), resume_run=run_id))
+        self.start_search(panel.request(query, resume_run=run_id))
 
     def cancel_search(self) -> None:
         if self.services.search.running:
@@ -199,6 +197,10 @@ class MainWindow(QMainWindow):
                            self._run_rows_loaded, "Library")
 
     def _run_rows_loaded(self, rows: list[ResultRow]) -> None:
+        state = self.state
+        if state.finished is not None and state.finished.results:
+            # The engine's final ranking decides what is selected; show that for the search just run.
+            rows = [r.with_updates(selected=r.key in state.selected) if r.key in state.papers else r for r in rows]
         self.search_panel.results.set_rows(rows)
         self.refresh_library()
 

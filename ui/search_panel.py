@@ -84,7 +84,9 @@ class SearchPanel(QWidget):
         self.sources_button.setToolTip("Where the agent searches (tick several to combine)")
         self._source_actions: dict[str, QAction] = {}
         self.profile = QComboBox()
-        self.profile.setToolTip("Model profile used for the Crawler and the Selector (Settings to add more)")
+        self.profile.setToolTip("Models for the Crawler and the Selector: the first entry uses each role's "
+                                "profile from Settings; the others run both roles on one profile")
+        self.profile.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.presets = QButtonGroup(self)
         preset_row = QHBoxLayout()
         preset_row.setSpacing(0)
@@ -177,7 +179,8 @@ class SearchPanel(QWidget):
 
     # -- configuration -----------------------------------------------------------------------------
 
-    def set_options(self, sources: list[str], enabled: list[str], profiles: list[str], profile: str) -> None:
+    def set_options(self, sources: list[str], enabled: list[str], profiles: list[str], crawler: str,
+                    selector: str) -> None:
         menu = QMenu(self.sources_button)
         self._source_actions = {}
         for name in sources:
@@ -188,10 +191,25 @@ class SearchPanel(QWidget):
             self._source_actions[name] = action
         self.sources_button.setMenu(menu)
         self._update_sources_label()
+        # First entry: each role uses its profile from Settings (PaSa's Crawler and Selector are two models);
+        # the others run both roles on one profile.
         self.profile.clear()
-        self.profile.addItems(profiles)
-        if profile in profiles:
-            self.profile.setCurrentText(profile)
+        same = crawler == selector
+        self.profile.addItem(crawler if same else f"{crawler} + {selector}", ("", ""))
+        for name in profiles:
+            if not (same and name == crawler):
+                self.profile.addItem(name, (name, name))
+        self.profile.setCurrentIndex(0)
+
+    def profiles(self) -> tuple[str, str]:
+        """(crawler, selector) profile names; empty = as in Settings."""
+        data = self.profile.currentData()
+        return (str(data[0]), str(data[1])) if data else ("", "")
+
+    def request(self, query: str, resume_run: int | None = None) -> SearchRequest:
+        crawler, selector = self.profiles()
+        return SearchRequest(query=query, preset=self.preset(), sources=self.selected_sources(),
+                             crawler_profile=crawler, selector_profile=selector, resume_run=resume_run)
 
     def selected_sources(self) -> tuple[str, ...]:
         return tuple(name for name, action in self._source_actions.items() if action.isChecked())
@@ -270,12 +288,4 @@ class SearchPanel(QWidget):
     def _submit(self) -> None:
         if not self.search_button.isEnabled():
             return
-        self.search_requested.emit(
-            SearchRequest(
-                query=self.query.toPlainText().strip(),
-                preset=self.preset(),
-                sources=self.selected_sources(),
-                crawler_profile=self.profile.currentText(),
-                selector_profile=self.profile.currentText(),
-            )
-        )
+        self.search_requested.emit(self.request(self.query.toPlainText().strip()))

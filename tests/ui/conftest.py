@@ -44,9 +44,10 @@ def make_window(qtbot, settings: Settings, library: Library):  # type: ignore[no
 
     made: list[MainWindow] = []
 
-    def make(stream: Callable | None = None, show: bool = True) -> MainWindow:  # type: ignore[type-arg]
-        services = AppServices(settings, stream=stream or ScriptedSearch(library), model_loader=reasoner,
-                               library=library)
+    def make(stream: Callable | str | None = "scripted", show: bool = True) -> MainWindow:  # type: ignore[type-arg]
+        """stream: a StreamFactory, "scripted" (ScriptedSearch on the library) or None (the app's SearchService)."""
+        factory = ScriptedSearch(library) if stream == "scripted" else stream
+        services = AppServices(settings, stream=factory, model_loader=reasoner, library=library)  # type: ignore[arg-type]
         window = MainWindow(services)
         qtbot.addWidget(window)
         window.resize(1440, 920)
