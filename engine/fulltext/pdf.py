@@ -157,7 +157,8 @@ def fulltext_from_pdf(
             name = f"{top} {part.label}".strip()
         if text or part.level == 1:
             sections.append(Section(name=name, text=text, cites=_cites(text, bibliography)))
-    sections = [s for s in sections if s.text or s.cites]
+    # The front matter (title, authors) is worth keeping only when it cites something (short papers).
+    sections = [s for s in sections if (s.text or s.cites) and (s.name != "Front matter" or s.cites)]
     if not sections:
         raise FullTextError("no text could be extracted from the PDF (scanned images?)")
     return FullText(
