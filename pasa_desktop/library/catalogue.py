@@ -15,10 +15,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection
-
 from engine.papers import Paper, find_doi, normalise_title, strip_arxiv_version
 from pasa_desktop.library.citekey import citekey_base, last_name, unique_citekey
+from pasa_desktop.library.database import Db
 from pasa_desktop.library.rows import PaperRow, UpsertResult
 
 _SPACES = re.compile(r"\s+")
@@ -64,21 +63,21 @@ def author_key(authors: Sequence[str]) -> str:
     return _LETTERS.sub("", folded.lower())
 
 
-def find_existing(conn: Connection, paper: Paper) -> int | None:
+def find_existing(conn: Db, paper: Paper) -> int | None:
     """The id of the library paper this record describes, if any (paper must be `clean`)."""
     if paper.arxiv_id:
-        row = conn.exec_driver_sql("SELECT id FROM paper WHERE arxiv_id = ? LIMIT 1", (paper.arxiv_id,)).first()
+        row = conn.execute("SELECT id FROM paper WHERE arxiv_id = ? LIMIT 1", (paper.arxiv_id,)).first()
         if row:
             return int(row[0])
     if paper.doi:
-        row = conn.exec_driver_sql("SELECT id FROM paper WHERE doi = ? LIMIT 1", (paper.doi,)).first()
+        row = conn.execute("SELECT id FROM paper WHERE doi = ? LIMIT 1", (paper.doi,)).first()
         if row:
             return int(row[0])
     key = normalise_title(paper.title)
     if not key:
         return None
     first = author_key(paper.authors)
-    rows = conn.exec_driver_sql(
+    rows = conn.execute(
         "SELECT id, year, first_author_key, arxiv_id FROM paper WHERE title_key = ? ORDER BY id", (key,)
     ).all()
     for pid, year, fa, arxiv in rows:
@@ -93,15 +92,15 @@ def find_existing(conn: Connection, paper: Paper) -> int | None:
     return None
 
 
-def _citekey_taken(conn: Connection, key: str) -> bool:
-    return conn.exec_driver_sql("SELECT 1 FROM paper WHERE citekey = ?", (key,)).first() is not None
+def _citekey_taken(conn: Db, key: str) -> bool:
+    return conn.execute("SELECT 1 FROM paper WHERE citekey = ?", (key,)).first() is not None
 
 
-def insert(conn: Connection, paper: Paper, *, citekey: str | None = None) -> int:
+def insert(conn: Db, paper: Paper, *, citekey: str | None = None) -> int:
     stamp = now()
     base = citekey or citekey_base(paper.authors, paper.title, paper.year)
     key = unique_citekey(base, lambda k: _citekey_taken(conn, k))
-    cur = conn.exec_driver_sql(
+    cur = conn.execute(
         "INSERT INTO paper(title, title_key, abstract, authors, first_author_key, year, venue, arxiv_id, doi,"
         " url, source, external_ids, citekey, read, rating, decision, added, updated)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, ?, ?)",
@@ -124,27 +123,31 @@ def insert(conn: Connection, paper: Paper, *, citekey: str | None = None) -> int
         ),
     )
     paper_id = int(cur.lastrowid)  # type: ignore[arg-type]
-    add_source(conn, paper_id, paper)
-    reindex(conn, paper_id)
+    add_source(conn, paper_id, paper, fresh=True)
+    reindex(conn, paper_id, fresh=True)
     return paper_id
 
 
-def add_source(conn: Connection, paper_id: int, paper: Paper) -> None:
+def add_source(conn: Db, paper_id: int, paper: Paper, *, fresh: bool = False) -> None:
+    """Keep this record; the same record again (same source and id) replaces its older copy."""
     source_id = paper.id or paper.key
-    exists = conn.exec_driver_sql(
-        "SELECT 1 FROM paper_source WHERE paper_id = ? AND source = ? AND source_id = ?",
-        (paper_id, paper.source, source_id),
-    ).first()
-    if not exists:
-        conn.exec_driver_sql(
-            "INSERT INTO paper_source(paper_id, source, source_id, record, added) VALUES (?, ?, ?, ?, ?)",
-            (paper_id, paper.source, source_id, json.dumps(paper.to_dict(), ensure_ascii=False), now()),
+    record = json.dumps(paper.to_dict(), ensure_ascii=False)
+    if not fresh:
+        updated = conn.execute(
+            "UPDATE paper_source SET record = ? WHERE paper_id = ? AND source = ? AND source_id = ?",
+            (record, paper_id, paper.source, source_id),
         )
+        if updated.rowcount:
+            return
+    conn.execute(
+        "INSERT INTO paper_source(paper_id, source, source_id, record, added) VALUES (?, ?, ?, ?, ?)",
+        (paper_id, paper.source, source_id, record, now()),
+    )
 
 
-def fill_blanks(conn: Connection, paper_id: int, paper: Paper, *, keep_source: bool = True) -> None:
+def fill_blanks(conn: Db, paper_id: int, paper: Paper, *, keep_source: bool = True) -> None:
     """Complete an existing paper from another record of it; what it already has wins."""
-    row = conn.exec_driver_sql(
+    row = conn.execute(
         "SELECT abstract, authors, year, venue, arxiv_id, doi, url, external_ids FROM paper WHERE id = ?",
         (paper_id,),
     ).one()
@@ -163,7 +166,7 @@ def fill_blanks(conn: Connection, paper_id: int, paper: Paper, *, keep_source: b
         json.dumps(merged_ext, ensure_ascii=False),
     )
     if values != (abstract, authors, author_key(json.loads(authors)), year, venue, arxiv, doi, url, ext):
-        conn.exec_driver_sql(
+        conn.execute(
             "UPDATE paper SET abstract = ?, authors = ?, first_author_key = ?, year = ?, venue = ?, arxiv_id = ?,"
             " doi = ?, url = ?, external_ids = ?, updated = ? WHERE id = ?",
             (*values, now(), paper_id),
@@ -173,7 +176,7 @@ def fill_blanks(conn: Connection, paper_id: int, paper: Paper, *, keep_source: b
         add_source(conn, paper_id, paper)
 
 
-def upsert(conn: Connection, paper: Paper, *, citekey: str | None = None) -> UpsertResult:
+def upsert(conn: Db, paper: Paper, *, citekey: str | None = None) -> UpsertResult:
     paper = clean(paper)
     existing = find_existing(conn, paper)
     if existing is not None:
@@ -182,10 +185,11 @@ def upsert(conn: Connection, paper: Paper, *, citekey: str | None = None) -> Ups
     return UpsertResult(insert(conn, paper, citekey=citekey), created=True)
 
 
-def reindex(conn: Connection, paper_id: int) -> None:
+def reindex(conn: Db, paper_id: int, *, fresh: bool = False) -> None:
     """Rewrite one paper's full-text row from its title, authors, abstract, notes and attachment text."""
-    conn.exec_driver_sql("DELETE FROM paper_fts WHERE rowid = ?", (paper_id,))
-    conn.exec_driver_sql(
+    if not fresh:
+        conn.execute("DELETE FROM paper_fts WHERE rowid = ?", (paper_id,))
+    conn.execute(
         "INSERT INTO paper_fts(rowid, title, authors, abstract, notes, fulltext)"
         " SELECT p.id, p.title, (SELECT group_concat(value, ', ') FROM json_each(p.authors)), p.abstract,"
         " (SELECT group_concat(text, ' ') FROM note WHERE paper_id = p.id),"
@@ -195,9 +199,9 @@ def reindex(conn: Connection, paper_id: int) -> None:
     )
 
 
-def merge(conn: Connection, keep: int, drop: int) -> None:
+def merge(conn: Db, keep: int, drop: int) -> None:
     """Fold paper `drop` into `keep`: run links, scores, notes, tags, collections, attachments, sources."""
-    dropped = conn.exec_driver_sql(f"SELECT {PAPER_COLUMNS} FROM paper p WHERE p.id = ?", (drop,)).one()
+    dropped = conn.execute(f"SELECT {PAPER_COLUMNS} FROM paper p WHERE p.id = ?", (drop,)).one()
     # Its source records move over below; the row itself is not a new source.
     fill_blanks(conn, keep, row_to_paper_row(dropped).to_paper(), keep_source=False)
     for sql in (
@@ -210,15 +214,15 @@ def merge(conn: Connection, keep: int, drop: int) -> None:
         "UPDATE OR IGNORE paper_tag SET paper_id = ? WHERE paper_id = ?",
         "UPDATE OR IGNORE collection_paper SET paper_id = ? WHERE paper_id = ?",
     ):
-        conn.exec_driver_sql(sql, (keep, drop))
-    conn.exec_driver_sql(
+        conn.execute(sql, (keep, drop))
+    conn.execute(
         "UPDATE paper SET read = max(read, (SELECT read FROM paper WHERE id = ?)),"
         " rating = coalesce(rating, (SELECT rating FROM paper WHERE id = ?)),"
         " decision = coalesce(decision, (SELECT decision FROM paper WHERE id = ?)) WHERE id = ?",
         (drop, drop, drop, keep),
     )
-    conn.exec_driver_sql("DELETE FROM paper_fts WHERE rowid = ?", (drop,))
-    conn.exec_driver_sql("DELETE FROM paper WHERE id = ?", (drop,))
+    conn.execute("DELETE FROM paper_fts WHERE rowid = ?", (drop,))
+    conn.execute("DELETE FROM paper WHERE id = ?", (drop,))
     reindex(conn, keep)
 
 

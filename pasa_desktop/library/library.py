@@ -7,6 +7,7 @@ one engine event as it arrives, so a crash loses at most the event being written
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -17,9 +18,16 @@ from sqlalchemy.exc import DBAPIError
 from engine.events import Event, FoundBy, Progress, event_from_dict
 from engine.papers import Paper
 from pasa_desktop.library import attachments, catalogue, recorder
-from pasa_desktop.library.database import make_engine, read_transaction, translate, write_transaction
+from pasa_desktop.library.database import (
+    Db,
+    make_engine,
+    read_transaction,
+    schema_transaction,
+    translate,
+    write_transaction,
+)
 from pasa_desktop.library.errors import LibraryError
-from pasa_desktop.library.fts import match_expression
+from pasa_desktop.library.finder import Filters, id_query
 from pasa_desktop.library.migrations import SCHEMA_VERSION, migrate, schema_version
 from pasa_desktop.library.organiser import Organiser
 from pasa_desktop.library.rows import (
@@ -39,8 +47,6 @@ _RUN_COLUMNS = (
     " (SELECT count(*) FROM run_paper rp WHERE rp.run_id = r.id AND rp.selected = 1),"
     " (SELECT count(*) FROM run_paper rp WHERE rp.run_id = r.id AND rp.sections_expanded IS NOT NULL)"
 )
-# bm25 weights: title, authors, abstract, notes, full text.
-_RANK = "bm25(paper_fts, 10.0, 3.0, 1.0, 2.0, 0.5)"
 
 
 def _summary(row: Sequence[Any]) -> RunSummary:
@@ -61,7 +67,7 @@ def _summary(row: Sequence[Any]) -> RunSummary:
 
 
 class Library(Organiser):
-    def __init__(self, path: Path, *, busy_timeout_s: float = 5.0, durable: bool = True) -> None:
+    def __init__(self, path: Path, *, busy_timeout_s: float = 5.0, durable: bool = False) -> None:
         self.path = Path(path)
         self.files_dir = self.path.with_name(self.path.stem + "-files")
         self._engine = make_engine(self.path, busy_timeout_s=busy_timeout_s, durable=durable)
@@ -89,7 +95,7 @@ class Library(Organiser):
             current = schema_version(conn)
         if current == SCHEMA_VERSION:
             return
-        with self._write() as conn:
+        with schema_transaction(self._engine, self.path) as conn:
             migrate(conn)  # re-checks inside the lock: another process may have migrated meanwhile
 
     def close(self) -> None:
@@ -114,7 +120,7 @@ class Library(Organiser):
     # -- runs -------------------------------------------------------------------------------------
     def create_run(self, query: str, settings: dict[str, Any]) -> int:
         with self._write() as conn:
-            cur = conn.exec_driver_sql(
+            cur = conn.execute(
                 "INSERT INTO run(query, settings, status, message, started, seconds) VALUES (?, ?, 'running', '', ?, 0)",
                 (query, json.dumps(settings, ensure_ascii=False, default=str), catalogue.now()),
             )
@@ -138,7 +144,7 @@ class Library(Organiser):
         """The run's logged events in order (Progress excluded), for the engine to rebuild its state."""
         with self._read() as conn:
             self._require_run(conn, run_id)
-            rows = conn.exec_driver_sql(
+            rows = conn.execute(
                 "SELECT id, data FROM run_event WHERE run_id = ? ORDER BY id", (run_id,)
             ).all()
         events: list[Event] = []
@@ -152,7 +158,7 @@ class Library(Organiser):
     def run_settings(self, run_id: int) -> dict[str, Any]:
         with self._read() as conn:
             self._require_run(conn, run_id)
-            row = conn.exec_driver_sql("SELECT settings FROM run WHERE id = ?", (run_id,)).one()
+            row = conn.execute("SELECT settings FROM run WHERE id = ?", (run_id,)).one()
         value = json.loads(row[0] or "{}")
         return value if isinstance(value, dict) else {}
 
@@ -161,14 +167,14 @@ class Library(Organiser):
             if run_id in self._progress:
                 return self._progress[run_id]
         with self._read() as conn:
-            row = conn.exec_driver_sql("SELECT last_progress FROM run WHERE id = ?", (run_id,)).first()
+            row = conn.execute("SELECT last_progress FROM run WHERE id = ?", (run_id,)).first()
         if not row or not row[0]:
             return None
         event = event_from_dict(json.loads(row[0]))
         return event if isinstance(event, Progress) else None
 
-    def _require_run(self, conn: Any, run_id: int) -> None:
-        if conn.exec_driver_sql("SELECT 1 FROM run WHERE id = ?", (run_id,)).first() is None:
+    def _require_run(self, conn: Db, run_id: int) -> None:
+        if conn.execute("SELECT 1 FROM run WHERE id = ?", (run_id,)).first() is None:
             raise LibraryError(f"No search run {run_id} in the library", hint="pasa history")
 
     def runs(self, *, limit: int | None = None) -> list[RunSummary]:
@@ -178,18 +184,18 @@ class Library(Organiser):
             sql += " LIMIT ?"
             params = (limit,)
         with self._read() as conn:
-            return [_summary(r) for r in conn.exec_driver_sql(sql, params).all()]
+            return [_summary(r) for r in conn.execute(sql, params).all()]
 
     def run(self, run_id: int) -> RunSummary:
         with self._read() as conn:
-            row = conn.exec_driver_sql(f"SELECT {_RUN_COLUMNS} FROM run r WHERE r.id = ?", (run_id,)).first()
+            row = conn.execute(f"SELECT {_RUN_COLUMNS} FROM run r WHERE r.id = ?", (run_id,)).first()
         if row is None:
             raise LibraryError(f"No search run {run_id} in the library", hint="pasa history")
         return _summary(row)
 
     def run_queries(self, run_id: int) -> list[RunQueryRow]:
         with self._read() as conn:
-            rows = conn.exec_driver_sql(
+            rows = conn.execute(
                 "SELECT query, origin, hits FROM run_query WHERE run_id = ? ORDER BY id", (run_id,)
             ).all()
         return [RunQueryRow(q, o, h) for q, o, h in rows]
@@ -205,7 +211,7 @@ class Library(Organiser):
         )
         with self._read() as conn:
             self._require_run(conn, run_id)
-            rows = conn.exec_driver_sql(sql, (run_id,)).all()
+            rows = conn.execute(sql, (run_id,)).all()
         out = []
         for row in rows:
             paper = catalogue.row_to_paper_row(row[:16])
@@ -228,7 +234,7 @@ class Library(Organiser):
     def set_reason(self, run_id: int, paper_key: str, reason: str) -> None:
         """Store the Selector's reason when it is generated after the score (a second pass)."""
         with self._write() as conn:
-            cur = conn.exec_driver_sql(
+            cur = conn.execute(
                 "UPDATE run_paper SET reason = ? WHERE run_id = ? AND paper_key = ?", (reason, run_id, paper_key)
             )
             if not cur.rowcount:
@@ -238,7 +244,7 @@ class Library(Organiser):
         """Forget a search (its event log and links); the papers stay in the library."""
         with self._write() as conn:
             self._require_run(conn, run_id)
-            conn.exec_driver_sql("DELETE FROM run WHERE id = ?", (run_id,))
+            conn.execute("DELETE FROM run WHERE id = ?", (run_id,))
 
     # -- papers -----------------------------------------------------------------------------------
     def add_paper(self, paper: Paper, *, citekey: str | None = None) -> UpsertResult:
@@ -257,16 +263,16 @@ class Library(Organiser):
             for entry in entries:
                 result = catalogue.upsert(conn, entry.paper, citekey=entry.citekey or None)
                 for tag in {catalogue.squash(t) for t in entry.tags} - {""}:
-                    conn.exec_driver_sql("INSERT OR IGNORE INTO tag(name) VALUES (?)", (tag,))
-                    conn.exec_driver_sql(
+                    conn.execute("INSERT OR IGNORE INTO tag(name) VALUES (?)", (tag,))
+                    conn.execute(
                         "INSERT OR IGNORE INTO paper_tag(paper_id, tag_id) SELECT ?, id FROM tag WHERE name = ?",
                         (result.paper_id, tag),
                     )
-                known = {r[0] for r in conn.exec_driver_sql("SELECT text FROM note WHERE paper_id = ?", (result.paper_id,))}
+                known = {r[0] for r in conn.execute("SELECT text FROM note WHERE paper_id = ?", (result.paper_id,))}
                 fresh = [n for n in entry.notes if n.strip() and n not in known]
                 for note in fresh:
                     stamp = catalogue.now()
-                    conn.exec_driver_sql(
+                    conn.execute(
                         "INSERT INTO note(paper_id, text, created, updated) VALUES (?, ?, ?, ?)",
                         (result.paper_id, note, stamp, stamp),
                     )
@@ -282,7 +288,7 @@ class Library(Organiser):
             for start in range(0, len(paper_ids), 500):
                 chunk = tuple(paper_ids[start : start + 500])
                 marks = ",".join("?" * len(chunk))
-                for pid, text in conn.exec_driver_sql(
+                for pid, text in conn.execute(
                     f"SELECT paper_id, text FROM note WHERE paper_id IN ({marks}) ORDER BY id", chunk
                 ):
                     out.setdefault(int(pid), []).append(text)
@@ -298,42 +304,34 @@ class Library(Organiser):
         """Rows for these ids, in the order given (unknown ids are left out)."""
         if not paper_ids:
             return []
-        found: dict[int, PaperRow] = {}
         with self._read() as conn:
-            for start in range(0, len(paper_ids), 500):
-                chunk = list(paper_ids[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                for row in conn.exec_driver_sql(
-                    f"SELECT {catalogue.PAPER_COLUMNS} FROM paper p WHERE p.id IN ({marks})", tuple(chunk)
-                ):
-                    found[int(row[0])] = catalogue.row_to_paper_row(row)
-        return [found[i] for i in paper_ids if i in found]
+            return self._rows(conn, paper_ids)
 
     def paper_sources(self, paper_id: int) -> list[Paper]:
         """Every record this paper was built from (merges keep them all)."""
         with self._read() as conn:
-            rows = conn.exec_driver_sql(
+            rows = conn.execute(
                 "SELECT record FROM paper_source WHERE paper_id = ? ORDER BY id", (paper_id,)
             ).all()
         return [Paper.from_dict(json.loads(r[0])) for r in rows]
 
     def count_papers(self) -> int:
         with self._read() as conn:
-            return int(conn.exec_driver_sql("SELECT count(*) FROM paper").scalar_one())
+            return int(conn.execute("SELECT count(*) FROM paper").scalar_one())
 
     def merge_papers(self, keep: int, drop: int) -> None:
         if keep == drop:
             raise LibraryError("Cannot merge a paper into itself")
         with self._write() as conn:
             for pid in (keep, drop):
-                if conn.exec_driver_sql("SELECT 1 FROM paper WHERE id = ?", (pid,)).first() is None:
+                if conn.execute("SELECT 1 FROM paper WHERE id = ?", (pid,)).first() is None:
                     raise LibraryError(f"No paper {pid} in the library")
             catalogue.merge(conn, keep, drop)
 
     def duplicates(self) -> list[tuple[int, int]]:
         """Pairs (keep, drop) that share a normalised title and year (candidates for `merge_papers`)."""
         with self._read() as conn:
-            rows = conn.exec_driver_sql(
+            rows = conn.execute(
                 "SELECT a.id, b.id FROM paper a JOIN paper b ON a.title_key = b.title_key AND a.id < b.id"
                 " WHERE a.title_key != '' AND (a.year IS NULL OR b.year IS NULL OR a.year = b.year)"
                 " AND (a.first_author_key = '' OR b.first_author_key = '' OR a.first_author_key = b.first_author_key)"
@@ -355,7 +353,7 @@ class Library(Organiser):
     def _set_paper_field(self, paper_id: int, column: str, value: int | None) -> None:
         assert column in {"decision", "read", "rating"}
         with self._write() as conn:
-            cur = conn.exec_driver_sql(
+            cur = conn.execute(
                 f"UPDATE paper SET {column} = ?, updated = ? WHERE id = ?", (value, catalogue.now(), paper_id)
             )
             if not cur.rowcount:
@@ -381,65 +379,29 @@ class Library(Organiser):
         `collection` is an id or a "Parent/Child" path and includes sub-collections; `selected` means
         selected by the Selector in `run` (or in any run when `run` is None); `year` is one year or a range.
         """
-        where: list[str] = []
-        params: list[Any] = []
-        match = match_expression(text)
-        if match:
-            sql = f"SELECT {catalogue.PAPER_COLUMNS} FROM paper_fts JOIN paper p ON p.id = paper_fts.rowid"
-            where.append("paper_fts MATCH ?")
-            params.append(match)
-            order = f" ORDER BY {_RANK}"
-        else:
-            sql = f"SELECT {catalogue.PAPER_COLUMNS} FROM paper p"
-            order = " ORDER BY p.added DESC, p.id DESC"
-        if tag is not None:
-            where.append("p.id IN (SELECT pt.paper_id FROM paper_tag pt JOIN tag t ON t.id = pt.tag_id WHERE t.name = ?)")
-            params.append(tag)
-        if isinstance(year, tuple):
-            lo, hi = year
-            if lo is not None:
-                where.append("p.year >= ?")
-                params.append(lo)
-            if hi is not None:
-                where.append("p.year <= ?")
-                params.append(hi)
-        elif year is not None:
-            where.append("p.year = ?")
-            params.append(year)
-        if run is not None or selected is not None:
-            clause = "p.id IN (SELECT rp.paper_id FROM run_paper rp WHERE 1"
-            if run is not None:
-                clause += " AND rp.run_id = ?"
-                params.append(run)
-            if selected is not None:
-                clause += " AND rp.selected = ?" if selected else " AND coalesce(rp.selected, 0) = ?"
-                params.append(int(selected))
-            where.append(clause + ")")
-        if decision is not None:
-            where.append("p.decision = ?")
-            params.append(int(decision))
-        if read is not None:
-            where.append("p.read = ?")
-            params.append(int(read))
         with self._read() as conn:
+            tree = None
             if collection is not None:
-                ids = self._collection_tree(conn, self._collection_id(conn, collection))
-                where.append(
-                    f"p.id IN (SELECT paper_id FROM collection_paper WHERE collection_id IN ({','.join('?' * len(ids))}))"
-                )
-                params.extend(ids)
-            if where:
-                sql += " WHERE " + " AND ".join(where)
-            sql += order
-            if limit is not None:
-                sql += " LIMIT ? OFFSET ?"
-                params.extend([limit, offset])
+                tree = tuple(self._collection_tree(conn, self._collection_id(conn, collection)))
+            filters = Filters(tag, tree, year, run, selected, decision, read)
+            sql, params = id_query(text, filters, limit, offset)
             try:
-                rows = conn.exec_driver_sql(sql, tuple(params)).all()
-            except DBAPIError as exc:
+                ids = [int(r[0]) for r in conn.execute(sql, params)]
+            except sqlite3.Error as exc:
                 # match_expression never yields FTS syntax; anything else is a real error worth showing.
                 raise translate(exc, self.path) from exc
-        return [catalogue.row_to_paper_row(r) for r in rows]
+            return self._rows(conn, ids)
+
+    @staticmethod
+    def _rows(conn: Db, paper_ids: Sequence[int]) -> list[PaperRow]:
+        """Rows for these ids, in the order given (unknown ids are left out)."""
+        found: dict[int, PaperRow] = {}
+        for start in range(0, len(paper_ids), 500):
+            chunk = tuple(paper_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for row in conn.execute(f"SELECT {catalogue.PAPER_COLUMNS} FROM paper p WHERE p.id IN ({marks})", chunk):
+                found[int(row[0])] = catalogue.row_to_paper_row(row)
+        return [found[i] for i in paper_ids if i in found]
 
     # -- attachments --------------------------------------------------------------------------------
     def attach(self, paper_id: int, file: Path, *, name: str | None = None) -> int:
@@ -450,12 +412,12 @@ class Library(Organiser):
         mime = attachments.mime_of(stored)
         text = attachments.extract_text(stored, mime)
         with self._write() as conn:
-            row = conn.exec_driver_sql(
+            row = conn.execute(
                 "SELECT id FROM attachment WHERE paper_id = ? AND sha256 = ?", (paper_id, digest)
             ).first()
             if row:
                 return int(row[0])
-            cur = conn.exec_driver_sql(
+            cur = conn.execute(
                 "INSERT INTO attachment(paper_id, path, original_name, sha256, size, mime, text, added)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (paper_id, relative, Path(file).name, digest, size, mime, text, catalogue.now()),
@@ -464,8 +426,12 @@ class Library(Organiser):
             return int(cur.lastrowid)  # type: ignore[arg-type]
 
 
-def open_library(path: Path, *, busy_timeout_s: float = 5.0, durable: bool = True) -> Library:
+def open_library(path: Path, *, busy_timeout_s: float = 5.0, durable: bool = False) -> Library:
     """Open (creating or migrating) the library at `path`.
+
+    Every commit is durable against the app crashing or being killed (WAL). `durable=True` also
+    fsyncs each commit (power loss loses nothing, at ~8 ms per event on a typical disk); by default a
+    power cut may roll back the last few events, never corrupt the file — a resume redoes them.
 
     Raises LibraryError when the file is not a library or was written by a newer version, and
     LibraryLocked when another process keeps it locked past `busy_timeout_s`.
@@ -478,7 +444,7 @@ def open_library(path: Path, *, busy_timeout_s: float = 5.0, durable: bool = Tru
     library = Library(path, busy_timeout_s=busy_timeout_s, durable=durable)
     try:
         library._migrate()
-    except DBAPIError as exc:
+    except (DBAPIError, sqlite3.Error) as exc:
         library._engine.dispose()
         raise translate(exc, path) from exc
     except BaseException:

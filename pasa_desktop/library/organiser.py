@@ -9,9 +9,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
-
 from pasa_desktop.library import attachments, catalogue
+from pasa_desktop.library.database import Db
 from pasa_desktop.library.errors import LibraryError
 from pasa_desktop.library.rows import AttachmentRow, CollectionRow, NoteRow, TagRow
 
@@ -20,15 +19,15 @@ class Organiser:
     path: Path
     files_dir: Path
 
-    def _write(self) -> AbstractContextManager[Connection]:
+    def _write(self) -> AbstractContextManager[Db]:
         raise NotImplementedError
 
-    def _read(self) -> AbstractContextManager[Connection]:
+    def _read(self) -> AbstractContextManager[Db]:
         raise NotImplementedError
 
     @staticmethod
-    def _require_paper(conn: Connection, paper_id: int) -> None:
-        if conn.exec_driver_sql("SELECT 1 FROM paper WHERE id = ?", (paper_id,)).first() is None:
+    def _require_paper(conn: Db, paper_id: int) -> None:
+        if conn.execute("SELECT 1 FROM paper WHERE id = ?", (paper_id,)).first() is None:
             raise LibraryError(f"No paper {paper_id} in the library", hint="pasa library search")
 
     # -- tags -------------------------------------------------------------------------------------
@@ -38,22 +37,22 @@ class Organiser:
             raise LibraryError("A tag needs a name")
         with self._write() as conn:
             self._require_paper(conn, paper_id)
-            conn.exec_driver_sql("INSERT OR IGNORE INTO tag(name) VALUES (?)", (name,))
-            conn.exec_driver_sql(
+            conn.execute("INSERT OR IGNORE INTO tag(name) VALUES (?)", (name,))
+            conn.execute(
                 "INSERT OR IGNORE INTO paper_tag(paper_id, tag_id) SELECT ?, id FROM tag WHERE name = ?",
                 (paper_id, name),
             )
 
     def remove_tag(self, paper_id: int, name: str) -> None:
         with self._write() as conn:
-            conn.exec_driver_sql(
+            conn.execute(
                 "DELETE FROM paper_tag WHERE paper_id = ? AND tag_id = (SELECT id FROM tag WHERE name = ?)",
                 (paper_id, catalogue.squash(name)),
             )
 
     def tags(self) -> list[TagRow]:
         with self._read() as conn:
-            rows = conn.exec_driver_sql(
+            rows = conn.execute(
                 "SELECT t.name, count(pt.paper_id) FROM tag t LEFT JOIN paper_tag pt ON pt.tag_id = t.id"
                 " GROUP BY t.id ORDER BY t.name COLLATE NOCASE"
             ).all()
@@ -64,7 +63,7 @@ class Organiser:
         with self._write() as conn:
             self._require_paper(conn, paper_id)
             stamp = catalogue.now()
-            cur = conn.exec_driver_sql(
+            cur = conn.execute(
                 "INSERT INTO note(paper_id, text, created, updated) VALUES (?, ?, ?, ?)",
                 (paper_id, text, stamp, stamp),
             )
@@ -73,25 +72,25 @@ class Organiser:
 
     def update_note(self, note_id: int, text: str) -> None:
         with self._write() as conn:
-            row = conn.exec_driver_sql("SELECT paper_id FROM note WHERE id = ?", (note_id,)).first()
+            row = conn.execute("SELECT paper_id FROM note WHERE id = ?", (note_id,)).first()
             if row is None:
                 raise LibraryError(f"No note {note_id}")
-            conn.exec_driver_sql(
+            conn.execute(
                 "UPDATE note SET text = ?, updated = ? WHERE id = ?", (text, catalogue.now(), note_id)
             )
             catalogue.reindex(conn, int(row[0]))
 
     def delete_note(self, note_id: int) -> None:
         with self._write() as conn:
-            row = conn.exec_driver_sql("SELECT paper_id FROM note WHERE id = ?", (note_id,)).first()
+            row = conn.execute("SELECT paper_id FROM note WHERE id = ?", (note_id,)).first()
             if row is None:
                 raise LibraryError(f"No note {note_id}")
-            conn.exec_driver_sql("DELETE FROM note WHERE id = ?", (note_id,))
+            conn.execute("DELETE FROM note WHERE id = ?", (note_id,))
             catalogue.reindex(conn, int(row[0]))
 
     def notes(self, paper_id: int) -> list[NoteRow]:
         with self._read() as conn:
-            rows = conn.exec_driver_sql(
+            rows = conn.execute(
                 "SELECT id, paper_id, text, created, updated FROM note WHERE paper_id = ? ORDER BY id", (paper_id,)
             ).all()
         return [NoteRow(int(i), int(p), t, c, u) for i, p, t, c, u in rows]
@@ -104,12 +103,12 @@ class Organiser:
             raise LibraryError(f"Bad collection name {name!r} (non-empty, no '/')")
         with self._write() as conn:
             parent_id = None if parent is None else self._collection_id(conn, parent)
-            row = conn.exec_driver_sql(
+            row = conn.execute(
                 "SELECT id FROM collection WHERE coalesce(parent_id, 0) = ? AND name = ?", (parent_id or 0, name)
             ).first()
             if row:
                 return int(row[0])
-            cur = conn.exec_driver_sql("INSERT INTO collection(name, parent_id) VALUES (?, ?)", (name, parent_id))
+            cur = conn.execute("INSERT INTO collection(name, parent_id) VALUES (?, ?)", (name, parent_id))
             return int(cur.lastrowid)  # type: ignore[arg-type]
 
     def ensure_collection_path(self, path: str) -> int:
@@ -124,14 +123,14 @@ class Organiser:
     def delete_collection(self, collection: int | str) -> None:
         """Removes the collection and its sub-collections; papers stay in the library."""
         with self._write() as conn:
-            conn.exec_driver_sql("DELETE FROM collection WHERE id = ?", (self._collection_id(conn, collection),))
+            conn.execute("DELETE FROM collection WHERE id = ?", (self._collection_id(conn, collection),))
 
     def add_to_collection(self, collection: int | str, paper_ids: list[int]) -> None:
         with self._write() as conn:
             cid = self._collection_id(conn, collection)
             for pid in paper_ids:
                 self._require_paper(conn, pid)
-                conn.exec_driver_sql(
+                conn.execute(
                     "INSERT OR IGNORE INTO collection_paper(collection_id, paper_id) VALUES (?, ?)", (cid, pid)
                 )
 
@@ -139,14 +138,14 @@ class Organiser:
         with self._write() as conn:
             cid = self._collection_id(conn, collection)
             for pid in paper_ids:
-                conn.exec_driver_sql(
+                conn.execute(
                     "DELETE FROM collection_paper WHERE collection_id = ? AND paper_id = ?", (cid, pid)
                 )
 
     def collections(self) -> list[CollectionRow]:
         """Every collection, depth-first by path (a tree view can be built from parent_id)."""
         with self._read() as conn:
-            rows = conn.exec_driver_sql(
+            rows = conn.execute(
                 "WITH RECURSIVE tree(id, name, parent_id, path) AS ("
                 " SELECT id, name, parent_id, name FROM collection WHERE parent_id IS NULL"
                 " UNION ALL SELECT c.id, c.name, c.parent_id, tree.path || '/' || c.name"
@@ -159,21 +158,21 @@ class Organiser:
 
     def paper_collections(self, paper_id: int) -> list[int]:
         with self._read() as conn:
-            rows = conn.exec_driver_sql(
+            rows = conn.execute(
                 "SELECT collection_id FROM collection_paper WHERE paper_id = ? ORDER BY collection_id", (paper_id,)
             ).all()
         return [int(r[0]) for r in rows]
 
     @staticmethod
-    def _collection_id(conn: Connection, collection: int | str) -> int:
+    def _collection_id(conn: Db, collection: int | str) -> int:
         if isinstance(collection, int) or (isinstance(collection, str) and collection.isdigit()):
             cid = int(collection)
-            if conn.exec_driver_sql("SELECT 1 FROM collection WHERE id = ?", (cid,)).first() is None:
+            if conn.execute("SELECT 1 FROM collection WHERE id = ?", (cid,)).first() is None:
                 raise LibraryError(f"No collection {cid}")
             return cid
         parent: int | None = None
         for part in [p.strip() for p in collection.split("/") if p.strip()]:
-            row = conn.exec_driver_sql(
+            row = conn.execute(
                 "SELECT id FROM collection WHERE coalesce(parent_id, 0) = ? AND name = ?", (parent or 0, part)
             ).first()
             if row is None:
@@ -184,8 +183,8 @@ class Organiser:
         return parent
 
     @staticmethod
-    def _collection_tree(conn: Connection, root: int) -> list[int]:
-        rows = conn.exec_driver_sql(
+    def _collection_tree(conn: Db, root: int) -> list[int]:
+        rows = conn.execute(
             "WITH RECURSIVE sub(id) AS (SELECT ? UNION ALL SELECT c.id FROM collection c JOIN sub ON c.parent_id = sub.id)"
             " SELECT id FROM sub",
             (root,),
@@ -195,7 +194,7 @@ class Organiser:
     # -- attachments (listing; `Library.attach` adds) ----------------------------------------------
     def attachments(self, paper_id: int) -> list[AttachmentRow]:
         with self._read() as conn:
-            rows = conn.exec_driver_sql(
+            rows = conn.execute(
                 "SELECT id, paper_id, path, original_name, sha256, size, mime, added FROM attachment"
                 " WHERE paper_id = ? ORDER BY id",
                 (paper_id,),
@@ -218,15 +217,15 @@ class Organiser:
     def remove_attachment(self, attachment_id: int) -> None:
         """Forget the attachment and delete its copy (the user's original is never touched)."""
         with self._write() as conn:
-            row = conn.exec_driver_sql(
+            row = conn.execute(
                 "SELECT id, paper_id, path, original_name, sha256, size, mime, added FROM attachment WHERE id = ?",
                 (attachment_id,),
             ).first()
             if row is None:
                 raise LibraryError(f"No attachment {attachment_id}")
             att = self._attachment_row(row)
-            conn.exec_driver_sql("DELETE FROM attachment WHERE id = ?", (attachment_id,))
+            conn.execute("DELETE FROM attachment WHERE id = ?", (attachment_id,))
             catalogue.reindex(conn, att.paper_id)
-            shared = conn.exec_driver_sql("SELECT 1 FROM attachment WHERE path = ?", (row[2],)).first()
+            shared = conn.execute("SELECT 1 FROM attachment WHERE path = ?", (row[2],)).first()
         if not shared:
             att.path.unlink(missing_ok=True)

@@ -9,14 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection
-
 from engine.events import (
     Event,
     FoundBy,
     PaperExpanded,
-    PapersFound,
     PaperScored,
+    PapersFound,
     Progress,
     QueryFinished,
     QueryIssued,
@@ -27,22 +25,23 @@ from engine.events import (
 )
 from engine.papers import Paper
 from pasa_desktop.library import catalogue
+from pasa_desktop.library.database import Db
 
 
 def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def log_event(conn: Connection, run_id: int, event: Event) -> int:
-    cur = conn.exec_driver_sql(
+def log_event(conn: Db, run_id: int, event: Event) -> int:
+    cur = conn.execute(
         "INSERT INTO run_event(run_id, type, data, created) VALUES (?, ?, ?, ?)",
         (run_id, type(event).__name__, _dump(event_to_dict(event)), catalogue.now()),
     )
     return int(cur.lastrowid)  # type: ignore[arg-type]
 
 
-def set_progress(conn: Connection, run_id: int, progress: Progress) -> None:
-    conn.exec_driver_sql(
+def set_progress(conn: Db, run_id: int, progress: Progress) -> None:
+    conn.execute(
         "UPDATE run SET last_progress = ? WHERE id = ?", (_dump(event_to_dict(progress)), run_id)
     )
 
@@ -53,15 +52,15 @@ def _found_by_dict(found_by: FoundBy) -> dict[str, Any]:
     return data
 
 
-def _link(conn: Connection, run_id: int, paper: Paper, found_by: FoundBy | None, seq: int) -> None:
+def _link(conn: Db, run_id: int, paper: Paper, found_by: FoundBy | None, seq: int) -> None:
     key = paper.key
-    row = conn.exec_driver_sql(
+    row = conn.execute(
         "SELECT found_by FROM run_paper WHERE run_id = ? AND paper_key = ?", (run_id, key)
     ).first()
     entry = [_found_by_dict(found_by)] if found_by else []
     if row is None:
         paper_id = catalogue.upsert(conn, paper).paper_id
-        conn.exec_driver_sql(
+        conn.execute(
             "INSERT INTO run_paper(run_id, paper_key, paper_id, seq, found_by, reason, sections_chosen)"
             " VALUES (?, ?, ?, ?, ?, '', '[]')",
             (run_id, key, paper_id, seq, _dump(entry)),
@@ -71,83 +70,79 @@ def _link(conn: Connection, run_id: int, paper: Paper, found_by: FoundBy | None,
         _append_found_by(conn, run_id, key, row[0], entry)
 
 
-def _append_found_by(conn: Connection, run_id: int, key: str, current: str, extra: list[dict[str, Any]]) -> None:
+def _append_found_by(conn: Db, run_id: int, key: str, current: str, extra: list[dict[str, Any]]) -> None:
     paths = json.loads(current or "[]")
     added = [e for e in extra if e not in paths]
     if added:
-        conn.exec_driver_sql(
+        conn.execute(
             "UPDATE run_paper SET found_by = ? WHERE run_id = ? AND paper_key = ?",
             (_dump(paths + added), run_id, key),
         )
 
 
-def apply(conn: Connection, run_id: int, event: Event, seq: int) -> None:
+def apply(conn: Db, run_id: int, event: Event, seq: int) -> None:
     """Write the normalised effect of `event` (already logged as row `seq`)."""
     if isinstance(event, PapersFound):
         for i, paper in enumerate(event.papers):
             found_by = event.found_by[i] if i < len(event.found_by) else None
             _link(conn, run_id, paper, found_by, seq)
         for key, found_by in event.also_found:
-            row = conn.exec_driver_sql(
+            row = conn.execute(
                 "SELECT found_by FROM run_paper WHERE run_id = ? AND paper_key = ?", (run_id, key)
             ).first()
             if row is not None:
                 _append_found_by(conn, run_id, key, row[0], [_found_by_dict(found_by)])
     elif isinstance(event, PaperScored):
-        conn.exec_driver_sql(
+        conn.execute(
             "UPDATE run_paper SET score = ?, selected = ?, reason = ? WHERE run_id = ? AND paper_key = ?",
             (float(event.score), bool(event.selected), event.reason, run_id, event.key),
         )
     elif isinstance(event, SectionsChosen):
-        conn.exec_driver_sql(
+        conn.execute(
             "UPDATE run_paper SET sections_chosen = ? WHERE run_id = ? AND paper_key = ?",
             (_dump(list(event.sections)), run_id, event.key),
         )
     elif isinstance(event, PaperExpanded):
-        conn.exec_driver_sql(
+        conn.execute(
             "UPDATE run_paper SET sections_expanded = ?, cited = ?, resolved = ? WHERE run_id = ? AND paper_key = ?",
             (_dump(list(event.sections)), event.cited, event.resolved, run_id, event.key),
         )
     elif isinstance(event, QueryIssued):
-        conn.exec_driver_sql(
+        conn.execute(
             "INSERT INTO run_query(run_id, query, origin) VALUES (?, ?, ?)", (run_id, event.query, event.origin)
         )
     elif isinstance(event, QueryFinished):
-        updated = conn.exec_driver_sql(
+        updated = conn.execute(
             "UPDATE run_query SET hits = ? WHERE id = (SELECT id FROM run_query WHERE run_id = ? AND query = ?"
             " AND hits IS NULL ORDER BY id LIMIT 1)",
             (event.hits, run_id, event.query),
         )
         if not updated.rowcount:
-            conn.exec_driver_sql(
+            conn.execute(
                 "INSERT INTO run_query(run_id, query, origin, hits) VALUES (?, ?, 'crawler', ?)",
                 (run_id, event.query, event.hits),
             )
     elif isinstance(event, SearchStarted):
-        conn.exec_driver_sql(
+        conn.execute(
             "UPDATE run SET status = 'running', finished = NULL WHERE id = ?", (run_id,)
         )
         if event.settings:
-            conn.exec_driver_sql("UPDATE run SET settings = ? WHERE id = ?", (_dump(event.settings), run_id))
+            conn.execute("UPDATE run SET settings = ? WHERE id = ?", (_dump(event.settings), run_id))
     elif isinstance(event, SearchFinished):
         _finish(conn, run_id, event, seq)
 
 
-def _finish(conn: Connection, run_id: int, event: SearchFinished, seq: int) -> None:
-    conn.exec_driver_sql(
+def _finish(conn: Db, run_id: int, event: SearchFinished, seq: int) -> None:
+    conn.execute(
         "UPDATE run SET status = ?, message = ?, seconds = seconds + ?, finished = ? WHERE id = ?",
         (event.status.value, event.message, float(event.seconds), catalogue.now(), run_id),
     )
+    known = {r[0] for r in conn.execute("SELECT paper_key FROM run_paper WHERE run_id = ?", (run_id,))}
     for ranked in event.results:
-        key = ranked.paper.key
-        exists = conn.exec_driver_sql(
-            "SELECT 1 FROM run_paper WHERE run_id = ? AND paper_key = ?", (run_id, key)
-        ).first()
-        if exists is None:
+        if ranked.paper.key not in known:  # a result the run never reported as found: keep it anyway
             _link(conn, run_id, ranked.paper, ranked.found_by[0] if ranked.found_by else None, seq)
-        conn.exec_driver_sql(
-            # The final ranking decides selection (its rule may be rank-relative), overriding the live guess.
-            "UPDATE run_paper SET rank_score = ?, score = coalesce(score, ?),"
-            " selected = ? WHERE run_id = ? AND paper_key = ?",
-            (ranked.rank_score, ranked.selector_score, ranked.selected, run_id, key),
-        )
+    conn.executemany(
+        "UPDATE run_paper SET rank_score = ?, score = coalesce(score, ?), selected = coalesce(selected, ?)"
+        " WHERE run_id = ? AND paper_key = ?",
+        [(r.rank_score, r.selector_score, r.selected, run_id, r.paper.key) for r in event.results],
+    )
