@@ -89,6 +89,7 @@ def classify(
     wrong: list[str] = []
     title_only.clear()
     unresolved_linked.clear()
+    counts["WRONG (contradicts a known arXiv id)"] = 0
     for ft in texts:
         truth = truths[ft.paper_id]
         for key, entry in ft.bibliography.items():

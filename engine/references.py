@@ -29,7 +29,7 @@ from engine.sources.base import CitedReference, ReferenceSource, TitleMatcher
 from engine.sources.http import Notify
 from engine.sources.local_index import LocalIndex
 from engine.sources.title_lookup import IndexTitleMatcher
-from engine.sources.title_match import containment, title_similarity
+from engine.sources.title_match import containment, same_words, title_similarity
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +174,7 @@ class CitationResolver:
             return 0.0
         similarity = title_similarity(title, candidate.title)
         inside = containment(candidate.title, entry.raw)
-        if inside < 0.9 or similarity < 0.8:
+        if inside < 0.9 or similarity < 0.8 or not same_words(title, candidate.title):
             return 0.0
         score = min(similarity, inside)
         short = len(_words(candidate.title)) < 5

@@ -47,7 +47,9 @@ async def test_ar5iv_when_arxiv_has_no_html(server: FakeServer, fetcher: HttpFet
     assert ft is not None and ft.origin == "ar5iv"
 
 
-async def test_pdf_when_ar5iv_redirects_to_the_abstract(server: FakeServer, fetcher: HttpFetcher, tmp_path: Path) -> None:
+async def test_pdf_when_ar5iv_redirects_to_the_abstract(
+    server: FakeServer, fetcher: HttpFetcher, tmp_path: Path
+) -> None:
     server.route("/html/2401.00001", Reply(200, b"<html><body>oops</body></html>", content_type="text/html"))
     server.route("/ar5iv/html/2401.00001", Reply(302, b"", headers={"Location": "/abs/2401.00001"}))
     server.route("/abs/2401.00001", Reply(200, b"<html>abstract page</html>", content_type="text/html"))
@@ -59,10 +61,14 @@ async def test_pdf_when_ar5iv_redirects_to_the_abstract(server: FakeServer, fetc
     assert any("redirected" in a for a in online.attempts)
 
 
-async def test_nothing_available_is_none_and_remembered(server: FakeServer, fetcher: HttpFetcher, tmp_path: Path) -> None:
+async def test_nothing_available_is_none_and_remembered(
+    server: FakeServer, fetcher: HttpFetcher, tmp_path: Path
+) -> None:
     for path in ("/html/2401.00001", "/ar5iv/html/2401.00001"):
         server.route(path, NOT_FOUND)
-    server.route("/pdf/2401.00001", Reply(200, b"%PDF-1.7 garbage that is not a real PDF", content_type="application/pdf"))
+    server.route(
+        "/pdf/2401.00001", Reply(200, b"%PDF-1.7 garbage that is not a real PDF", content_type="application/pdf")
+    )
     online = provider(server, fetcher, tmp_path)
     assert await online.fulltext(PAPER) is None
     assert any("pdf:" in a for a in online.attempts)
@@ -72,8 +78,13 @@ async def test_nothing_available_is_none_and_remembered(server: FakeServer, fetc
 
 async def test_offline_raises_and_non_arxiv_papers_are_skipped(fetcher: HttpFetcher, tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{free_port()}"
-    online = OnlineFullTexts(fetcher, cache=DiskCache(tmp_path), html_url=base + "/html/{id}",
-                             ar5iv_url=base + "/ar5iv/{id}", pdf_url=base + "/pdf/{id}")
+    online = OnlineFullTexts(
+        fetcher,
+        cache=DiskCache(tmp_path),
+        html_url=base + "/html/{id}",
+        ar5iv_url=base + "/ar5iv/{id}",
+        pdf_url=base + "/pdf/{id}",
+    )
     with pytest.raises(SourceOffline):
         await online.fulltext(PAPER)
     assert await online.fulltext(Paper(id="doi:10.1/x", title="No arXiv id")) is None

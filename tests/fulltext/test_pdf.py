@@ -11,15 +11,23 @@ from engine.errors import FullTextError
 from engine.fulltext.pdf import fulltext_from_pdf
 
 PAGES = [
-    ["A Study of Citation Parsing", "Abstract", "We parse references from PDFs.",
-     "1 Introduction", "Prior work [1, 2] parsed titles badly [3].", "Search agents follow citations."],
+    [
+        "A Study of Citation Parsing",
+        "Abstract",
+        "We parse references from PDFs.",
+        "1 Introduction",
+        "Prior work [1, 2] parsed titles badly [3].",
+        "Search agents follow citations.",
+    ],
     ["2 Method", "We read the references.", "2.1 Parsing", "Numbered styles are handled [2-4]."],
-    ["References",
-     "[1] A. Vaswani, N. Shazeer, and N. Parmar. Attention is all you need. In NeurIPS, 2017.",
-     "[2] J. Devlin, M. Chang, K. Lee, and K. Toutanova. BERT: Pre-training of deep bidirectional",
-     "transformers for language understanding. arXiv preprint arXiv:1810.04805, 2018.",
-     "[3] S. Hochreiter and J. Schmidhuber. Long short-term memory. Neural Computation, 9(8), 1997.",
-     "[4] T. Brown et al. Language models are few-shot learners. In NeurIPS, 2020."],
+    [
+        "References",
+        "[1] A. Vaswani, N. Shazeer, and N. Parmar. Attention is all you need. In NeurIPS, 2017.",
+        "[2] J. Devlin, M. Chang, K. Lee, and K. Toutanova. BERT: Pre-training of deep bidirectional",
+        "transformers for language understanding. arXiv preprint arXiv:1810.04805, 2018.",
+        "[3] S. Hochreiter and J. Schmidhuber. Long short-term memory. Neural Computation, 9(8), 1997.",
+        "[4] T. Brown et al. Language models are few-shot learners. In NeurIPS, 2020.",
+    ],
 ]
 
 
@@ -53,7 +61,7 @@ def test_sections_bibliography_and_numeric_cites() -> None:
 
 def test_corrupt_and_non_pdf_bytes_raise() -> None:
     good = make_pdf(PAGES)
-    with pytest.raises(FullTextError, match="corrupt|no text|no pages"):
+    with pytest.raises(FullTextError, match=r"corrupt|no text|no pages"):
         fulltext_from_pdf(good[:200], paper_id="x")
     with pytest.raises(FullTextError, match="not a PDF"):
         fulltext_from_pdf(b"<html>Access denied</html>", paper_id="x")

@@ -16,8 +16,15 @@ from tests.conftest import shared_data
 def paragraph(section: str, number: str, kind: str, text: str, cites: list[str] = ()) -> dict[str, object]:  # type: ignore[assignment]
     spans = [{"start": 0, "end": 0, "text": f"{{{{cite:{c}}}}}", "ref_id": c} for c in cites]
     body = text + "".join(f" {{{{cite:{c}}}}}" for c in cites)
-    return {"section": section, "sec_number": number, "sec_type": kind, "content_type": "paragraph",
-            "text": body, "cite_spans": spans, "ref_spans": []}
+    return {
+        "section": section,
+        "sec_number": number,
+        "sec_type": kind,
+        "content_type": "paragraph",
+        "text": body,
+        "cite_spans": spans,
+        "ref_spans": [],
+    }
 
 
 RECORD = {
@@ -34,12 +41,22 @@ RECORD = {
         paragraph("Acknowledgments", "-1", "section", "Thanks"),
     ],
     "bib_entries": {
-        "b1": {"bib_entry_raw": "A. Vaswani et al. Attention is all you need. In NeurIPS, 2017.",
-               "contained_arXiv_ids": [], "contained_links": [],
-               "ids": {"open_alex_id": "https://openalex.org/W1", "arxiv_id": "1706.03762", "doi": ""}},
-        "b2": {"bib_entry_raw": "J. Devlin et al. BERT. arXiv preprint arXiv:1810.04805, 2018.",
-               "contained_arXiv_ids": [{"id": "1810.04805"}], "contained_links": []},
-        "b3": {"bib_entry_raw": "Kristensen, L. E., et al. 2012, , 542, A8", "contained_arXiv_ids": [], "contained_links": []},
+        "b1": {
+            "bib_entry_raw": "A. Vaswani et al. Attention is all you need. In NeurIPS, 2017.",
+            "contained_arXiv_ids": [],
+            "contained_links": [],
+            "ids": {"open_alex_id": "https://openalex.org/W1", "arxiv_id": "1706.03762", "doi": ""},
+        },
+        "b2": {
+            "bib_entry_raw": "J. Devlin et al. BERT. arXiv preprint arXiv:1810.04805, 2018.",
+            "contained_arXiv_ids": [{"id": "1810.04805"}],
+            "contained_links": [],
+        },
+        "b3": {
+            "bib_entry_raw": "Kristensen, L. E., et al. 2012, , 542, A8",
+            "contained_arXiv_ids": [],
+            "contained_links": [],
+        },
     },
 }
 
@@ -47,7 +64,13 @@ RECORD = {
 def test_two_level_names_and_cites_per_section() -> None:
     ft = fulltext_from_unarxive(RECORD)
     assert ft.title == "A Synthetic Paper" and ft.abstract == "We test things."
-    assert ft.section_names() == ["1 Introduction", "2.1 Setting", "3 Results", "3 Results 3.1 Relative", "Acknowledgments"]
+    assert ft.section_names() == [
+        "1 Introduction",
+        "2.1 Setting",
+        "3 Results",
+        "3 Results 3.1 Relative",
+        "Acknowledgments",
+    ]
     cites = {s.name: s.cites for s in ft.sections}
     assert cites["1 Introduction"] == ("b1", "b2")
     assert cites["2.1 Setting"] == ("b2", "b3")  # the subsubsection folds into its subsection

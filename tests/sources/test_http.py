@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import itertools
 import time
 from pathlib import Path
 
@@ -69,7 +70,7 @@ async def test_slow_response_past_the_timeout_gives_a_clear_error(
     fetcher = HttpFetcher(client, max_retries=1, timeout_s=0.2, policies={}, sleep=sleeps, notify=notices.append)
     server.route("/slow", Reply(200, b"{}", delay_s=0.6))
     started = time.monotonic()
-    with pytest.raises(SourceError, match="timed out after 0.2 s") as info:
+    with pytest.raises(SourceError, match=r"timed out after 0\.2 s") as info:
         await fetcher.get_json("openalex", f"{server.url}/slow")
     assert info.value.retriable
     assert len(server.hits("/slow")) == 2
@@ -116,7 +117,9 @@ async def test_cache_answers_repeats_and_keeps_keys_out(
     server.route("/works", OK)
     url = f"{server.url}/works"
     await fetcher.get_json("openalex", url, params={"search": "q", "api_key": "SECRET-1"}, cache_ns="openalex")
-    again = await fetcher.fetch("openalex", "GET", url, params={"search": "q", "api_key": "SECRET-2"}, cache_ns="openalex")
+    again = await fetcher.fetch(
+        "openalex", "GET", url, params={"search": "q", "api_key": "SECRET-2"}, cache_ns="openalex"
+    )
     assert again.from_cache and len(server.hits("/works")) == 1
     assert b"SECRET" not in cache.path.read_bytes()
     assert cache.stats() == {"openalex": 1}
@@ -137,7 +140,7 @@ async def test_host_rate_limit_spaces_requests(server: FakeServer, client: httpx
     server.route("/api/query", OK)
     await asyncio.gather(*(fetcher.get_json("arxiv", f"{server.url}/api/query?i={i}") for i in range(4)))
     times = [s.at for s in server.hits("/api/query")]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(times) == 4 and min(gaps) >= 0.14
 
 

@@ -38,7 +38,9 @@ async def test_arxiv_search_parses_atom_and_sends_a_dated_and_query(server: Fake
     assert first.doi == "10.1109/tit.2017.2736066" and first.venue and "Information Theory" in first.venue
     assert first.abstract.startswith("Codes are widely used") and "\n" not in first.abstract
     query = server.hits("/api/query")[0].query
-    assert query["search_query"] == ["(all:coded AND all:computation AND all:stragglers) AND submittedDate:[199101010000 TO 202401010000]"]
+    assert query["search_query"] == [
+        "(all:coded AND all:computation AND all:stragglers) AND submittedDate:[199101010000 TO 202401010000]"
+    ]
     assert query["max_results"] == ["2"]
 
 
@@ -123,7 +125,9 @@ async def test_openalex_search_abstract_key_and_references(server: FakeServer, f
     query = server.hits("/works")[0].query
     assert query["api_key"] == ["oa-key"] and query["filter"] == ["to_publication_date:2020-01-01"]
 
-    server.route("/works/W2963403868", Reply(200, json.dumps(json.loads(data("openalex_works.json"))["results"][0]).encode()))
+    server.route(
+        "/works/W2963403868", Reply(200, json.dumps(json.loads(data("openalex_works.json"))["results"][0]).encode())
+    )
     server.route("/works", Reply(200, data("openalex_refs.json")))
     refs = await source.references(paper)
     assert [r.paper.title for r in refs] == [
