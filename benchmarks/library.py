@@ -73,7 +73,7 @@ def timed(fn: Callable[[], object], repeat: int = 1) -> list[float]:
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def build(path: Path, n: int) -> tuple[float, int]:
@@ -125,8 +125,13 @@ def search_queries(rng: random.Random) -> dict[str, list[str]]:
     common = ["learning", "neural", "language", "model", "graph", "networks", "data", "reinforcement"]
     phrases = ['"large language models"', '"graph neural networks"', '"reinforcement learning"', '"object detection"']
     questions = [json.loads(line)["question"] for line in QUERIES.read_text().splitlines()[:40]]
-    return {"2 words from a real title": two_words, "1 common word": common * 5, "phrase": phrases * 10,
-            "hostile input": ['"unbalanced', "NEAR(a b", "a AND OR", "*", "((("] * 8, "dev question": questions}
+    return {
+        "2 words from a real title": two_words,
+        "1 common word": common * 5,
+        "phrase": phrases * 10,
+        "hostile input": ['"unbalanced', "NEAR(a b", "a AND OR", "*", "((("] * 8,
+        "dev question": questions,
+    }
 
 
 def bench_queries(lib: Library, rng: random.Random) -> list[tuple[str, float, float, float]]:
@@ -139,8 +144,10 @@ def bench_queries(lib: Library, rng: random.Random) -> list[tuple[str, float, fl
 
 
 def _search_deps(index: Path, delay_s: float) -> SearchDeps:
-    reply = "[Search] coded computation stragglers\n[Search] gradient coding distributed learning\n" \
-            "[Search] large language model agents\n[Search] graph neural networks\n[StopSearch]"
+    reply = (
+        "[Search] coded computation stragglers\n[Search] gradient coding distributed learning\n"
+        "[Search] large language model agents\n[Search] graph neural networks\n[StopSearch]"
+    )
     crawler = ScriptedModel(lambda _p: reply.removeprefix("[Search]"), delay_s=delay_s)
     selector = ScriptedModel(scorer=lambda p: (hash(p) % 1000) / 1000, delay_s=delay_s)
     return SearchDeps(crawler_model=crawler, selector_model=selector, sources=[LocalIndex(index)])
@@ -235,8 +242,13 @@ def main() -> int:
     ):
         base, recorded, events = bench_recording(work, index, delay, repeats)
         overhead = (recorded - base) / base * 100
-        rows.append((f"search {label}", f"{base:.3f} s → {recorded:.3f} s",
-                     f"{overhead:+.1f} % with the library ({events} events; goal ≤ 5 %)"))
+        rows.append(
+            (
+                f"search {label}",
+                f"{base:.3f} s → {recorded:.3f} s",
+                f"{overhead:+.1f} % with the library ({events} events; goal ≤ 5 %)",
+            )
+        )
         rows.append(("  per event recorded", f"{(recorded - base) / events * 1000:.2f} ms", ""))
 
     width = max(len(r[0]) for r in rows)

@@ -38,7 +38,7 @@ def _history(args: argparse.Namespace) -> int:
     with open_user_library() as lib:
         runs = lib.runs(limit=args.limit)
     if not runs:
-        print("No searches yet. Run one with: pasa search \"your research question\"")
+        print('No searches yet. Run one with: pasa search "your research question"')
         return 0
     print(f"{'RUN':>5}  {'STATUS':<10} {'STARTED':<16} {'FOUND':>6} {'SCORED':>6} {'SEL':>5}  QUERY")
     for r in runs:

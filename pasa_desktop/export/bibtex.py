@@ -145,9 +145,11 @@ def from_entry(entry: Entry) -> Record | str:
     venue_raw = raw.get("journal") or raw.get("booktitle") or raw.get("journaltitle") or ""
     venue = " ".join(latex.decode(venue_raw).split()) or None
     if arxiv is None:
-        arxiv = find_arxiv_id(" ".join([venue or "", raw.get("url", ""), raw.get("note", "")])) if (
-            "arxiv" in (venue or "").lower() or "arxiv" in raw.get("url", "").lower()
-        ) else None
+        arxiv = (
+            find_arxiv_id(" ".join([venue or "", raw.get("url", ""), raw.get("note", "")]))
+            if ("arxiv" in (venue or "").lower() or "arxiv" in raw.get("url", "").lower())
+            else None
+        )
     doi_raw = latex.decode(raw.get("doi", ""))
     doi = find_doi(doi_raw) or (doi_raw.strip().lower() or None)
     year = _year(raw.get("year", "") or raw.get("date", ""))

@@ -51,9 +51,24 @@ for _name, _letter in zip(_GREEK.split(), "αβγδεζηθικλμνξπρστ�
     _WORDS[_name] = _letter
     _WORDS[_name.capitalize()] = _letter.upper()
 _WORDS.update(
-    {"ldots": "…", "dots": "…", "times": "×", "pm": "±", "infty": "∞", "cdot": "·", "le": "≤", "leq": "≤",
-     "ge": "≥", "geq": "≥", "rightarrow": "→", "to": "→", "copyright": "©", "textregistered": "®",
-     "varepsilon": "ε", "ell": "ℓ"}
+    {
+        "ldots": "…",
+        "dots": "…",
+        "times": "×",
+        "pm": "±",
+        "infty": "∞",
+        "cdot": "·",
+        "le": "≤",
+        "leq": "≤",
+        "ge": "≥",
+        "geq": "≥",
+        "rightarrow": "→",
+        "to": "→",
+        "copyright": "©",
+        "textregistered": "®",
+        "varepsilon": "ε",
+        "ell": "ℓ",
+    }
 )
 # Accent command → combining character.
 _ACCENTS = {

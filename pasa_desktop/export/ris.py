@@ -27,7 +27,7 @@ def ris_type(record: Record) -> str:
 
 
 def author_to_ris(name: str) -> str:
-    """"Ashish Vaswani" → "Vaswani, Ashish" (RIS wants family name first)."""
+    """ "Ashish Vaswani" → "Vaswani, Ashish" (RIS wants family name first)."""
     if "," in name or " " not in name:
         return name
     given, family = name.rsplit(" ", 1)
@@ -86,9 +86,7 @@ def _record(fields: list[tuple[str, str]]) -> Record | str:
     m = re.search(r"\b(1[5-9]\d\d|2\d\d\d)\b", first.get("PY") or first.get("Y1") or first.get("DA") or "")
     if m:
         year = int(m.group(1))
-    venue = _one_line(
-        first.get("T2") or first.get("JO") or first.get("JF") or first.get("BT") or first.get("J2") or ""
-    )
+    venue = _one_line(first.get("T2") or first.get("JO") or first.get("JF") or first.get("BT") or first.get("J2") or "")
     url = first.get("UR", "").strip() or None
     arxiv = find_arxiv_id(first.get("AN", "")) if "arxiv" in first.get("AN", "").lower() else None
     if arxiv is None and url and "arxiv.org" in url:

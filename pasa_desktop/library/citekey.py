@@ -22,8 +22,26 @@ SKIP_WORDS = frozenset(
 )
 _WORD = re.compile(r"[A-Za-z0-9]+")
 # Letters that Unicode does not decompose into an ASCII base letter.
-_TRANSLIT = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe",
-                           "Œ": "OE", "đ": "d", "Đ": "D", "ı": "i", "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D"})
+_TRANSLIT = str.maketrans(
+    {
+        "ł": "l",
+        "Ł": "L",
+        "ø": "o",
+        "Ø": "O",
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "đ": "d",
+        "Đ": "D",
+        "ı": "i",
+        "þ": "th",
+        "Þ": "Th",
+        "ð": "d",
+        "Ð": "D",
+    }
+)
 
 
 def _ascii(text: str) -> str:
@@ -32,7 +50,7 @@ def _ascii(text: str) -> str:
 
 
 def last_name(author: str) -> str:
-    """"Ashish Vaswani" → "Vaswani"; "Vaswani, Ashish" → "Vaswani"."""
+    """ "Ashish Vaswani" → "Vaswani"; "Vaswani, Ashish" → "Vaswani"."""
     author = author.strip()
     if "," in author:
         return author.split(",", 1)[0].strip()

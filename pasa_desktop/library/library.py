@@ -144,9 +144,7 @@ class Library(Organiser):
         """The run's logged events in order (Progress excluded), for the engine to rebuild its state."""
         with self._read() as conn:
             self._require_run(conn, run_id)
-            rows = conn.execute(
-                "SELECT id, data FROM run_event WHERE run_id = ? ORDER BY id", (run_id,)
-            ).all()
+            rows = conn.execute("SELECT id, data FROM run_event WHERE run_id = ? ORDER BY id", (run_id,)).all()
         events: list[Event] = []
         for event_id, data in rows:
             try:
@@ -310,9 +308,7 @@ class Library(Organiser):
     def paper_sources(self, paper_id: int) -> list[Paper]:
         """Every record this paper was built from (merges keep them all)."""
         with self._read() as conn:
-            rows = conn.execute(
-                "SELECT record FROM paper_source WHERE paper_id = ? ORDER BY id", (paper_id,)
-            ).all()
+            rows = conn.execute("SELECT record FROM paper_source WHERE paper_id = ? ORDER BY id", (paper_id,)).all()
         return [Paper.from_dict(json.loads(r[0])) for r in rows]
 
     def count_papers(self) -> int:
@@ -451,4 +447,3 @@ def open_library(path: Path, *, busy_timeout_s: float = 5.0, durable: bool = Fal
         library._engine.dispose()
         raise
     return library
-

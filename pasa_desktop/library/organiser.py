@@ -75,9 +75,7 @@ class Organiser:
             row = conn.execute("SELECT paper_id FROM note WHERE id = ?", (note_id,)).first()
             if row is None:
                 raise LibraryError(f"No note {note_id}")
-            conn.execute(
-                "UPDATE note SET text = ?, updated = ? WHERE id = ?", (text, catalogue.now(), note_id)
-            )
+            conn.execute("UPDATE note SET text = ?, updated = ? WHERE id = ?", (text, catalogue.now(), note_id))
             catalogue.reindex(conn, int(row[0]))
 
     def delete_note(self, note_id: int) -> None:
@@ -138,9 +136,7 @@ class Organiser:
         with self._write() as conn:
             cid = self._collection_id(conn, collection)
             for pid in paper_ids:
-                conn.execute(
-                    "DELETE FROM collection_paper WHERE collection_id = ? AND paper_id = ?", (cid, pid)
-                )
+                conn.execute("DELETE FROM collection_paper WHERE collection_id = ? AND paper_id = ?", (cid, pid))
 
     def collections(self) -> list[CollectionRow]:
         """Every collection, depth-first by path (a tree view can be built from parent_id)."""

@@ -41,9 +41,7 @@ def log_event(conn: Db, run_id: int, event: Event) -> int:
 
 
 def set_progress(conn: Db, run_id: int, progress: Progress) -> None:
-    conn.execute(
-        "UPDATE run SET last_progress = ? WHERE id = ?", (_dump(event_to_dict(progress)), run_id)
-    )
+    conn.execute("UPDATE run SET last_progress = ? WHERE id = ?", (_dump(event_to_dict(progress)), run_id))
 
 
 def _found_by_dict(found_by: FoundBy) -> dict[str, Any]:
@@ -54,9 +52,7 @@ def _found_by_dict(found_by: FoundBy) -> dict[str, Any]:
 
 def _link(conn: Db, run_id: int, paper: Paper, found_by: FoundBy | None, seq: int) -> None:
     key = paper.key
-    row = conn.execute(
-        "SELECT found_by FROM run_paper WHERE run_id = ? AND paper_key = ?", (run_id, key)
-    ).first()
+    row = conn.execute("SELECT found_by FROM run_paper WHERE run_id = ? AND paper_key = ?", (run_id, key)).first()
     entry = [_found_by_dict(found_by)] if found_by else []
     if row is None:
         paper_id = catalogue.upsert(conn, paper).paper_id
@@ -123,9 +119,7 @@ def apply(conn: Db, run_id: int, event: Event, seq: int) -> None:
                 (run_id, event.query, event.hits),
             )
     elif isinstance(event, SearchStarted):
-        conn.execute(
-            "UPDATE run SET status = 'running', finished = NULL WHERE id = ?", (run_id,)
-        )
+        conn.execute("UPDATE run SET status = 'running', finished = NULL WHERE id = ?", (run_id,))
         if event.settings:
             conn.execute("UPDATE run SET settings = ? WHERE id = ?", (_dump(event.settings), run_id))
     elif isinstance(event, SearchFinished):

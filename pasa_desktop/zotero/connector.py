@@ -82,7 +82,9 @@ class ConnectorClient:
                 hint="start Zotero desktop (version 7 or later) and try again",
             ) from exc
         except httpx.TimeoutException as exc:
-            raise ZoteroUnavailable(f"Zotero at {self.base_url} did not answer in time", hint="is Zotero busy?") from exc
+            raise ZoteroUnavailable(
+                f"Zotero at {self.base_url} did not answer in time", hint="is Zotero busy?"
+            ) from exc
         except httpx.HTTPError as exc:
             raise ZoteroUnavailable(f"Cannot talk to Zotero at {self.base_url}: {exc}") from exc
 
@@ -106,7 +108,9 @@ class ConnectorClient:
         """Zotero's answer when it is running; raises ZoteroUnavailable otherwise."""
         response = self._request("GET", "/connector/ping")
         if response.status_code != 200:
-            raise ZoteroError(f"Something answers at {self.base_url} but it is not Zotero (HTTP {response.status_code})")
+            raise ZoteroError(
+                f"Something answers at {self.base_url} but it is not Zotero (HTTP {response.status_code})"
+            )
         return "Zotero is running" if "Zotero is running" in response.text else response.text.strip()[:200]
 
     def targets(self) -> list[Target]:

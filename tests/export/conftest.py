@@ -7,21 +7,41 @@ from pathlib import Path
 
 import pytest
 
-from engine.events import FoundBy, PapersFound, PaperScored
+from engine.events import FoundBy, PaperScored, PapersFound
 from engine.papers import Paper
 from pasa_desktop.library import Library, open_library
 
 PAPERS = (
-    Paper(id="a", title="Attention Is All You Need", authors=("Ashish Vaswani", "Noam Shazeer", "Niki Parmar"),
-          year=2017, arxiv_id="1706.03762v7", abstract="The dominant sequence transduction models...",
-          source="arxiv"),
-    Paper(id="b", title="Deep Residual Learning for Image Recognition", authors=("Kaiming He", "Xiangyu Zhang"),
-          year=2016, venue="CVPR", doi="10.1109/CVPR.2016.90", source="s2"),
-    Paper(id="c", title="BERT: Pre-training of Deep Bidirectional Transformers & 100% of $x_1$ {braces}",
-          authors=("Jacob Devlin", "Ming-Wei Chang"), year=2019, venue="Journal of Machine Learning Research",
-          arxiv_id="1810.04805", source="s2"),
-    Paper(id="d", title="Über die Möglichkeit: ein Beispiel", authors=("José Müller-Łukasz",), year=2020,
-          source="local"),
+    Paper(
+        id="a",
+        title="Attention Is All You Need",
+        authors=("Ashish Vaswani", "Noam Shazeer", "Niki Parmar"),
+        year=2017,
+        arxiv_id="1706.03762v7",
+        abstract="The dominant sequence transduction models...",
+        source="arxiv",
+    ),
+    Paper(
+        id="b",
+        title="Deep Residual Learning for Image Recognition",
+        authors=("Kaiming He", "Xiangyu Zhang"),
+        year=2016,
+        venue="CVPR",
+        doi="10.1109/CVPR.2016.90",
+        source="s2",
+    ),
+    Paper(
+        id="c",
+        title="BERT: Pre-training of Deep Bidirectional Transformers & 100% of $x_1$ {braces}",
+        authors=("Jacob Devlin", "Ming-Wei Chang"),
+        year=2019,
+        venue="Journal of Machine Learning Research",
+        arxiv_id="1810.04805",
+        source="s2",
+    ),
+    Paper(
+        id="d", title="Über die Möglichkeit: ein Beispiel", authors=("José Müller-Łukasz",), year=2020, source="local"
+    ),
 )
 
 

@@ -15,8 +15,9 @@ def _squash(text: str) -> str:
 _CHARS = st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp", "Co", "Cn"))
 LINE = st.text(_CHARS | st.sampled_from(list("{}&%$#_~^\\@\"',;=()[]- ")), min_size=1, max_size=60).map(_squash)
 PARAGRAPHS = st.lists(LINE, max_size=3).map(lambda ls: "\n\n".join(x for x in ls if x))
-NAME_WORD = st.text(st.characters(categories=("Lu", "Ll", "Lo")) | st.sampled_from(list("-.'&_{}")),
-                    min_size=1, max_size=12)
+NAME_WORD = st.text(
+    st.characters(categories=("Lu", "Ll", "Lo")) | st.sampled_from(list("-.'&_{}")), min_size=1, max_size=12
+)
 NAME = st.lists(NAME_WORD, min_size=1, max_size=3).map(" ".join).filter(lambda n: n.lower() != "others")
 TAG = LINE.map(lambda t: _squash(t.replace(",", " ").replace(";", " "))).filter(bool)
 
@@ -27,8 +28,10 @@ _DOICHARS = "abcdefghijklmnopqrstuvwxyz0123456789./-"
 
 @st.composite
 def records(draw: st.DrawFn) -> Record:
-    arxiv = draw(st.none() | st.builds("{:02d}{:02d}.{:05d}".format, st.integers(7, 25), st.integers(1, 12),
-                                       st.integers(0, 99999)))
+    arxiv = draw(
+        st.none()
+        | st.builds("{:02d}{:02d}.{:05d}".format, st.integers(7, 25), st.integers(1, 12), st.integers(0, 99999))
+    )
     venue = draw(st.none() | LINE.filter(lambda v: bool(v) and not v.lower().startswith("arxiv")))
     url = draw(st.none() | st.text("abcxyz019/", max_size=20).map("https://example.org/{}".format))
     return Record(

@@ -20,8 +20,12 @@ def test_bibtex_arxiv_form_keys_and_escaping(library: Library) -> None:
     parsed = bibtexparser.parse_string(text, append_middleware=[LatexDecodingMiddleware(), SeparateCoAuthors()])
     assert parsed.failed_blocks == []
     entries = {e.key: e for e in parsed.entries}
-    assert list(entries) == ["vaswaniAttentionAllYou2017", "heDeepResidualLearning2016",
-                             "devlinBERTPretrainingDeep2019", "mullerlukaszUberMoglichkeitBeispiel2020"]
+    assert list(entries) == [
+        "vaswaniAttentionAllYou2017",
+        "heDeepResidualLearning2016",
+        "devlinBERTPretrainingDeep2019",
+        "mullerlukaszUberMoglichkeitBeispiel2020",
+    ]
     vaswani = entries["vaswaniAttentionAllYou2017"]
     assert vaswani.entry_type == "misc"
     assert vaswani["eprint"] == "1706.03762" and vaswani["archivePrefix"] == "arXiv"
@@ -61,15 +65,19 @@ def test_csljson_rendered_by_citeproc(library: Library) -> None:
     text, _ = export(library, "csljson", Selection(collection="Thesis"))
     items = json.loads(text)
     assert [i["type"] for i in items] == ["article", "paper-conference"]
-    assert items[0]["number"] == "arXiv:1706.03762" and items[0]["author"][0] == {"family": "Vaswani", "given": "Ashish"}
+    assert items[0]["number"] == "arXiv:1706.03762" and items[0]["author"][0] == {
+        "family": "Vaswani",
+        "given": "Ashish",
+    }
     assert items[0]["issued"] == {"date-parts": [[2017]]}
     # citeproc-py ignores fields it does not know; it must still render every item.
     for item in items:
         for unknown in ("abstract", "keyword", "note", "categories"):
             item.pop(unknown, None)
     source = CiteProcJSON(items)
-    bibliography = CitationStylesBibliography(CitationStylesStyle("harvard-cite-them-right", validate=False),
-                                              source, formatter.plain)
+    bibliography = CitationStylesBibliography(
+        CitationStylesStyle("harvard-cite-them-right", validate=False), source, formatter.plain
+    )
     for item in items:
         bibliography.register(Citation([CitationItem(item["id"])]))
     rendered = [str(r) for r in bibliography.bibliography()]

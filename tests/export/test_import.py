@@ -68,15 +68,19 @@ def test_utf16_and_bom_files(empty: Library, tmp_path: Path) -> None:
 
 def test_huge_field_is_skipped(empty: Library, tmp_path: Path) -> None:
     huge = "x " * 200_000
-    report = import_file(empty, _write(tmp_path, "h.bib", f"@misc{{big, title={{Big}}, abstract={{{huge}}}}}\n"
-                                       "@misc{small, title={Small}}"))
+    report = import_file(
+        empty,
+        _write(tmp_path, "h.bib", f"@misc{{big, title={{Big}}, abstract={{{huge}}}}}\n@misc{{small, title={{Small}}}}"),
+    )
     assert [t for _, t in report.added] == ["Small"]
     assert "too large" in report.skipped[0].reason
 
 
 def test_ris_faults(empty: Library, tmp_path: Path) -> None:
-    text = ("garbage before\nTY  - GEN\nTI  - Fine\nAU  - Doe, Jane\nPY  - 2020///\nER  - \n"
-            "TY  - GEN\nAU  - No Title\nER  - \nTY  - GEN\nTI  - Truncated at the end\n")
+    text = (
+        "garbage before\nTY  - GEN\nTI  - Fine\nAU  - Doe, Jane\nPY  - 2020///\nER  - \n"
+        "TY  - GEN\nAU  - No Title\nER  - \nTY  - GEN\nTI  - Truncated at the end\n"
+    )
     report = import_file(empty, _write(tmp_path, "x.ris", text))
     assert [t for _, t in report.added] == ["Fine"]
     assert sorted(s.reason for s in report.skipped) == ["file ends before the record's ER line", "no title (TI)"]
@@ -87,13 +91,21 @@ def test_ris_faults(empty: Library, tmp_path: Path) -> None:
 def test_csljson_faults(empty: Library, tmp_path: Path) -> None:
     bad = import_file(empty, _write(tmp_path, "bad.json", '[{"title": "x",'))
     assert bad.added == [] and "not valid JSON" in bad.skipped[0].reason
-    items = [{"id": "a", "title": "Fine", "author": [{"literal": "The Consortium"}], "issued": {"raw": "2021-03"}},
-             {"id": "b", "author": []}, 42, {"id": "c", "title": "T", "author": "not a list"},
-             {"id": "a", "title": "Duplicate id"}]
+    items = [
+        {"id": "a", "title": "Fine", "author": [{"literal": "The Consortium"}], "issued": {"raw": "2021-03"}},
+        {"id": "b", "author": []},
+        42,
+        {"id": "c", "title": "T", "author": "not a list"},
+        {"id": "a", "title": "Duplicate id"},
+    ]
     report = import_file(empty, _write(tmp_path, "items.json", json.dumps(items)))
     assert [t for _, t in report.added] == ["Fine"]
-    assert sorted(s.reason for s in report.skipped) == ["'author' is not a list", "duplicate id", "no title",
-                                                       "not an object but int"]
+    assert sorted(s.reason for s in report.skipped) == [
+        "'author' is not a list",
+        "duplicate id",
+        "no title",
+        "not an object but int",
+    ]
     assert empty.paper(report.added[0][0]).year == 2021
 
 

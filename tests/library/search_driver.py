@@ -15,13 +15,15 @@ from pathlib import Path
 
 from engine.agent.search import SearchDeps, run_search
 from engine.agent.settings import AgentSettings
-from engine.events import PapersFound, PaperScored
+from engine.events import PaperScored, PapersFound
 from engine.models.scripted import ScriptedModel
 from engine.sources.local_index import LocalIndex
 from pasa_desktop.library import open_library
 
-QUERIES = "[Search] coded computation stragglers\n[Search] gradient coding distributed learning\n" \
-          "[Search] large language model agents\n[Search] graph neural networks\n[StopSearch]"
+QUERIES = (
+    "[Search] coded computation stragglers\n[Search] gradient coding distributed learning\n"
+    "[Search] large language model agents\n[Search] graph neural networks\n[StopSearch]"
+)
 
 
 def score(prompt: str) -> float:

@@ -59,8 +59,22 @@ def test_missing_file_and_unknown_paper(library: Library, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(
     "name",
-    ["../../etc/passwd", "..\\..\\windows\\system32\\cmd.exe", "/abs/path.pdf", "C:\\x\\..\\y.pdf", "..", ".",
-     "", "CON.pdf", "nul", "a\x00b.pdf", "\u202eevil.pdf", "x" * 500 + ".pdf", "....pdf", "~/.ssh/id_rsa"],
+    [
+        "../../etc/passwd",
+        "..\\..\\windows\\system32\\cmd.exe",
+        "/abs/path.pdf",
+        "C:\\x\\..\\y.pdf",
+        "..",
+        ".",
+        "",
+        "CON.pdf",
+        "nul",
+        "a\x00b.pdf",
+        "\u202eevil.pdf",
+        "x" * 500 + ".pdf",
+        "....pdf",
+        "~/.ssh/id_rsa",
+    ],
 )
 def test_outside_names_never_escape(library: Library, tmp_path: Path, name: str) -> None:
     pid = library.add_paper(make_paper(4)).paper_id

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.events import FoundBy, PapersFound, PaperScored, SearchFinished, SearchStatus
+from engine.events import FoundBy, PaperScored, PapersFound, SearchFinished, SearchStatus
 from pasa_desktop.cli.main import main
 from pasa_desktop.library import open_library
 from pasa_desktop.settings import load_settings
@@ -86,7 +86,9 @@ def test_export_and_import_commands(user_library: Path, capsys: pytest.CaptureFi
     assert main(["import", str(tmp_path / "missing.ris")]) == 2
 
 
-def test_zotero_commands(user_library: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_zotero_commands(
+    user_library: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with FakeZotero() as zotero:
         monkeypatch.setenv("PASA_ZOTERO_URL", zotero.url)
         assert main(["zotero", "ping"]) == 0

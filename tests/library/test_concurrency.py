@@ -85,10 +85,13 @@ def test_a_held_write_lock_gives_library_locked_and_reads_still_work(tmp_path: P
 def test_opening_a_new_library_while_another_process_creates_it(tmp_path: Path) -> None:
     path = tmp_path / "library.sqlite"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    code = "import sys; from pathlib import Path; from pasa_desktop.library import open_library; " \
-           "open_library(Path(sys.argv[1]), busy_timeout_s=30).close()"
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(path)], env=env, stderr=subprocess.PIPE)
-             for _ in range(2)]
+    code = (
+        "import sys; from pathlib import Path; from pasa_desktop.library import open_library; "
+        "open_library(Path(sys.argv[1]), busy_timeout_s=30).close()"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(path)], env=env, stderr=subprocess.PIPE) for _ in range(2)
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err.decode()

@@ -84,7 +84,7 @@ def test_kill_9_mid_search_loses_nothing_reported_and_resume_does_not_rescore(in
     library.close()
 
     resumed = _driver(index, lib_path, "--resume", str(run_id), "--delay", "0")
-    out, err = resumed.communicate(timeout=120)
+    _, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
     library = open_library(lib_path)
     final = {r.key: r for r in library.run_papers(run_id)}
@@ -92,9 +92,9 @@ def test_kill_9_mid_search_loses_nothing_reported_and_resume_does_not_rescore(in
     assert set(rows) <= set(final)
     for key, value in scored.items():
         assert final[key].score == pytest.approx(value)
-    scored_twice = [k for k, n in Counter(
-        e.key for e in library.run_events(run_id) if isinstance(e, PaperScored)
-    ).items() if n > 1]
+    scored_twice = [
+        k for k, n in Counter(e.key for e in library.run_events(run_id) if isinstance(e, PaperScored)).items() if n > 1
+    ]
     assert scored_twice == [], "papers scored before the crash were scored again"
     assert all(r.score is not None for r in final.values())
     library.close()

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.events import FoundBy, PapersFound, PaperScored
+from engine.events import FoundBy, PaperScored, PapersFound
 from pasa_desktop.library import Library, LibraryError
 from tests.library.conftest import make_paper
 
@@ -80,8 +80,28 @@ def test_search_filters_combine(filled: Library) -> None:
     assert filled.search("strag*")  # prefix search
 
 
-HOSTILE = ['"', '"unbalanced', "NEAR(a b", "a AND OR NOT", "*", "(((", "title:x", "a^b", "'; DROP TABLE paper;--",
-           "-x", "NEAR/3", "\x00", "é ü 中文", '"" ""', "a*b*", "{col}: x", "+ -", "AND", "OR", "NOT x"]
+HOSTILE = [
+    '"',
+    '"unbalanced',
+    "NEAR(a b",
+    "a AND OR NOT",
+    "*",
+    "(((",
+    "title:x",
+    "a^b",
+    "'; DROP TABLE paper;--",
+    "-x",
+    "NEAR/3",
+    "\x00",
+    "é ü 中文",
+    '"" ""',
+    "a*b*",
+    "{col}: x",
+    "+ -",
+    "AND",
+    "OR",
+    "NOT x",
+]
 
 
 @pytest.mark.parametrize("text", HOSTILE)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.events import FoundBy, PapersFound, PaperScored
+from engine.events import FoundBy, PaperScored, PapersFound
 from engine.papers import Paper
 from pasa_desktop.library import Library
 from tests.library.conftest import make_paper
@@ -10,7 +10,9 @@ from tests.library.conftest import make_paper
 
 def test_dedup_by_arxiv_id_any_version(library: Library) -> None:
     a = library.add_paper(make_paper(1, arxiv_id="2101.10001v1", abstract=""))
-    b = library.add_paper(make_paper(1, id="s2:1", arxiv_id="arXiv:2101.10001v4", title="Another Title", abstract="Filled."))
+    b = library.add_paper(
+        make_paper(1, id="s2:1", arxiv_id="arXiv:2101.10001v4", title="Another Title", abstract="Filled.")
+    )
     assert a.created and not b.created and a.paper_id == b.paper_id
     row = library.paper(a.paper_id)
     assert row.title == "Gradient Coding for Straggler Mitigation, Study 1"  # first record's title wins
@@ -49,8 +51,11 @@ def test_citekeys_are_better_bibtex_style_stable_and_suffixed(library: Library) 
     # A year-less record merges into the same paper: same key, stable.
     assert second.citekey == first.citekey
     clash = library.add_paper(vaswani.with_updates(id="z", authors=("Ashish Vaswani", "X"), arxiv_id="1706.0376"))
-    other = library.paper(library.add_paper(Paper(id="q", title="Attention: All You Need?", authors=("B Vaswani",),
-                                                  year=2017, doi="10.1/other")).paper_id)
+    other = library.paper(
+        library.add_paper(
+            Paper(id="q", title="Attention: All You Need?", authors=("B Vaswani",), year=2017, doi="10.1/other")
+        ).paper_id
+    )
     assert clash.paper_id == first.id
     assert other.citekey == "vaswaniAttentionAllYou2017a"
 

@@ -9,8 +9,8 @@ from engine.events import (
     FoundBy,
     Notice,
     PaperExpanded,
-    PapersFound,
     PaperScored,
+    PapersFound,
     Progress,
     QueryFinished,
     QueryIssued,
@@ -63,7 +63,12 @@ def test_a_whole_search_is_recorded(library: Library) -> None:
 
     summary = library.run(run)
     assert (summary.status, summary.queries, summary.found, summary.scored, summary.selected, summary.expanded) == (
-        "done", 1, 3, 3, 2, 1
+        "done",
+        1,
+        3,
+        3,
+        2,
+        1,
     )
     assert summary.seconds == pytest.approx(12.5)
     rows = library.run_papers(run)

@@ -55,7 +55,6 @@ def test_closed_library_refuses_work(library: Library) -> None:
 
 def test_foreign_keys_cascade_run_delete(library: Library) -> None:
     from engine.events import FoundBy, PapersFound
-
     from tests.library.conftest import make_paper
 
     run = library.create_run("q", {})

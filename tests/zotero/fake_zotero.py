@@ -64,7 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet test output
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     # -- plumbing ---------------------------------------------------------------------------------
@@ -72,8 +72,13 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _send(self, status: int, content_type: str | None = None, body: str | bytes = b"",
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        content_type: str | None = None,
+        body: str | bytes = b"",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         data = body.encode() if isinstance(body, str) else body
         self.send_response(status)
         if content_type:
@@ -103,10 +108,10 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, "text/plain", "No endpoint found")
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._handle("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._handle("POST")
 
     # -- connector --------------------------------------------------------------------------------
@@ -130,9 +135,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(400, {"error": "CONNECTOR_VERSION_OUTDATED"})
             return
         if path == "/connector/getSelectedCollection":
-            self._json(200, {"libraryID": 1, "libraryName": "My Library", "libraryEditable": state.library_editable,
-                             "filesEditable": state.files_editable, "editable": state.library_editable,
-                             "id": None, "name": "My Library", "targets": state.targets})
+            self._json(
+                200,
+                {
+                    "libraryID": 1,
+                    "libraryName": "My Library",
+                    "libraryEditable": state.library_editable,
+                    "filesEditable": state.files_editable,
+                    "editable": state.library_editable,
+                    "id": None,
+                    "name": "My Library",
+                    "targets": state.targets,
+                },
+            )
         elif path == "/connector/saveItems":
             self._save_items(json.loads(body))
         elif path == "/connector/updateSession":
@@ -150,8 +165,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(409, {"error": "SESSION_EXISTS"})
                 return
             # As in Zotero: the session exists before the library is checked.
-            state.sessions[session_id] = {"items": {i.get("id"): i for i in data.get("items", [])}, "target": "L1",
-                                          "tags": ""}
+            state.sessions[session_id] = {
+                "items": {i.get("id"): i for i in data.get("items", [])},
+                "target": "L1",
+                "tags": "",
+            }
             if not state.library_editable:
                 self._json(500, {"libraryEditable": False})
                 return
