@@ -49,6 +49,7 @@ class ReferenceResolver(Protocol):
 
 MIN_TITLE_LETTERS = 12  # shorter titles ("Deep learning") are too generic to match on their own
 SEGMENT_MIN_LETTERS = 25
+_MATCHER_ORDER = {"semantic_scholar": 1, "openalex": 2, "arxiv": 9}
 
 
 def candidate_segments(raw: str) -> list[str]:
@@ -98,7 +99,8 @@ class CitationResolver:
     ) -> None:
         # The index's own match_title ranks an OR query (about a second per miss): use the fast look-up.
         self.local = IndexTitleMatcher(local) if isinstance(local, LocalIndex) else local
-        self.matchers = list(matchers)
+        # Title-match endpoints by usefulness: Semantic Scholar's match endpoint first, arXiv (1 request / 3 s) last.
+        self.matchers = sorted(matchers, key=lambda m: _MATCHER_ORDER.get(m.name, 5))
         self.reference_sources = list(reference_sources)
         self.use_entry_links = use_entry_links
         self.threshold = threshold
@@ -258,7 +260,8 @@ class CitationResolver:
                 key = f"arxiv:{arxiv_id}" if arxiv_id else f"doi:{doi}"
                 paper = Paper(
                     id=key,
-                    title=entry.title or "",
+                    # No parsed title: the raw reference is what a reader (and the Selector) can judge.
+                    title=entry.title or re.sub(r"\{\{[a-z]+:[^}]*\}\}", "", entry.raw).strip()[:300],
                     arxiv_id=arxiv_id,
                     doi=None if arxiv_id else doi,
                     url=f"https://arxiv.org/abs/{arxiv_id}" if arxiv_id else f"https://doi.org/{doi}",
