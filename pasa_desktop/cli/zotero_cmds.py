@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any
 
 from pasa_desktop.cli.library_cmds import open_user_library
 from pasa_desktop.export import Selection
-from pasa_desktop.zotero import ConnectorClient, WebApiClient, push_connector, push_items, push_web
+from pasa_desktop.zotero import ConnectorClient, WebApiClient, push_connector, push_items, push_new, push_web
 from pasa_desktop.zotero.connector import DEFAULT_URL
 
 
@@ -36,24 +37,40 @@ def _ping(args: argparse.Namespace) -> int:
 
 def _push(args: argparse.Namespace) -> int:
     selection = Selection(
-        run=args.run, selected_only=args.selected, collection=args.collection, tag=args.tag, paper_ids=tuple(args.paper)
+        run=args.run,
+        selected_only=args.selected,
+        collection=args.collection,
+        tag=args.tag,
+        paper_ids=tuple(args.paper),
     )
-    with open_user_library() as lib:
-        items = push_items(lib, selection)
-        uri = f"pasa-desktop://run/{args.run}" if args.run is not None else "pasa-desktop://library"
-    if not items:
-        print("Nothing to send: the selection is empty")
-        return 0
     web = _web_client() if args.web else None
     if args.web and web is None:
-        print("pasa: --web needs ZOTERO_API_KEY and ZOTERO_USER_ID (or ZOTERO_GROUP_ID)")
+        print("pasa: --web needs ZOTERO_API_KEY and ZOTERO_USER_ID (or ZOTERO_GROUP_ID)", file=sys.stderr)
         return 2
-    if web is not None:
-        with web:
-            report = push_web(web, items, target=args.target)
-    else:
-        with ConnectorClient(_connector_url()) as client:
-            report = push_connector(client, items, target=args.target, uri=uri)
+    uri = f"pasa-desktop://run/{args.run}" if args.run is not None else "pasa-desktop://library"
+    with open_user_library() as lib:
+        items = push_items(lib, selection)
+        if not items:
+            print("Nothing to send: the selection is empty")
+            return 0
+        if web is not None:
+            with web:
+                report = push_new(
+                    lib,
+                    items,
+                    f"web:{web.prefix}",
+                    lambda fresh: push_web(web, fresh, target=args.target),
+                    again=args.again,
+                )
+        else:
+            with ConnectorClient(_connector_url()) as client:
+                report = push_new(
+                    lib,
+                    items,
+                    f"connector:{client.base_url}",
+                    lambda fresh: push_connector(client, fresh, target=args.target, uri=uri),
+                    again=args.again,
+                )
     print(report.summary())
     for warning in report.warnings:
         print(f"  warning: {warning}")
@@ -75,4 +92,5 @@ def register(sub: Any) -> None:
     p.add_argument("--paper", type=int, action="append", default=[])
     p.add_argument("--target", help="Zotero collection to save into (name, path or id like C12)")
     p.add_argument("--web", action="store_true", help="use the Web API (ZOTERO_API_KEY, ZOTERO_USER_ID)")
+    p.add_argument("--again", action="store_true", help="also send papers this destination already received")
     p.set_defaults(handler=_push)

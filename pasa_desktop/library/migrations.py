@@ -47,7 +47,11 @@ def _v1(conn: Connection) -> None:
         conn.exec_driver_sql(sql)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+def _v2(conn: Connection) -> None:
+    SQLModel.metadata.create_all(conn, tables=[tables.ZoteroItemTable.__table__])  # type: ignore[attr-defined]
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

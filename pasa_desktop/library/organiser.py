@@ -225,3 +225,26 @@ class Organiser:
             shared = conn.execute("SELECT 1 FROM attachment WHERE path = ?", (row[2],)).first()
         if not shared:
             att.path.unlink(missing_ok=True)
+
+    # -- Zotero pushes ------------------------------------------------------------------------------
+    def zotero_pushed(self, destination: str, paper_ids: list[int]) -> set[int]:
+        """Which of these papers were already sent to this Zotero destination."""
+        out: set[int] = set()
+        with self._read() as conn:
+            for start in range(0, len(paper_ids), 500):
+                chunk = tuple(paper_ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT paper_id FROM zotero_item WHERE destination = ? AND paper_id IN ({marks})",
+                    (destination, *chunk),
+                )
+                out.update(int(r[0]) for r in rows)
+        return out
+
+    def mark_zotero_pushed(self, destination: str, items: list[tuple[int, str | None]]) -> None:
+        """Remember (paper id, Zotero item key or None) as sent to `destination`."""
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO zotero_item(paper_id, destination, item_key, pushed) VALUES (?, ?, ?, ?)",
+                [(pid, destination, key, catalogue.now()) for pid, key in items],
+            )

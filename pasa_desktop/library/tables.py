@@ -152,3 +152,14 @@ class AttachmentTable(SQLModel, table=True):
     mime: str = "application/pdf"
     text: str = ""  # extracted full text (also in the FTS index)
     added: str
+
+
+class ZoteroItemTable(SQLModel, table=True):
+    """What was sent where (schema 2): a second push of the same papers sends nothing twice."""
+
+    __tablename__ = "zotero_item"
+
+    paper_id: int = Field(foreign_key="paper.id", primary_key=True, ondelete="CASCADE")
+    destination: str = Field(primary_key=True)  # "connector:http://127.0.0.1:23119" or "web:/users/123"
+    item_key: str | None = None  # the Zotero item key when the API told us
+    pushed: str

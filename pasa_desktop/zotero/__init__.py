@@ -2,7 +2,7 @@
 
 from pasa_desktop.zotero.connector import ConnectorClient, Target
 from pasa_desktop.zotero.errors import ZoteroError, ZoteroUnavailable
-from pasa_desktop.zotero.push import PushReport, push_connector, push_items, push_web
+from pasa_desktop.zotero.push import PushReport, push_connector, push_items, push_new, push_web
 from pasa_desktop.zotero.webapi import WebApiClient
 
 __all__ = [
@@ -14,5 +14,6 @@ __all__ = [
     "ZoteroUnavailable",
     "push_connector",
     "push_items",
+    "push_new",
     "push_web",
 ]

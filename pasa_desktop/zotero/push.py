@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pasa_desktop.export.exporter import Selection, records, select_papers
@@ -21,6 +22,8 @@ class PushReport:
     attachments: int = 0
     warnings: list[str] = field(default_factory=list)
     target: str = ""
+    skipped: int = 0  # already sent to this destination by an earlier push
+    saved: list[tuple[int, str | None]] = field(default_factory=list)  # (paper id, Zotero key if known)
 
     def summary(self) -> str:
         text = f"{self.sent} item(s) sent to Zotero" + (f" ({self.target})" if self.target else "")
@@ -30,6 +33,8 @@ class PushReport:
             text += f", {self.attachments} PDF(s) attached"
         if self.failed:
             text += f", {len(self.failed)} failed"
+        if self.skipped:
+            text += f"; {self.skipped} skipped: already sent there (--again sends them anyway)"
         return text
 
 
@@ -66,6 +71,7 @@ def push_connector(client: ConnectorClient, items: list[PushItem], *, target: st
             report.already_saved += saved.count
         else:
             report.sent += saved.count
+        report.saved += [(i.paper_id, None) for i in batch]
         if resolved:
             client.update_session(saved.session_id, target=resolved.id)
         for item in batch:
@@ -90,6 +96,8 @@ def push_web(client: WebApiClient, items: list[PushItem], *, target: str | None)
     report.sent = len(result.created)
     report.already_saved = len(result.unknown)
     report.failed = [f"{items[i].record.title}: {msg}" for i, msg in sorted(result.failed.items())]
+    report.saved = [(items[i].paper_id, key) for i, key in sorted(result.created.items())]
+    report.saved += [(items[i].paper_id, None) for i in result.unknown]
     notes = []
     for index, key in sorted(result.created.items()):
         notes.extend(web_notes(items[index], key))
@@ -98,4 +106,22 @@ def push_web(client: WebApiClient, items: list[PushItem], *, target: str | None)
         report.failed += [f"note: {msg}" for _, msg in sorted(note_result.failed.items())]
     if any(i.files for i in items):
         report.warnings.append("PDFs are attached through the desktop connector only (Web API file upload: not yet)")
+    return report
+
+
+def push_new(
+    library: Library,
+    items: list[PushItem],
+    destination: str,
+    send: Callable[[list[PushItem]], PushReport],
+    *,
+    again: bool = False,
+) -> PushReport:
+    """Send only what this destination has not received yet, and remember what was sent."""
+    done = set() if again else library.zotero_pushed(destination, [i.paper_id for i in items])
+    fresh = [i for i in items if i.paper_id not in done]
+    report = send(fresh) if fresh else PushReport()
+    report.skipped = len(items) - len(fresh)
+    if report.saved:
+        library.mark_zotero_pushed(destination, report.saved)
     return report

@@ -95,11 +95,19 @@ def test_zotero_commands(
         assert "Zotero is running" in capsys.readouterr().out
         assert main(["zotero", "push", "--run", "1", "--selected", "--target", "Reading"]) == 0
         assert "2 item(s) sent to Zotero (My Library/Reading)" in capsys.readouterr().out
+        # A second push sends nothing twice; --again does.
+        assert main(["zotero", "push", "--run", "1"]) == 0
+        assert "3 item(s) sent" in (out := capsys.readouterr().out) and "2 skipped: already sent" in out
+        assert main(["zotero", "push", "--run", "1", "--selected", "--again"]) == 0
+        assert "2 item(s) sent" in capsys.readouterr().out
+        assert len(zotero.state.saved_items) == 7
         monkeypatch.setenv("ZOTERO_API_KEY", "secret-key")
         monkeypatch.setenv("ZOTERO_USER_ID", "123")
         monkeypatch.setenv("PASA_ZOTERO_API_URL", zotero.url)
         assert main(["zotero", "push", "--web", "--paper", "1"]) == 0
-        assert len([i for i in zotero.state.web_items if i["itemType"] != "note"]) == 1
+        assert main(["zotero", "push", "--web", "--paper", "1", "--paper", "2"]) == 0
+        assert "1 skipped" in capsys.readouterr().out
+        assert len([i for i in zotero.state.web_items if i["itemType"] != "note"]) == 2
     monkeypatch.setenv("PASA_ZOTERO_URL", "http://127.0.0.1:9")
     assert main(["zotero", "ping"]) == 1
     assert "not reachable" in capsys.readouterr().err

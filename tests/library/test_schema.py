@@ -64,3 +64,34 @@ def test_foreign_keys_cascade_run_delete(library: Library) -> None:
         assert conn.exec_driver_sql("SELECT count(*) FROM run_paper").scalar() == 0
         assert conn.exec_driver_sql("SELECT count(*) FROM run_event").scalar() == 0
     assert library.count_papers() == 1  # papers outlive the search that found them
+
+
+def test_a_version_1_file_is_migrated_with_its_data(tmp_path: Path) -> None:
+    """Build a real schema-1 file with schema 1's own step, fill it, and open it with today's code."""
+    from sqlalchemy import create_engine
+
+    from pasa_desktop.library.migrations import MIGRATIONS
+
+    path = tmp_path / "old.sqlite"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        MIGRATIONS[0](conn)
+        conn.exec_driver_sql("INSERT INTO schema_history(version, applied) VALUES (1, '2026-01-01')")
+        conn.exec_driver_sql("PRAGMA user_version = 1")
+    engine.dispose()
+    lib = open_library(path)
+    from tests.library.conftest import make_paper
+
+    pid = lib.add_paper(make_paper(1)).paper_id
+    lib.close()
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert [r[0] for r in con.execute("SELECT version FROM schema_history ORDER BY version")] == list(
+        range(1, SCHEMA_VERSION + 1)
+    )
+    assert con.execute("SELECT count(*) FROM zotero_item").fetchone()[0] == 0
+    con.close()
+    lib = open_library(path)
+    lib.mark_zotero_pushed("web:/users/1", [(pid, "ABCD1234")])
+    assert lib.zotero_pushed("web:/users/1", [pid, 99]) == {pid}
+    lib.close()
