@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-import bibtexparser
+from bibtexparser import parse_string, write_string  # type: ignore[attr-defined]
+from bibtexparser.library import Library as BibLibrary
 from bibtexparser.model import (
     DuplicateBlockKeyBlock,
     DuplicateFieldKeyBlock,
@@ -18,6 +19,7 @@ from bibtexparser.model import (
     Field,
     ParsingFailedBlock,
 )
+from bibtexparser.writer import BibtexFormat
 
 from engine.papers import find_arxiv_id, find_doi
 from pasa_desktop.export import latex
@@ -70,11 +72,11 @@ def to_entry(record: Record) -> Entry:
 
 
 def dumps(records: Iterable[Record]) -> str:
-    library = bibtexparser.Library([to_entry(r) for r in records])
-    fmt = bibtexparser.BibtexFormat()
+    library = BibLibrary([to_entry(r) for r in records])
+    fmt = BibtexFormat()  # type: ignore[no-untyped-call]
     fmt.indent = "  "
     fmt.block_separator = "\n\n"
-    text: str = bibtexparser.write_string(library, unparse_stack=[], bibtex_format=fmt)
+    text: str = write_string(library, unparse_stack=[], bibtex_format=fmt)
     return text.strip() + "\n" if text.strip() else ""
 
 
@@ -177,10 +179,10 @@ def from_entry(entry: Entry) -> Record | str:
 
 
 def loads(text: str) -> Parsed:
-    library = bibtexparser.parse_string(text)
+    library = parse_string(text)
     parsed = Parsed()
     for block in library.failed_blocks:
-        line = getattr(block, "start_line", 0) + 1
+        line = (getattr(block, "start_line", 0) or 0) + 1
         if isinstance(block, DuplicateBlockKeyBlock):
             parsed.skipped.append(Skipped(f"entry {block.key!r} (line {line})", "duplicate citation key"))
         elif isinstance(block, DuplicateFieldKeyBlock):
@@ -192,7 +194,7 @@ def loads(text: str) -> Parsed:
             parsed.skipped.append(Skipped(f"block at line {line}", reason))
     for entry in library.entries:
         result = from_entry(entry)
-        where = f"entry {entry.key!r} (line {entry.start_line + 1})"
+        where = f"entry {entry.key!r} (line {(entry.start_line or 0) + 1})"
         if isinstance(result, str):
             parsed.skipped.append(Skipped(where, result))
         else:

@@ -122,7 +122,7 @@ def insert(conn: Db, paper: Paper, *, citekey: str | None = None) -> int:
             stamp,
         ),
     )
-    paper_id = int(cur.lastrowid)  # type: ignore[arg-type]
+    paper_id = cur.new_id
     add_source(conn, paper_id, paper, fresh=True)
     reindex(conn, paper_id, fresh=True)
     return paper_id

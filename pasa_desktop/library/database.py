@@ -100,6 +100,13 @@ class Rows:
     def lastrowid(self) -> int | None:
         return self._cursor.lastrowid
 
+    @property
+    def new_id(self) -> int:
+        """The rowid an INSERT just created."""
+        if self._cursor.lastrowid is None:
+            raise LibraryError("the insert created no row")
+        return int(self._cursor.lastrowid)
+
 
 class Db:
     """One pooled SQLite connection inside a transaction. SQL with `?` parameters, rows as tuples.

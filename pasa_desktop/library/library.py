@@ -10,6 +10,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -77,11 +78,11 @@ class Library(Organiser):
         self._closed = False
 
     # -- plumbing ---------------------------------------------------------------------------------
-    def _write(self):  # type: ignore[no-untyped-def]
+    def _write(self) -> AbstractContextManager[Db]:
         self._check_open()
         return write_transaction(self._engine, self.path)
 
-    def _read(self):  # type: ignore[no-untyped-def]
+    def _read(self) -> AbstractContextManager[Db]:
         self._check_open()
         return read_transaction(self._engine, self.path)
 
@@ -124,7 +125,7 @@ class Library(Organiser):
                 "INSERT INTO run(query, settings, status, message, started, seconds) VALUES (?, ?, 'running', '', ?, 0)",
                 (query, json.dumps(settings, ensure_ascii=False, default=str), catalogue.now()),
             )
-            return int(cur.lastrowid)  # type: ignore[arg-type]
+            return cur.new_id
 
     def record(self, run_id: int, event: Event) -> None:
         """Persist one event's effect in its own transaction (cheap: a few indexed statements)."""
@@ -419,7 +420,7 @@ class Library(Organiser):
                 (paper_id, relative, Path(file).name, digest, size, mime, text, catalogue.now()),
             )
             catalogue.reindex(conn, paper_id)
-            return int(cur.lastrowid)  # type: ignore[arg-type]
+            return cur.new_id
 
 
 def open_library(path: Path, *, busy_timeout_s: float = 5.0, durable: bool = False) -> Library:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 from sqlmodel import SQLModel
 
 from pasa_desktop.library import tables
@@ -31,9 +31,15 @@ _TABLES = (
 )
 
 
+def _table(model: type[SQLModel]) -> Table:
+    table = getattr(model, "__table__", None)
+    assert isinstance(table, Table), model
+    return table
+
+
 def _v1(conn: Connection) -> None:
     # Only our tables: SQLModel.metadata is process-global and other modules may add theirs.
-    SQLModel.metadata.create_all(conn, tables=[t.__table__ for t in _TABLES])  # type: ignore[attr-defined]
+    SQLModel.metadata.create_all(conn, tables=[_table(t) for t in _TABLES])
     for sql in (
         # Contentful FTS5 kept in step by the library code (notes and attachments feed it too).
         "CREATE VIRTUAL TABLE paper_fts USING fts5(title, authors, abstract, notes, fulltext,"
@@ -48,7 +54,7 @@ def _v1(conn: Connection) -> None:
 
 
 def _v2(conn: Connection) -> None:
-    SQLModel.metadata.create_all(conn, tables=[tables.ZoteroItemTable.__table__])  # type: ignore[attr-defined]
+    SQLModel.metadata.create_all(conn, tables=[_table(tables.ZoteroItemTable)])
 
 
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]

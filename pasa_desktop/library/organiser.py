@@ -68,7 +68,7 @@ class Organiser:
                 (paper_id, text, stamp, stamp),
             )
             catalogue.reindex(conn, paper_id)
-            return int(cur.lastrowid)  # type: ignore[arg-type]
+            return cur.new_id
 
     def update_note(self, note_id: int, text: str) -> None:
         with self._write() as conn:
@@ -107,7 +107,7 @@ class Organiser:
             if row:
                 return int(row[0])
             cur = conn.execute("INSERT INTO collection(name, parent_id) VALUES (?, ?)", (name, parent_id))
-            return int(cur.lastrowid)  # type: ignore[arg-type]
+            return cur.new_id
 
     def ensure_collection_path(self, path: str) -> int:
         """Create every level of "A/B/C" that is missing; returns C's id."""

@@ -37,7 +37,7 @@ def log_event(conn: Db, run_id: int, event: Event) -> int:
         "INSERT INTO run_event(run_id, type, data, created) VALUES (?, ?, ?, ?)",
         (run_id, type(event).__name__, _dump(event_to_dict(event)), catalogue.now()),
     )
-    return int(cur.lastrowid)  # type: ignore[arg-type]
+    return cur.new_id
 
 
 def set_progress(conn: Db, run_id: int, progress: Progress) -> None:
