@@ -236,7 +236,7 @@ def main() -> int:
     parser.add_argument("--fixture", type=Path, default=SHARED / "fixtures" / "unarXive_data_sample.tar.gz")
     parser.add_argument("--index", type=Path, default=None)
     parser.add_argument("--sample", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--markdown", type=Path, default=None, help="also write the tables to this file")
     args = parser.parse_args()
 

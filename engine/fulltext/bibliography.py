@@ -46,13 +46,13 @@ _QUOTED = re.compile(r"[“\"]\s*(.+?)\s*[”\"]|``\s*(.+?)\s*''|‘‘\s*(.+?)\
 # Words that make up names besides capitalised words and initials.
 _NAME_PARTICLES = frozenset(
     "van von der den de des del della dal da das dos du di la le bin ibn al el y ter ten zu af av st jr sr ii iii iv "
-    "collaboration collab team group consortium et al and 't".split()
+    "collaboration collab team group consortium et al and 't van't".split()
 )
-_INITIAL = re.compile(r"^(?:[A-Z][a-z]?\.?(?:[-‐]?[A-Z][a-z]?\.?)*)$")
+_INITIAL = re.compile(r"^(?:[A-Z][a-z]?\.?(?:[-‐]?[A-Z][a-z]?\.?)*|[a-z]\.)$")  # "d." in "D. A. d. S. Filho"
 _CAPWORD = re.compile(r"^[A-Z][\w'’`\-‐]*\.?$|^[A-Z]{2,}$")
 # Venue vocabulary: a candidate title made mostly of these is a journal or proceedings name.
 _VENUE_WORDS = frozenset(
-    """journal journals texts graduate monographs proceedings proc conference conf transactions trans letters lett review reviews rev
+    """jhep jcap mnras apj prl prd pos journal journals texts graduate monographs proceedings proc conference conf transactions trans letters lett review reviews rev
     nature science physics phys physical annals ann bulletin bull workshop symposium symp arxiv preprint
     press university univ springer elsevier ieee acm siam astrophysical astrophys astron astronomy
     astronomical monthly notices royal society soc society's chemical chem chemistry mathematical math
@@ -72,6 +72,10 @@ _VENUE_START = re.compile(
 _VOLUME_END = re.compile(r"^[A-Z][\w.\s&-]{0,60}\s[A-Z]?\d+[A-Za-z]?(?:\s*\(\d+\))?\.?$")
 _LAST_AUTHOR = re.compile(r"(?:\bet al\.?|\band\s+(?:[A-Z][\w'’-]*\.?\s+)+[A-Z][\w'’-]+)[,;.]?\s*$")
 _TWO_LETTER_INITIALS = frozenset({"al", "jr", "sr", "ph", "th", "ch", "kh", "sh", "zh", "st", "yu"})
+_JOURNAL_ABBREVIATIONS = frozenset(
+    """phys rev lett proc astrophys astron chem commun sci trans conf symp nucl appl mod acad soc mater opt
+    comput theor mech jhep jcap mnras apj prl prd pos""".split()
+)
 _GLUE_WORDS = frozenset("of the and for on in at to a an de des der und la le".split())
 _ABBREV_WORD = re.compile(r"\b[A-Z][a-z]{0,7}\.(?=\s|$|,)")
 
@@ -82,6 +86,8 @@ def _clean(raw: str) -> str:
     text = text.replace("~", " ").replace("\u00a0", " ")
     text = _LEADING_MARK.sub("", text)
     text = re.sub(r"\.\s*\.(?=\s)", ".", text)
+    text = re.sub(r"\b([A-Z]\.)(?=[A-Z][a-z])", r"\1 ", text)  # "A.Yahalom" -> "A. Yahalom"
+    text = re.sub(r"\s\([A-Z][A-Za-z0-9-]{1,15}(?: [Cc]ollaboration)?\)(?=\s*,)", "", text)  # "(STAR),"
     return _SPACES.sub(" ", text).strip()
 
 
@@ -125,8 +131,10 @@ def _is_name_piece(piece: str) -> bool:
         if not bare:
             continue
         low = bare.lower().strip(".")
-        if low in _NAME_PARTICLES and (bare[:1].islower() or low in ("et", "al", "and")):
+        if low in _NAME_PARTICLES and (not bare[:1].isupper() or low in ("et", "al", "and")):
             continue
+        if low in _JOURNAL_ABBREVIATIONS:
+            return False  # "R. Gillen, Phys. Status Solidi": "Phys" is a journal, not a surname
         if _INITIAL.match(bare):
             continue
         if _CAPWORD.match(bare) or (bare[:1].isupper() and bare.replace("-", "").replace("'", "").isalpha()):
@@ -185,6 +193,26 @@ def _boundaries(text: str) -> list[tuple[int, str]]:
     return out
 
 
+def _is_title_case(piece: str) -> bool:
+    words = [w for w in re.findall(r"[^\W\d_][\w'’-]*", piece) if w.lower() not in _GLUE_WORDS]
+    return 0 < len(words) <= 5 and all(w[:1].isupper() for w in words)
+
+
+def _drop_trailing_venue(title: str) -> str:
+    """ "Title, Machine Learning, 47, 235-256" -> "Title": comma pieces from a number or venue on are dropped,
+    and so is a short Title-Case piece just before them (a journal name)."""
+    pieces = re.split(r",\s+", title)
+    kept = pieces[:1]
+    for i, piece in enumerate(pieces[1:], start=1):
+        following = pieces[i + 1] if i + 1 < len(pieces) else ""
+        if re.search(r"\d", piece) or _looks_like_venue(piece):
+            break
+        if _is_title_case(piece) and (not following or re.search(r"\d", following) or _looks_like_venue(following)):
+            break
+        kept.append(piece)
+    return ", ".join(kept)
+
+
 def _title_from(rest: str, after_comma: bool) -> str | None:
     """The title at the start of `rest` (what follows the author list and any year)."""
     rest = rest.strip()
@@ -216,14 +244,16 @@ def _title_from(rest: str, after_comma: bool) -> str | None:
             taken.append(piece)
             if re.search(r"[.?!]$", piece):
                 break
-        title = ", ".join(taken)
+        title = _drop_trailing_venue(", ".join(taken).strip())
         title = re.split(r"(?<!\b[A-Za-z])\.\s+(?=[A-Z\d])", title)[0]
     else:
         # A sentence ends at ". " unless the word before is a lone capital (an initial, "B. subtilis").
         title = re.split(r"(?<!\b[A-Za-z])\.\s+|(?<=[?!])\s+(?=[A-Z])|,\s+In\s", rest)[0]
+        title = _drop_trailing_venue(title)
     title = re.sub(r"\s*(?:,\s*)?(?:In|in)\s*:?\s*$", "", title)
     title = title.strip().strip(",;:").strip()
     title = title.rstrip(".").strip()
+    title = re.sub(r",\s*(?:19|20)\d{2}[a-z]?$", "", title).strip()  # "Title, 2021." without a venue
     return title or None
 
 
@@ -235,6 +265,9 @@ def plausible_title(title: str | None, *, quoted: bool = False) -> str | None:
         return None
     if re.match(r"(?:and|&)\s", title) or re.search(r"[“”\"]", title):
         return None
+    # Leftovers of an author list ("m. c., 2022, Phys"): a lone lower-case initial first, or ", 2022," inside.
+    if re.match(r"[a-z]\.\s", title) or re.search(r",\s*(?:19|20)\d{2}[a-z]?\s*(?:,|$)", title):
+        return None
     if _looks_like_venue(title) or _is_year_only(title):
         return None
     # Unquoted, "Quantum Theory" could as well be two authors; quotes make it a title.
@@ -242,6 +275,10 @@ def plausible_title(title: str | None, *, quoted: bool = False) -> str | None:
         return None
     if re.search(r"\b(?:accessed|retrieved|available)\b", title, re.IGNORECASE):
         return None
+    if re.search(r"://|^www\.|\bwww\.", title):
+        return None  # a quoted URL is not a title
+    if sum(c.isdigit() for c in title) > 0.3 * len(title.replace(" ", "")):
+        return None  # "JHEP 10, 161 (2018b)"
     return title
 
 

@@ -80,6 +80,18 @@ CASES = [
         "crossing for the three-gluon vertex. Phys. Rev., D95(11):114503, 2017.",
         "Refining the detection of the zero crossing for the three-gluon vertex",
     ),
+    # A journal name after the title, in period and in comma styles
+    ("P. Auer, N. Cesa-Bianchi, and P. Fischer. (2002). Finite-time analysis of the multi-armed bandit problem, "
+     "Machine Learning, 47, 235-256.",
+     "Finite-time analysis of the multi-armed bandit problem"),
+    ("Yann Ollivier, A January 2005 invitation to random groups, Ensaios Matemáticos [Mathematical Surveys], "
+     "vol. 10, Sociedade Brasileira de Matemática, Rio de Janeiro, 2005.",
+     "A January 2005 invitation to random groups"),
+    ("G. 't Hooft and M. J. G. Veltman, Regularization and Renormalization of Gauge Fields, Nucl. Phys. B 44 "
+     "(1972) 189.",
+     "Regularization and Renormalization of Gauge Fields"),
+    ("Maria Schuld. Supervised quantum machine learning models are kernel methods, 2021.",
+     "Supervised quantum machine learning models are kernel methods"),
     # LaTeX \newblock rendered as "5em minus 0.4em"
     (
         "J.~Clark and D.~A. Holton, A first look at graph theory. 5em minus 0.4emWorld Scientific, 1991.",
@@ -98,6 +110,16 @@ NO_TITLE = [
     "S. Acharya et al. (ALICE), JHEP 05, 061 (2022), arXiv:2107.11303 [nucl-ex] .",
     "G. Amati, J. R. Mannouch, J. E. Runeson, J. E. Lawrence, and J. O. Richardson, Unpublished.",
     "—. 2009b, , 507, 1425",
+    # leftovers that once parsed as titles: lower-case initials, journal abbreviations, collaboration tags, URLs
+    "E. F. Valeev, V. Coropceanu, D. A. d. S. Filho, S. Salman, and J.-L. Bredas, Journal of the American Chemical "
+    "Society 128, 9882 (2006).",
+    "Wang X., Li J., Fang J., Pais H., Providência C. m. c., 2022, Phys. Rev. D, 105, 063004",
+    "R. Gillen, Phys. Status Solidi B 258, 2000614 (2021).",
+    "M. Robotkova (STAR), SciPost Phys. Proc. 8, 071 (2022).",
+    "A. M. Sirunyan et al. (CMS), JHEP 10, 161 (2018b), arXiv:1805.05145 [hep-ex] .",
+    "Tychoniec, Ł., van Dishoeck, E. F., van't Hoff, M. L. R., et al. 2021, , 655, A65",
+    "“http://www.openconfig.net.”",
+    "C. von Planta, Ph. D. thesis, University of Basel, 2020.",
     "",
 ]
 
