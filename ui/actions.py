@@ -40,6 +40,10 @@ class ZoteroDialog(QDialog):
         self.target.addItem("Collection currently selected in Zotero", "")
         for target_id, name in targets:
             self.target.addItem(name, target_id)
+        self.setMinimumWidth(460)
+        intro = QLabel("Zotero is running. The papers go in with their tags, your notes, the Selector's "
+                       "score and reason as a note, and attached PDFs.")
+        intro.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Papers", QLabel(str(count)))
         form.addRow("Save into", self.target)
@@ -48,6 +52,7 @@ class ZoteroDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        layout.addWidget(intro)
         layout.addLayout(form)
         layout.addWidget(buttons)
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.paper_table import FOUND_BY, SELECTED
+from ui.paper_table import FOUND_BY, RATING, SELECTED
 from ui.results_panel import ResultsPanel
 
 if TYPE_CHECKING:
@@ -28,8 +29,8 @@ if TYPE_CHECKING:
 
 ALL, COLLECTION, TAG = "all", "collection", "tag"
 RESUMABLE = ("running", "cancelled", "failed", "truncated")
-_STATUS = {"done": "✔ done", "cancelled": "⏸ cancelled", "failed": "✘ failed", "truncated": "◔ budget",
-           "running": "⏸ interrupted"}
+_STATUS = {"done": "✔ done", "cancelled": "■ cancelled", "failed": "✘ failed", "truncated": "● stopped at budget",
+           "running": "■ interrupted"}
 
 
 class LibraryPanel(QWidget):
@@ -50,6 +51,8 @@ class LibraryPanel(QWidget):
         self.search_box.setPlaceholderText("Search the library: titles, abstracts, notes and PDF text…")
         self.search_box.setClearButtonEnabled(True)
         self.scope_label = QLabel("All papers")
+        self.scope_label.setMinimumWidth(160)
+        self.scope_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.tree = QTreeWidget()
         self.tree.setHeaderHidden(True)
         self.tree.setColumnCount(2)
@@ -62,6 +65,9 @@ class LibraryPanel(QWidget):
         self.resume_button.setEnabled(False)
         self.run_info = QLabel("Past searches appear here.")
         self.run_info.setWordWrap(True)
+        self.run_info.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.run_info.setMinimumHeight(self.run_info.fontMetrics().lineSpacing() * 3)
+        self.run_info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
 
         sidebar = QWidget()
         side = QVBoxLayout(sidebar)
@@ -76,26 +82,24 @@ class LibraryPanel(QWidget):
         self.results = ResultsPanel(
             "Your library is empty.\n\nEvery search you run is saved here automatically — papers, scores "
             "and how each was found. Use File → Export or Send to Zotero once you have papers.",
-            hidden=(SELECTED, FOUND_BY),
+            hidden=(SELECTED, FOUND_BY, RATING),
         )
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
+        self.results.splitter.setSizes([700, 420])
         top = QHBoxLayout()
         top.addWidget(self.search_box, 1)
         top.addWidget(self.scope_label)
-        right_layout.addLayout(top)
-        right_layout.addWidget(self.results, 1)
+        # Three panes, as in Zotero: collections/tags/searches | papers | the selected paper.
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(sidebar)
-        splitter.addWidget(right)
+        splitter.addWidget(self.results)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([290, 1100])
+        splitter.setSizes([250, 1170])
         splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 4)
-        layout.addWidget(splitter)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -134,7 +138,8 @@ class LibraryPanel(QWidget):
             (items.get(c.parent_id) if c.parent_id in items else collections).addChild(item)  # type: ignore[union-attr]
             items[c.id] = item
         if not items:
-            hint = QTreeWidgetItem(["(none yet — “Add to collection” on a paper)", ""])
+            hint = QTreeWidgetItem(["No collections yet", ""])
+            hint.setToolTip(0, "Use “Add to collection” in a paper's detail pane")
             hint.setFlags(Qt.ItemFlag.NoItemFlags)
             collections.addChild(hint)
         tags = QTreeWidgetItem(["Tags", ""])
@@ -146,7 +151,8 @@ class LibraryPanel(QWidget):
             item.setData(0, Qt.ItemDataRole.UserRole, (TAG, t.name))
             tags.addChild(item)
         if not tag_rows:
-            hint = QTreeWidgetItem(["(none yet — type a tag in a paper's detail)", ""])
+            hint = QTreeWidgetItem(["No tags yet", ""])
+            hint.setToolTip(0, "Type a tag in a paper's detail pane")
             hint.setFlags(Qt.ItemFlag.NoItemFlags)
             tags.addChild(hint)
         self.tree.expandAll()
@@ -172,6 +178,8 @@ class LibraryPanel(QWidget):
                 self.runs.setCurrentItem(item)
         if not self._runs:
             self.run_info.setText("No searches yet. Run one from the Search tab.")
+        elif current not in self._runs:
+            self.run_info.setText("Select a past search to see its papers; an interrupted one can be resumed.")
         self.runs.blockSignals(False)
         self._update_resume()
 

@@ -299,6 +299,7 @@ class MainWindow(QMainWindow):
             return
 
         def done(reason: str) -> None:
+            self.status_text.setText("The Selector's reason is ready.")
             panel.update_row(row.with_updates(reason=reason))
             panel.detail.show_reason(key, reason)
             if run_id is not None and self.services.library_ready():

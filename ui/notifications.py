@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-_LEVEL = {"error": ("⛔", QColor(200, 50, 50)), "warning": ("⚠", QColor(190, 130, 0)), "info": ("ℹ", None)}
+_LEVEL = {"error": ("✘", QColor(200, 50, 50)), "warning": ("⚠", QColor(190, 130, 0)), "info": ("ℹ", None)}
 
 
 class NotificationArea(QWidget):
@@ -30,7 +30,6 @@ class NotificationArea(QWidget):
         super().__init__(parent)
         self.list = QListWidget()
         self.list.setWordWrap(True)
-        self.list.setMaximumHeight(96)
         self.list.setAlternatingRowColors(True)
         clear = QPushButton("Clear")
         clear.clicked.connect(self.clear)
@@ -62,6 +61,7 @@ class NotificationArea(QWidget):
             item.setForeground(color)
         self.list.addItem(item)
         self.list.scrollToBottom()
+        self._fit()
         if level in ("warning", "error"):
             self.show()
         self.count_changed.emit(self.list.count())
@@ -69,6 +69,14 @@ class NotificationArea(QWidget):
     def messages(self) -> list[tuple[str, str, str]]:
         return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
 
+    def _fit(self) -> None:
+        # As tall as its messages, up to four lines, then it scrolls.
+        count = self.list.count()
+        shown = range(max(0, count - 4), count)
+        height = sum(self.list.sizeHintForRow(i) for i in shown) or 22
+        self.list.setFixedHeight(height + 2 * self.list.frameWidth() + 8)
+
     def clear(self) -> None:
         self.list.clear()
+        self._fit()
         self.count_changed.emit(0)

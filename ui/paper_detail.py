@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -35,6 +36,16 @@ def render_pdf_page(path: str, page: int = 0, zoom: float = 1.3) -> QImage:
         pix = doc[min(page, doc.page_count - 1)].get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
         image = QImage(pix.samples, pix.width, pix.height, pix.stride, QImage.Format.Format_RGB888)
         return image.copy()  # detach from pymupdf's buffer before it is freed
+
+
+class PdfScrollArea(QScrollArea):
+    def __init__(self, on_resize: Callable[[], None]) -> None:
+        super().__init__()
+        self._on_resize = on_resize
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._on_resize()
 
 
 class PaperDetail(QWidget):
@@ -112,9 +123,12 @@ class PaperDetail(QWidget):
         text_layout.addWidget(reason_box, 1)
         self.pdf_view = QLabel()
         self.pdf_view.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
-        pdf_scroll = QScrollArea()
+        self._pdf_image: QImage | None = None
+        self._pdf_path: str | None = None  # None: nothing shown yet
+        pdf_scroll = PdfScrollArea(self._fit_pdf)
         pdf_scroll.setWidgetResizable(True)
         pdf_scroll.setWidget(self.pdf_view)
+        self.pdf_scroll = pdf_scroll
         self.tabs = QTabWidget()
         self.tabs.addTab(text_tab, "Abstract")
         self.tabs.addTab(pdf_scroll, "PDF")
@@ -135,7 +149,7 @@ class PaperDetail(QWidget):
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
         self.empty.setEnabled(False)
-        self.setMinimumWidth(420)
+        self.setMinimumWidth(380)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addWidget(self.empty, 1)
@@ -177,7 +191,7 @@ class PaperDetail(QWidget):
         self.meta.setText(" · ".join(p for p in (authors, str(row.year or ""), row.venue) if p))
         self.links.setText(self._links_html(row))
         if row.score is None:
-            score = "Not scored yet"
+            score = "Not scored by the Selector"
         else:
             verdict = "selected" if row.selected else "not selected"
             score = (f"<span style='color:{score_color(row.score)}'>●</span> Selector score "
@@ -214,18 +228,33 @@ class PaperDetail(QWidget):
         return " &nbsp;·&nbsp; ".join(links) if links else "<i>No links known</i>"
 
     def _show_pdf(self, path: str) -> None:
-        index = self.tabs.indexOf(self.pdf_view.parentWidget().parentWidget())
+        index = self.tabs.indexOf(self.pdf_scroll)
+        if path == self._pdf_path:
+            return
+        self._pdf_path = path
+        self._pdf_image = None
+        self.pdf_view.setPixmap(QPixmap())
         if not path:
-            self.pdf_view.setPixmap(QPixmap())
             self.pdf_view.setText("No PDF attached.")
             self.tabs.setTabEnabled(index, False)
+            self.tabs.setTabToolTip(index, "Attach a PDF to the paper to read it here")
             return
         self.tabs.setTabEnabled(index, True)
+        self.tabs.setTabToolTip(index, path)
         try:
-            self.pdf_view.setPixmap(QPixmap.fromImage(render_pdf_page(path)))
+            self._pdf_image = render_pdf_page(path, zoom=2.0)
         except Exception as exc:  # a corrupt or missing file is shown, not raised
-            self.pdf_view.setPixmap(QPixmap())
             self.pdf_view.setText(f"Cannot show the PDF: {exc}")
+            return
+        self._fit_pdf()
+
+    def _fit_pdf(self) -> None:
+        """First page scaled to the pane's width (the whole page readable by scrolling)."""
+        if self._pdf_image is None:
+            return
+        width = max(200, self.pdf_scroll.viewport().width() - 8)
+        scaled = self._pdf_image.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+        self.pdf_view.setPixmap(QPixmap.fromImage(scaled))
 
     def _decide(self, decision: str) -> None:
         if self._row is None:

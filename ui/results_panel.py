@@ -13,7 +13,8 @@ from ui.paper_table import PaperTableModel, PaperTableView, RowFilter
 class ResultsPanel(QWidget):
     current_changed = Signal(object)  # ResultRow | None
 
-    def __init__(self, empty_text: str, parent: QWidget | None = None, hidden: tuple[int, ...] = ()) -> None:
+    def __init__(self, empty_text: str, parent: QWidget | None = None, hidden: tuple[int, ...] = (),
+                 vertical: bool = False) -> None:
         super().__init__(parent)
         self.model = PaperTableModel(self)
         self.table = PaperTableView(self.model, hidden=hidden)
@@ -39,12 +40,13 @@ class ResultsPanel(QWidget):
         left_layout.addLayout(bar)
         left_layout.addWidget(self.table, 1)
         left_layout.addWidget(self.empty, 1)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        # Side by side in the search view; stacked in the library view, where the sidebar takes the width.
+        self.splitter = QSplitter(Qt.Orientation.Vertical if vertical else Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([900, 520])
+        self.splitter.setSizes([480, 380] if vertical else [900, 520])
         self.splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

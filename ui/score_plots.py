@@ -72,7 +72,7 @@ class ScorePlots(QWidget):
     def redraw(self) -> None:
         counts = self.histogram_counts()
         self._bars.setOpts(height=np.array(counts, dtype=float))
-        self.histogram.setYRange(0, max(1, max(counts)) * 1.15, padding=0)
+        self.histogram.setYRange(0, max(1, max(counts)) * 1.3, padding=0)
         points = self._state.timeline
         t = np.array([p.seconds for p in points], dtype=float)
         # Step lines: counts hold their value until the next event.

@@ -229,6 +229,7 @@ class SearchPanel(QWidget):
 
         self.plots = ScorePlots(self.state)
         self.plots_layout.removeWidget(self.plots_placeholder)
+        self.plots_placeholder.hide()
         self.plots_placeholder.deleteLater()
         self.plots_layout.addWidget(self.plots)
         graph = CrawlGraphView(self.state)
