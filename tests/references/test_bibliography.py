@@ -81,17 +81,25 @@ CASES = [
         "Refining the detection of the zero crossing for the three-gluon vertex",
     ),
     # A journal name after the title, in period and in comma styles
-    ("P. Auer, N. Cesa-Bianchi, and P. Fischer. (2002). Finite-time analysis of the multi-armed bandit problem, "
-     "Machine Learning, 47, 235-256.",
-     "Finite-time analysis of the multi-armed bandit problem"),
-    ("Yann Ollivier, A January 2005 invitation to random groups, Ensaios Matemáticos [Mathematical Surveys], "
-     "vol. 10, Sociedade Brasileira de Matemática, Rio de Janeiro, 2005.",
-     "A January 2005 invitation to random groups"),
-    ("G. 't Hooft and M. J. G. Veltman, Regularization and Renormalization of Gauge Fields, Nucl. Phys. B 44 "
-     "(1972) 189.",
-     "Regularization and Renormalization of Gauge Fields"),
-    ("Maria Schuld. Supervised quantum machine learning models are kernel methods, 2021.",
-     "Supervised quantum machine learning models are kernel methods"),
+    (
+        "P. Auer, N. Cesa-Bianchi, and P. Fischer. (2002). Finite-time analysis of the multi-armed bandit problem, "
+        "Machine Learning, 47, 235-256.",
+        "Finite-time analysis of the multi-armed bandit problem",
+    ),
+    (
+        "Yann Ollivier, A January 2005 invitation to random groups, Ensaios Matemáticos [Mathematical Surveys], "
+        "vol. 10, Sociedade Brasileira de Matemática, Rio de Janeiro, 2005.",
+        "A January 2005 invitation to random groups",
+    ),
+    (
+        "G. 't Hooft and M. J. G. Veltman, Regularization and Renormalization of Gauge Fields, Nucl. Phys. B 44 "
+        "(1972) 189.",
+        "Regularization and Renormalization of Gauge Fields",
+    ),
+    (
+        "Maria Schuld. Supervised quantum machine learning models are kernel methods, 2021.",
+        "Supervised quantum machine learning models are kernel methods",
+    ),
     # LaTeX \newblock rendered as "5em minus 0.4em"
     (
         "J.~Clark and D.~A. Holton, A first look at graph theory. 5em minus 0.4emWorld Scientific, 1991.",
