@@ -265,7 +265,7 @@ async def run_config(
 
 def retrieval_configs() -> list[Config]:
     """Configurations without any LLM call (no Crawler queries, no Selector): cheap, run on every query."""
-    off = {"max_queries": 0, "score_top": 0, "expand_layers": 0}
+    off = {"max_queries": 0, "score_top": 0, "expand_layers": 0, "select_rule": "top_unrejected"}
     out = [Config("question only, top 100 (= BM25 through the loop)", {**off, "results_per_query": 100})]
     for names in [
         ("bigrams",),
@@ -279,11 +279,17 @@ def retrieval_configs() -> list[Config]:
         ("bigrams", "no_abbrev"),
         ("bigrams", "split"),
         ("bigrams", "adjacent"),
+        ("split", "trigrams"),
+        ("split", "no_abbrev"),
+        ("split", "trigrams", "no_abbrev"),
     ]:
         out.append(Config("+ " + " + ".join(names), {**off, "results_per_query": 100}, names))
     for weight in (0.3, 1.0, 1.5):
         out.append(Config(f"+ bigrams, variant_weight {weight}", {**off, "results_per_query": 100,
                                                                      "variant_weight": weight}, ("bigrams",)))
+    for weight in (0.3, 1.0):
+        out.append(Config(f"+ split, variant_weight {weight}", {**off, "results_per_query": 100,
+                                                                   "variant_weight": weight}, ("split",)))
     for k in (10.0, 30.0, 120.0):
         out.append(Config(f"+ bigrams, rrf_k {k:.0f}", {**off, "results_per_query": 100, "rrf_k": k}, ("bigrams",)))
     for n in (50, 150):
@@ -321,6 +327,7 @@ def main() -> int:
     parser.add_argument("--llm-queries", type=int, default=0, help="LLM configurations run on the first N queries")
     parser.add_argument("--first", type=int, default=104, help="fill: the first N queries")
     parser.add_argument("--what", choices=("crawler", "selector"), default="crawler")
+    parser.add_argument("--score-top", type=int, default=20, help="fill selector: papers scored per query")
     parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads when filling the cache")
     parser.add_argument("--only", default="", help="table: only configurations whose name contains this")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
@@ -376,7 +383,8 @@ async def fill(args: argparse.Namespace, queries: list[EvalQuery], index: LocalI
     """
     model = CachedModel(args.cache, live=True, threads=args.threads)
     source = MemoIndex(index)
-    defaults = Config("default", {})
+    defaults = Config("default", {"score_top": args.score_top, "select_rule": "top_unrejected", "results_per_query": 100},
+                      variants.DEFAULT_VARIANTS)
     for n, q in enumerate(queries[: args.first], start=1):
         started = time.perf_counter()
         if args.what == "crawler":

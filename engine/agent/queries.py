@@ -98,7 +98,7 @@ VARIANTS: dict[str, Callable[[str], str]] = {
     "no_abbrev": no_abbreviation_variant,
     "split": split_words_variant,
 }
-DEFAULT_VARIANTS: tuple[str, ...] = ("bigrams",)
+DEFAULT_VARIANTS: tuple[str, ...] = ("split", "no_abbrev")
 
 
 def variants_of(names: Sequence[str]) -> Callable[[str], list[str]]:
