@@ -95,6 +95,7 @@ class CitationResolver:
         use_entry_links: bool = True,
         threshold: float = 0.85,
         concurrency: int = 8,
+        max_online_lookups: int = 25,
         notify: Notify | None = None,
     ) -> None:
         # The index's own match_title ranks an OR query (about a second per miss): use the fast look-up.
@@ -107,6 +108,9 @@ class CitationResolver:
         self.notify = notify
         self._sem = asyncio.Semaphore(max(1, concurrency))
         self._failed: set[str] = set()
+        # Title-match requests to online sources per resolve() call (Semantic Scholar allows ~1 per second).
+        self.max_online_lookups = max_online_lookups
+        self._online_budget = max_online_lookups
 
     # -- helpers --
 
@@ -150,6 +154,27 @@ class CitationResolver:
             return None
         return Resolution(entry, best[1], 0.95 * best[0], best[2])
 
+    @staticmethod
+    def _match_by_authors(entry: BibEntry, refs: list[tuple[CitedReference, str]]) -> Resolution | None:
+        """Entries without a title ("J. P. Perdew, K. Burke, and M. Ernzerhof, PRL 77, 3865 (1996)"): the one
+        structured reference whose first authors' surnames all occur in the raw string and whose year fits."""
+        if entry.year is None:
+            return None
+        raw_words = set(_words(entry.raw))
+        found: list[tuple[Paper, str]] = []
+        for ref, method in refs:
+            paper = ref.paper
+            if paper.year is None or abs(paper.year - entry.year) > 1 or not paper.authors:
+                continue
+            surnames = [w for a in paper.authors[:3] if (w := (_words(a) or [""])[-1]) and len(w) > 1]
+            if len(surnames) < min(2, len(paper.authors)):
+                continue
+            if all(name in raw_words for name in surnames):
+                found.append((paper, method))
+        if len({p.key for p, _ in found}) != 1:
+            return None  # none, or ambiguous (same authors, same year): unresolved rather than a guess
+        return Resolution(entry, found[0][0], 0.9, found[0][1])
+
     async def _by_ids(self, arxiv_ids: list[str], dois: list[str]) -> tuple[dict[str, Paper], dict[str, Paper]]:
         by_arxiv: dict[str, Paper] = {}
         by_doi: dict[str, Paper] = {}
@@ -192,6 +217,10 @@ class CitationResolver:
         if not title or len(normalise_title(title)) < MIN_TITLE_LETTERS:
             return None
         for matcher in self._lookups():
+            if matcher is not self.local:
+                if self._online_budget <= 0:
+                    continue  # bounded time per expanded paper: the rest stay unresolved
+                self._online_budget -= 1
             try:
                 async with self._sem:
                     candidate = await matcher.match_title(title)
@@ -232,9 +261,12 @@ class CitationResolver:
 
     async def resolve(self, citing: Paper, entries: Sequence[BibEntry]) -> list[Resolution]:
         resolved: dict[int, Resolution] = {}
+        self._online_budget = self.max_online_lookups
         refs = await self._structured(citing) if self.reference_sources else []
         for i, entry in enumerate(entries):
             hit = self._match_structured(entry, refs) if refs else None
+            if hit is None and refs and not entry.title and not entry.arxiv_id and not entry.doi:
+                hit = self._match_by_authors(entry, refs)
             if hit is not None:
                 resolved[i] = hit
 

@@ -167,3 +167,48 @@ async def test_online_title_match_when_the_local_index_misses(
     resolver = CitationResolver(matchers=[s2])
     (res,) = await resolver.resolve(CITING, [entry("B. Author. Another fine title of a paper. ICML, 2020.")])
     assert res.paper is None
+
+
+async def test_untitled_entries_match_a_unique_structured_reference_by_authors_and_year(index: LocalIndex) -> None:
+    pbe = Paper(
+        id="s2:pbe",
+        title="Generalized Gradient Approximation Made Simple",
+        year=1996,
+        authors=("J. Perdew", "K. Burke", "M. Ernzerhof"),
+    )
+    other = Paper(id="s2:o", title="Something else", year=1996, authors=("J. Perdew", "Y. Wang"))
+    resolver = CitationResolver(
+        local=index, reference_sources=[Structured([CitedReference(pbe), CitedReference(other)])]
+    )
+    (hit,) = await resolver.resolve(
+        CITING, [entry("J. P. Perdew, K. Burke, and M. Ernzerhof, Phys. Rev. Lett. 77, 3865 (1996).")]
+    )
+    assert hit.paper == pbe and hit.method == "s2-references" and hit.confidence == 0.9
+
+    twin = Paper(
+        id="s2:twin",
+        title="Another paper by the same three",
+        year=1996,
+        authors=("J. Perdew", "K. Burke", "M. Ernzerhof"),
+    )
+    resolver = CitationResolver(
+        local=index, reference_sources=[Structured([CitedReference(pbe), CitedReference(twin)])]
+    )
+    (ambiguous,) = await resolver.resolve(
+        CITING, [entry("J. P. Perdew, K. Burke, and M. Ernzerhof, PRL 77, 3865 (1996).")]
+    )
+    assert ambiguous.paper is None
+
+
+async def test_online_title_lookups_are_bounded_per_call(server: FakeServer, fetcher: HttpFetcher) -> None:
+    server.route("/graph/v1/paper/search/match", Reply(404, data("s2_not_found.json")))
+    s2 = SemanticScholarSource(fetcher, api_url=f"{server.url}/graph/v1")
+    resolver = CitationResolver(matchers=[s2], max_online_lookups=2)
+    entries = [
+        entry(f"A. Author. A distinct paper title number {w}. In ICML, 2020.", w) for w in ("one", "two", "six", "ten")
+    ]
+    results = await resolver.resolve(CITING, entries)
+    assert all(r.paper is None for r in results)
+    assert len(server.hits("/graph/v1/paper/search/match")) == 2
+    await resolver.resolve(CITING, entries[:1])
+    assert len(server.hits("/graph/v1/paper/search/match")) == 3  # the budget is per call
