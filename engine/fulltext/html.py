@@ -125,6 +125,15 @@ def _label(section: Node) -> str:
     return f"{number} {title}".strip() if number else title
 
 
+def _inside_top(node: Node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.tag == "section" and parent.has_class(*_TOP_CLASSES):
+            return True
+        parent = parent.parent
+    return False
+
+
 def _own_nodes(section: Node, nested: tuple[str, ...]) -> list[Node | str]:
     """Children of a section other than its heading and nested sections of the given classes."""
     out: list[Node | str] = []
@@ -195,12 +204,17 @@ def fulltext_from_html(html: str, *, paper_id: str, origin: str = "arxiv-html") 
     tops = [
         n
         for n in article.iter()
-        if n.tag == "section" and n.has_class(*_TOP_CLASSES) and not n.has_class("ltx_bibliography")
+        if n.tag == "section"
+        and n.has_class(*_TOP_CLASSES)
+        and not n.has_class("ltx_bibliography")
+        and not _inside_top(n)
     ]
     for top in tops:
         top_label = _label(top) or "Untitled section"
-        own_text, own_cites = _text_and_cites(_own_nodes(top, ("ltx_subsection",)))
-        subs = [c for c in top.children if isinstance(c, Node) and c.tag == "section" and c.has_class("ltx_subsection")]
+        # In a book (a thesis) chapters are the first level and their sections the second.
+        second = ("ltx_section",) if top.has_class("ltx_chapter") else ("ltx_subsection",)
+        own_text, own_cites = _text_and_cites(_own_nodes(top, second))
+        subs = [c for c in top.children if isinstance(c, Node) and c.tag == "section" and c.has_class(*second)]
         if own_text or own_cites or not subs:
             sections.append(Section(name=top_label, text=own_text, cites=tuple(own_cites)))
         for sub in subs:

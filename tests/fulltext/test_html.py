@@ -69,3 +69,22 @@ def test_truncated_page_keeps_what_arrived() -> None:
 def test_pages_without_an_article_raise_a_clear_error(page: str) -> None:
     with pytest.raises(FullTextError, match="no LaTeXML article"):
         fulltext_from_html(page, paper_id="arxiv:0000.00000")
+
+
+def test_chapters_are_the_first_level_in_a_thesis() -> None:
+    page = """<article class="ltx_document">
+    <section class="ltx_chapter" id="Ch1"><h2 class="ltx_title"><span class="ltx_tag">Chapter 1 </span>Background</h2>
+      <div class="ltx_para"><p>Intro <cite class="ltx_cite">[<a class="ltx_ref" href="#bib.bib1">1</a>]</cite></p></div>
+      <section class="ltx_section" id="Ch1.S1"><h3 class="ltx_title"><span class="ltx_tag">1.1 </span>Models</h3>
+        <p>See <cite class="ltx_cite">[<a class="ltx_ref" href="#bib.bib2">2</a>]</cite>.</p>
+        <section class="ltx_subsection" id="Ch1.S1.SS1"><h4 class="ltx_title">1.1.1 Details</h4><p>More.</p></section>
+      </section>
+    </section>
+    <section class="ltx_bibliography"><ul class="ltx_biblist">
+      <li class="ltx_bibitem" id="bib.bib1"><span class="ltx_bibblock">A. B. Title one here. 2020.</span></li>
+      <li class="ltx_bibitem" id="bib.bib2"><span class="ltx_bibblock">C. D. Title two here. 2021.</span></li>
+    </ul></section></article>"""
+    ft = fulltext_from_html(page, paper_id="x")
+    assert ft.section_names() == ["1 Background", "1 Background 1.1 Models"]
+    assert [s.cites for s in ft.sections] == [("bib.bib1",), ("bib.bib2",)]
+    assert "More." in ft.sections[1].text
