@@ -171,7 +171,11 @@ def _bibliography(root: Node) -> dict[str, BibEntry]:
         raw = " ".join(b for b in blocks if b) or item.text(skip=("ltx_tag_bibitem",))
         links = " ".join(a.attrs.get("href", "") for a in item.iter() if a.tag == "a")
         # With one \newblock per field, the second block is the title in plain/natbib/ACL styles.
-        block_title = plausible_title(blocks[1].rstrip(". ")) if len(blocks) >= 3 else None
+        block_title = None
+        if len(blocks) >= 3:
+            # "Llama 3.1 model card, 2024." -> the title without a trailing year
+            candidate = re.sub(r",?\s*\(?(?:19|20)\d{2}[a-z]?\)?$", "", blocks[1].rstrip(". ")).rstrip(" ,.")
+            block_title = plausible_title(candidate)
         entry = parse_bib_entry(entry_id, raw, title=block_title)
         if entry.arxiv_id is None and "arxiv.org" in links:
             entry = _with_ids(entry, arxiv_id=find_arxiv_id(links))
