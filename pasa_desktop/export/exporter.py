@@ -21,7 +21,7 @@ class Selection:
     """Which papers to export; with nothing set, the whole library."""
 
     run: int | None = None
-    selected_only: bool = False  # with `run`: only papers the Selector selected
+    selected_only: bool = False  # only papers the Selector selected (in `run`, or in any run)
     collection: int | str | None = None
     tag: str | None = None
     paper_ids: tuple[int, ...] = ()
@@ -57,7 +57,13 @@ def select_papers(library: Library, selection: Selection) -> list[PaperRow]:
             }
             rows = [r for r in rows if r.id in keep]
         return rows
-    rows = library.search("", collection=selection.collection, tag=selection.tag, limit=None)
+    rows = library.search(
+        "",
+        collection=selection.collection,
+        tag=selection.tag,
+        selected=True if selection.selected_only else None,  # selected in any search
+        limit=None,
+    )
     return sorted(rows, key=lambda r: r.id)
 
 

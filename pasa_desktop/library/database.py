@@ -57,6 +57,8 @@ def translate(exc: BaseException, path: Path) -> LibraryError:
     text = str(original).lower()
     if "not a database" in text or "malformed" in text or "file is encrypted" in text:
         return LibraryError(f"{path} is not a PaSa Desktop library (or it is damaged): {original}")
+    if "foreign key constraint" in text:
+        return LibraryError(f"Library {path}: that refers to a search run or paper that does not exist")
     if "unable to open" in text or "readonly" in text or "read-only" in text:
         return LibraryError(f"Cannot write the library {path}: {original}", hint="check the folder's permissions")
     return LibraryError(f"Library error in {path}: {original}")

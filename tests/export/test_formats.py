@@ -91,3 +91,8 @@ def test_selection_filters(library: Library) -> None:
     _, n_ids = export(library, "ris", Selection(paper_ids=(4,)))
     _, n_run_tag = export(library, "ris", Selection(run=1, tag="nlp"))
     assert (n_selected, n_tag, n_ids, n_run_tag) == (2, 2, 1, 2)
+
+
+def test_selected_without_a_run_means_selected_in_any_search(library: Library) -> None:
+    _, count = export(library, "ris", Selection(selected_only=True))
+    assert count == 2

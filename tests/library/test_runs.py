@@ -154,3 +154,9 @@ def test_resumed_search_replays_without_duplicates(library: Library) -> None:
     assert len(rows) == 3
     assert all(len(r.found_by) == len({tuple(sorted(event_to_dict(f).items())) for f in r.found_by}) for r in rows)
     assert library.run(run).status == "done"
+
+
+def test_recording_into_an_unknown_run_is_a_clear_error(library: Library) -> None:
+    with pytest.raises(LibraryError, match="does not exist"):
+        library.record(42, QueryIssued("q"))
+    assert library.runs() == []
