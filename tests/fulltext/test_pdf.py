@@ -81,3 +81,44 @@ def test_300_page_pdf_is_read_in_bounded_time() -> None:
     assert time.monotonic() - started < 5.0
     assert len(ft.sections) <= 41
     assert "ref.1" in ft.bibliography  # the last pages (references) are read despite the cap
+
+
+def make_styled_pdf() -> bytes:
+    """Headings bold and larger than the body; an author-year bibliography."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    y = 72.0
+
+    def put(text: str, *, heading: bool = False) -> None:
+        nonlocal y
+        page.insert_text((72, y), text, fontsize=13 if heading else 10, fontname="hebo" if heading else "helv")
+        y += 18
+
+    put("1 Introduction", heading=True)
+    put("Transformers (Vaswani et al., 2017) replaced recurrence.")
+    put("2 We show that numbered body lines are not headings")
+    put("Memory cells (Hochreiter and Schmidhuber, 1997) came first.")
+    put("2 Related Work", heading=True)
+    put("Pre-training (Devlin et al., 2019) helps.")
+    put("References", heading=True)
+    put("Devlin, J., Chang, M., Lee, K., and Toutanova, K. BERT: Pre-training of deep")
+    put("bidirectional transformers for language understanding. In NAACL, 2019.")
+    put("Hochreiter, S. and Schmidhuber, J. Long short-term memory. Neural Computation, 1997.")
+    put("Vaswani, A., Shazeer, N., and Parmar, N. Attention is all you need. In NeurIPS, 2017.")
+    data: bytes = doc.tobytes()
+    doc.close()
+    return data
+
+
+def test_styled_headings_and_author_year_citations() -> None:
+    ft = fulltext_from_pdf(make_styled_pdf(), paper_id="x")
+    assert ft.section_names() == ["1 Introduction", "2 Related Work"]
+    assert "numbered body lines" in ft.sections[0].text
+    bib = ft.bibliography
+    assert [bib[k].title for k in ("ref.1", "ref.2", "ref.3")] == [
+        "BERT: Pre-training of deep bidirectional transformers for language understanding",
+        "Long short-term memory",
+        "Attention is all you need",
+    ]
+    assert ft.sections[0].cites == ("ref.3", "ref.2")
+    assert ft.sections[1].cites == ("ref.1",)
