@@ -23,8 +23,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_gui(args: Sequence[str] = ()) -> int:
-    """Open the main window. `--exit-when-ready` prints the start-up time and quits (benchmarks)."""
+    """Open the main window. `--exit-when-ready` prints the start-up time and quits (benchmarks);
+    `--screenshot PATH --quit-after-ms N` saves the window N ms after start-up and quits (bundle smoke test)."""
     exit_when_ready = "--exit-when-ready" in args
+    screenshot = args[args.index("--screenshot") + 1] if "--screenshot" in args[:-1] else ""
+    quit_after_ms = int(args[args.index("--quit-after-ms") + 1]) if "--quit-after-ms" in args[:-1] else 1000
     theme = next((a.split("=", 1)[1] for a in args if a.startswith("--theme=")), "")
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -40,7 +43,12 @@ def run_gui(args: Sequence[str] = ()) -> int:
     app.setOrganizationName("pasa-desktop")
     app.setDesktopFileName("pasa-desktop")
     apply_theme(app, force=theme)
-    window = MainWindow(AppServices(load_settings()))
+    settings, first_run_notes = load_settings(), []
+    if not (exit_when_ready or screenshot):  # the first-run wizard, only when no settings file exists yet
+        from ui.first_run import first_run_if_needed
+
+        settings, first_run_notes = first_run_if_needed(settings)
+    window = MainWindow(AppServices(settings))
 
     def unexpected(kind: type[BaseException], exc: BaseException, tb: object) -> None:
         # Never a traceback dialog: the message goes to the notification area, the traceback to stderr.
@@ -57,6 +65,10 @@ def run_gui(args: Sequence[str] = ()) -> int:
             app.quit()
             return
         window.finish_startup()
+        for note in first_run_notes:
+            window.show_error("Set-up", note, "warning")
+        if screenshot:
+            QTimer.singleShot(quit_after_ms, lambda: (window.grab().save(screenshot), window.close(), app.quit()))
 
     QTimer.singleShot(0, ready)
     return int(app.exec())

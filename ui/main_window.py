@@ -385,9 +385,17 @@ class MainWindow(QMainWindow):
         notes = QAction("&Notifications", self)
         notes.triggered.connect(lambda: self.notifications.setVisible(not self.notifications.isVisible()))
         view_menu.addAction(notes)
+        about = QAction("&About PaSa Desktop", self)
+        about.triggered.connect(self.show_about)
+        menu.addMenu("&Help").addAction(about)
         escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         escape.activated.connect(self.cancel_search)
         self.copy_action = copy
+
+    def show_about(self) -> None:
+        from ui.about_dialog import AboutDialog
+
+        AboutDialog(self.services.settings, self).exec()
 
     def _add_training_tab(self) -> None:
         # The training panel is another engineer's module; embed it when it exists.

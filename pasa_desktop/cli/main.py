@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "paper",
     "models",
     "train",
+    "desktop",
 )
 
 

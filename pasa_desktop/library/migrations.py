@@ -6,8 +6,10 @@ Never edit a released step; a file written by a newer version is refused (it may
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import Connection, Table
 from sqlmodel import SQLModel
@@ -73,6 +75,8 @@ def migrate(conn: Connection) -> int:
             f"This library was written by a newer PaSa Desktop (schema {version}, this one knows {SCHEMA_VERSION})",
             hint="upgrade PaSa Desktop or open another library",
         )
+    if 0 < version < SCHEMA_VERSION:
+        backup_copy(conn, version)
     for step in range(version, SCHEMA_VERSION):
         MIGRATIONS[step](conn)
         conn.exec_driver_sql(
@@ -81,3 +85,27 @@ def migrate(conn: Connection) -> int:
         )
         conn.exec_driver_sql(f"PRAGMA user_version = {step + 1}")
     return version
+
+
+def backup_copy(conn: Connection, version: int) -> Path:
+    """Copy the file, as it is, beside itself before upgrading it: `<name>.schema-v<N>.backup<.ext>`.
+
+    Runs under the migration's write lock, so the copy is consistent; a failed copy stops the upgrade.
+    """
+    main_file = next(row[2] for row in conn.exec_driver_sql("PRAGMA database_list") if row[1] == "main")
+    path = Path(main_file)
+    target = path.with_name(f"{path.stem}.schema-v{version}.backup{path.suffix}")
+    if target.exists():  # an earlier copy of this version stays; this one gets a time stamp
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        target = path.with_name(f"{path.stem}.schema-v{version}.{stamp}.backup{path.suffix}")
+    source = conn.connection.driver_connection
+    assert isinstance(source, sqlite3.Connection)
+    try:
+        with sqlite3.connect(target) as copy:
+            source.backup(copy)
+        copy.close()
+    except sqlite3.Error as exc:
+        target.unlink(missing_ok=True)
+        raise LibraryError(f"Could not back up {path} before upgrading it: {exc}",
+                           hint="free some disk space or check the folder's permissions") from exc
+    return target
