@@ -149,6 +149,8 @@ class HttpFetcher:
     offline_cooldown_s: float = 60.0
     policies: dict[str, HostPolicy] = field(default_factory=lambda: dict(DEFAULT_POLICIES))
     notify: Notify | None = None
+    # False when the caller reports SourceOffline itself (the agent does), so "offline" is said once.
+    report_offline: bool = True
     sleep: Sleep = asyncio.sleep
     _limiters: dict[str, HostLimiter] = field(default_factory=dict, init=False, repr=False)
     _offline_until: dict[str, float] = field(default_factory=dict, init=False, repr=False)
@@ -171,7 +173,7 @@ class HttpFetcher:
         already = self.is_offline(source)
         self._offline_until[source] = time.monotonic() + self.offline_cooldown_s
         message = f"offline: cannot reach {urlsplit(url).netloc} ({type(exc).__name__})"
-        if not already:
+        if not already and self.report_offline:
             self._tell("warning", source, message)
         return SourceOffline(source, message, retriable=True, hint="check the network connection")
 
