@@ -26,7 +26,7 @@ _STOPWORDS = frozenset(
     "a an and are as at be by for from has have in into is it its of on or that the their this to using via "
     "with what which how do does papers paper study studies approach approaches method methods".split()
 )
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]*")
+_WORD = re.compile(r"[A-Za-z0-9]+")  # hyphens split: "zero-shot" -> zero AND shot
 _SPACES = re.compile(r"\s+")
 
 
