@@ -106,6 +106,8 @@ def backup_copy(conn: Connection, version: int) -> Path:
         copy.close()
     except sqlite3.Error as exc:
         target.unlink(missing_ok=True)
-        raise LibraryError(f"Could not back up {path} before upgrading it: {exc}",
-                           hint="free some disk space or check the folder's permissions") from exc
+        raise LibraryError(
+            f"Could not back up {path} before upgrading it: {exc}",
+            hint="free some disk space or check the folder's permissions",
+        ) from exc
     return target

@@ -26,6 +26,7 @@ from engine.events import (
 from engine.papers import Paper
 from pasa_desktop.library import catalogue
 from pasa_desktop.library.database import Db
+from pasa_desktop.library.eventlog import event_json
 
 
 def _dump(value: Any) -> str:
@@ -35,7 +36,7 @@ def _dump(value: Any) -> str:
 def log_event(conn: Db, run_id: int, event: Event) -> int:
     cur = conn.execute(
         "INSERT INTO run_event(run_id, type, data, created) VALUES (?, ?, ?, ?)",
-        (run_id, type(event).__name__, _dump(event_to_dict(event)), catalogue.now()),
+        (run_id, type(event).__name__, event_json(event), catalogue.now()),
     )
     return cur.new_id
 

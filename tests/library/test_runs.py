@@ -160,3 +160,12 @@ def test_recording_into_an_unknown_run_is_a_clear_error(library: Library) -> Non
     with pytest.raises(LibraryError, match="does not exist"):
         library.record(42, QueryIssued("q"))
     assert library.runs() == []
+
+
+def test_fast_event_encoding_equals_the_engines() -> None:
+    from engine.events import event_to_dict
+    from pasa_desktop.library.eventlog import _FAST, event_dict
+
+    assert _FAST, "engine events changed shape: update pasa_desktop/library/eventlog.py"
+    for event in _search_events():
+        assert event_dict(event) == event_to_dict(event)
