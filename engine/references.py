@@ -309,7 +309,22 @@ class CitationResolver:
             if hit is not None:
                 resolved[i] = hit
 
-        await asyncio.gather(*(by_text(i, e) for i, e in enumerate(entries) if i not in resolved))
+        async def enrich(i: int, stub: Resolution) -> None:
+            """An identifier no source knew: a verified title match of the same work adds title and abstract."""
+            hit = await self._by_title(stub.entry)
+            if hit is None or hit.paper is None or stub.paper is None:
+                return
+            found, known = hit.paper, stub.paper
+            if (found.arxiv_id and found.arxiv_id != known.arxiv_id) or (
+                found.doi and known.doi and found.doi != known.doi
+            ):
+                return  # another identifier: a different record, keep the exact one
+            resolved[i] = Resolution(stub.entry, found.merged_with(known), stub.confidence, stub.method)
+
+        stubs = [(i, r) for i, r in resolved.items() if r.paper is not None and r.paper.source == "bibliography"]
+        await asyncio.gather(
+            *(by_text(i, e) for i, e in enumerate(entries) if i not in resolved), *(enrich(i, r) for i, r in stubs)
+        )
         return [resolved.get(i) or Resolution(e, None, 0.0, "none") for i, e in enumerate(entries)]
 
 

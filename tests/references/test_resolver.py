@@ -212,3 +212,15 @@ async def test_online_title_lookups_are_bounded_per_call(server: FakeServer, fet
     assert len(server.hits("/graph/v1/paper/search/match")) == 2
     await resolver.resolve(CITING, entries[:1])
     assert len(server.hits("/graph/v1/paper/search/match")) == 3  # the budget is per call
+
+
+async def test_an_identifier_nobody_knows_is_enriched_by_a_verified_title_match(index: LocalIndex) -> None:
+    raw = "K. He, X. Zhang, S. Ren, and J. Sun. Deep residual learning for image recognition. CVPR, 2016. doi:10.1109/CVPR.2016.90"
+    (res,) = await LocalReferenceResolver(index).resolve(CITING, [entry(raw)])
+    assert res.method == "doi" and res.confidence == 1.0 and res.paper is not None
+    assert res.paper.doi == "10.1109/cvpr.2016.90" and res.paper.key == "doi:10.1109/cvpr.2016.90"
+    assert res.paper.title == "Deep Residual Learning for Image Recognition" and res.paper.id == "cvpr2016:resnet"
+    # An arXiv id that contradicts the title match keeps the exact, bare record.
+    raw = "A. Vaswani. Attention is all you need. NIPS 2017. arXiv:1701.00001"
+    (res,) = await LocalReferenceResolver(index).resolve(CITING, [entry(raw)])
+    assert res.paper is not None and res.paper.arxiv_id == "1701.00001" and res.paper.source == "bibliography"
