@@ -106,6 +106,7 @@ def classify(
             elif entry.doi:
                 counts["B carries DOI (no arXiv id)"] += 1
                 counts["B resolved exactly"] += got is not None and (got.doi or "").lower() == entry.doi
+                counts["B ... and found in the local index"] += got is not None and got.source == "local"
             if gold["arxiv"]:
                 counts["C linked to arXiv by unarXive"] += 1
                 counts["C resolved to the linked id"] += got is not None and got.arxiv_id == gold["arxiv"]
