@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import InputError
-from pasa_desktop.library import Library, PaperRow, open_library
+from pasa_desktop.library import Library, PaperRow, RunPaperRow, RunQueryRow, open_library
 from pasa_desktop.settings import load_settings
 
 
@@ -68,6 +68,9 @@ def _show(args: argparse.Namespace) -> int:
         for q in queries:
             hits = "…" if q.hits is None else str(q.hits)
             print(f"  [{q.origin}] {q.query}  ({hits} hits)")
+    if args.tree:
+        _print_tree(papers, queries)
+        return 0
     shown = papers[: args.limit] if args.limit else papers
     for i, rp in enumerate(shown, start=1):
         score = "  -  " if rp.score is None else f"{rp.score:.3f}"
@@ -80,6 +83,42 @@ def _show(args: argparse.Namespace) -> int:
     if len(shown) < len(papers):
         print(f"  … {len(papers) - len(shown)} more (use --limit 0 for all)")
     return 0
+
+
+def _print_tree(papers: list[RunPaperRow], queries: list[RunQueryRow]) -> None:
+    """The crawl tree: each search query with the papers it found, each expanded paper with its citations."""
+    by_query: dict[str, list[RunPaperRow]] = {}
+    by_parent: dict[str, list[tuple[str, RunPaperRow]]] = {}
+    for rp in papers:
+        for how in rp.found_by:
+            if how.kind == "query":
+                by_query.setdefault(how.query, []).append(rp)
+            else:
+                by_parent.setdefault(how.parent_key, []).append((how.section or "full text", rp))
+
+    def line(rp: RunPaperRow) -> str:
+        score = "  -  " if rp.score is None else f"{rp.score:.2f}"
+        return f"{'*' if rp.selected else ' '}{score} [{rp.paper.id}] {_short(rp.paper.title, 70)}"
+
+    def children(rp: RunPaperRow, indent: str, seen: set[str]) -> None:
+        for section, child in by_parent.get(rp.key, []):
+            if child.key in seen:
+                continue
+            seen.add(child.key)
+            print(f"{indent}└ {_short(section, 24)}: {line(child)}")
+            children(child, indent + "   ", seen)
+
+    seen: set[str] = set()
+    names = [q.query for q in queries] + [q for q in by_query if q not in {x.query for x in queries}]
+    for name in dict.fromkeys(names):
+        found = by_query.get(name, [])
+        print(f'query "{_short(name, 80)}" ({len(found)} papers)')
+        for rp in found:
+            first = rp.key not in seen
+            seen.add(rp.key)
+            print(f"   {line(rp)}")
+            if first:
+                children(rp, "      ", seen)
 
 
 def _year_filter(value: str | None) -> int | tuple[int | None, int | None] | None:
@@ -240,6 +279,7 @@ def register(sub: Any) -> None:
     p.add_argument("--limit", type=int, default=50, help="papers to list (0 = all)")
     p.add_argument("--queries", action="store_true", help="also list the search queries issued")
     p.add_argument("--reasons", action="store_true", help="also print the Selector's reasons")
+    p.add_argument("--tree", action="store_true", help="print the crawl tree (queries → papers → citations)")
     p.set_defaults(handler=_show)
 
     lib = sub.add_parser("library", help="search and organise the paper library")

@@ -25,6 +25,8 @@ def user_library() -> Path:
     lib.record(run, PapersFound(papers, tuple(FoundBy("query", query="coded computation", rank=i) for i in range(5))))
     for i, p in enumerate(papers):
         lib.record(run, PaperScored(p.key, 0.2 * i, i >= 3, f"reason {i}"))
+    cited = make_paper(9)
+    lib.record(run, PapersFound((cited,), (FoundBy("expansion", parent_key=papers[4].key, section="2 Related Work"),)))
     lib.record(run, SearchFinished(SearchStatus.DONE, seconds=3.0))
     lib.close()
     return path
@@ -36,7 +38,11 @@ def test_history_show_and_search(user_library: Path, capsys: pytest.CaptureFixtu
     assert "done" in out and "coded computation against stragglers" in out
     assert main(["show", "1", "--reasons", "--queries", "--limit", "2"]) == 0
     out = capsys.readouterr().out
-    assert "5 found, 5 scored, 2 selected" in out and "reason 4" in out and "… 3 more" in out
+    assert "6 found, 5 scored, 2 selected" in out and "reason 4" in out and "… 4 more" in out
+    assert main(["show", "1", "--tree"]) == 0
+    tree = capsys.readouterr().out
+    assert 'query "coded computation" (5 papers)' in tree and "*0.80" in tree
+    assert "      └ 2 Related Work:    -   [6] Gradient Coding for Straggler Mitigation, Study 9" in tree
     assert main(["library", "search", "Study", "3", "--year", "2015-2030"]) == 0
     assert "Study 3" in capsys.readouterr().out
     assert main(["library", "search", '"unbalanced', "NEAR(", "--selected", "--run", "1"]) == 0
@@ -97,10 +103,10 @@ def test_zotero_commands(
         assert "2 item(s) sent to Zotero (My Library/Reading)" in capsys.readouterr().out
         # A second push sends nothing twice; --again does.
         assert main(["zotero", "push", "--run", "1"]) == 0
-        assert "3 item(s) sent" in (out := capsys.readouterr().out) and "2 skipped: already sent" in out
+        assert "4 item(s) sent" in (out := capsys.readouterr().out) and "2 skipped: already sent" in out
         assert main(["zotero", "push", "--run", "1", "--selected", "--again"]) == 0
         assert "2 item(s) sent" in capsys.readouterr().out
-        assert len(zotero.state.saved_items) == 7
+        assert len(zotero.state.saved_items) == 8
         monkeypatch.setenv("ZOTERO_API_KEY", "secret-key")
         monkeypatch.setenv("ZOTERO_USER_ID", "123")
         monkeypatch.setenv("PASA_ZOTERO_API_URL", zotero.url)
