@@ -45,6 +45,8 @@ class OnlineStack:
             max_retries=settings.sources.max_retries,
             timeout_s=settings.sources.timeout_s,
             notify=notify,
+            # The agent reports a source going offline itself (once); the fetcher must not repeat it.
+            report_offline=False,
         )
         built = build_online_sources(online, self.fetcher, keys=env_or_keyring)
         self.sources: list[PaperSource] = list(built.values())
