@@ -11,7 +11,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -73,6 +74,18 @@ def _note(text: str) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
     return label
+
+
+def _logo() -> QPixmap | None:
+    try:
+        from pasa_desktop.desktop_entry import resources_dir
+
+        path = resources_dir() / "pasa-desktop.png"
+    except PasaError:
+        return None
+    pixmap = QPixmap(str(path))
+    return None if pixmap.isNull() else pixmap.scaled(48, 48, Qt.AspectRatioMode.KeepAspectRatio,
+                                                      Qt.TransformationMode.SmoothTransformation)
 
 
 class LibraryPage(QWizardPage):
@@ -320,6 +333,9 @@ class FirstRunWizard(QWizard):
         self.setButtonText(QWizard.WizardButton.CustomButton1, "Use defaults")
         self.setButtonText(QWizard.WizardButton.FinishButton, "Start")
         self.customButtonClicked.connect(self._use_defaults)
+        logo = _logo()
+        if logo is not None:
+            self.setPixmap(QWizard.WizardPixmap.LogoPixmap, logo)
         self.library_page = LibraryPage(self.base)
         self.sources_page = SourcesPage(self.base)
         self.model_page = ModelPage(self.base)

@@ -9,6 +9,10 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
 _STARTED = time.perf_counter()
 
@@ -20,6 +24,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pasa_desktop.cli.main import main as cli_main
 
     return cli_main(args)
+
+
+def prepare_app(theme: str = "") -> QApplication:
+    """The QApplication as the app runs it (also used by benchmarks, so they measure the same thing)."""
+    from PySide6.QtWidgets import QApplication
+
+    from ui.theme import apply_theme
+
+    # The engine thread shares the GIL with the GUI thread; a shorter switch interval bounds how long
+    # the GUI waits for it each time it calls back into Python (5 ms by default, many times a repaint).
+    sys.setswitchinterval(0.001)
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "pasa"])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("PaSa Desktop")
+    app.setOrganizationName("pasa-desktop")
+    app.setDesktopFileName("pasa-desktop")
+    apply_theme(app, force=theme)
+    return app
 
 
 def run_gui(args: Sequence[str] = ()) -> int:

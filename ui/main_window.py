@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,8 @@ class MainWindow(QMainWindow):
         self.run_query = ""
         self._dirty = False
         self._live_keys: set[str] = set()
+        self._progress_at = 0.0
+        self._library_stale = True
 
         self.setWindowTitle("PaSa Desktop")
         self.resize(1440, 920)
@@ -139,6 +142,7 @@ class MainWindow(QMainWindow):
             self.show_error("Search", "Choose at least one source (Sources menu).")
             return
         self.state = CrawlState(threshold=self.services.settings.agent.select_threshold)
+        self._library_stale = True
         self.run_id = request.resume_run
         self.run_query = request.query
         self._live_keys = set()
@@ -202,7 +206,9 @@ class MainWindow(QMainWindow):
             # The engine's final ranking decides what is selected; show that for the search just run.
             rows = [r.with_updates(selected=r.key in state.selected) if r.key in state.papers else r for r in rows]
         self.search_panel.results.set_rows(rows)
-        self.refresh_library()
+        self._library_stale = True
+        if self.tabs.currentIndex() == LIBRARY_TAB:
+            self.refresh_library()
 
     def _flush(self) -> None:
         if not self._dirty:
@@ -210,7 +216,7 @@ class MainWindow(QMainWindow):
         self._dirty = False
         state = self.state
         changes = state.take_changes()
-        self.search_panel.apply(changes)
+        self.search_panel.apply(changes, final=state.finished is not None)
         self.status_text.setText(state.status)
         self._update_progress(state)
         new_keys = [state.nodes[n].key for n in changes.added if state.nodes[n].kind == "paper"]
@@ -235,6 +241,11 @@ class MainWindow(QMainWindow):
         if scored == 0:
             self.progress.setRange(0, 0)
             return
+        # QProgressBar.setValue repaints synchronously: update it twice a second at most.
+        now = time.monotonic()
+        if now - self._progress_at < 0.5:
+            return
+        self._progress_at = now
         self.progress.setRange(0, max(found, scored))
         self.progress.setValue(scored)
         self.progress.setFormat("%v / %m scored")
@@ -324,6 +335,7 @@ class MainWindow(QMainWindow):
     def refresh_library(self) -> None:
         if not self.services.library_ready():
             return
+        self._library_stale = False
         try:
             self.library_panel.reload(self.services.gateway(), running_run=self.run_id
                                       if self.services.search.running else None)
@@ -334,7 +346,8 @@ class MainWindow(QMainWindow):
         self.library_panel.show_run_rows(self.services.gateway(), run_id)
 
     def _tab_changed(self, index: int) -> None:
-        if index == LIBRARY_TAB:
+        # The library view reloads when it is shown, not while a search is drawing.
+        if index == LIBRARY_TAB and self._library_stale:
             self.refresh_library()
 
     # -- helpers -----------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ It renders a `CrawlState` and emits commands; the main window owns the engine wi
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeyEvent
 from PySide6.QtWidgets import (
@@ -37,6 +39,7 @@ SOURCE_LABELS = {
     "serper": "Google (serper)",
 }
 PRESETS = ("quick", "standard", "thorough")
+PLOT_EVERY_S = 0.3
 PRESET_TIPS = {
     "quick": "3 queries, no citation expansion, ~1 minute",
     "standard": "5 queries, 2 expansion layers (PaSa's defaults), ~3 minutes",
@@ -171,6 +174,8 @@ class SearchPanel(QWidget):
         layout.addLayout(controls)
         layout.addWidget(self.splitter, 1)
 
+        self._pending_plot = False
+        self._plotted_at = 0.0
         self.query.submitted.connect(self._submit)
         self.search_button.clicked.connect(self._submit)
         self.cancel_button.clicked.connect(self.cancel_requested.emit)
@@ -251,12 +256,19 @@ class SearchPanel(QWidget):
         self.results.set_rows([])
         self._update_counts()
 
-    def apply(self, changes: Changes) -> None:
+    def apply(self, changes: Changes, *, final: bool = False) -> None:
+        """Show what changed. Plots and the graph repaint at most every PLOT_EVERY_S (they cost ~10 ms a
+        repaint); the tree, counts and table follow every flush."""
         self.tree_model.apply(changes)
-        if self.graph is not None and self.crawl_stack.currentIndex() == 1:
-            self.graph.apply(changes)  # type: ignore[attr-defined]
-        if self.plots is not None and (changes.new_scores or changes.added or changes.updated):
-            self.plots.redraw()  # type: ignore[attr-defined]
+        self._pending_plot = self._pending_plot or bool(changes.new_scores or changes.added or changes.updated)
+        now = time.monotonic()
+        if self._pending_plot and (final or now - self._plotted_at >= PLOT_EVERY_S):
+            self._pending_plot = False
+            self._plotted_at = now
+            if self.graph is not None and self.crawl_stack.currentIndex() == 1:
+                self.graph.redraw()  # type: ignore[attr-defined]
+            if self.plots is not None:
+                self.plots.redraw()  # type: ignore[attr-defined]
         self._update_counts()
 
     def set_running(self, running: bool) -> None:
