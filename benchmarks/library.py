@@ -102,7 +102,7 @@ def build(path: Path, n: int) -> tuple[float, int]:
     count = lib.count_papers()
     ids = list(range(1, count + 1))
     rng = random.Random(1)
-    tagged = rng.sample(ids, 5000)
+    tagged = rng.sample(ids, min(5000, count // 4))
     with lib._write() as conn:  # bulk organisation (one transaction) for the filter benchmarks
         conn.execute("INSERT OR IGNORE INTO tag(name) VALUES ('bench')")
         conn.execute("INSERT OR IGNORE INTO tag(name) VALUES ('rare')")
@@ -120,7 +120,7 @@ def build(path: Path, n: int) -> tuple[float, int]:
     with lib._write() as conn:
         conn.execute(
             "INSERT OR IGNORE INTO collection_paper(collection_id, paper_id) SELECT ?, value FROM json_each(?)",
-            (leaf, json.dumps(rng.sample(ids, 5000))),
+            (leaf, json.dumps(rng.sample(ids, min(5000, count // 4)))),
         )
     lib.close()
     return seconds, count
@@ -286,16 +286,22 @@ def main() -> int:
         (0.02, "scripted models, 20 ms per model call", args.repeats),
         (0.2, "scripted models, 200 ms per call (SmolLM2 on 2 cores: 1.1-1.7 s)", 1),
     ):
-        base, recorded, events = bench_recording(work, index, delay, repeats)
+        base, recorded, events, cpu = bench_recording(work, index, delay, repeats)
         overhead = (recorded - base) / base * 100
         rows.append(
             (
                 f"search {label}",
                 f"{base:.3f} s → {recorded:.3f} s",
-                f"{overhead:+.1f} % with the library ({events} events; goal ≤ 5 %)",
+                f"{overhead:+.1f} % wall with the library ({events} events; goal ≤ 5 %)",
             )
         )
-        rows.append(("  per event recorded", f"{(recorded - base) / events * 1000:.2f} ms", ""))
+        rows.append(
+            (
+                "  CPU inside Library.record per search",
+                f"{cpu * 1000:.0f} ms",
+                f"{cpu / events * 1000:.2f} ms per event = {cpu / base * 100:.1f} % of the search without it",
+            )
+        )
 
     import os
 
