@@ -190,6 +190,25 @@ class LlamaCppModel:
             self._llm.reset()  # type: ignore[no-untyped-call]
         return len(ids) / seconds
 
+    def prefill_seconds(self, prompts: Sequence[Sequence[Message]]) -> tuple[int, float]:
+        """(tokens, seconds) to evaluate each prompt from an empty cache: scoring with no reuse at all.
+
+        The reference a scoring method is measured against on the same prompts (benchmarks, `pasa models check`).
+        """
+        import time
+
+        encoded = [self._tokens(p) for p in prompts]
+        seconds = 0.0
+        with self._lock:
+            for tokens in encoded:
+                self._check_fits(len(tokens), 1)
+                self._llm.n_tokens = 0
+                start = time.perf_counter()
+                self._llm.eval(tokens)
+                seconds += time.perf_counter() - start
+            self._llm.n_tokens = 0
+        return sum(len(t) for t in encoded), seconds
+
     def close(self) -> None:
         with self._lock:
             close = getattr(self._llm, "close", None)

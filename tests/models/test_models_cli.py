@@ -1,0 +1,58 @@
+"""`pasa models …` end to end: profiles saved and listed, a check on real backends, a conversion."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pasa_desktop.cli.main import main
+from pasa_desktop.settings import load_settings
+from tests.models.conftest import FakeServer
+
+
+def test_add_list_remove(tiny_gguf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "add", "cpu-tiny", "--kind", "gguf", "--path", str(tiny_gguf), "--use-for", "selector"]) == 0
+    settings = load_settings()
+    assert settings.selector_profile == "cpu-tiny" and settings.profile("cpu-tiny").path == str(tiny_gguf)
+    capsys.readouterr()
+    assert main(["models", "list", "--json"]) == 0
+    names = [p["name"] for p in json.loads(capsys.readouterr().out)]
+    assert names == ["embedded", "cpu-tiny"]
+    assert main(["models", "remove", "cpu-tiny"]) == 0
+    assert load_settings().selector_profile == "embedded"
+    assert main(["models", "check", "nope"]) == 1  # unknown profile: a clear error, exit 1
+
+
+def test_check_reports_template_true_token_and_parsing(tiny_gguf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["models", "check", "tiny", "--kind", "gguf", "--path", str(tiny_gguf), "--context", "1024", "--json"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["backend"] == "llama.cpp" and report["chat_template"] == "model's own (ChatML family)"
+    assert isinstance(report["true_token_id"], int)
+    assert report["crawler"]["tokens_per_s"] > 0 and isinstance(report["crawler"]["parsed"], bool)
+    assert report["selector"]["valid_probabilities"] is True and len(report["selector"]["scores"]) == 2
+    assert "GiB" in report["memory"]
+
+
+def test_check_says_when_a_server_gives_no_logprobs(capsys: pytest.CaptureFixture[str]) -> None:
+    def handler(path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        message = {"role": "assistant", "content": "[Search] rlhf survey\n[StopSearch]"}
+        return 200, {"choices": [{"index": 0, "message": message, "text": "x", "logprobs": None}]}
+
+    with FakeServer(handler) as server:
+        code = main(["models", "check", "lab", "--kind", "openai", "--base-url", server.base_url, "--model", "m"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "returns no logprobs" in out and "selector       FAILED" in out
+    assert "rlhf survey" in out  # the Crawler call still worked
+
+
+def test_convert_command(tiny_hf: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "tiny.gguf"
+    assert main(["models", "convert", str(tiny_hf), "--to", "gguf", "--quant", "q8_0", "--out", str(out)]) == 0
+    assert out.is_file() and "pasa models add" in capsys.readouterr().out
+    assert main(["models", "convert", str(tiny_hf), "--out", str(out)]) == 2  # exists: refused, nothing lost
+    assert main(["models", "convert", str(tmp_path / "missing")]) == 2
