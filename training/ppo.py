@@ -26,7 +26,7 @@ from training.data import IndexRetriever, QueryRecord, Retriever, read_queries
 from training.faults import check_finite
 from training.metrics import CHECKPOINTS_DIR, MetricsWriter, gpu_memory_gb
 from training.returns import ActionOutcome, advantages, parse_actions, session_returns, token_index_for_char, whiten
-from training.sft import load_causal_lm, pick_dtype
+from training.sft import library_deprecations, load_causal_lm, pick_dtype
 
 VALUE_HEAD_FILE = "value_head.pt"
 RelevanceFn = Callable[[QueryRecord, list[Paper]], list[bool]]
@@ -166,15 +166,14 @@ class SessionPPO:
         if config.model.lora:
             from peft import LoraConfig, get_peft_model
 
-            policy = get_peft_model(
-                policy,
-                LoraConfig(
-                    r=config.model.lora_r,
-                    lora_alpha=config.model.lora_alpha,
-                    lora_dropout=config.model.lora_dropout,
-                    task_type="CAUSAL_LM",
-                ),
+            lora = LoraConfig(
+                r=config.model.lora_r,
+                lora_alpha=config.model.lora_alpha,
+                lora_dropout=config.model.lora_dropout,
+                task_type="CAUSAL_LM",
             )
+            with library_deprecations():
+                policy = get_peft_model(policy, lora)
             self.ref = None  # the SFT policy is the base with adapters disabled
         else:
             self.ref = load_causal_lm(config, dtype)[1].eval()
@@ -268,9 +267,9 @@ class SessionPPO:
                 loss = self.opts.value_weight * value_loss + (policy_loss if policy_on else 0.0 * policy_loss)
                 check_finite(float(loss.detach()), 0)
                 (loss / len(rollouts)).backward()
-                stats["policy_loss"] += float(policy_loss) / len(rollouts) / self.opts.ppo_epochs
-                stats["value_loss"] += float(value_loss) / len(rollouts) / self.opts.ppo_epochs
-                stats["clipfrac"] += float(((ratio - 1).abs() > self.opts.clip).float().mean()) / len(rollouts) / self.opts.ppo_epochs
+                stats["policy_loss"] += float(policy_loss.detach()) / len(rollouts) / self.opts.ppo_epochs
+                stats["value_loss"] += float(value_loss.detach()) / len(rollouts) / self.opts.ppo_epochs
+                stats["clipfrac"] += float(((ratio.detach() - 1).abs() > self.opts.clip).float().mean()) / len(rollouts) / self.opts.ppo_epochs
             torch.nn.utils.clip_grad_norm_([p for g in self.optimiser.param_groups for p in g["params"]], 1.0)
             self.optimiser.step()
         return stats

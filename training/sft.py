@@ -7,10 +7,12 @@ whatever the model's chat template. PaSa's defaults: lr 1e-5, 1 epoch, bf16 on C
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,14 @@ from training.config import JobConfig
 from training.data import DataReport, read_sft_rows
 from training.faults import TrainingStopped
 from training.metrics import CHECKPOINTS_DIR, MetricsWriter, gpu_memory_gb
+
+
+@contextlib.contextmanager
+def library_deprecations() -> Iterator[None]:
+    """TRL and peft still use transformers 5's deprecated `gradient_checkpointing` names: not our warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(gradient|activation)_checkpointing.*", category=FutureWarning)
+        yield
 
 
 def pick_dtype(name: str) -> Any:
@@ -72,7 +82,7 @@ def _metrics_callback(metrics: MetricsWriter) -> Any:
 
         def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
             logs = logs or {}
-            if "train_runtime" in logs:  # the end-of-training summary, not a step
+            if "train_loss" in logs:  # the end-of-training summary, not a step
                 metrics.event("summary", f"trained {state.global_step} steps in {logs['train_runtime']:.0f} s",
                               train_loss=logs.get("train_loss"))
                 return
@@ -91,9 +101,12 @@ def _metrics_callback(metrics: MetricsWriter) -> Any:
                 gpu_mem=gpu_memory_gb(),
                 tokens_per_s=round(rate, 1) if rate else None,
             )
-            if isinstance(loss, float) and not math.isfinite(loss):
+            grad = logs.get("grad_norm")
+            bad = next((v for v in (loss, grad) if isinstance(v, float) and not math.isfinite(v)), None)
+            if bad is not None:
+                what = "loss" if bad is loss else "gradient norm"
                 raise TrainingStopped(
-                    f"loss became {loss} at step {state.global_step}: stopping (lower the learning rate or check "
+                    f"{what} became {bad} at step {state.global_step}: stopping (lower the learning rate or check "
                     "the data); checkpoints written so far are intact"
                 )
 
@@ -132,20 +145,18 @@ def run_sft(config: JobConfig, metrics: MetricsWriter) -> Path:
         )
     out = config.output_path
     cuda = torch.cuda.is_available() and not smoke
-    with warnings.catch_warnings():
-        # TRL's own defaults still set transformers' deprecated `gradient_checkpointing` name.
-        warnings.filterwarnings("ignore", message=".*gradient_checkpointing.*", category=FutureWarning)
+    with library_deprecations():
         args = _sft_args(SFTConfig, config, out, cuda, dtype == torch.bfloat16, bool(eval_rows))
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=Dataset.from_list(to_prompt_completion(rows)),
-        eval_dataset=Dataset.from_list(to_prompt_completion(eval_rows)) if eval_rows else None,
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        callbacks=[_metrics_callback(metrics)],
-    )
-    trainer.train()
+        trainer = SFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_list(to_prompt_completion(rows)),
+            eval_dataset=Dataset.from_list(to_prompt_completion(eval_rows)) if eval_rows else None,
+            processing_class=tokenizer,
+            peft_config=peft_config,
+            callbacks=[_metrics_callback(metrics)],
+        )
+        trainer.train()
     final = out / CHECKPOINTS_DIR / "final"
     tmp = final.with_name("final.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -177,6 +188,7 @@ def _sft_args(cls: Any, config: JobConfig, out: Path, cuda: bool, bf16: bool, ha
         report_to="none",
         seed=config.job.seed,
         completion_only_loss=True,
+        logging_nan_inf_filter=False,  # a NaN loss must be seen (and stop the job), not averaged away
         include_num_input_tokens_seen="all",
         disable_tqdm=True,
         eval_strategy="steps" if has_eval else "no",
