@@ -203,7 +203,7 @@ def run_local_selector(config: JobConfig, metrics: MetricsWriter, *, retriever: 
             labels = torch.tensor([p.label for p in batch])
             logits = model(**enc).logits[:, 0]
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels, pos_weight=pos_weight)
-            check_finite(float(loss), step)
+            check_finite(float(loss.detach()), step)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimiser.step()
@@ -213,7 +213,7 @@ def run_local_selector(config: JobConfig, metrics: MetricsWriter, *, retriever: 
             dt = max(time.monotonic() - t0, 1e-6)
             metrics.write(
                 step=step,
-                loss=round(float(loss), 5),
+                loss=round(float(loss.detach()), 5),
                 lr=scheduler.get_last_lr()[0],
                 tokens_per_s=round(int(enc["attention_mask"].sum()) / dt, 1),
                 pairs_per_s=round(len(batch) / dt, 2),

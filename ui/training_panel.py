@@ -1,0 +1,507 @@
+"""The training panel: SFT data preview, a job form, launch/pause/cancel, live metric plots, checkpoints.
+
+Self-contained: the main window embeds it and listens to `profile_requested(ModelProfile)`. Nothing
+slow runs on the GUI thread: building data, launching (an SSH upload) and polling a job (an SSH
+round trip) run on a one-thread executor whose futures a QTimer collects; the metrics stream is read
+incrementally (a few new lines per tick) from the job's local mirror.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.models.profiles import ModelProfile
+from training.config import JobConfig, parse_config
+from training.metrics import FINAL_STATES, METRICS_FILE, MetricsTail, list_checkpoints, read_status
+
+PLOTTED = (
+    ("loss", "loss"),
+    ("reward", "reward"),
+    ("kl", "KL"),
+    ("value_loss", "value loss"),
+    ("lr", "learning rate"),
+    ("tokens_per_s", "tokens/s"),
+    ("gpu_mem", "GPU memory (GiB)"),
+)
+
+
+def _path_row(edit: QLineEdit, pick_dir: bool = False) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(edit, 1)
+    browse = QPushButton("…")
+    browse.setFixedWidth(28)
+
+    def pick() -> None:
+        chosen = (
+            QFileDialog.getExistingDirectory(row, "Choose a directory")
+            if pick_dir
+            else QFileDialog.getOpenFileName(row, "Choose a file")[0]
+        )
+        if chosen:
+            edit.setText(chosen)
+
+    browse.clicked.connect(pick)
+    layout.addWidget(browse)
+    return row
+
+
+class TrainingPanel(QWidget):
+    """Prepare data, configure and launch a job, and watch it live."""
+
+    profile_requested = Signal(object)  # ModelProfile for a finished checkpoint
+    job_started = Signal(str)  # job directory
+
+    def __init__(self, parent: QWidget | None = None, *, poll_ms: int = 500) -> None:
+        super().__init__(parent)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-panel")
+        self._pending: list[tuple[Future[Any], Callable[[Any], None]]] = []
+        self._poll_future: Future[Any] | None = None
+        self.job_dir: Path | None = None
+        self._tail: MetricsTail | None = None
+        self._series: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k, _ in PLOTTED}
+        self._paused = False
+        self.state = "idle"
+
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        tabs = QTabWidget()
+        tabs.addTab(self._build_data_tab(), "Data")
+        tabs.addTab(self._build_job_tab(), "Job")
+        splitter.addWidget(tabs)
+        splitter.addWidget(self._build_run_area())
+        splitter.setSizes([420, 680])
+        outer = QVBoxLayout(self)
+        outer.addWidget(splitter)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(poll_ms)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+
+    # ---------------------------------------------------------------- data tab
+    def _build_data_tab(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        form = QFormLayout()
+        self.data_file = QLineEdit()
+        self.data_file.setPlaceholderText("SFT rows (JSONL of {\"messages\": …})")
+        form.addRow("SFT file", _path_row(self.data_file))
+        self.data_queries = QLineEdit()
+        self.data_queries.setPlaceholderText("AutoScholarQuery-format queries with gold papers")
+        form.addRow("Queries", _path_row(self.data_queries))
+        self.data_index = QLineEdit()
+        form.addRow("Paper index", _path_row(self.data_index))
+        self.data_decisions = QLineEdit()
+        self.data_decisions.setPlaceholderText("optional: JSONL export of library accept/reject decisions")
+        form.addRow("Library decisions", _path_row(self.data_decisions))
+        layout.addLayout(form)
+        buttons = QHBoxLayout()
+        self.build_selector_button = QPushButton("Build Selector data")
+        self.build_selector_button.clicked.connect(lambda: self._build_data("selector"))
+        self.build_crawler_button = QPushButton("Build Crawler data")
+        self.build_crawler_button.clicked.connect(lambda: self._build_data("crawler"))
+        self.preview_button = QPushButton("Preview")
+        self.preview_button.clicked.connect(self.load_preview)
+        for b in (self.build_selector_button, self.build_crawler_button, self.preview_button):
+            buttons.addWidget(b)
+        layout.addLayout(buttons)
+        self.counts_label = QLabel("No data loaded.")
+        self.counts_label.setWordWrap(True)
+        layout.addWidget(self.counts_label)
+        self.preview_table = QTableWidget(0, 3)
+        self.preview_table.setHorizontalHeaderLabels(["kind", "prompt", "reply"])
+        self.preview_table.horizontalHeader().setStretchLastSection(True)
+        self.preview_table.setColumnWidth(0, 100)
+        self.preview_table.setColumnWidth(1, 220)
+        layout.addWidget(self.preview_table, 1)
+        return page
+
+    def load_preview(self) -> None:
+        from training.data import preview
+
+        path = Path(self.data_file.text().strip())
+        if not path.is_file():
+            self.counts_label.setText(f"File not found: {path}")
+            return
+        self._submit(lambda: preview(path, 200), self._show_preview)
+
+    def _show_preview(self, result: Any) -> None:
+        if isinstance(result, Exception):
+            self.counts_label.setText(f"Cannot read the data: {result}")
+            return
+        table, report = result
+        self.counts_label.setText(report.summary() + "".join(f"\n  skipped: {s}" for s in report.skipped[:5]))
+        self.preview_table.setRowCount(len(table))
+        for i, row in enumerate(table):
+            for j, key in enumerate(("kind", "prompt", "reply")):
+                item = QTableWidgetItem(row[key].replace("\n", " ⏎ ")[:300])
+                item.setToolTip(row[key][:2000])
+                self.preview_table.setItem(i, j, item)
+
+    def _build_data(self, role: str) -> None:
+        from training.data import IndexRetriever, build_crawler_data, build_selector_data
+
+        queries = Path(self.data_queries.text().strip()) if self.data_queries.text().strip() else None
+        decisions = Path(self.data_decisions.text().strip()) if self.data_decisions.text().strip() else None
+        index = Path(self.data_index.text().strip())
+        out = Path(self.data_file.text().strip() or f"{role}_sft.jsonl")
+        self.data_file.setText(str(out))
+        self.counts_label.setText(f"Building {role} data…")
+
+        def work() -> Any:
+            retriever = IndexRetriever(index) if queries else None
+            if role == "selector":
+                return build_selector_data(queries, out, retriever=retriever, decisions=decisions)
+            if retriever is None or queries is None:
+                raise ValueError("Crawler data needs a query file and an index")
+            return build_crawler_data(queries, out, retriever=retriever)
+
+        self._submit(work, lambda r: self.load_preview() if not isinstance(r, Exception) else self._show_preview(r))
+
+    # ----------------------------------------------------------------- job tab
+    def _build_job_tab(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        form = QFormLayout()
+        self.kind = QComboBox()
+        self.kind.addItems(["sft", "ppo", "local-selector"])
+        self.role = QComboBox()
+        self.role.addItems(["selector", "crawler"])
+        self.model_path = QLineEdit()
+        self.model_path.setPlaceholderText("transformers checkpoint directory")
+        self.train_file = QLineEdit()
+        self.queries_file = QLineEdit()
+        self.index_file = QLineEdit()
+        self.output_dir = QLineEdit("runs/job")
+        self.lora = QCheckBox("LoRA (peft)")
+        self.smoke = QCheckBox("Smoke run (2 steps on CPU)")
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(8)
+        self.lr.setRange(1e-8, 1.0)
+        self.lr.setSingleStep(1e-6)
+        self.lr.setValue(1e-5)
+        self.max_length = QSpinBox()
+        self.max_length.setRange(16, 32768)
+        self.max_length.setValue(1024)
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 1024)
+        self.batch.setValue(4)
+        self.ppo_steps = QSpinBox()
+        self.ppo_steps.setRange(1, 100000)
+        self.ppo_steps.setValue(250)
+        self.launch_mode = QComboBox()
+        self.launch_mode.addItems(["local", "ssh", "accelerate"])
+        self.host = QLineEdit()
+        self.host.setPlaceholderText("user@gpu-box (ssh)")
+        self.gpus = QSpinBox()
+        self.gpus.setRange(1, 1024)
+        form.addRow("Job", self.kind)
+        form.addRow("Role", self.role)
+        form.addRow("Model", _path_row(self.model_path, pick_dir=True))
+        form.addRow("SFT rows", _path_row(self.train_file))
+        form.addRow("Queries (PPO)", _path_row(self.queries_file))
+        form.addRow("Index (PPO)", _path_row(self.index_file))
+        form.addRow("Output", _path_row(self.output_dir, pick_dir=True))
+        form.addRow("Learning rate", self.lr)
+        form.addRow("Max length", self.max_length)
+        form.addRow("Batch size", self.batch)
+        form.addRow("PPO steps", self.ppo_steps)
+        form.addRow("", self.lora)
+        form.addRow("Launch on", self.launch_mode)
+        form.addRow("SSH host", self.host)
+        form.addRow("GPUs (accelerate)", self.gpus)
+        form.addRow("", self.smoke)
+        layout.addLayout(form)
+        self.kind.currentTextChanged.connect(self._kind_changed)
+        self.save_button = QPushButton("Save job.toml…")
+        self.save_button.clicked.connect(self._save_toml)
+        layout.addWidget(self.save_button)
+        layout.addStretch(1)
+        return page
+
+    def _kind_changed(self, kind: str) -> None:
+        if kind == "ppo":
+            self.role.setCurrentText("crawler")
+            self.lr.setValue(1e-6)
+        elif kind == "sft":
+            self.lr.setValue(1e-5)
+
+    def job_config(self) -> JobConfig:
+        """The form as a validated JobConfig (InputError names a bad field)."""
+        raw: dict[str, dict[str, Any]] = {
+            "job": {"kind": self.kind.currentText(), "role": self.role.currentText(),
+                    "output_dir": self.output_dir.text().strip() or "runs/job", "smoke": self.smoke.isChecked()},
+            "model": {"path": self.model_path.text().strip(), "lora": self.lora.isChecked()},
+            "data": {"train": self.train_file.text().strip(), "queries": self.queries_file.text().strip(),
+                     "index": self.index_file.text().strip()},
+            "sft": {"learning_rate": self.lr.value(), "max_length": self.max_length.value(),
+                    "batch_size": self.batch.value()},
+            "ppo": {"learning_rate": self.lr.value(), "steps": self.ppo_steps.value()},
+            "launch": {"mode": self.launch_mode.currentText(), "host": self.host.text().strip(),
+                       "num_processes": self.gpus.value()},
+        }
+        return parse_config(raw)
+
+    def _save_toml(self) -> None:
+        try:
+            text = self.job_config().to_toml()
+        except Exception as exc:
+            self._log(f"Cannot save: {exc}")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save job file", "job.toml", "TOML (*.toml)")
+        if path:
+            Path(path).write_text(text, encoding="utf-8")
+            self._log(f"Saved {path}")
+
+    # ---------------------------------------------------------------- run area
+    def _build_run_area(self) -> QWidget:
+        area = QWidget()
+        layout = QVBoxLayout(area)
+        self.status_label = QLabel("No job.")
+        self.status_label.setWordWrap(True)
+        layout.addWidget(self.status_label)
+        buttons = QHBoxLayout()
+        self.launch_button = QPushButton("Launch")
+        self.launch_button.clicked.connect(self.launch)
+        self.local_selector_button = QPushButton("Train a local Selector (CPU)")
+        self.local_selector_button.clicked.connect(self.launch_local_selector)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(lambda: self._control("cancel"))
+        self.attach_button = QPushButton("Attach…")
+        self.attach_button.clicked.connect(self._attach_dialog)
+        for b in (self.launch_button, self.local_selector_button, self.pause_button, self.cancel_button,
+                  self.attach_button):
+            buttons.addWidget(b)
+        layout.addLayout(buttons)
+        pg.setConfigOptions(antialias=True, background="w", foreground="k")
+        self.plots = pg.GraphicsLayoutWidget()
+        self.curves: dict[str, Any] = {}
+        for i, (key, title) in enumerate(PLOTTED):
+            plot = self.plots.addPlot(row=i // 3, col=i % 3, title=title)
+            plot.showGrid(x=True, y=True, alpha=0.3)
+            self.curves[key] = plot.plot([], [], pen=pg.mkPen((40, 90, 200), width=2), symbol="o", symbolSize=4)
+        layout.addWidget(self.plots, 3)
+        lower = QHBoxLayout()
+        box = QGroupBox("Checkpoints")
+        box_layout = QVBoxLayout(box)
+        self.checkpoint_list = QListWidget()
+        box_layout.addWidget(self.checkpoint_list)
+        self.register_button = QPushButton("Register as model profile")
+        self.register_button.clicked.connect(self.register_selected)
+        box_layout.addWidget(self.register_button)
+        lower.addWidget(box, 1)
+        self.log_view = QPlainTextEdit()
+        self.log_view.setReadOnly(True)
+        self.log_view.setMaximumBlockCount(2000)
+        lower.addWidget(self.log_view, 2)
+        layout.addLayout(lower, 2)
+        self._update_buttons()
+        return area
+
+    def _log(self, text: str) -> None:
+        self.log_view.appendPlainText(text)
+
+    def _update_buttons(self) -> None:
+        running = self.state in ("running", "paused", "queued") and self.job_dir is not None
+        self.pause_button.setEnabled(running)
+        self.cancel_button.setEnabled(running)
+        self.pause_button.setText("Resume" if self.state == "paused" else "Pause")
+        self.launch_button.setEnabled(not running)
+        self.local_selector_button.setEnabled(not running)
+        self.register_button.setEnabled(self.checkpoint_list.count() > 0)
+
+    def launch(self) -> None:
+        try:
+            config = self.job_config()
+            config.validate_for_run()
+        except Exception as exc:
+            self._log(f"Cannot launch: {exc}")
+            return
+        self.launch_config(config)
+
+    def launch_local_selector(self) -> None:
+        queries = self.queries_file.text().strip() or self.data_queries.text().strip()
+        index = self.index_file.text().strip() or self.data_index.text().strip()
+        out = self.output_dir.text().strip() or "runs/local-selector"
+        try:
+            config = parse_config({"job": {"kind": "local-selector", "output_dir": out, "smoke": self.smoke.isChecked()},
+                                   "data": {"queries": queries, "index": index}})
+            config.validate_for_run()
+        except Exception as exc:
+            self._log(f"Cannot launch: {exc}")
+            return
+        self.launch_config(config)
+
+    def launch_config(self, config: JobConfig) -> None:
+        from training.launch import start_job
+
+        self.state = "queued"
+        self.status_label.setText(f"Starting {config.job.kind} job…")
+        self._update_buttons()
+        self._submit(lambda: start_job(config), self._started)
+
+    def _started(self, result: Any) -> None:
+        if isinstance(result, Exception):
+            self.state = "failed"
+            self.status_label.setText(f"Launch failed: {result}")
+            self._log(f"Launch failed: {result}")
+            self._update_buttons()
+            return
+        self.attach(Path(result))
+        self.job_started.emit(str(result))
+
+    def attach(self, job_dir: Path) -> None:
+        """Watch a job directory (started here, by the CLI, or on a remote machine earlier)."""
+        self.job_dir = job_dir
+        self._tail = MetricsTail(job_dir / METRICS_FILE)
+        self._series = {k: ([], []) for k, _ in PLOTTED}
+        for curve in self.curves.values():
+            curve.setData([], [])
+        self.state = str(read_status(job_dir).get("state", "queued"))
+        self._log(f"Watching {job_dir}")
+        self._read_metrics()
+        self._refresh_checkpoints()
+        self._update_buttons()
+
+    def _attach_dialog(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Choose a job directory")
+        if chosen:
+            self.attach(Path(chosen))
+
+    def toggle_pause(self) -> None:
+        self._control("resume" if self.state == "paused" else "pause")
+
+    def _control(self, action: str) -> None:
+        from training.launch import launcher_for
+
+        job_dir = self.job_dir
+        if job_dir is None:
+            return
+        self._submit(lambda: launcher_for(job_dir).signal(job_dir, action),
+                     lambda r: self._log(f"{action}: {r}" if isinstance(r, Exception) else f"{action} sent"))
+
+    # ------------------------------------------------------------- live updates
+    def _submit(self, fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        self._pending.append((self._executor.submit(fn), done))
+
+    def _tick(self) -> None:
+        for item in [p for p in self._pending if p[0].done()]:
+            self._pending.remove(item)
+            future, done = item
+            exc = future.exception()
+            done(exc if exc is not None else future.result())
+        if self.job_dir is None:
+            return
+        self._read_metrics()
+        if self._poll_future is None and self.state not in FINAL_STATES:
+            from training.launch import launcher_for
+
+            job_dir = self.job_dir
+            self._poll_future = self._executor.submit(lambda: launcher_for(job_dir).poll(job_dir))
+        elif self._poll_future is not None and self._poll_future.done():
+            future, self._poll_future = self._poll_future, None
+            exc = future.exception()
+            if exc is not None:
+                self.status_label.setText(f"Cannot read the job: {exc}")
+                return
+            result = future.result()
+            changed = result.state != self.state
+            self.state = result.state
+            message = result.message
+            self.status_label.setText(message if message.startswith(result.state) else f"{result.state}: {message}")
+            if changed:
+                self._refresh_checkpoints()
+                self._update_buttons()
+
+    def _read_metrics(self) -> None:
+        if self._tail is None:
+            return
+        rows = self._tail.read_new()
+        touched = False
+        for row in rows:
+            if "event" in row:
+                self._log(f"[{row['event']}] {row.get('message', '')}")
+                if row["event"] == "checkpoint":
+                    self._refresh_checkpoints()
+                continue
+            step = row.get("step")
+            if not isinstance(step, (int, float)):
+                continue
+            for key, _ in PLOTTED:
+                value = row.get(key)
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    xs, ys = self._series[key]
+                    xs.append(float(step))
+                    ys.append(float(value))
+                    touched = True
+        if touched:
+            for key, (xs, ys) in self._series.items():
+                self.curves[key].setData(xs, ys)
+
+    def _refresh_checkpoints(self) -> None:
+        if self.job_dir is None:
+            return
+        current = [self.checkpoint_list.item(i).toolTip() for i in range(self.checkpoint_list.count())]
+        found = [str(p) for p in list_checkpoints(self.job_dir)]
+        if found != current:
+            self.checkpoint_list.clear()
+            for path in found:
+                item = QListWidgetItem(Path(path).name)
+                item.setToolTip(path)  # the full path; the list shows names
+                self.checkpoint_list.addItem(item)
+            if found:
+                self.checkpoint_list.setCurrentRow(len(found) - 1)
+        self._update_buttons()
+
+    def register_selected(self) -> None:
+        item = self.checkpoint_list.currentItem()
+        if item is None:
+            return
+        path = Path(item.toolTip())
+        from engine.models.cross_encoder import META_FILE
+
+        kind = "cross-encoder" if (path / META_FILE).exists() else "transformers"
+        name = f"{self.job_dir.name if self.job_dir else 'trained'}-{path.name}"
+        profile = ModelProfile(name=name, kind=kind, path=str(path))
+        self._log(f"Registered profile {name!r} ({kind})")
+        self.profile_requested.emit(profile)
+
+    def shutdown(self) -> None:
+        """Stop polling (the job itself keeps running; it is its own process)."""
+        self._timer.stop()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def closeEvent(self, event: Any) -> None:
+        self.shutdown()
+        super().closeEvent(event)
