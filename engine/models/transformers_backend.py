@@ -151,7 +151,6 @@ class TransformersModel:
                 hint="use a smaller dtype (bfloat16), another device, or a GGUF profile on CPU",
             ) from exc
         model.eval()
-        torch.set_grad_enabled(False)
         return cls(
             model, tokenizer, name=profile.name, context_tokens=profile.context_tokens, batch_size=profile.batch_size
         )
@@ -216,17 +215,31 @@ class TransformersModel:
         with self._lock, torch.inference_mode():
             for start in range(0, len(order), self._batch_size):
                 chunk = order[start : start + self._batch_size]
-                try:
-                    logits = self._last_logits([encoded[i] for i in chunk])
-                except RuntimeError as exc:
-                    raise ModelError(
-                        f"{self._info.name}: scoring failed: {exc}",
-                        hint="lower the profile's batch_size (GPU memory) or context_tokens",
-                    ) from exc
-                p_true = torch.softmax(logits, dim=-1)[:, self._true_id].tolist()
-                for i, p in zip(chunk, p_true, strict=True):
-                    probs[i] = float(p)
+                for i, p in zip(chunk, self._score_rows([encoded[i] for i in chunk]), strict=True):
+                    probs[i] = p
         return probs
+
+    def _score_rows(self, rows: list[list[int]]) -> list[float]:
+        """P("True") for one batch; on CUDA out-of-memory the batch is halved and retried."""
+        import torch
+
+        try:
+            logits = self._last_logits(rows)
+        except torch.cuda.OutOfMemoryError as exc:
+            torch.cuda.empty_cache()
+            if len(rows) == 1:
+                raise ModelError(
+                    f"{self._info.name}: out of GPU memory scoring one prompt of {len(rows[0])} tokens",
+                    hint="lower the profile's context_tokens, use bfloat16, or a GGUF profile on CPU",
+                ) from exc
+            half = len(rows) // 2
+            return self._score_rows(rows[:half]) + self._score_rows(rows[half:])
+        except RuntimeError as exc:
+            raise ModelError(
+                f"{self._info.name}: scoring failed: {exc}",
+                hint="lower the profile's batch_size (GPU memory) or context_tokens",
+            ) from exc
+        return [float(p) for p in torch.softmax(logits, dim=-1)[:, self._true_id].tolist()]
 
     def generate(
         self,

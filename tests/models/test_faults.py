@@ -260,3 +260,31 @@ def test_openai_scores_from_recorded_logprobs() -> None:
         sent = [body for path, body in server.requests if path.endswith("/chat/completions")][-1]
         assert sent["max_tokens"] == 1 and sent["logprobs"] is True and sent["top_logprobs"] == 20
         model.close()
+
+
+def test_transformers_halves_the_batch_on_gpu_out_of_memory(tiny_hf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from engine.models.transformers_backend import TransformersModel
+
+    model = load_model(ModelProfile(name="gpu", kind="transformers", path=str(tiny_hf), batch_size=8))
+    assert isinstance(model, TransformersModel)
+    prompts = [user_message(p) for p, _ in TINY_EXAMPLES] * 3
+    expected = model.true_probabilities(prompts)
+    real = model._last_logits
+    sizes: list[int] = []
+
+    def tight_memory(rows: list[list[int]]) -> Any:
+        sizes.append(len(rows))
+        if len(rows) > 2:  # as CUDA would: a batch of more than two prompts does not fit
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(rows)
+
+    monkeypatch.setattr(model, "_last_logits", tight_memory)
+    assert model.true_probabilities(prompts) == pytest.approx(expected, abs=1e-6)
+    assert max(s for s in sizes if s <= 2) == 2 and 8 in sizes
+    monkeypatch.setattr(model, "_last_logits", lambda rows: (_ for _ in ()).throw(torch.cuda.OutOfMemoryError("oom")))
+    with pytest.raises(ModelError, match="out of GPU memory") as err:
+        model.true_probabilities(prompts[:1])
+    assert "context_tokens" in err.value.hint
+    model.close()
