@@ -22,6 +22,7 @@ import asyncio
 import hashlib
 import json
 import os
+import resource
 import sys
 import threading
 import time
@@ -65,7 +66,7 @@ class CachedModel:
         self.live = live
         self.threads = threads
         self.entries: dict[str, Any] = {}
-        self.seconds = {"generate": 0.0, "score": 0.0}
+        self.seconds = {"generate": 0.0, "score": 0.0, "load": 0.0}
         self.calls = {"generate": 0, "score": 0}
         self._inner: ChatModel | None = None
         self._lock = threading.Lock()
@@ -87,7 +88,9 @@ class CachedModel:
         if self._inner is None:
             from engine.models.profiles import ModelProfile, load_model
 
+            started = time.perf_counter()
             self._inner = load_model(ModelProfile(threads=self.threads))
+            self.seconds["load"] = time.perf_counter() - started
         return self._inner
 
     def _store(self, key: str, value: Any) -> None:
@@ -111,9 +114,9 @@ class CachedModel:
         key = self.key("gen", list(messages), max_tokens, temperature, seed if temperature > 0 else None, prefix)
         if key not in self.entries:
             started = time.perf_counter()
-            text = self._model().generate(
-                messages, max_tokens=max_tokens, temperature=temperature, seed=seed, prefix=prefix
-            )
+            model = self._model()
+            started = time.perf_counter()
+            text = model.generate(messages, max_tokens=max_tokens, temperature=temperature, seed=seed, prefix=prefix)
             self.seconds["generate"] += time.perf_counter() - started
             self.calls["generate"] += 1
             self._store(key, text)
@@ -123,8 +126,9 @@ class CachedModel:
         keys = [self.key("p_true", list(p)) for p in prompts]
         missing = [i for i, k in enumerate(keys) if k not in self.entries]
         if missing:
+            model = self._model()
             started = time.perf_counter()
-            probs = self._model().true_probabilities([prompts[i] for i in missing])
+            probs = model.true_probabilities([prompts[i] for i in missing])
             self.seconds["score"] += time.perf_counter() - started
             self.calls["score"] += len(missing)
             for i, p in zip(missing, probs, strict=True):
@@ -185,6 +189,7 @@ class Config:
     overrides: dict[str, Any]
     variants: tuple[str, ...] = ()
     note: str = ""
+    subset: bool = False  # run on the LLM subset even though it needs no LLM (for a like-for-like row)
 
     def settings(self, query: EvalQuery) -> AgentSettings:
         return AgentSettings(**{**self.overrides, "before": cutoff(query)})
@@ -214,13 +219,16 @@ class Row:
         return self.sums.get(key, 0.0) / self.queries if self.queries else 0.0
 
 
-def bm25_row(queries: Sequence[EvalQuery], index: LocalIndex, *, keep_stopwords: bool) -> Row:
+def bm25_row(queries: Sequence[EvalQuery], source: MemoIndex, *, keep_stopwords: bool) -> Row:
     name = "BM25 baseline (question words OR-ed, title x10" + (", stopwords kept)" if keep_stopwords else ")")
     row = Row(Config(name, {}, note="direct LocalIndex.search_sync, top 100"))
     started = time.perf_counter()
     for q in queries:
-        hits = index.search_sync(q.question, limit=100, before=cutoff(q), keep_stopwords=keep_stopwords)
-        row.add(query_metrics(q, [Candidate(p.title, p.arxiv_id, False) for p, _ in hits]), 0)
+        if keep_stopwords:
+            hits = [p for p, _ in source.index.search_sync(q.question, limit=100, before=cutoff(q), keep_stopwords=True)]
+        else:  # the same call, memoised: the loop's own question search reuses it
+            hits = source.search_sync(q.question, limit=100, before=cutoff(q))
+        row.add(query_metrics(q, [Candidate(p.title, p.arxiv_id, False) for p in hits]), 0)
     row.seconds = time.perf_counter() - started
     return row
 
@@ -327,9 +335,11 @@ def main() -> int:
     parser.add_argument("--llm-queries", type=int, default=0, help="LLM configurations run on the first N queries")
     parser.add_argument("--first", type=int, default=104, help="fill: the first N queries")
     parser.add_argument("--what", choices=("crawler", "selector"), default="crawler")
+    parser.add_argument("--qid", default="", help="profile: the dev query to run (default: the first)")
     parser.add_argument("--score-top", type=int, default=20, help="fill selector: papers scored per query")
     parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads when filling the cache")
     parser.add_argument("--only", default="", help="table: only configurations whose name contains this")
+    parser.add_argument("--skip-retrieval", action="store_true", help="table: only the LLM configurations")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     args = parser.parse_args()
     queries, _skipped = load_queries(args.queries)
@@ -347,18 +357,21 @@ async def run_table(args: argparse.Namespace, queries: list[EvalQuery], index: L
     crawler = CachedModel(args.cache, live=False)
     selector = crawler
     started = time.perf_counter()
-    baseline = bm25_row(queries, index, keep_stopwords=False)
-    rows = [baseline, bm25_row(queries, index, keep_stopwords=True)]
-    configs = [c for c in [*retrieval_configs(), *llm_configs()] if args.only in c.name]
+    baseline = bm25_row(queries, source, keep_stopwords=False)
+    rows = [baseline]
+    if not args.skip_retrieval:
+        rows.append(bm25_row(queries, source, keep_stopwords=True))
+    configs = [c for c in [*([] if args.skip_retrieval else retrieval_configs()), *llm_configs()]
+               if args.only in c.name]
     for config in configs:
-        subset = queries[: args.llm_queries] if config.uses_llm else queries
+        subset = queries[: args.llm_queries] if (config.uses_llm or config.subset) else queries
         if not subset:
             continue
         row = await run_config(config, subset, source, crawler, selector)
         rows.append(row)
         print(table([row], baseline).splitlines()[-1], flush=True)
     if args.llm_queries:
-        sub = bm25_row(queries[: args.llm_queries], index, keep_stopwords=False)
+        sub = bm25_row(queries[: args.llm_queries], source, keep_stopwords=False)
         sub.config.name = f"BM25 baseline on the first {args.llm_queries} queries (compare LLM rows with this)"
         rows.insert(2, sub)
     out = table(rows, baseline)
@@ -371,7 +384,37 @@ async def run_table(args: argparse.Namespace, queries: list[EvalQuery], index: L
 
 
 def llm_configs() -> list[Config]:
-    return []
+    """Configurations reading cached Crawler queries and/or Selector scores (run on the first N queries).
+
+    The Selector scores the `score_top` best papers by fused retrieval; its P(True) is cached for the
+    top 10 of the default configuration, so rows scoring more (or other) papers need more filling.
+    """
+    base: dict[str, Any] = {"results_per_query": 100, "score_top": 10, "expand_layers": 0,
+                            "select_rule": "top_unrejected", "max_seconds": 3600}
+    dv = variants.DEFAULT_VARIANTS
+    out = [
+        Config("LLM subset: question + variants, no Crawler, no Selector, top 2", {
+            **base, "max_queries": 0, "score_top": 0}, dv, subset=True),
+        Config("LLM subset: question + variants, no Crawler, no Selector, top 1", {
+            **base, "max_queries": 0, "score_top": 0, "select_k": 1}, dv, subset=True),
+        Config("Crawler queries on (weight 0.6), no Selector, top 2", {**base, "score_top": 0}, dv),
+        Config("Crawler queries on (weight 0.3), no Selector", {**base, "score_top": 0, "crawler_weight": 0.3}, dv),
+        Config("Crawler queries on (weight 1.0), no Selector", {**base, "score_top": 0, "crawler_weight": 1.0}, dv),
+        Config("PaSa rule: P(True) > 0.5 (Selector top 10)", {**base, "select_rule": "threshold"}, dv),
+    ]
+    for k in (1, 2, 3):
+        for q in (0.0, 0.25, 0.5, 0.75):
+            out.append(Config(f"Selector top 10, top {k} unrejected, reject below q{q:.2f}",
+                              {**base, "select_k": k, "reject_quantile": q}, dv))
+    for w in (0.1, 0.5, 2.0):
+        out.append(Config(f"Selector top 10, selector_weight {w}, top 2 unrejected q0.25",
+                          {**base, "selector_weight": w}, dv))
+    out.append(Config("Selector top 10, no Crawler, top 2 unrejected q0.25", {**base, "max_queries": 0}, dv))
+    out.append(Config("Selector top 10, no Crawler, top 1 unrejected q0.5",
+                      {**base, "max_queries": 0, "select_k": 1, "reject_quantile": 0.5}, dv))
+    out.append(Config("default settings (AgentSettings(), auto rule)", {"expand_layers": 0, "max_seconds": 3600},
+                      dv, note="embedded Selector → top_unrejected"))
+    return out
 
 
 async def fill(args: argparse.Namespace, queries: list[EvalQuery], index: LocalIndex) -> int:
@@ -383,7 +426,8 @@ async def fill(args: argparse.Namespace, queries: list[EvalQuery], index: LocalI
     """
     model = CachedModel(args.cache, live=True, threads=args.threads)
     source = MemoIndex(index)
-    defaults = Config("default", {"score_top": args.score_top, "select_rule": "top_unrejected", "results_per_query": 100},
+    defaults = Config("default", {"score_top": args.score_top, "select_rule": "top_unrejected", "results_per_query": 100,
+                                  "max_seconds": 3600},
                       variants.DEFAULT_VARIANTS)
     for n, q in enumerate(queries[: args.first], start=1):
         started = time.perf_counter()
@@ -401,6 +445,43 @@ async def fill(args: argparse.Namespace, queries: list[EvalQuery], index: LocalI
 
 
 def profile(args: argparse.Namespace, queries: list[EvalQuery], index: LocalIndex) -> int:
+    """One default search with the real embedded model (nothing cached): where the time goes, peak RSS."""
+    query = next((q for q in queries if q.qid == args.qid), queries[0]) if args.qid else queries[0]
+    scratch = Path(f"/tmp/pasa_quality_profile_{os.getpid()}.jsonl")
+    scratch.unlink(missing_ok=True)
+    model = CachedModel(scratch, live=True, threads=args.threads)
+    source = MemoIndex(index, depth=0)  # no memo effect: every search hits the index once
+    settings = AgentSettings(before=cutoff(query))
+    started = time.perf_counter()
+    cpu_before = os.times()
+    finished = asyncio.run(search_once(query, Config("default", settings.model_dump(exclude={"before"}),
+                                                     variants.DEFAULT_VARIANTS), source, model, model))
+    wall = time.perf_counter() - started
+    cpu = os.times()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    scored = sum(r.selector_score is not None for r in finished.results)
+    other = wall - sum(model.seconds.values()) - source.seconds
+    lines = [
+        f"Default search profile ({query.qid}, llama.cpp threads={args.threads}; status {finished.status.value})",
+        "| step | seconds | share |",
+        "|---|---|---|",
+        f"| Crawler generate ({model.calls['generate']} calls) | {model.seconds['generate']:.1f} | "
+        f"{model.seconds['generate'] / wall:.0%} |",
+        f"| retrieval ({source.calls} index searches) | {source.seconds:.1f} | {source.seconds / wall:.0%} |",
+        f"| Selector ({model.calls['score']} papers scored) | {model.seconds['score']:.1f} | "
+        f"{model.seconds['score'] / wall:.0%} |",
+        f"| model load | {model.seconds['load']:.1f} | {model.seconds['load'] / wall:.0%} |",
+        f"| ranking, events, loop | {other:.1f} | {other / wall:.0%} |",
+        f"| **total wall** | {wall:.1f} | 100% |",
+        "",
+        f"papers found {len(finished.results)}, scored {scored}: "
+        f"{model.calls['score'] / max(model.seconds['score'], 1e-9):.2f} papers/s scored; "
+        f"CPU user+sys {cpu.user + cpu.system - cpu_before.user - cpu_before.system:.1f} s; "
+        f"peak RSS {peak_mb:.0f} MB; load average at the end {os.getloadavg()[0]:.1f}",
+    ]
+    print("\n".join(lines))
+    scratch.unlink(missing_ok=True)
+    model.close()
     return 0
 
 

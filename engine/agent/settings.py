@@ -17,14 +17,14 @@ class AgentSettings(BaseModel):
     include_user_query: bool = Field(
         True, description="Also run the user's own question as a search query (a strong retrieval signal)."
     )
-    results_per_query: int = Field(10, ge=1, le=200, description="Results taken from each source per query.")
+    results_per_query: int = Field(100, ge=1, le=200, description="Results taken from each source per query.")
     expand_layers: int = Field(2, ge=0, le=5, description="Citation-expansion layers after the search session.")
     expand_per_layer: int = Field(20, ge=0, le=200, description="Papers expanded per layer (best first).")
     sections_per_paper: int = Field(5, ge=1, le=20, description="Sections the Crawler may pick per paper.")
     max_papers: int = Field(300, ge=1, le=10000, description="Stop adding papers beyond this many.")
     max_seconds: float = Field(180.0, gt=0, description="Wall-clock budget in seconds; the search ends truncated.")
     score_top: int = Field(
-        100, ge=0, le=10000, description="Only the best this-many papers by retrieval are sent to the Selector."
+        10, ge=0, le=10000, description="Only the best this-many papers by retrieval are sent to the Selector."
     )
     select_threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="Selected iff the Selector's P(True) exceeds this."
@@ -42,7 +42,7 @@ class AgentSettings(BaseModel):
         "zero-shot model); auto: top_unrejected for the embedded model, threshold for any other. "
         "See engine/agent/ranking.py.",
     )
-    select_k: int = Field(2, ge=1, le=1000, description="top_unrejected: how many papers to select.")
+    select_k: int = Field(1, ge=1, le=1000, description="top_unrejected: how many papers to select.")
     reject_quantile: float = Field(
         0.25,
         ge=0.0,
@@ -67,5 +67,5 @@ class AgentSettings(BaseModel):
         if name == "quick":
             return cls(max_queries=3, results_per_query=20, expand_layers=0, score_top=30, max_seconds=60)
         if name == "thorough":
-            return cls(max_queries=8, results_per_query=50, expand_layers=2, score_top=200, max_seconds=900)
+            return cls(max_queries=8, results_per_query=100, expand_layers=2, score_top=100, max_seconds=900)
         return cls()
