@@ -233,7 +233,9 @@ class SSHLauncher:
         staging.unlink()
         q_job, q_code = shlex.quote(remote_job), shlex.quote(remote_code)
         launch = (
-            f"cd {q_code} && J=$(cd ~ && cd {q_job} && pwd) && "
+            # `;` not `&&` before the last command: `&` must background only the runner, or the
+            # backgrounded list would hold the SSH channel open.
+            f"cd ~ && cd {q_job} || exit 1; J=$(pwd); cd ~ && cd {q_code} || exit 1; "
             f"PYTHONPATH=. HF_HUB_OFFLINE=1 setsid nohup {shlex.quote(self.python)} -m training.runner \"$J\" "
             f"> \"$J/{LOG_FILE}\" 2>&1 < /dev/null & echo $!"
         )
@@ -253,12 +255,16 @@ class SSHLauncher:
         q = shlex.quote(handle["remote_job"])
         pid = int(handle.get("pid", 0))
         command = (
-            f"cd {q} && (cat {STATUS_FILE} 2>/dev/null || printf '{{}}'); echo; "
+            f"cd {q} 2>/dev/null || exit 3; (cat {STATUS_FILE} 2>/dev/null || printf '{{}}'); echo; "
             f"(kill -0 {pid} 2>/dev/null && echo alive || echo dead); "
-            f"tail -c +{offset + 1} {METRICS_FILE} 2>/dev/null"
+            f"tail -c +{offset + 1} {METRICS_FILE} 2>/dev/null; exit 0"
         )
         done = self.run(command)
         local = read_status(job_dir)
+        if done.returncode == 3:
+            message = f"the job directory {handle['remote_job']} is gone from {self.host}"
+            write_status(job_dir, "failed", message)
+            return PollResult("failed", message)
         if done.returncode != 0:
             reason = done.stderr.decode(errors="replace").strip()[-300:] or f"exit {done.returncode}"
             return PollResult(
