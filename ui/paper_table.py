@@ -7,6 +7,7 @@ the selection (persistent indexes are moved by paper key), so live updates never
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +53,19 @@ COLUMNS: tuple[Column, ...] = (
 )
 SCORE, SELECTED, DECISION, TITLE, FOUND_BY, TAGS, RATING = 0, 1, 2, 3, 7, 8, 9
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+_DISPLAY, _TOOLTIP = int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.ToolTipRole)
+_BACKGROUND, _FOREGROUND = int(Qt.ItemDataRole.BackgroundRole), int(Qt.ItemDataRole.ForegroundRole)
+_FONT, _ALIGN, _ROW = int(Qt.ItemDataRole.FontRole), int(Qt.ItemDataRole.TextAlignmentRole), int(ROW_ROLE)
+_ROLES = frozenset((_DISPLAY, _TOOLTIP, _BACKGROUND, _FOREGROUND, _FONT, _ALIGN, _ROW))
+_CENTER = int(Qt.AlignmentFlag.AlignCenter)
+_GREY = QColor(128, 128, 128)
+
+
+@functools.lru_cache(maxsize=128)
+def _score_brush(score: float) -> QColor:
+    color = QColor(score_color(score))
+    color.setAlpha(90)
+    return color
 
 
 @dataclass(slots=True)
@@ -96,27 +110,24 @@ class PaperTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        # Called for every visible cell and role on each repaint: plain ints and cached objects only.
+        if role not in _ROLES or not index.isValid():
             return None
         row = self._rows[self._view[index.row()]]
         col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             return COLUMNS[col].text(row)
-        if role == ROW_ROLE:
+        if role == _ROW:
             return row
-        if role == Qt.ItemDataRole.ToolTipRole and col == TITLE:
-            return row.title
-        if role == Qt.ItemDataRole.BackgroundRole and col == SCORE and row.score is not None:
-            color = QColor(score_color(row.score))
-            color.setAlpha(90)
-            return color
-        if role == Qt.ItemDataRole.ForegroundRole and row.decision == "rejected":
-            return QColor(128, 128, 128)
-        if role == Qt.ItemDataRole.FontRole and col == TITLE and (row.decision == "accepted"):
-            return self._bold
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (SCORE, SELECTED, 5):
-            return int(Qt.AlignmentFlag.AlignCenter)
-        return None
+        if role == _TOOLTIP:
+            return row.title if col == TITLE else None
+        if role == _BACKGROUND:
+            return None if col != SCORE or row.score is None else _score_brush(round(row.score, 2))
+        if role == _FOREGROUND:
+            return _GREY if row.decision == "rejected" else None
+        if role == _FONT:
+            return self._bold if col == TITLE and row.decision == "accepted" else None
+        return _CENTER if col in (SCORE, SELECTED, 5) else None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self._sort_column, self._sort_order = column, order

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import gzip
 import json
-import threading
+import os
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from engine.events import PaperScored
 from engine.models.scripted import ScriptedModel
-from pasa_desktop.search_service import SearchService
+from pasa_desktop.gui_controller.search_process import MODELS_ENV
 from tests.conftest import shared_data
 from tests.ui.conftest import screenshot
 
@@ -27,20 +29,18 @@ def _crawler_reply(prompt: str) -> str:
     return " language model\n[Search] neural network training\n[Search] transformer attention\n[StopSearch]"
 
 
-class Models:
-    """Scripted models standing in for the PaSa Crawler and Selector; counts what the Selector scored."""
+def _score(prompt: str) -> float:
+    title = prompt.split("Title: ", 1)[1].split("\n", 1)[0]
+    return 0.85 if "language" in title.lower() else 0.15
 
-    def __init__(self, delay_s: float = 0.0) -> None:
-        self.scored: dict[str, int] = {}
-        self.lock = threading.Lock()
-        self.crawler = ScriptedModel(_crawler_reply, name="crawler")
-        self.selector = ScriptedModel(scorer=self._score, name="selector", delay_s=delay_s)
 
-    def _score(self, prompt: str) -> float:
-        title = prompt.split("Title: ", 1)[1].split("\n", 1)[0]
-        with self.lock:
-            self.scored[title] = self.scored.get(title, 0) + 1
-        return 0.85 if "language" in title.lower() else 0.15
+def scripted_models(profile: str) -> ScriptedModel:
+    """The child search process's models (PASA_ENGINE_MODELS): a scripted Crawler and Selector;
+    PASA_TEST_SELECTOR_DELAY slows the Selector so a test can cancel mid-scoring."""
+    if profile == "selector":
+        return ScriptedModel(scorer=_score, name="selector",
+                             delay_s=float(os.environ.get("PASA_TEST_SELECTOR_DELAY", "0")))
+    return ScriptedModel(_crawler_reply, name="crawler")
 
 
 @pytest.fixture
@@ -66,13 +66,12 @@ def real_window(make_window, settings, small_corpus, tmp_path, monkeypatch):  # 
     settings.sources.enabled = ["local"]
 
     def build(delay_s: float = 0.0):  # type: ignore[no-untyped-def]
-        models = Models(delay_s)
-        monkeypatch.setattr(SearchService, "model", lambda self, name: models.selector
-                            if name == "selector" else models.crawler)
+        monkeypatch.setenv(MODELS_ENV, "tests.ui.test_real_search:scripted_models")
+        monkeypatch.setenv("PASA_TEST_SELECTOR_DELAY", str(delay_s))
         settings.crawler_profile, settings.selector_profile = "crawler", "selector"
-        window = make_window(stream=None)  # the app's own search service
+        window = make_window(stream=None)  # the app's own search: SearchService in a child process
         window.search_panel.set_preset("quick")
-        return window, models
+        return window
 
     return build
 
@@ -83,7 +82,7 @@ def _search(qtbot, window) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_real_search_through_the_window(qtbot, real_window, library) -> None:  # type: ignore[no-untyped-def]
-    window, models = real_window()
+    window = real_window()
     _search(qtbot, window)
     qtbot.waitUntil(lambda: window.state.finished is not None and not window.services.search.running,
                     timeout=60_000)
@@ -97,7 +96,7 @@ def test_real_search_through_the_window(qtbot, real_window, library) -> None:  #
     root = tree.index(0, 0)
     issued = {q.query for q in library.run_queries(run.id)}
     shown = {tree.node(tree.index(r, 0, root)).label for r in range(tree.rowCount(root))}
-    assert issued <= shown and "transformer attention" in shown
+    assert issued <= shown and "transformer attention" in shown, (issued, window.notifications.messages())
     # Scores: every scored paper is in the histogram; only "language" papers (P = 0.85) can be selected,
     # and the window's selected set is the final ranking's.
     scored = [p for p in papers if p.score is not None]
@@ -108,12 +107,12 @@ def test_real_search_through_the_window(qtbot, real_window, library) -> None:  #
     assert tree.data(root.siblingAtColumn(3)) == str(len(final))
     table = window.search_panel.results.model
     assert {table.row_at(i).key for i in range(table.rowCount()) if table.row_at(i).selected} == final
-    assert all(n == 1 for n in models.scored.values())
+    assert _scored_twice(library, run.id) == []
     screenshot(window, "04-real-search")
 
 
 def test_cancel_stops_within_a_second_and_resume_finishes(qtbot, real_window, library) -> None:  # type: ignore[no-untyped-def]
-    window, models = real_window(delay_s=0.25)  # a slow Selector: the search is mid-scoring when cancelled
+    window = real_window(delay_s=0.25)  # a slow Selector: the search is mid-scoring when cancelled
     _search(qtbot, window)
     qtbot.waitUntil(lambda: len(window.state.scores) >= 2, timeout=60_000)
     started = time.monotonic()
@@ -136,7 +135,7 @@ def test_cancel_stops_within_a_second_and_resume_finishes(qtbot, real_window, li
     panel.runs.setCurrentRow(0)
     assert panel.resume_button.isEnabled()
     screenshot(window, "05-library-interrupted-run")
-    models.selector._delay = 0.0
+    os.environ["PASA_TEST_SELECTOR_DELAY"] = "0"  # the resumed search's process reads it at start
     panel.resume_button.click()
     assert window.tabs.currentIndex() == 0
     qtbot.waitUntil(lambda: window.state.finished is not None and not window.services.search.running,
@@ -144,4 +143,10 @@ def test_cancel_stops_within_a_second_and_resume_finishes(qtbot, real_window, li
     qtbot.waitUntil(lambda: library.runs()[0].status in ("done", "truncated"), timeout=5_000)
     assert len(library.runs()) == 1  # resumed in place, not a new run
     assert library.runs()[0].scored >= scored_before
-    assert all(n == 1 for n in models.scored.values()), "a resumed search re-scored a paper"
+    assert _scored_twice(library, run.id) == [], "a resumed search re-scored a paper"
+
+
+def _scored_twice(library, run_id: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """Papers the run's event log shows scored more than once."""
+    counts = Counter(e.key for e in library.run_events(run_id) if isinstance(e, PaperScored))
+    return [key for key, n in counts.items() if n > 1]

@@ -1,0 +1,181 @@
+"""A search run by the app's SearchService in a child process, streamed back to the GUI process.
+
+Why a process and not a thread: the engine's Python work (ranking, recording every event in the
+library) would share the GIL with the GUI thread and stall the window for 100+ ms during bursts of
+events; and a model call cannot be interrupted in a thread, while a process can be ended at once. So
+Cancel asks the child to stop, and ends it if it has not within the grace period; either way
+everything already recorded in the library stays, and the run is marked cancelled (resumable).
+
+Messages from the child: ("event", run_id, Event) …, then ("error", message) or ("end",).
+Messages to the child: ("cancel",).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import multiprocessing
+import os
+import threading
+from collections.abc import AsyncIterator, Callable
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import PasaError
+from engine.events import Event, Progress, SearchFinished, SearchStatus
+
+if TYPE_CHECKING:
+    from pasa_desktop.gui_controller.engine_thread import SearchRequest
+    from pasa_desktop.library import Library
+    from pasa_desktop.settings import Settings
+
+# A model factory for the child, "module:function" taking a profile name (tests use scripted models).
+MODELS_ENV = "PASA_ENGINE_MODELS"
+GRACE_S = 0.6
+
+
+class ProcessSearch:
+    """A `StreamFactory`: each search runs in a fresh child process (spawned: no forked Qt state)."""
+
+    def __init__(
+        self,
+        settings_for: Callable[[SearchRequest], Settings],
+        agent_for: Callable[[str], Any],
+        library: Callable[[], Library],
+    ) -> None:
+        self._settings_for = settings_for
+        self._agent_for = agent_for
+        self._library = library
+
+    async def __call__(self, request: SearchRequest, cancel: asyncio.Event) -> AsyncIterator[tuple[int, Event]]:
+        settings = self._settings_for(request)
+        agent = self._agent_for(request.preset)
+        job = {
+            "settings": settings.model_dump_json(),
+            "agent": agent.model_dump_json(),
+            "query": request.query,
+            "resume_run": request.resume_run,
+        }
+        ctx = multiprocessing.get_context("spawn")
+        ours, theirs = ctx.Pipe()
+        process = ctx.Process(target=child_main, args=(theirs, job), name="pasa-search", daemon=True)
+        await asyncio.to_thread(process.start)
+        theirs.close()
+        loop = asyncio.get_running_loop()
+        run_id = request.resume_run or 0
+        finished = False
+
+        async def forward_cancel() -> None:
+            await cancel.wait()
+            try:
+                ours.send(("cancel",))
+            except OSError:
+                pass
+
+        canceller = asyncio.create_task(forward_cancel())
+        try:
+            while True:
+                try:
+                    message = await loop.run_in_executor(None, ours.recv)
+                except EOFError:  # the child died without saying goodbye (killed, crashed)
+                    if not finished:
+                        raise PasaError("The search process ended unexpectedly",
+                                        hint="see the terminal for its error; Resume continues the search") from None
+                    return
+                if message[0] == "event":
+                    run_id = message[1] or run_id
+                    finished = finished or isinstance(message[2], SearchFinished)
+                    yield message[1], message[2]
+                elif message[0] == "error":
+                    raise PasaError(message[1], hint=message[2])
+                else:
+                    return
+        except asyncio.CancelledError:
+            # Cancelled from outside (the grace period ran out): end the child now, record the cancellation.
+            await asyncio.shield(self._stop(process, run_id, finished))
+            raise
+        finally:
+            canceller.cancel()
+            if process.is_alive():
+                await asyncio.to_thread(process.join, GRACE_S)
+                if process.is_alive():
+                    process.kill()
+            ours.close()
+
+    async def _stop(self, process: Any, run_id: int, finished: bool) -> None:
+        if process.is_alive():
+            process.kill()
+            await asyncio.to_thread(process.join, 2.0)
+        if run_id and not finished:
+            done = SearchFinished(SearchStatus.CANCELLED, message="cancelled by the user")
+            await asyncio.to_thread(self._library().record, run_id, done)
+
+
+# -- the child process ---------------------------------------------------------------------------------
+
+
+def child_main(conn: Connection, job: dict[str, Any]) -> None:
+    """Entry point of the search process: run one search, send every event back, exit."""
+    try:
+        asyncio.run(_child(conn, job))
+    except PasaError as exc:
+        _send(conn, ("error", exc.message, exc.hint))
+    except BaseException as exc:  # reported to the GUI's notification area, never a silent death
+        _send(conn, ("error", f"{type(exc).__name__}: {exc}", ""))
+    finally:
+        conn.close()
+
+
+async def _child(conn: Connection, job: dict[str, Any]) -> None:
+    from engine.agent.settings import AgentSettings
+    from pasa_desktop.library import open_library
+    from pasa_desktop.search_service import SearchService, ensure_index
+    from pasa_desktop.settings import Settings
+
+    loop = asyncio.get_running_loop()
+    cancel = asyncio.Event()
+
+    def listen() -> None:
+        # A "cancel" from the GUI, or the GUI process gone (EOF): stop the search either way.
+        try:
+            while conn.recv()[0] != "cancel":
+                pass
+        except (EOFError, OSError):
+            pass
+        loop.call_soon_threadsafe(cancel.set)
+
+    threading.Thread(target=listen, name="pasa-search-cancel", daemon=True).start()
+    settings = Settings.model_validate_json(job["settings"])
+    if "local" in settings.sources.enabled and not settings.index_path().exists():
+        _send(conn, ("event", 0, Progress("index", "Building the offline paper index (first use only)…")))
+        await asyncio.to_thread(ensure_index, settings)
+    library = open_library(settings.library_path())
+    service = SearchService(settings, library)
+    factory = os.environ.get(MODELS_ENV, "")
+    if factory:
+        module, _, name = factory.partition(":")
+        make = getattr(importlib.import_module(module), name)
+        service.model = make  # type: ignore[method-assign]
+    _send(conn, ("event", 0, Progress("load", "Loading the Crawler and Selector models…")))
+    try:
+        async for run_id, event in service.run(
+            job["query"],
+            agent=AgentSettings.model_validate_json(job["agent"]),
+            resume_run=job["resume_run"],
+            cancel=cancel,
+            sources=list(settings.sources.enabled),
+        ):
+            if not _send(conn, ("event", run_id, event)):
+                cancel.set()
+    finally:
+        await asyncio.to_thread(service.close)
+        library.close()
+    _send(conn, ("end",))
+
+
+def _send(conn: Connection, message: tuple[Any, ...]) -> bool:
+    try:
+        conn.send(message)
+        return True
+    except (OSError, ValueError):  # the GUI went away
+        return False
