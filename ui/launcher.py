@@ -52,19 +52,12 @@ def run_gui(args: Sequence[str] = ()) -> int:
     quit_after_ms = int(args[args.index("--quit-after-ms") + 1]) if "--quit-after-ms" in args[:-1] else 1000
     theme = next((a.split("=", 1)[1] for a in args if a.startswith("--theme=")), "")
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
     from pasa_desktop.gui_controller import AppServices
     from pasa_desktop.settings import load_settings
     from ui.main_window import MainWindow
-    from ui.theme import apply_theme
 
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "pasa"])
-    assert isinstance(app, QApplication)
-    app.setApplicationName("PaSa Desktop")
-    app.setOrganizationName("pasa-desktop")
-    app.setDesktopFileName("pasa-desktop")
-    apply_theme(app, force=theme)
+    app = prepare_app(theme)
     settings, first_run_notes = load_settings(), []
     if not (exit_when_ready or screenshot):  # the first-run wizard, only when no settings file exists yet
         from ui.first_run import first_run_if_needed

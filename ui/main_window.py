@@ -349,6 +349,8 @@ class MainWindow(QMainWindow):
         # The library view reloads when it is shown, not while a search is drawing.
         if index == LIBRARY_TAB and self._library_stale:
             self.refresh_library()
+        if self.tabs.tabText(index) == "Training":
+            self._build_training_panel()
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -411,18 +413,26 @@ class MainWindow(QMainWindow):
         AboutDialog(self.services.settings, self).exec()
 
     def _add_training_tab(self) -> None:
-        # The training panel is another engineer's module; embed it when it exists.
+        # The training panel is another engineer's module (it imports pyqtgraph): the tab is added now,
+        # the panel is built the first time the tab is opened, so it costs nothing at start-up.
         if importlib.util.find_spec("ui.training_panel") is None:
             return
-        try:
-            from ui import training_panel
+        self._training_holder = QWidget()
+        QVBoxLayout(self._training_holder).setContentsMargins(0, 0, 0, 0)
+        self.training_panel: QWidget | None = None
+        self.tabs.addTab(self._training_holder, "Training")
 
-            panel_cls = getattr(training_panel, "TrainingPanel", None)
-            if panel_cls is not None:
-                self.tabs.addTab(panel_cls(), "Training")
-        except Exception as exc:  # a broken optional panel must not keep the app from opening
-            message = f"Training panel unavailable: {type(exc).__name__}: {exc}"
-            QTimer.singleShot(0, lambda: self.show_error("Training", message, "warning"))
+    def _build_training_panel(self) -> None:
+        if self.training_panel is not None:
+            return
+        try:
+            from ui.training_panel import TrainingPanel
+
+            self.training_panel = TrainingPanel()
+        except Exception as exc:  # a broken optional panel must not take the app down
+            self.training_panel = QLabel(f"The training panel is unavailable: {type(exc).__name__}: {exc}")
+            self.show_error("Training", str(self.training_panel.text()), "warning")
+        self._training_holder.layout().addWidget(self.training_panel)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._flush_timer.stop()

@@ -136,3 +136,17 @@ def test_graph_click_selects_the_paper_and_dark_theme(qtbot, make_window, librar
         screenshot(window, "17-dark-graph")
     finally:
         apply_theme(app, force="light")
+
+
+def test_training_tab_is_built_when_opened(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert titles[:2] == ["Search", "Library"]
+    if "Training" not in titles:
+        pytest.skip("ui/training_panel.py is not in this checkout")
+    assert window.training_panel is None  # nothing built at start-up
+    window.tabs.setCurrentIndex(titles.index("Training"))
+    from ui.training_panel import TrainingPanel
+
+    assert isinstance(window.training_panel, TrainingPanel)
+    screenshot(window, "18-training-tab")
