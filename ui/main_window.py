@@ -135,11 +135,11 @@ class MainWindow(QMainWindow):
 
     def start_search(self, request: SearchRequest) -> None:
         if not request.query and request.resume_run is None:
-            self.show_error("Search", "Type what you are looking for first.")
+            self.show_error("Search", "Type what you are looking for first.", "warning")
             self.search_panel.query.setFocus()
             return
         if not request.sources:
-            self.show_error("Search", "Choose at least one source (Sources menu).")
+            self.show_error("Search", "Choose at least one source (Sources menu).", "warning")
             return
         self.state = CrawlState(threshold=self.services.settings.agent.select_threshold)
         self._library_stale = True
@@ -433,6 +433,7 @@ class MainWindow(QMainWindow):
             self.training_panel = QLabel(f"The training panel is unavailable: {type(exc).__name__}: {exc}")
             self.show_error("Training", str(self.training_panel.text()), "warning")
         self._training_holder.layout().addWidget(self.training_panel)
+        self.training_panel.show()  # added to a visible parent: shown now, not on the next event loop pass
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._flush_timer.stop()

@@ -74,7 +74,7 @@ class NotificationArea(QWidget):
         count = self.list.count()
         shown = range(max(0, count - 4), count)
         height = sum(self.list.sizeHintForRow(i) for i in shown) or 22
-        self.list.setFixedHeight(height + 2 * self.list.frameWidth() + 8)
+        self.list.setFixedHeight(height + 2 * self.list.frameWidth() + 12)
 
     def clear(self) -> None:
         self.list.clear()

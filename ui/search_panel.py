@@ -237,12 +237,14 @@ class SearchPanel(QWidget):
         self.plots_placeholder.hide()
         self.plots_placeholder.deleteLater()
         self.plots_layout.addWidget(self.plots)
+        self.plots.show()
         graph = CrawlGraphView(self.state)
         graph.on_paper_clicked = self.results.table.select_key
         self.graph = graph
         layout = QVBoxLayout(self.graph_holder)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(graph)
+        graph.show()
 
     # -- live state --------------------------------------------------------------------------------
 
