@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -57,6 +58,9 @@ class LibraryPanel(QWidget):
         self.tree.setHeaderHidden(True)
         self.tree.setColumnCount(2)
         self.tree.setRootIsDecorated(True)
+        self.tree.header().setStretchLastSection(False)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.runs = QListWidget()
         self.runs.setWordWrap(True)
         self.runs.setAlternatingRowColors(True)
@@ -133,6 +137,7 @@ class LibraryPanel(QWidget):
         items: dict[int, QTreeWidgetItem] = {}
         for c in gateway.collections():
             item = QTreeWidgetItem([c.name, str(c.papers)])
+            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
             item.setData(0, Qt.ItemDataRole.UserRole, (COLLECTION, c.id))
             item.setToolTip(0, c.path)
             (items.get(c.parent_id) if c.parent_id in items else collections).addChild(item)  # type: ignore[union-attr]
@@ -148,6 +153,7 @@ class LibraryPanel(QWidget):
         tag_rows = gateway.tags()
         for t in tag_rows:
             item = QTreeWidgetItem([t.name, str(t.papers)])
+            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
             item.setData(0, Qt.ItemDataRole.UserRole, (TAG, t.name))
             tags.addChild(item)
         if not tag_rows:
@@ -156,8 +162,6 @@ class LibraryPanel(QWidget):
             hint.setFlags(Qt.ItemFlag.NoItemFlags)
             tags.addChild(hint)
         self.tree.expandAll()
-        self.tree.resizeColumnToContents(1)
-        self.tree.setColumnWidth(0, max(150, self.tree.width() - 50))
         self._select_scope_item()
         self.tree.blockSignals(False)
 

@@ -90,6 +90,10 @@ class PaperTableModel(QAbstractTableModel):
         self._by_key: dict[str, int] = {}
         self._view: list[int] = []  # indices into _rows, in display order
         self._filter = RowFilter()
+        self._keys: dict[int, list[Any]] = {}  # column → sort key of each row (cache)
+        self._accepted: list[int] | None = None  # rows passing the filter (cache)
+        self._position: dict[int, int] | None = None  # row index → view row (cache)
+        self._layout_valid = False
         self._sort_column = SCORE
         self._sort_order = Qt.SortOrder.DescendingOrder
         self._bold = QFont()
@@ -130,6 +134,8 @@ class PaperTableModel(QAbstractTableModel):
         return _CENTER if col in (SCORE, SELECTED, 5) else None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if (column, order) == (self._sort_column, self._sort_order) and self._layout_valid:
+            return  # QTableView asks twice per header click
         self._sort_column, self._sort_order = column, order
         self._relayout()
 
@@ -140,6 +146,7 @@ class PaperTableModel(QAbstractTableModel):
         self._rows = list(rows)
         self._by_key = {r.key: i for i, r in enumerate(self._rows)}
         self._haystacks = [_haystack(r) for r in self._rows]
+        self._rows_changed()
         self._view = self._compute_view()
         self.endResetModel()
 
@@ -154,6 +161,7 @@ class PaperTableModel(QAbstractTableModel):
             else:
                 self._rows[i] = row
                 self._haystacks[i] = _haystack(row)
+        self._rows_changed()
         self._relayout()
 
     def update_row(self, row: ResultRow) -> None:
@@ -163,12 +171,15 @@ class PaperTableModel(QAbstractTableModel):
             return
         self._rows[i] = row
         self._haystacks[i] = _haystack(row)
-        if i in self._view:
-            r = self._view.index(i)
+        for column, keys in self._keys.items():
+            keys[i] = COLUMNS[column].sort_key(row)
+        r = self._positions().get(i)
+        if r is not None:
             self.dataChanged.emit(self.index(r, 0), self.index(r, len(COLUMNS) - 1))
 
     def set_filter(self, row_filter: RowFilter) -> None:
         self._filter = row_filter
+        self._accepted = None
         self._relayout()
 
     def row_at(self, view_row: int) -> ResultRow:
@@ -176,12 +187,7 @@ class PaperTableModel(QAbstractTableModel):
 
     def view_row_of(self, key: str) -> int | None:
         i = self._by_key.get(key)
-        if i is None:
-            return None
-        try:
-            return self._view.index(i)
-        except ValueError:
-            return None
+        return None if i is None else self._positions().get(i)
 
     def all_rows(self) -> list[ResultRow]:
         return list(self._rows)
@@ -194,12 +200,35 @@ class PaperTableModel(QAbstractTableModel):
 
     # -- internals ---------------------------------------------------------------------------------
 
+    def _rows_changed(self) -> None:
+        self._keys.clear()
+        self._accepted = None
+
+    def _column_keys(self, column: int) -> list[Any]:
+        """Sort keys of every row for one column, computed once per change of the rows."""
+        keys = self._keys.get(column)
+        if keys is None:
+            key = COLUMNS[column].sort_key
+            keys = self._keys[column] = [key(r) for r in self._rows]
+        return keys
+
+    def _positions(self) -> dict[int, int]:
+        if self._position is None:
+            self._position = {i: r for r, i in enumerate(self._view)}
+        return self._position
+
     def _compute_view(self) -> list[int]:
-        f = self._filter
-        view = [i for i, r in enumerate(self._rows) if f.accepts(r, self._haystacks[i])]
-        key = COLUMNS[self._sort_column].sort_key
-        rows = self._rows
-        view.sort(key=lambda i: key(rows[i]), reverse=self._sort_order == Qt.SortOrder.DescendingOrder)
+        if self._accepted is None:
+            f = self._filter
+            if f.text.strip() or f.selected_only or f.hide_rejected:
+                self._accepted = [i for i, r in enumerate(self._rows) if f.accepts(r, self._haystacks[i])]
+            else:
+                self._accepted = list(range(len(self._rows)))
+        keys = self._column_keys(self._sort_column)
+        view = sorted(self._accepted, key=keys.__getitem__,
+                      reverse=self._sort_order == Qt.SortOrder.DescendingOrder)
+        self._position = None
+        self._layout_valid = True
         return view
 
     def _relayout(self) -> None:
@@ -208,7 +237,7 @@ class PaperTableModel(QAbstractTableModel):
         keys = [(self._rows[self._view[p.row()]].key, p.column()) if p.row() < len(self._view) else None
                 for p in persistent]
         self._view = self._compute_view()
-        position = {i: r for r, i in enumerate(self._view)}
+        position = self._positions()
         new_indexes = []
         for entry in keys:
             row = position.get(self._by_key[entry[0]]) if entry else None

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 # A model factory for the child, "module:function" taking a profile name (tests use scripted models).
 MODELS_ENV = "PASA_ENGINE_MODELS"
 GRACE_S = 0.6
+NICE = 10  # the search process's lower scheduling priority (POSIX)
 
 
 class ProcessSearch:
@@ -116,6 +117,9 @@ class ProcessSearch:
 
 def child_main(conn: Connection, job: dict[str, Any]) -> None:
     """Entry point of the search process: run one search, send every event back, exit."""
+    if hasattr(os, "nice"):
+        # The search may use every core (llama.cpp); the window must still get the CPU when it needs it.
+        os.nice(NICE)
     try:
         asyncio.run(_child(conn, job))
     except PasaError as exc:
