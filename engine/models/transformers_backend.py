@@ -193,6 +193,46 @@ class TransformersModel:
         return ids.to(self._device), mask.to(self._device), positions.to(self._device)
 
     def _last_logits(self, rows: Sequence[list[int]]) -> Any:
+        """Logits of each row's last token. Rows sharing a long prefix (the Selector's instructions and
+        user query come first) evaluate it once; otherwise one left-padded batch."""
+        shared = _common_prefix(rows)
+        if len(rows) > 1 and shared >= _MIN_SHARED_PREFIX:
+            try:
+                return self._last_logits_shared(rows, shared)
+            except (AttributeError, TypeError, NotImplementedError):  # a model or version without these APIs
+                pass
+        return self._last_logits_padded(rows)
+
+    def _last_logits_shared(self, rows: Sequence[list[int]], shared: int) -> Any:
+        """Prefix once (batch 1), its KV cache repeated per row, then the right-padded suffixes; causal
+        attention keeps every real token from seeing the padding after it."""
+        import torch
+
+        prefix = torch.tensor([rows[0][:shared]], dtype=torch.long, device=self._device)
+        decoder = self._model.get_decoder()
+        cache = decoder(input_ids=prefix, use_cache=True).past_key_values
+        cache.batch_repeat_interleave(len(rows))
+        suffixes = [r[shared:] for r in rows]
+        width = max(len(r) for r in suffixes)
+        ids = torch.full((len(rows), width), int(self._pad_id), dtype=torch.long)
+        mask = torch.zeros((len(rows), shared + width), dtype=torch.long)
+        mask[:, :shared] = 1
+        for i, row in enumerate(suffixes):
+            ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+            mask[i, shared : shared + len(row)] = 1
+        positions = torch.arange(shared, shared + width, dtype=torch.long).expand(len(rows), width)
+        hidden = decoder(
+            input_ids=ids.to(self._device),
+            attention_mask=mask.to(self._device),
+            position_ids=positions.to(self._device),
+            past_key_values=cache,
+            use_cache=True,
+        ).last_hidden_state
+        last = torch.tensor([len(r) - 1 for r in suffixes], device=self._device)
+        picked = hidden[torch.arange(len(rows), device=self._device), last]
+        return self._model.get_output_embeddings()(picked).float()
+
+    def _last_logits_padded(self, rows: Sequence[list[int]]) -> Any:
         ids, mask, positions = self._batch(rows)
         try:
             out = self._model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=1)
@@ -209,8 +249,8 @@ class TransformersModel:
                 hint="use a Qwen/PaSa-family model for the Selector",
             )
         encoded = [self._encode(p) for p in prompts]
-        # Similar lengths batch together (less padding); the order is restored after.
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+        # Prompts that share a prefix (same query) batch together; the order is restored after.
+        order = sorted(range(len(encoded)), key=lambda i: encoded[i])
         probs = [0.0] * len(encoded)
         with self._lock, torch.inference_mode():
             for start in range(0, len(order), self._batch_size):
@@ -295,6 +335,24 @@ class TransformersModel:
                 import torch
 
                 torch.cuda.empty_cache()
+
+
+# Below this many shared tokens the extra forward pass costs more than it saves.
+_MIN_SHARED_PREFIX = 32
+
+
+def _common_prefix(rows: Sequence[list[int]]) -> int:
+    """Tokens all rows share at the start, leaving each row at least one token of its own."""
+    if not rows:
+        return 0
+    first = rows[0]
+    n = min(len(r) for r in rows) - 1
+    for row in rows[1:]:
+        i = 0
+        while i < n and row[i] == first[i]:
+            i += 1
+        n = i
+    return max(n, 0)
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -19,6 +19,9 @@ from engine.models.profiles import ModelProfile, load_model
 from engine.models.tiny import TINY_EXAMPLES, TINY_QUERY
 from engine.models.transformers_backend import TransformersModel
 
+# Builds the tiny model, its GGUF and a llama.cpp server once (~15 s of CPU): slow, but the point of the issue.
+pytestmark = pytest.mark.slow
+
 PROMPTS: list[list[Message]] = [user_message(p) for p, _ in TINY_EXAMPLES] + [
     user_message(selector_prompt(TINY_QUERY, "Molecular graphs", "Message passing for chemistry.")),
     user_message(selector_prompt("speech recognition", "Graph networks for molecules", "We predict.")),
@@ -103,3 +106,23 @@ def test_sampling_is_seeded(backends: dict[str, ChatModel]) -> None:
         a = model.generate(prompt, max_tokens=12, temperature=1.0, seed=7)
         b = model.generate(prompt, max_tokens=12, temperature=1.0, seed=7)
         assert a == b, name
+
+
+def test_shared_prefix_scoring_matches_and_is_used(
+    backends: dict[str, ChatModel], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Selector prompts for one query share instructions + query: transformers evaluates them once."""
+    hf = backends["transformers"]
+    assert isinstance(hf, TransformersModel)
+    prompts = [
+        user_message(selector_prompt(TINY_QUERY, f"Paper {i} on graphs", "We predict molecule properties. " * (i + 1)))
+        for i in range(5)
+    ]
+    calls: list[int] = []
+    real = hf._last_logits_shared
+    monkeypatch.setattr(hf, "_last_logits_shared", lambda rows, shared: calls.append(shared) or real(rows, shared))
+    batched = hf.true_probabilities(prompts)
+    assert calls and calls[0] >= 32
+    single = [hf.true_probabilities([p])[0] for p in prompts]
+    assert batched == pytest.approx(single, abs=1e-5)
+    assert batched == pytest.approx(backends["llama.cpp"].true_probabilities(prompts), abs=1e-3)
