@@ -177,8 +177,9 @@ class MainWindow(QMainWindow):
     def _on_event(self, state: CrawlState, run_id: int, event: Event) -> None:
         if state is not self.state:  # a replaced search still winding down
             return
-        self.run_id = run_id
-        state.run_id = run_id
+        if run_id:  # 0: before the run exists (index build, model loading)
+            self.run_id = run_id
+            state.run_id = run_id
         state.apply(event)
         if isinstance(event, Notice):
             self.notifications.notify(event.level, event.source, event.message)
@@ -196,7 +197,7 @@ class MainWindow(QMainWindow):
                 self.status_text.setText(f"Failed: {outcome.message}")
         elif state.finished is None:
             self.status_text.setText(f"{outcome.status.value.capitalize()}: {state.summary()}")
-        if outcome.run_id is not None and self.services.library_ready():
+        if outcome.run_id and self.services.library_ready():
             self.run_later(lambda: self.services.gateway().run_rows(outcome.run_id),  # type: ignore[arg-type]
                            self._run_rows_loaded, "Library")
 
@@ -337,8 +338,11 @@ class MainWindow(QMainWindow):
             return
         self._library_stale = False
         try:
-            self.library_panel.reload(self.services.gateway(), running_run=self.run_id
-                                      if self.services.search.running else None)
+            gateway = self.services.gateway()
+            self.library_panel.reload(gateway, running_run=self.run_id if self.services.search.running else None)
+            names = [c.path for c in gateway.collections()]
+            for panel in (self.search_panel.results, self.library_panel.results):
+                panel.detail.set_collections(names)
         except PasaError as exc:
             self.show_error("Library", str(exc))
 

@@ -161,6 +161,7 @@ class PaperDetail(QWidget):
         self.rating.activated.connect(self._rate)
         self.tag_edit.returnPressed.connect(self._tag)
         self.explain.clicked.connect(self._explain)
+        self.set_collections([])
 
     @property
     def row(self) -> ResultRow | None:

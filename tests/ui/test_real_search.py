@@ -150,3 +150,16 @@ def _scored_twice(library, run_id: int) -> list[str]:  # type: ignore[no-untyped
     """Papers the run's event log shows scored more than once."""
     counts = Counter(e.key for e in library.run_events(run_id) if isinstance(e, PaperScored))
     return [key for key, n in counts.items() if n > 1]
+
+
+def test_missing_index_is_a_clear_message(qtbot, make_window, settings, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("PASA_CORPUS", raising=False)
+    settings.paths.index = str(tmp_path / "no-index.sqlite")
+    settings.paths.corpus = ""
+    settings.sources.enabled = ["local"]
+    window = make_window(stream=None)
+    _search(qtbot, window)
+    qtbot.waitUntil(lambda: window.search_panel.search_button.isEnabled()
+                    and bool(window.notifications.messages()), timeout=30_000)
+    level, _source, message = window.notifications.messages()[-1]
+    assert level == "error" and "no offline paper index" in message and "pasa index build" in message

@@ -81,6 +81,9 @@ def test_tag_rate_collect_and_explain(qtbot, searched, library) -> None:  # type
     detail.collection_requested.emit(row.key, "Thesis/Background")
     collections = {c.path: c.papers for c in library.collections()}
     assert collections == {"Thesis": 0, "Thesis/Background": 1}
+    # The detail pane's menu now offers the collections (and a new one).
+    actions = [a.text() for a in detail.collection_button.menu().actions() if a.text()]
+    assert actions == ["Thesis", "Thesis/Background", "New collection…"]
     # The Selector's reason on demand: generated off the GUI thread, shown, and stored with the run.
     detail.explain.click()
     qtbot.waitUntil(lambda: "coded computation" in detail.reason.toPlainText(), timeout=10_000)
