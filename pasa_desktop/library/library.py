@@ -29,7 +29,7 @@ from pasa_desktop.library.database import (
 )
 from pasa_desktop.library.errors import LibraryError
 from pasa_desktop.library.finder import Filters, id_query
-from pasa_desktop.library.migrations import SCHEMA_VERSION, migrate, schema_version
+from pasa_desktop.library.migrations import SCHEMA_VERSION, backup_copy, migrate, schema_version
 from pasa_desktop.library.organiser import Organiser
 from pasa_desktop.library.rows import (
     NewEntry,
@@ -96,6 +96,8 @@ class Library(Organiser):
             current = schema_version(conn)
         if current == SCHEMA_VERSION:
             return
+        if 0 < current < SCHEMA_VERSION:
+            backup_copy(self.path, current)  # the user's data as it was, before any step touches it
         with schema_transaction(self._engine, self.path) as conn:
             migrate(conn)  # re-checks inside the lock: another process may have migrated meanwhile
 

@@ -75,8 +75,6 @@ def migrate(conn: Connection) -> int:
             f"This library was written by a newer PaSa Desktop (schema {version}, this one knows {SCHEMA_VERSION})",
             hint="upgrade PaSa Desktop or open another library",
         )
-    if 0 < version < SCHEMA_VERSION:
-        backup_copy(conn, version)
     for step in range(version, SCHEMA_VERSION):
         MIGRATIONS[step](conn)
         conn.exec_driver_sql(
@@ -87,27 +85,30 @@ def migrate(conn: Connection) -> int:
     return version
 
 
-def backup_copy(conn: Connection, version: int) -> Path:
+def backup_copy(path: Path, version: int) -> Path:
     """Copy the file, as it is, beside itself before upgrading it: `<name>.schema-v<N>.backup<.ext>`.
 
-    Runs under the migration's write lock, so the copy is consistent; a failed copy stops the upgrade.
+    Made through SQLite's backup API from a read-only connection of its own, before the upgrade takes
+    the write lock (a backup from inside the write transaction waits for itself forever): one
+    consistent snapshot, WAL content included. A failed copy stops the upgrade.
     """
-    main_file = next(row[2] for row in conn.exec_driver_sql("PRAGMA database_list") if row[1] == "main")
-    path = Path(main_file)
     target = path.with_name(f"{path.stem}.schema-v{version}.backup{path.suffix}")
     if target.exists():  # an earlier copy of this version stays; this one gets a time stamp
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         target = path.with_name(f"{path.stem}.schema-v{version}.{stamp}.backup{path.suffix}")
-    source = conn.connection.driver_connection
-    assert isinstance(source, sqlite3.Connection)
+    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        with sqlite3.connect(target) as copy:
+        copy = sqlite3.connect(target)
+        try:
             source.backup(copy)
-        copy.close()
+        finally:
+            copy.close()
     except sqlite3.Error as exc:
         target.unlink(missing_ok=True)
         raise LibraryError(
             f"Could not back up {path} before upgrading it: {exc}",
             hint="free some disk space or check the folder's permissions",
         ) from exc
+    finally:
+        source.close()
     return target

@@ -91,6 +91,7 @@ def test_a_version_1_file_is_migrated_with_its_data(tmp_path: Path) -> None:
     )
     assert con.execute("SELECT count(*) FROM zotero_item").fetchone()[0] == 0
     con.close()
+    assert (tmp_path / "old.schema-v1.backup.sqlite").is_file()  # the file as it was, before the upgrade
     lib = open_library(path)
     lib.mark_zotero_pushed("web:/users/1", [(pid, "ABCD1234")])
     assert lib.zotero_pushed("web:/users/1", [pid, 99]) == {pid}
