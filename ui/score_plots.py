@@ -77,7 +77,7 @@ class ScorePlots(QWidget):
         t = np.array([p.seconds for p in points], dtype=float)
         # Step lines: counts hold their value until the next event.
         for name, series in self.timeline_series().items():
-            self._curves[name].setData(t, np.array(series, dtype=float), stepMode=None)
+            self._curves[name].setData(t, np.array(series, dtype=float), stepMode="left")
         if len(points) < 2:  # before a search: sensible empty axes rather than ±0.5 around nothing
             self.timeline.setXRange(0, 10, padding=0)
             self.timeline.setYRange(0, 10, padding=0)
