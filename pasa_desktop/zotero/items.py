@@ -116,3 +116,16 @@ def web_notes(item: PushItem, parent_key: str) -> list[dict[str, Any]]:
     if score:
         texts.insert(0, score)
     return [{"itemType": "note", "note": t, "parentItem": parent_key, "tags": []} for t in texts if t]
+
+
+def web_attachment(parent_key: str, file: Path) -> dict[str, Any]:
+    """An imported-file attachment item; its bytes follow through `WebApiClient.upload_file`."""
+    return {
+        "itemType": "attachment",
+        "parentItem": parent_key,
+        "linkMode": "imported_file",
+        "title": "Full Text PDF",
+        "contentType": "application/pdf",
+        "filename": file.name,
+        "tags": [],
+    }

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pasa_desktop.export.exporter import Selection, records, select_papers
 from pasa_desktop.library import Library
 from pasa_desktop.zotero.connector import ConnectorClient
-from pasa_desktop.zotero.items import PushItem, connector_id, connector_item, web_item, web_notes
+from pasa_desktop.zotero.items import PushItem, connector_id, connector_item, web_attachment, web_item, web_notes
 from pasa_desktop.zotero.webapi import WebApiClient
 
 CONNECTOR_BATCH = 50
@@ -104,8 +104,17 @@ def push_web(client: WebApiClient, items: list[PushItem], *, target: str | None)
     if notes:
         note_result = client.create_items(notes)
         report.failed += [f"note: {msg}" for _, msg in sorted(note_result.failed.items())]
-    if any(i.files for i in items):
-        report.warnings.append("PDFs are attached through the desktop connector only (Web API file upload: not yet)")
+    attachments = [
+        (path, web_attachment(key, path))
+        for index, key in sorted(result.created.items())
+        for path in items[index].files
+    ]
+    if attachments:
+        created = client.create_items([item for _, item in attachments])
+        for index, key in sorted(created.created.items()):
+            if client.upload_file(key, attachments[index][0]):
+                report.attachments += 1
+        report.failed += [f"attachment: {msg}" for _, msg in sorted(created.failed.items())]
     return report
 
 

@@ -7,10 +7,12 @@ Every batch carries a `Zotero-Write-Token`; a retry after a lost response reuses
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -81,13 +83,26 @@ class WebApiClient:
                     pass
         return min(MAX_WAIT_S, 2.0**attempt)
 
-    def _send(self, method: str, path: str, *, token: str | None = None, json: Any = None) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json: Any = None,
+        data: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         """One logical request, retried on 429/503/network errors with the same write token."""
         last_error: Exception | None = None
         for attempt in range(self._max_attempts):
             try:
                 response = self._client.request(
-                    method, self.base_url + self.prefix + path, headers=self._headers(token), json=json
+                    method,
+                    self.base_url + self.prefix + path,
+                    headers={**self._headers(token), **(headers or {})},
+                    json=json,
+                    data=data,
                 )
             except (httpx.ConnectError, httpx.TimeoutException, httpx.RemoteProtocolError) as exc:
                 last_error = exc
@@ -171,3 +186,35 @@ class WebApiClient:
         if matches:
             raise ZoteroError(f"Several Zotero collections are called {name!r}: pass its key")
         raise ZoteroError(f"No Zotero collection {name!r} in {self.prefix}")
+
+    def upload_file(self, item_key: str, file: Path, *, content_type: str = "application/pdf") -> bool:
+        """Upload the file of an attachment item (Zotero's 3-step file upload). False: it was already there."""
+        content = Path(file).read_bytes()
+        form = {
+            "md5": hashlib.md5(content, usedforsecurity=False).hexdigest(),  # the API's content checksum
+            "filename": Path(file).name,
+            "filesize": str(len(content)),
+            "mtime": str(int(Path(file).stat().st_mtime * 1000)),
+        }
+        # If-None-Match: * — only when the item has no file yet, so a retry never replaces anything.
+        response = self._send("POST", f"/items/{item_key}/file", data=form, headers={"If-None-Match": "*"})
+        if response.status_code == 412:
+            return False
+        if response.status_code == 413:
+            raise ZoteroError(f"{Path(file).name} would exceed the Zotero storage quota", hint="zotero.org/storage")
+        self._check(response)
+        auth = response.json()
+        if auth.get("exists"):
+            return False
+        body = auth["prefix"].encode() + content + auth["suffix"].encode()
+        try:
+            stored = self._client.post(auth["url"], content=body, headers={"Content-Type": auth["contentType"]})
+        except httpx.HTTPError as exc:
+            raise ZoteroUnavailable(f"Upload of {Path(file).name} to Zotero storage failed: {exc}") from exc
+        if stored.status_code not in (200, 201, 204):
+            raise ZoteroError(f"Zotero storage refused {Path(file).name} (HTTP {stored.status_code})")
+        registered = self._send(
+            "POST", f"/items/{item_key}/file", data={"upload": auth["uploadKey"]}, headers={"If-None-Match": "*"}
+        )
+        self._check(registered)
+        return True

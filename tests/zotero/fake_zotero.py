@@ -56,11 +56,81 @@ class ZoteroState:
     collections: list[dict[str, Any]] = field(
         default_factory=lambda: [{"key": "ABCD2345", "data": {"key": "ABCD2345", "name": "Thesis"}}]
     )
+    files: dict[str, bytes] = field(default_factory=dict)  # attachment item key → stored bytes
+    pending_uploads: dict[str, tuple[str, str]] = field(default_factory=dict)  # uploadKey → (item key, md5)
+    quota_bytes: int = 300_000_000
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class _Handler(BaseHTTPRequestHandler):
+def _form(body: bytes) -> dict[str, str]:
+    from urllib.parse import parse_qsl
+
+    return dict(parse_qsl(body.decode()))
+
+
+class _FileUploads:
+    """The Web API's file upload: authorize (md5, size; If-None-Match: *), upload to storage, register."""
+
+    def _file(self: Any, item_key: str, body: bytes) -> None:
+        state = self.server.state
+        items = {i["key"]: i for i in state.web_items}
+        item = items.get(item_key)
+        if item is None or item.get("itemType") != "attachment":
+            self._send(404, "text/plain", "Not found")
+            return
+        if (self.headers.get("Content-Type") or "") != "application/x-www-form-urlencoded":
+            self._send(400, "text/plain", "Content-Type must be application/x-www-form-urlencoded")
+            return
+        if self.headers.get("If-None-Match") != "*" and self.headers.get("If-Match") is None:
+            self._send(428, "text/plain", "If-Match or If-None-Match header not provided")
+            return
+        form = _form(body)
+        if "upload" in form:  # step 3: register the upload
+            pending = state.pending_uploads.pop(form["upload"], None)
+            if pending is None or pending[0] != item_key:
+                self._send(400, "text/plain", "Upload key not found")
+                return
+            self._send(204)
+            return
+        if item_key in state.files:
+            self._send(412, "text/plain", "If-None-Match: * set but file exists")
+            return
+        if int(form.get("filesize", "0")) > state.quota_bytes:
+            self._send(413, "text/plain", "File would exceed quota")
+            return
+        upload_key = f"U{len(state.pending_uploads) + len(state.files):07d}"
+        state.pending_uploads[upload_key] = (item_key, form["md5"])
+        host, port = self.server.server_address[:2]
+        self._json(
+            200,
+            {
+                "url": f"http://{host}:{port}/storage/{upload_key}",
+                "contentType": "multipart/form-data; x",
+                "prefix": "--PREFIX--",
+                "suffix": "--SUFFIX--",
+                "uploadKey": upload_key,
+            },
+        )
+
+    def _storage(self: Any, path: str, body: bytes) -> None:
+        import hashlib
+
+        state = self.server.state
+        upload_key = path.rsplit("/", 1)[-1]
+        pending = state.pending_uploads.get(upload_key)
+        if pending is None or not body.startswith(b"--PREFIX--") or not body.endswith(b"--SUFFIX--"):
+            self._send(400, "text/plain", "Bad upload")
+            return
+        content = body[len(b"--PREFIX--") : -len(b"--SUFFIX--")]
+        if hashlib.md5(content, usedforsecurity=False).hexdigest() != pending[1]:
+            self._send(400, "text/plain", "md5 mismatch")
+            return
+        state.files[pending[0]] = content
+        self._send(201)
+
+
+class _Handler(_FileUploads, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
@@ -103,6 +173,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         if path.startswith("/connector/"):
             self._connector(method, path, body)
+        elif path.startswith("/storage/"):
+            self._storage(path, body)
         elif path.startswith(f"/users/{state.user_id}/") or path == "/keys/current":
             self._web(method, path, body)
         else:
@@ -240,6 +312,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if path.endswith("/items") and method == "POST":
             self._web_items(body)
+            return
+        if path.endswith("/file") and method == "POST":
+            self._file(path.split("/")[-2], body)
             return
         self._send(404, "text/plain", "Not found")
 

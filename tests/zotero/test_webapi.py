@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pasa_desktop.export import Selection
@@ -85,3 +87,32 @@ def test_endless_rate_limit_gives_up_clearly(zotero: FakeZotero) -> None:
     with _client(zotero) as client, pytest.raises(ZoteroError, match="slow down"):
         client.create_items([{"itemType": "preprint", "title": "T"}])
     assert zotero.state.web_items == []
+
+
+def test_pdfs_are_uploaded_with_the_three_step_file_protocol(
+    library: Library, zotero: FakeZotero, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "attention.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n" + b"attention " * 500 + b"\n%%EOF\n")
+    library.attach(1, pdf)
+    with _client(zotero) as client:
+        report = push_web(client, push_items(library, Selection(paper_ids=(1, 2))), target=None)
+    assert report.sent == 2 and report.attachments == 1 and report.failed == []
+    (attachment,) = [i for i in zotero.state.web_items if i["itemType"] == "attachment"]
+    parent = next(i for i in zotero.state.web_items if i["title"] == "Attention Is All You Need")
+    assert attachment["parentItem"] == parent["key"] and attachment["linkMode"] == "imported_file"
+    assert zotero.state.files[attachment["key"]] == pdf.read_bytes()
+    assert zotero.state.pending_uploads == {}  # the upload was registered
+    # Uploading again never replaces the stored file (If-None-Match: *).
+    with _client(zotero) as client:
+        assert client.upload_file(attachment["key"], pdf) is False
+
+
+def test_quota_exceeded_is_a_clear_error(zotero: FakeZotero, tmp_path: Path) -> None:
+    zotero.state.quota_bytes = 10
+    pdf = tmp_path / "big.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n" + b"x" * 100)
+    with _client(zotero) as client:
+        key = client.create_items([{"itemType": "attachment", "linkMode": "imported_file", "title": "PDF"}]).created[0]
+        with pytest.raises(ZoteroError, match="storage quota"):
+            client.upload_file(key, pdf)
