@@ -56,3 +56,27 @@ def test_convert_command(tiny_hf: Path, tmp_path: Path, capsys: pytest.CaptureFi
     assert out.is_file() and "pasa models add" in capsys.readouterr().out
     assert main(["models", "convert", str(tiny_hf), "--out", str(out)]) == 2  # exists: refused, nothing lost
     assert main(["models", "convert", str(tmp_path / "missing")]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_check_scores_labelled_pairs(
+    tiny_gguf: Path,
+    corpus_slice: Path,
+    dev_queries: list[dict[str, object]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--pairs: gold papers vs BM25-retrieved non-gold papers from the real corpus, AUC and F1 reported."""
+    from engine.sources.local_index import build_index
+    from pasa_desktop.settings import load_settings as settings_now
+
+    build_index(corpus_slice, settings_now().index_path())
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text("".join(json.dumps(q) + "\n" for q in dev_queries[:10]))
+    args = ["models", "check", "tiny", "--kind", "gguf", "--path", str(tiny_gguf), "--context", "2048"]
+    assert main([*args, "--pairs", "12", "--queries", str(queries), "--json"]) == 0
+    pairs = json.loads(capsys.readouterr().out)["pairs"]
+    assert pairs["pairs"] == 12 and 0 < pairs["positives"] < 12
+    assert 0.0 <= pairs["auc"] <= 1.0 and 0.0 <= pairs["f1"] <= 1.0
+    assert "BM25" in pairs["negatives"]
