@@ -29,6 +29,12 @@ def _import(args: argparse.Namespace) -> int:
     with open_user_library() as lib:
         for name in args.files:
             report = import_file(lib, Path(name), args.format)
+            ids = [pid for pid, _ in report.added + report.merged]
+            for tag in args.tag:
+                for pid in ids:
+                    lib.add_tag(pid, tag)
+            if args.collection and ids:
+                lib.add_to_collection(lib.ensure_collection_path(args.collection), ids)
             print(report.summary())
             if report.encoding not in ("utf-8", "utf-8-sig"):
                 print(f"  read as {report.encoding}")
@@ -62,4 +68,6 @@ def register(sub: Any) -> None:
     p.add_argument("--format", choices=sorted(FORMATS), help="override detection by extension/content")
     p.add_argument("--verbose", "-v", action="store_true", help="list every paper added or merged")
     p.add_argument("--strict", action="store_true", help="exit 1 when any entry was skipped")
+    p.add_argument("--tag", "-t", action="append", default=[], help="tag every imported paper (repeatable)")
+    p.add_argument("--collection", help="put every imported paper in this collection (created if missing)")
     p.set_defaults(handler=_import)

@@ -87,8 +87,10 @@ def test_export_and_import_commands(user_library: Path, capsys: pytest.CaptureFi
     assert main(["import", str(broken), "--verbose"]) == 0
     out_text = capsys.readouterr().out
     assert "2 added, 0 merged" in out_text and "skipped block at line 2" in out_text
-    assert main(["import", str(out), "--strict"]) == 0
+    assert main(["import", str(out), "--strict", "-t", "from-bib", "--collection", "Imports/2026"]) == 0
     assert "0 added, 2 merged" in capsys.readouterr().out
+    assert main(["library", "search", "--tag", "from-bib", "--collection", "Imports"]) == 0
+    assert "2 paper(s)" in capsys.readouterr().out
     assert main(["import", str(tmp_path / "missing.ris")]) == 2
 
 
