@@ -101,3 +101,40 @@ def test_opening_a_new_library_while_another_process_creates_it(tmp_path: Path) 
         # Each step ran exactly once although several processes raced to create the file.
         assert conn.exec_driver_sql("SELECT count(*) FROM schema_history").scalar() == SCHEMA_VERSION
     lib.close()
+
+
+def test_one_process_two_threads_recording_and_reading(tmp_path: Path) -> None:
+    """The GUI reads (tables, search) on its thread while the search thread records events."""
+    import threading
+
+    from engine.events import FoundBy, PaperScored, PapersFound
+
+    lib = open_library(tmp_path / "library.sqlite")
+    run = lib.create_run("q", {})
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def writer() -> None:
+        try:
+            for i in range(150):
+                p = make_paper(i)
+                lib.record(run, PapersFound((p,), (FoundBy("query", query="q"),)))
+                lib.record(run, PaperScored(p.key, 0.5, i % 2 == 0))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    reads = 0
+    while not done.is_set():
+        rows = lib.run_papers(run)
+        assert all(r.paper.id for r in rows)
+        lib.search("coded", limit=20)
+        lib.runs()
+        reads += 1
+    thread.join()
+    assert errors == [] and reads > 0
+    assert lib.run(run).found == 150 and lib.run(run).scored == 150
+    lib.close()
