@@ -327,6 +327,20 @@ class Library(Organiser):
                     raise LibraryError(f"No paper {pid} in the library")
             catalogue.merge(conn, keep, drop)
 
+    def delete_papers(self, paper_ids: Sequence[int]) -> int:
+        """Remove papers with their notes, tags, run links and attached files; returns how many went."""
+        files: list[str] = []
+        removed = 0
+        with self._write() as conn:
+            for pid in paper_ids:
+                files += [r[0] for r in conn.execute("SELECT path FROM attachment WHERE paper_id = ?", (pid,))]
+                conn.execute("DELETE FROM paper_fts WHERE rowid = ?", (pid,))
+                removed += conn.execute("DELETE FROM paper WHERE id = ?", (pid,)).rowcount
+            still_used = {r[0] for r in conn.execute("SELECT path FROM attachment")}
+        for relative in set(files) - still_used:
+            attachments.inside(self.files_dir, relative).unlink(missing_ok=True)
+        return removed
+
     def duplicates(self) -> list[tuple[int, int]]:
         """Pairs (keep, drop) that share a normalised title and year (candidates for `merge_papers`)."""
         with self._read() as conn:

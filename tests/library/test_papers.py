@@ -93,3 +93,20 @@ def test_duplicates_lists_candidates(library: Library) -> None:
         catalogue.insert(conn, catalogue.clean(Paper(id="a", title="Same Paper", year=2020, authors=("A B",))))
         catalogue.insert(conn, catalogue.clean(Paper(id="b", title="Same paper!", year=2020, authors=("C B",))))
     assert library.duplicates() == [(1, 2)]
+
+
+def test_delete_papers_removes_everything_attached(library: Library, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    run = library.create_run("q", {})
+    a, b = make_paper(1), make_paper(2)
+    library.record(run, PapersFound((a, b), (FoundBy("query", query="q"), FoundBy("query", query="q"))))
+    ids = {r.key: r.paper.id for r in library.run_papers(run)}
+    library.add_note(ids[a.key], "a searchable note")
+    library.add_tag(ids[a.key], "x")
+    note_file = tmp_path / "n.txt"
+    note_file.write_text("attached text")
+    library.attach(ids[a.key], note_file)
+    stored = library.attachments(ids[a.key])[0].path
+    assert library.delete_papers([ids[a.key], 999]) == 1
+    assert [r.key for r in library.run_papers(run)] == [b.key]
+    assert library.search("searchable") == [] and library.search("attached") == []
+    assert not stored.exists() and library.tags()[0].papers == 0
