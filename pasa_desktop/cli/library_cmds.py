@@ -261,6 +261,13 @@ def _duplicates(args: argparse.Namespace) -> int:
     return 0
 
 
+def _delete(args: argparse.Namespace) -> int:
+    with open_user_library() as lib:
+        removed = lib.delete_papers(args.papers)
+    print(f"{removed} paper(s) removed from the library")
+    return 0 if removed == len(set(args.papers)) else 1
+
+
 def _merge(args: argparse.Namespace) -> int:
     with open_user_library() as lib:
         lib.merge_papers(args.keep, args.drop)
@@ -337,6 +344,10 @@ def register(sub: Any) -> None:
     p = cmds.add_parser("duplicates", help="list likely duplicates (same title, year, first author)")
     p.add_argument("--merge", action="store_true", help="merge each pair into the older paper")
     p.set_defaults(handler=_duplicates)
+
+    p = cmds.add_parser("delete", help="remove papers (with their notes, tags, run links and files)")
+    p.add_argument("papers", type=int, nargs="+", metavar="PAPER")
+    p.set_defaults(handler=_delete)
 
     p = cmds.add_parser("merge", help="merge paper DROP into KEEP (runs, notes, tags, files move over)")
     p.add_argument("keep", type=int)

@@ -72,6 +72,8 @@ def test_organise_commands(user_library: Path, capsys: pytest.CaptureFixture[str
     assert main(["library", "collection", "list"]) == 0
     assert "Thesis/Chapter 1" in capsys.readouterr().out
     assert main(["library", "collection", "add"]) == 2
+    assert main(["library", "delete", "5", "77"]) == 1
+    assert "1 paper(s) removed" in capsys.readouterr().out
     assert main(["library", "rate", "99", "3"]) == 1
 
 
