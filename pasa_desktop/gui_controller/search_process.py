@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 # A model factory for the child, "module:function" taking a profile name (tests use scripted models).
 MODELS_ENV = "PASA_ENGINE_MODELS"
 GRACE_S = 0.6
-NICE = 10  # the search process's lower scheduling priority (POSIX)
+NICE = 5  # the search process's lower scheduling priority (POSIX)
 
 
 class ProcessSearch:
