@@ -53,7 +53,7 @@ class AgentSettings(BaseModel):
     variant_weight: float = Field(
         0.6, ge=0.0, le=10.0, description="Fusion weight of the question's deterministic variants (queries.py)."
     )
-    crawler_weight: float = Field(0.6, ge=0.0, le=10.0, description="Fusion weight of Crawler-written queries.")
+    crawler_weight: float = Field(0.3, ge=0.0, le=10.0, description="Fusion weight of Crawler-written queries.")
     crawler_max_tokens: int = Field(160, ge=16, le=2048, description="Token budget of one Crawler reply.")
     abstract_chars: int = Field(1500, ge=100, le=20000, description="Abstracts are cut to this many characters.")
     before: date | None = Field(None, description="Date cut-off: only papers published before this date.")
