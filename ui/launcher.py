@@ -18,6 +18,11 @@ _STARTED = time.perf_counter()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import multiprocessing
+
+    # Searches run in a spawned child process; in a frozen bundle the child re-enters here and must
+    # become that child, not a second window (a no-op when not frozen).
+    multiprocessing.freeze_support()
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] == "gui":
         return run_gui(args[1:])
