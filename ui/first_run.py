@@ -158,11 +158,14 @@ class SourcesPage(QWizardPage):
         self.progress.hide()
         self.status = _note("Already built." if self.index_path.exists() else
                             "Optional: the index is also built on first use from the file named here.")
-        self.builder = IndexBuilder(self)
+        # No Qt parent: the worker thread holds it, so it outlives a wizard closed mid-build; Qt drops
+        # the queued connections to a deleted page by itself.
+        self.builder = IndexBuilder()
         self.builder.progressed.connect(self._progressed)
         self.builder.finished.connect(self._built)
         self.builder.failed.connect(self._failed)
         self.thread: threading.Thread | None = None
+        self._building = False
         self.indexed = 0
 
         layout = QVBoxLayout(self)
@@ -205,11 +208,12 @@ class SourcesPage(QWizardPage):
         self.progress.setValue(0)
         self.progress.show()
         self.status.setText(f"Indexing {source.name}…")
+        self._building = True  # until the result arrives here (the thread may end before that)
         self.thread = self.builder.start(source, self.index_path)
         self.completeChanged.emit()
 
     def building(self) -> bool:
-        return self.thread is not None and self.thread.is_alive() and not self.build_button.isEnabled()
+        return self._building
 
     def isComplete(self) -> bool:
         return not self.building()
@@ -231,6 +235,7 @@ class SourcesPage(QWizardPage):
         self._idle()
 
     def _idle(self) -> None:
+        self._building = False
         self.build_button.setEnabled(True)
         self.corpus.setEnabled(True)
         self.completeChanged.emit()
