@@ -66,6 +66,9 @@ def make_window(qtbot, settings: Settings, library: Library):  # type: ignore[no
 
 
 def screenshot(widget, name: str) -> Path:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.processEvents()  # pending layout requests first: grab what a user would see
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     assert widget.grab().save(str(path)), f"could not save {path}"
