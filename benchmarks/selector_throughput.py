@@ -34,6 +34,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+# benchmarks/ itself must not be on the path: benchmarks/packaging.py would shadow the `packaging`
+# library that transformers imports.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "benchmarks"]
 sys.path.insert(0, str(REPO))
 
 from engine.agent.prompts import selector_prompt  # noqa: E402
