@@ -103,8 +103,10 @@ class CrawlGraphView(QWidget):
         for node in wanted:
             text = node.label if len(node.label) <= 40 else node.label[:39] + "…"
             counts = f"  ({node.found} · {node.chosen}✔)" if node.found else ""
-            # The root sits at the left edge: its label starts there rather than centring off-screen.
-            anchor = (0.0, 1.15) if node.kind == "root" else (0.5, 1.15)
+            if node.kind == "root":  # the query is in the box above; the root shows the totals only
+                text, counts = "your query", f" · {node.found} found · {node.chosen} ✔" if node.found else ""
+            # The root sits at the left edge, level with a query: its label goes below it, left-aligned.
+            anchor = (0.0, -0.35) if node.kind == "root" else (0.5, 1.15)
             item = pg.TextItem(text + counts, color=(120, 120, 120), anchor=anchor)
             item.setPos(*pos[node.id])
             self._plot.addItem(item)
