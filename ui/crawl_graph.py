@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ui import colors
-from ui.crawl_state import ROOT, Changes, CrawlState
+from ui.crawl_state import ROOT, CrawlState
 
 _SIZE = {"root": 18.0, "query": 13.0, "paper": 9.0, "section": 7.0}
 _MAX_LABELS = 40
@@ -63,10 +63,6 @@ class CrawlGraphView(QWidget):
     def reset(self, state: CrawlState) -> None:
         self._state = state
         self.redraw()
-
-    def apply(self, changes: Changes) -> None:
-        if changes.added or changes.updated:
-            self.redraw()
 
     def node_positions(self) -> dict[int, tuple[float, float]]:
         return tree_layout(self._state)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 ALL, COLLECTION, TAG = "all", "collection", "tag"
 RESUMABLE = ("running", "cancelled", "failed", "truncated")
+LIST_LIMIT = 5000  # papers listed at once in the library table (sorting stays under 100 ms)
 _STATUS = {"done": "✔ done", "cancelled": "■ cancelled", "failed": "✘ failed", "truncated": "● stopped at budget",
            "running": "■ interrupted"}
 
@@ -230,7 +231,7 @@ class LibraryPanel(QWidget):
             return
         self.current_run = None
         rows = self._gateway.search_rows(
-            text, tag=value if kind == TAG else None,  # type: ignore[arg-type]
+            text, limit=LIST_LIMIT, tag=value if kind == TAG else None,  # type: ignore[arg-type]
             collection=value if kind == COLLECTION else None,  # type: ignore[arg-type]
         )
         self.results.set_rows(rows)
@@ -238,6 +239,8 @@ class LibraryPanel(QWidget):
         if kind == COLLECTION:
             item = self.tree.currentItem()
             label = f"Collection “{item.text(0)}”" if item else label
+        if len(rows) >= LIST_LIMIT:  # the table holds at most this many; say so rather than mislead
+            label += f" · first {LIST_LIMIT:,} (search or pick a collection to narrow)"
         self.scope_label.setText(f"{label}" + (f" · matching “{text}”" if text else ""))
 
     def _run_changed(self, item: QListWidgetItem | None, _previous: object) -> None:
