@@ -99,12 +99,15 @@ class PPOSection(_Strict):
 
 
 class LocalSelectorSection(_Strict):
+    architecture: Literal["bi-encoder", "cross-encoder"] = Field(
+        "bi-encoder", description="bi-encoder (MiniLM embeddings, cosine; measured better) or cross-encoder."
+    )
     negatives_per_query: int = Field(4, ge=1, description="Retrieved non-gold papers per training query.")
     candidates: int = Field(30, ge=2, description="Retrieval depth from which negatives are drawn.")
     max_length: int = Field(128, ge=32, description="Tokens of query + title + abstract seen by the cross-encoder.")
     batch_size: int = Field(16, ge=1, description="Pairs per optimiser step.")
     learning_rate: float = Field(3e-5, gt=0, description="AdamW learning rate.")
-    epochs: float = Field(1.0, gt=0, description="Passes over the pairs.")
+    epochs: float = Field(2.0, gt=0, description="Passes over the pairs (bi-encoder: over the gold pairs).")
     calibration_fraction: float = Field(
         0.1, ge=0.0, lt=0.5, description="Training queries held out to calibrate the 0.5 threshold."
     )

@@ -1,4 +1,7 @@
-"""The laptop job: fine-tune the packaged all-MiniLM-L6-v2 into a cross-encoder Selector on CPU.
+"""The laptop job: turn the packaged all-MiniLM-L6-v2 into a small Selector on CPU.
+
+Two architectures (`[local_selector] architecture`): "bi-encoder" (default; contrastive fine-tuning
+in training/bi_encoder.py, cosine → P) and "cross-encoder" (a one-logit head trained with BCE here).
 
 Pairs come from an AutoScholarQuery-format file (gold papers → 1, BM25-retrieved non-gold → 0).
 A fraction of the *training* queries is held out to fit Platt scaling on their retrieved
@@ -25,6 +28,7 @@ from training.faults import check_finite
 from training.metrics import CHECKPOINTS_DIR, MetricsWriter
 
 BASE_MODEL_NAME = "all-MiniLM-L6-v2"
+SCALE_DEFAULT = 20.0  # bi-encoder without calibration data: P = sigmoid(20·(cos − 0.5))
 
 
 def base_model_dir() -> Path:
@@ -175,6 +179,10 @@ def run_local_selector(config: JobConfig, metrics: MetricsWriter, *, retriever: 
 
     base = base_model_dir()
     tokenizer = AutoTokenizer.from_pretrained(str(base))
+    deadline = started + opts.max_minutes * 60 * 0.85  # leave time for calibration and saving
+    if opts.architecture == "bi-encoder":
+        return _run_bi_encoder(config, metrics, tokenizer, pairs, cal, deadline, started,
+                               train_queries=len(train_q), cal_queries=len(cal_q))
     model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=1)
     # Frozen embeddings: a third of the weights, and the costliest optimiser update, for little gain on 2k pairs.
     for param in model.base_model.embeddings.parameters():
@@ -188,7 +196,6 @@ def run_local_selector(config: JobConfig, metrics: MetricsWriter, *, retriever: 
     )
     # Gold pairs are the minority: weight them so the logit's zero is not pushed far negative.
     pos_weight = torch.tensor([(len(pairs) - n_pos) / max(n_pos, 1.0)])
-    deadline = started + opts.max_minutes * 60 * 0.85  # leave time for calibration and saving
     model.train()
     step = 0
     order = list(range(len(pairs)))
@@ -230,6 +237,7 @@ def run_local_selector(config: JobConfig, metrics: MetricsWriter, *, retriever: 
         metrics.event("calibrated", f"Platt a={a:.3f} b={b:.3f} on {len(cal)} held-out candidates", platt_a=a, platt_b=b)
     out = config.output_path / CHECKPOINTS_DIR / "local-selector"
     save_checkpoint(model, tokenizer, out, {
+        "architecture": "cross-encoder",
         "max_length": opts.max_length,
         "platt_a": a,
         "platt_b": b,
@@ -257,3 +265,48 @@ def save_checkpoint(model: Any, tokenizer: Any, out: Path, meta: dict[str, Any])
     if out.exists():
         shutil.rmtree(out)
     tmp.rename(out)
+
+
+def _run_bi_encoder(
+    config: JobConfig, metrics: MetricsWriter, tokenizer: Any, pairs: list[Pair], cal: list[Pair],
+    deadline: float, started: float, *, train_queries: int, cal_queries: int,
+) -> Path:
+    import copy
+
+    from transformers import AutoModel
+
+    from training.bi_encoder import cosine_scores, ranking_quality, train_bi_encoder
+
+    opts = config.local_selector
+    model = AutoModel.from_pretrained(str(base_model_dir()))
+    zero_shot = copy.deepcopy(model).eval()
+    steps = train_bi_encoder(model, tokenizer, pairs, opts, metrics, deadline=deadline, seed=config.job.seed,
+                             smoke=config.job.smoke)
+    chosen, note = model, "fine-tuned"
+    labels = [p.label for p in cal]
+    scores = cosine_scores(model, tokenizer, cal, opts.max_length) if cal else []
+    if cal:
+        zs_scores = cosine_scores(zero_shot, tokenizer, cal, opts.max_length)
+        tuned_q, zs_q = ranking_quality(cal, scores), ranking_quality(cal, zs_scores)
+        metrics.event("model_choice", f"held-out training queries, gold in top 10: fine-tuned {tuned_q:.3f}, "
+                      f"zero-shot {zs_q:.3f}", tuned=tuned_q, zero_shot=zs_q)
+        if zs_q > tuned_q:
+            chosen, note, scores = zero_shot, "zero-shot (fine-tuning did not help on held-out queries)", zs_scores
+    a, b = fit_platt(scores, labels) if cal else (SCALE_DEFAULT, -SCALE_DEFAULT * 0.5)
+    metrics.event("calibrated", f"Platt a={a:.3f} b={b:.3f} on {len(cal)} held-out candidates", platt_a=a, platt_b=b)
+    out = config.output_path / CHECKPOINTS_DIR / "local-selector"
+    save_checkpoint(chosen, tokenizer, out, {
+        "architecture": "bi-encoder",
+        "weights": note,
+        "max_length": opts.max_length,
+        "platt_a": a,
+        "platt_b": b,
+        "base": BASE_MODEL_NAME,
+        "steps": steps,
+        "pairs": len(pairs),
+        "train_queries": train_queries,
+        "calibration_queries": cal_queries,
+        "seconds": round(time.monotonic() - started, 1),
+    })
+    metrics.event("checkpoint", f"saved {out} ({note})", path=str(out), step=steps)
+    return out

@@ -5,8 +5,11 @@ pair in ~0.1 s on 2 cores where SmolLM2 as a PaSa Selector needs > 1 s and ranks
 It implements the ChatModel protocol for the Selector role only: `true_probabilities` reads the
 query, title and abstract back out of PaSa's Selector prompt; `score` takes them directly.
 
-A checkpoint directory holds a transformers sequence-classification model with one logit, its
-tokenizer, and `pasa_cross_encoder.json`: `{"max_length", "platt_a", "platt_b"}`. The Platt
+A checkpoint directory holds a transformers encoder, its tokenizer, and `pasa_cross_encoder.json`:
+`{"architecture", "max_length", "platt_a", "platt_b"}`. `architecture` is "cross-encoder" (a
+sequence classifier with one logit over query+paper) or "bi-encoder" (mean-pooled, normalised
+sentence embeddings; the logit is the cosine of query and paper — MiniLM's native use, and what
+measured better on the dev set for the same CPU budget). The Platt
 parameters map the logit z to P = sigmoid(a·z + b), fitted on held-out queries' retrieved candidates
 so that "selected iff P > 0.5" keeps its meaning.
 """
@@ -62,6 +65,12 @@ def document_text(title: str, abstract: str) -> str:
     return f"{title.strip()}. {abstract.strip()}" if abstract.strip() else title.strip()
 
 
+def mean_pool(hidden: Any, mask: Any) -> Any:
+    """Sentence embedding as sentence-transformers' MiniLM computes it: the mask-weighted mean of tokens."""
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+
+
 class CrossEncoderSelector:
     """A ChatModel (Selector role) backed by a one-logit sequence classifier."""
 
@@ -82,6 +91,7 @@ class CrossEncoderSelector:
             )
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            self.architecture = str(meta.get("architecture", "cross-encoder"))
             self.max_length = int(meta.get("max_length", 128))
             self.platt_a = float(meta.get("platt_a", 1.0))
             self.platt_b = float(meta.get("platt_b", 0.0))
@@ -89,14 +99,15 @@ class CrossEncoderSelector:
             raise ModelError(f"{meta_path} is unreadable: {exc}") from exc
         try:
             import torch
-            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+            from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
         except ImportError as exc:
             raise ModelError("the cross-encoder needs torch and transformers", hint="install the `gpu` extra") from exc
         if threads:
             torch.set_num_threads(threads)
         try:
             self._tokenizer: Any = AutoTokenizer.from_pretrained(str(path))
-            self._model: Any = AutoModelForSequenceClassification.from_pretrained(str(path)).to(device).eval()
+            loader = AutoModel if self.architecture == "bi-encoder" else AutoModelForSequenceClassification
+            self._model: Any = loader.from_pretrained(str(path)).to(device).eval()
         except (OSError, ValueError) as exc:
             raise ModelError(f"cannot load the cross-encoder from {path}: {exc}") from exc
         self._torch: Any = torch
@@ -116,8 +127,28 @@ class CrossEncoderSelector:
     def info(self) -> ModelInfo:
         return self._info
 
+    def _embed(self, texts: Sequence[str]) -> Any:
+        """Mean-pooled, L2-normalised embeddings (bi-encoder), batched."""
+        torch = self._torch
+        chunks = []
+        for start in range(0, len(texts), self._batch):
+            enc = self._tokenizer(
+                list(texts[start : start + self._batch]), truncation=True, max_length=self.max_length,
+                padding=True, return_tensors="pt",
+            ).to(self._device)
+            chunks.append(mean_pool(self._model(**enc).last_hidden_state, enc["attention_mask"]))
+        return torch.nn.functional.normalize(torch.cat(chunks), dim=-1)
+
     def logits(self, pairs: Sequence[tuple[str, str, str]]) -> list[float]:
         """Raw relevance logits for (query, title, abstract) triples, batched."""
+        if self.architecture == "bi-encoder":
+            with self._lock, self._torch.inference_mode():
+                queries = sorted({q for q, _, _ in pairs})
+                q_emb = self._embed(queries)
+                d_emb = self._embed([document_text(t, a) for _, t, a in pairs])
+                row = {q: i for i, q in enumerate(queries)}
+                index = self._torch.tensor([row[q] for q, _, _ in pairs], device=self._device)
+                return [float(v) for v in (q_emb[index] * d_emb).sum(-1).cpu().tolist()]
         out: list[float] = []
         torch = self._torch
         with self._lock, torch.inference_mode():
