@@ -160,27 +160,47 @@ async def run_search(
 
 
 async def _search_session(run: _Run) -> AsyncIterator[Event]:
+    """The user's own question (and its deterministic variants) is searched first: retrieval takes
+    milliseconds, so a search always has results even when the Crawler is slow or the budget is short.
+    Then the Crawler writes its queries and they are searched in turn."""
     state, settings = run.state, run.settings
     if not state.queries:
-        yield run.progress("search", "Crawler: writing search queries…")
         planned: list[tuple[str, str]] = []
         if settings.include_user_query:
             planned.append((run.query, "user"))
         if run.deps.query_variants is not None:
             planned.extend((q, "planner") for q in run.deps.query_variants(run.query))
+        for event in _issue(run, planned):
+            yield event
+    async for event in _run_pending_queries(run):
+        yield event
+    if settings.max_queries and not any(origin == "crawler" for _q, origin in state.queries):
+        yield run.progress("search", "Crawler: writing search queries…")
         crawler = Crawler(run.deps.crawler_model, settings)
         try:
             written = await run.guard(asyncio.to_thread(crawler.search_queries, run.query))
         except PasaError as exc:
             written = []
             yield Notice(level="warning", source="crawler", message=f"the Crawler failed, searching without it: {exc}")
-        planned.extend((q, "crawler") for q in written)
-        seen: set[str] = set()
-        for text, origin in planned:
-            if text.lower() in seen:
-                continue
-            seen.add(text.lower())
-            yield run.emit(QueryIssued(query=text, origin=origin))
+        for event in _issue(run, [(q, "crawler") for q in written]):
+            yield event
+        async for event in _run_pending_queries(run):
+            yield event
+
+
+def _issue(run: _Run, planned: list[tuple[str, str]]) -> list[Event]:
+    known = {q.lower() for q, _origin in run.state.queries}
+    events: list[Event] = []
+    for text, origin in planned:
+        if text.lower() in known:
+            continue
+        known.add(text.lower())
+        events.append(run.emit(QueryIssued(query=text, origin=origin)))
+    return events
+
+
+async def _run_pending_queries(run: _Run) -> AsyncIterator[Event]:
+    state = run.state
     for text, _origin in list(state.queries):
         if text in state.queries_done:
             continue

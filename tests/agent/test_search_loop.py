@@ -212,3 +212,17 @@ async def test_expansion_reads_real_full_texts(unarxive_fixture: Path) -> None:
     assert all(f.section == "1 Introduction" and f.parent_key for e in cited for f in e.found_by)
     finished = events[-1]
     assert isinstance(finished, SearchFinished) and finished.status == SearchStatus.DONE
+
+
+async def test_a_slow_crawler_cannot_leave_the_search_empty(small_index: Path) -> None:
+    """The user's question is searched before the Crawler writes anything: a starved CPU or a short
+    budget still gives results."""
+    slow = ScriptedModel(crawler_reply, keyword_scorer, delay_s=5.0)
+    deps = SearchDeps(crawler_model=slow, selector_model=slow, sources=[LocalIndex(small_index)])
+    started = time.monotonic()
+    events = await drain(run_search(QUERY, AgentSettings(expand_layers=0, max_seconds=1.5), deps))
+    assert time.monotonic() - started < 3.0
+    finished = events[-1]
+    assert isinstance(finished, SearchFinished) and finished.status == SearchStatus.TRUNCATED
+    assert [e.query for e in events if isinstance(e, QueryIssued)][0] == QUERY
+    assert len(finished.results) >= 10
