@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from jinja2 import TemplateError
 
 from engine.errors import ConfigError, ModelError
 from engine.models.base import Message, ModelInfo
@@ -85,6 +86,7 @@ class OpenAICompatibleModel:
         self._checked = False
         self._true_id: int | None = None
         self._tokenize_url: str | bool | None = None  # None = not probed; False = none
+        self._template_from_server = False
 
     @classmethod
     def from_profile(cls, profile: ModelProfile, *, client: httpx.Client | None = None) -> OpenAICompatibleModel:
@@ -190,12 +192,29 @@ class OpenAICompatibleModel:
                     raise
         self._score_mode = mode
         self._checked = True
+        self._adopt_server_template()
         ids = self._tokenize("True")
         self._true_id = ids[0] if ids is not None and len(ids) == 1 else None
         message = (
             f"scores with {mode} logprobs" if mode else "returns no logprobs: usable as a Crawler, not as a Selector"
         )
         return ServerCheck(model=model, score_mode=mode, true_token_id=self._true_id, message=message)
+
+    def _adopt_server_template(self) -> None:
+        """Use the model's own chat template when the server publishes it (llama.cpp's `llama-server`
+        answers GET /props with it), so prompts rendered here match the server's chat rendering."""
+        root = self._base[: -len("/v1")] if self._base.endswith("/v1") else self._base
+        try:
+            resp = self._client.get(f"{root}/props", headers=self._headers)
+            template = resp.json().get("chat_template") if resp.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return
+        if isinstance(template, str) and template.strip():
+            try:
+                self._template = ChatTemplate(template)
+                self._template_from_server = True
+            except TemplateError:  # a template our renderer cannot compile: keep ChatML
+                return
 
     def _tokenize(self, text: str) -> list[int] | None:
         """Token ids from the server's tokenizer (llama.cpp's /extras/tokenize or vLLM's /tokenize)."""
@@ -228,11 +247,16 @@ class OpenAICompatibleModel:
         return ModelInfo(
             name=self._name,
             backend="openai",
-            chat_template="server's own (chat)" if self._score_mode != "completions" else "chatml (local)",
+            chat_template=self._template_description(),
             true_token_id=self._true_id,
             context_tokens=self._context,
             supports_logprobs=self._score_mode is not None or not self._checked,
         )
+
+    def _template_description(self) -> str:
+        if self._score_mode != "completions":
+            return "server's own (chat)"
+        return "server's own (from /props)" if self._template_from_server else "chatml (local)"
 
     def count_tokens(self, text: str) -> int:
         ids = self._tokenize(text) if self._tokenize_url is not False else None

@@ -288,3 +288,23 @@ def test_transformers_halves_the_batch_on_gpu_out_of_memory(tiny_hf: Path, monke
         model.true_probabilities(prompts[:1])
     assert "context_tokens" in err.value.hint
     model.close()
+
+
+def test_openai_adopts_the_template_a_server_publishes() -> None:
+    template = "{% for m in messages %}<<{{ m['role'] }}|{{ m['content'] }}>>{% endfor %}<<assistant|"
+
+    def handler(path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        if path == "/props":  # llama.cpp's llama-server
+            return 200, {"chat_template": template}
+        if path.endswith("/chat/completions"):
+            return 200, _chat_reply({"True": -0.5})
+        return 200, _completion_reply(" the paper matches.")
+
+    with FakeServer(handler) as server:
+        model = load_model(_profile(server.base_url))
+        assert isinstance(model, OpenAICompatibleModel)
+        model.check()
+        assert model.generate(user_message("Q"), prefix="True\nReason:") == " the paper matches."
+        sent = [body for path, body in server.requests if path == "/v1/completions"][-1]
+        assert sent["prompt"] == "<<user|Q>><<assistant|True\nReason:"
+        model.close()
