@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.packaging import SIZE_GOAL_MB, folder_mb, time_to_ready
+from benchmarks.bundle_startup import SIZE_GOAL_MB, folder_mb, time_to_ready
 from engine.sources.local_index import build_index
 
 pytestmark = [pytest.mark.bundle, pytest.mark.slow]

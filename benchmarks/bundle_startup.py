@@ -1,6 +1,6 @@
 """Bundle size and cold start of the PyInstaller bundle, against the same app started from source.
 
-    python benchmarks/packaging.py [--bundle dist/pasa] [--runs 5]
+    python benchmarks/bundle_startup.py [--bundle dist/pasa] [--runs 5]
 
 Cold start = from spawning the process to the window being shown and its event loop running (the
 launcher prints `ready` from its first event-loop turn with `--exit-when-ready`), read on the
