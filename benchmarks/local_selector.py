@@ -82,12 +82,22 @@ def embedded_scorer(abstract_chars: int) -> Scorer:
     return score
 
 
+def _label(checkpoint: Path) -> str:
+    import json
+
+    from engine.models.cross_encoder import META_FILE
+
+    meta = json.loads((checkpoint / META_FILE).read_text())
+    return f"{meta.get('architecture', 'cross-encoder')} ({meta.get('weights', 'fine-tuned')}, {meta.get('steps')} steps)"
+
+
 def main() -> None:
     here = Path(__file__).resolve().parents[1]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--queries", type=Path, default=here.parent / "shared/data/queries/dev.jsonl")
     parser.add_argument("--index", type=Path, required=True)
-    parser.add_argument("--checkpoint", type=Path, required=True, help="a local-selector checkpoint")
+    parser.add_argument("--checkpoint", type=Path, action="append", required=True,
+                        help="a local-selector checkpoint (repeat to compare several)")
     parser.add_argument("--depth", type=int, default=30, help="BM25 candidates per query")
     parser.add_argument("--limit", type=int, default=0, help="first N queries (0 = all)")
     parser.add_argument("--embedded-queries", type=int, default=0, help="also score the first N with SmolLM2")
@@ -100,15 +110,14 @@ def main() -> None:
         records = records[: args.limit]
     index = LocalIndex(args.index)
     cases = [(r, [p for p, _ in index.search_sync(r.question, limit=args.depth)]) for r in records]
-    ce = cross_encoder_scorer(args.checkpoint, args.threads)
-    rows = [evaluate("BM25 order", cases, None), evaluate("cross-encoder (trained on train.jsonl)", cases, ce)]
+    scorers = {_label(c): cross_encoder_scorer(c, args.threads) for c in args.checkpoint}
+    rows = [evaluate("BM25 order", cases, None)]
+    rows += [evaluate(name, cases, scorer) for name, scorer in scorers.items()]
     if args.embedded_queries:
         subset = cases[: args.embedded_queries]
-        rows += [
-            evaluate(f"BM25 order [first {len(subset)}]", subset, None),
-            evaluate(f"cross-encoder [first {len(subset)}]", subset, ce),
-            evaluate(f"embedded SmolLM2-135M, untrained [first {len(subset)}]", subset, embedded_scorer(1500)),
-        ]
+        rows.append(evaluate(f"BM25 order [first {len(subset)}]", subset, None))
+        rows += [evaluate(f"{name} [first {len(subset)}]", subset, scorer) for name, scorer in scorers.items()]
+        rows.append(evaluate(f"embedded SmolLM2-135M, untrained [first {len(subset)}]", subset, embedded_scorer(1500)))
     base = {r.queries: r for r in rows if r.name.startswith("BM25")}
     print(f"queries: {args.queries.name}, candidates: BM25 top-{args.depth} from {args.index.name}\n")
     print("| ranker | queries | R@20 | R@20 vs BM25 | precision | recall | selected/query | s/pair |")

@@ -137,6 +137,7 @@ def loopback_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
             proc.stderr.close()
 
 
+@pytest.mark.slow
 def test_ssh_job_streams_survives_a_dead_connection_and_is_cancelled(
     loopback_sshd: dict[str, object], tmp_path: Path
 ) -> None:
