@@ -32,6 +32,12 @@ def register(sub: Any) -> None:
     p.add_argument("--resume", type=int, metavar="RUN", help="resume an interrupted search (see `pasa history`)")
     p.add_argument("--no-library", action="store_true", help="do not record this search in the library")
     p.add_argument("--max-seconds", type=float, help="wall-clock budget")
+    p.add_argument(
+        "--crawler-samples",
+        type=int,
+        metavar="N",
+        help="Crawler ensemble: sample the search session N times, union the queries",
+    )
     p.add_argument("--top", type=int, default=30, help="rows in the table (default 30)")
     p.set_defaults(handler=run)
 
@@ -40,7 +46,9 @@ def agent_settings(settings: Settings, args: argparse.Namespace) -> AgentSetting
     agent = AgentSettings.preset(args.preset) if args.preset else settings.agent
     if args.max_seconds:
         agent = agent.model_copy(update={"max_seconds": args.max_seconds})
-    return agent
+    if args.crawler_samples:
+        agent = agent.model_copy(update={"crawler_samples": args.crawler_samples})
+    return AgentSettings.model_validate(agent.model_dump())
 
 
 def ensure_index_with_progress(settings: Settings) -> None:
