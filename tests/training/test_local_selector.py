@@ -97,3 +97,15 @@ def test_local_selector_smoke_run(small_index: Path, queries_file: Path, tmp_pat
     model = load_model(ModelProfile(kind="cross-encoder", path=str(checkpoint)))
     (p,) = model.true_probabilities([user_message(selector_prompt("molecule graphs", "GNN", "Molecules."))])
     assert 0.0 <= p <= 1.0
+
+
+def test_decision_calibration_puts_half_at_the_f1_threshold() -> None:
+    from training.local_selector import decision_calibration, f1_threshold
+
+    scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2]
+    labels = [1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    # top-1: F1 = 2/3; top-3: 2·2/(3+2) = 0.8 (best); so the threshold is 0.7
+    assert f1_threshold(scores, labels) == 0.7
+    a, b = decision_calibration(scores, labels)
+    assert a > 0 and 1 / (1 + math.exp(-(a * 0.7 + b))) == pytest.approx(0.5)
+    assert f1_threshold([0.1], [0.0]) is None
