@@ -339,9 +339,9 @@ def retrieval_configs() -> list[Config]:
         out.append(Config(f"+ bigrams, rrf_k {k:.0f}", {**off, "results_per_query": 100, "rrf_k": k}, ("bigrams",)))
     for n in (50, 150):
         out.append(Config(f"+ bigrams, results_per_query {n}", {**off, "results_per_query": n}, ("bigrams",)))
-    for top in (1, 2, 3, 5):
-        out.append(Config(f"+ bigrams, select top {top} (no Selector)", {**off, "results_per_query": 100,
-                                                                           "select_top": top}, ("bigrams",)))
+    for top in (2, 3, 5):
+        out.append(Config(f"+ split + no_abbrev, select top {top} (no Selector)", {
+            **off, "results_per_query": 100, "select_k": top}, ("split", "no_abbrev")))
     return out
 
 
@@ -376,6 +376,7 @@ def main() -> int:
     parser.add_argument("--score-top", type=int, default=20, help="fill selector: papers scored per query")
     parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads when filling the cache")
     parser.add_argument("--only", default="", help="table: only configurations whose name contains this")
+    parser.add_argument("--no-crawler-too", action="store_true", help="fill selector: also the no-Crawler top 10")
     parser.add_argument("--skip-retrieval", action="store_true", help="table: only the LLM configurations")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     args = parser.parse_args()
@@ -482,6 +483,9 @@ async def fill(args: argparse.Namespace, queries: list[EvalQuery], index: LocalI
             print(f"[{n}] {q.qid}: {found}  ({time.perf_counter() - started:.1f} s)", flush=True)
         else:
             await search_once(q, defaults, source, model, model)
+            if args.no_crawler_too:  # the no-Crawler rows score a slightly different top 10
+                no_crawler = Config("no crawler", {**defaults.overrides, "max_queries": 0}, defaults.variants)
+                await search_once(q, no_crawler, source, model, model)
             print(f"[{n}] {q.qid}: scored ({model.calls['score']} papers so far, {model.seconds['score']:.0f} s)",
                   flush=True)
     model.close()

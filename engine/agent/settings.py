@@ -44,7 +44,7 @@ class AgentSettings(BaseModel):
     )
     select_k: int = Field(1, ge=1, le=1000, description="top_unrejected: how many papers to select.")
     reject_quantile: float = Field(
-        0.25,
+        0.0,
         ge=0.0,
         le=1.0,
         description="top_unrejected: a paper whose P(True) is below this quantile of the search's scores is rejected.",
