@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from engine.agent.crawler import Crawler
 from engine.agent.queries import retrieval_text
-from engine.agent.ranking import rank, retrieval_score
+from engine.agent.ranking import rank, resolve_select_rule, retrieval_order
 from engine.agent.selector import Selector
 from engine.agent.settings import AgentSettings
 from engine.agent.state import RunState
@@ -133,6 +133,9 @@ async def run_search(
     query = " ".join(query.split())
     if not query:
         raise InputError("the research query is empty", hint="describe the papers you are looking for")
+    # "auto" selection becomes concrete for this Selector model (the embedded one cannot use PaSa's
+    # P(True) > 0.5); done before SearchStarted so a resumed search ranks the same way.
+    settings = resolve_select_rule(settings, deps.selector_model.info)
     run = _Run(query, settings, deps, cancel or asyncio.Event(), RunState.from_events(resume))
     run.state.query = run.state.query or query
     yield run.emit(SearchStarted(query=query, settings=settings.model_dump(mode="json"), resumed=bool(resume)))
@@ -260,15 +263,11 @@ def _found(run: _Run, papers: Sequence[Paper], how: Sequence[FoundBy]) -> Papers
     return PapersFound(papers=tuple(new), found_by=tuple(new_how), also_found=tuple(again))
 
 
-def _by_retrieval(state: RunState) -> list[str]:
-    return sorted(state.papers, key=lambda k: retrieval_score(state.found_by.get(k, []), state.query), reverse=True)
-
-
 async def _score_pending(run: _Run) -> AsyncIterator[Event]:
     state, settings = run.state, run.settings
     if settings.score_top == 0:
         return
-    pending = [k for k in _by_retrieval(state)[: settings.score_top] if k not in state.scores]
+    pending = [k for k in retrieval_order(state, settings)[: settings.score_top] if k not in state.scores]
     if not pending:
         return
     selector = Selector(run.deps.selector_model, abstract_chars=settings.abstract_chars)

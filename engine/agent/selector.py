@@ -14,10 +14,12 @@ _HEADROOM = 64
 
 
 class Selector:
-    def __init__(self, model: ChatModel, *, abstract_chars: int = 1500, batch_size: int = 4) -> None:
+    def __init__(self, model: ChatModel, *, abstract_chars: int = 1500, batch_size: int | None = None) -> None:
         self.model = model
         self.abstract_chars = abstract_chars
-        self.batch_size = batch_size
+        # Papers per call: backends that gain nothing from batching (llama.cpp evaluates one prompt at a
+        # time, reusing the KV cache between calls) say so, which keeps Cancel within one paper's time.
+        self.batch_size = batch_size or int(getattr(model, "preferred_batch_size", 4))
 
     def prompt(self, user_query: str, paper: Paper) -> list[Message]:
         """PaSa's selector prompt; abstracts are cut by characters, then by tokens to fit the context."""

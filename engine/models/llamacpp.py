@@ -30,6 +30,10 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 class LlamaCppModel:
     """A GGUF model. Thread-safe: calls are serialised (llama.cpp contexts are not re-entrant)."""
 
+    # Scoring evaluates one prompt at a time anyway, and the KV cache of the shared prefix survives
+    # between calls: one paper per call costs nothing and lets a search stop within one paper.
+    preferred_batch_size = 1
+
     def __init__(
         self,
         path: Path,

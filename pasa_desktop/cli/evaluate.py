@@ -17,6 +17,7 @@ from rich.table import Table
 from engine.agent.settings import AgentSettings
 from engine.eval.metrics import Candidate, EvalQuery, MetricTable, load_queries, query_metrics
 from engine.events import SearchFinished
+from engine.sources.local_index import BASELINE_TITLE_WEIGHT
 from pasa_desktop.cli.progress import stderr_console
 from pasa_desktop.cli.search import ensure_index_with_progress, paper_json
 from pasa_desktop.search_service import SearchService
@@ -112,7 +113,13 @@ async def _run(args: argparse.Namespace, settings: Any) -> int:
                     ranked = [Candidate(p["title"], p.get("arxiv_id"), bool(p["selected"])) for p in row["papers"]]
                     m = query_metrics(query, ranked)
                     agent_table.add(m)
-                    hits = await asyncio.to_thread(index.search_sync, query.question, limit=100, before=cutoff(query))
+                    hits = await asyncio.to_thread(
+                        index.search_sync,
+                        query.question,
+                        limit=100,
+                        before=cutoff(query),
+                        title_weight=BASELINE_TITLE_WEIGHT,
+                    )
                     bm25_table.add(query_metrics(query, [Candidate(p.title, p.arxiv_id, False) for p, _ in hits]))
                 console.print(
                     f"[{n}/{len(queries)}] {query.qid}: {row['crawled']} papers in {row['seconds']} s"

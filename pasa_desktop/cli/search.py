@@ -132,18 +132,19 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                     )
                 elif isinstance(event, SearchFinished):
                     finished = event
+        assert finished is not None
+        # Results first: closing waits for a model call that a cancel left running in its thread.
+        if args.json:
+            print(json.dumps(results_json(run_id, finished), ensure_ascii=False, indent=1), flush=True)
+        else:
+            print_table(finished, args.top, run_id)
+        if finished.status == SearchStatus.CANCELLED and library is not None:
+            console.print(f"Interrupted: resume with `pasa search --resume {run_id}`.")
     finally:
         loop.remove_signal_handler(signal.SIGINT)
-        service.close()
         if library is not None:
             library.close()
-    assert finished is not None
-    if args.json:
-        print(json.dumps(results_json(run_id, finished), ensure_ascii=False, indent=1))
-    else:
-        print_table(finished, args.top, run_id)
-    if finished.status == SearchStatus.CANCELLED and library is not None:
-        console.print(f"Interrupted: resume with `pasa search --resume {run_id}`.")
+        service.close()
     return 1 if finished.status == SearchStatus.FAILED else 0
 
 
