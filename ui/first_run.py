@@ -32,12 +32,12 @@ from PySide6.QtWidgets import (
 
 from engine.errors import PasaError
 from engine.models.profiles import ModelProfile
+from engine.sources.catalog import ONLINE_SOURCES
 from engine.sources.keys import KEYRING_SERVICE
 from pasa_desktop.settings import Settings, data_dir, save_settings, settings_file
-from ui.settings_dialog import KEYED_SOURCES, KNOWN_SOURCES
+from ui.settings_dialog import KEYED_SOURCES, KNOWN_SOURCES, browse_row
 
 KeyStore = Callable[[str, str], None]
-ONLINE_SOURCES = ("arxiv", "semantic_scholar", "openalex", "serper")
 # Model choices: (kind, label, explanation). The embedded model needs nothing and works offline.
 MODEL_CHOICES = (
     ("embedded", "Embedded default", "SmolLM2-135M through llama.cpp on this CPU: works offline, no set-up."),
@@ -51,23 +51,6 @@ def keyring_store(name: str, key: str) -> None:
     import keyring
 
     keyring.set_password(KEYRING_SERVICE, name, key)
-
-
-def _browse_row(edit: QLineEdit, pick: Callable[[], str]) -> QWidget:
-    button = QPushButton("Browse…")
-
-    def browse() -> None:
-        chosen = pick()
-        if chosen:
-            edit.setText(chosen)
-
-    button.clicked.connect(browse)
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.addWidget(edit, 1)
-    layout.addWidget(button)
-    return row
 
 
 def _note(text: str) -> QLabel:
@@ -98,7 +81,7 @@ class LibraryPage(QWizardPage):
         self.error = QLabel()
         self.error.setStyleSheet("color: #c0392b")
         form = QFormLayout(self)
-        form.addRow("Library file", _browse_row(self.path, lambda: QFileDialog.getSaveFileName(
+        form.addRow("Library file", browse_row(self.path, lambda: QFileDialog.getSaveFileName(
             self, "Library file", self.path.text(), options=QFileDialog.Option.DontConfirmOverwrite)[0]))
         form.addRow(_note(f"The default is in your data folder ({data_dir()}); a synced folder works too. "
                           "PDFs are kept in a folder beside the file."))
@@ -171,7 +154,7 @@ class SourcesPage(QWizardPage):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Offline index</b>"))
         row = QHBoxLayout()
-        row.addWidget(_browse_row(self.corpus, lambda: QFileDialog.getOpenFileName(
+        row.addWidget(browse_row(self.corpus, lambda: QFileDialog.getOpenFileName(
             self, "Corpus or arXiv metadata snapshot", self.corpus.text(),
             "JSON lines (*.jsonl *.jsonl.gz *.json *.json.gz);;All files (*)")[0]), 1)
         row.addWidget(self.build_button)
@@ -272,7 +255,7 @@ class ModelPage(QWizardPage):
         self.model = QLineEdit()
         self.model.setPlaceholderText("model name on the server")
         form = QFormLayout()
-        form.addRow("Model path", _browse_row(self.path, self._pick_path))
+        form.addRow("Model path", browse_row(self.path, self._pick_path))
         form.addRow("Server URL", self.url)
         form.addRow("Server model", self.model)
         layout.addLayout(form)

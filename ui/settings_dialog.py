@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -35,16 +37,12 @@ KEYED_SOURCES = ("semantic_scholar", "openalex", "serper")
 KINDS = ("embedded", "gguf", "transformers", "openai")
 
 
-def _path_row(edit: QLineEdit, caption: str, directory: bool = False) -> QWidget:
+def browse_row(edit: QLineEdit, pick: Callable[[], str]) -> QWidget:
+    """`edit` with a Browse… button beside it; `pick` asks for a path ("" when the user cancels)."""
     button = QPushButton("Browse…")
 
     def browse() -> None:
-        if directory:
-            chosen = QFileDialog.getExistingDirectory(edit, caption, edit.text())
-        else:
-            chosen, _ = QFileDialog.getSaveFileName(
-                edit, caption, edit.text(), options=QFileDialog.Option.DontConfirmOverwrite
-            )
+        chosen = pick()
         if chosen:
             edit.setText(chosen)
 
@@ -55,6 +53,18 @@ def _path_row(edit: QLineEdit, caption: str, directory: bool = False) -> QWidget
     layout.addWidget(edit, 1)
     layout.addWidget(button)
     return row
+
+
+def _path_row(edit: QLineEdit, caption: str, directory: bool = False) -> QWidget:
+    def pick() -> str:
+        if directory:
+            return QFileDialog.getExistingDirectory(edit, caption, edit.text())
+        chosen, _ = QFileDialog.getSaveFileName(
+            edit, caption, edit.text(), options=QFileDialog.Option.DontConfirmOverwrite
+        )
+        return chosen
+
+    return browse_row(edit, pick)
 
 
 class SettingsDialog(QDialog):
