@@ -224,5 +224,5 @@ async def test_a_slow_crawler_cannot_leave_the_search_empty(small_index: Path) -
     assert time.monotonic() - started < 3.0
     finished = events[-1]
     assert isinstance(finished, SearchFinished) and finished.status == SearchStatus.TRUNCATED
-    assert [e.query for e in events if isinstance(e, QueryIssued)][0] == QUERY
+    assert next(e.query for e in events if isinstance(e, QueryIssued)) == QUERY
     assert len(finished.results) >= 10
