@@ -20,7 +20,7 @@ from pathlib import Path
 
 from engine.agent.prompts import selector_prompt
 from engine.papers import Paper
-from engine.sources.local_index import LocalIndex
+from engine.sources.local_index import BASELINE_TITLE_WEIGHT, LocalIndex
 from training.data import QueryRecord, read_queries
 
 Scorer = Callable[[str, Sequence[Paper]], list[float]]
@@ -88,7 +88,9 @@ def _label(checkpoint: Path) -> str:
     from engine.models.cross_encoder import META_FILE
 
     meta = json.loads((checkpoint / META_FILE).read_text())
-    return f"{meta.get('architecture', 'cross-encoder')} ({meta.get('weights', 'fine-tuned')}, {meta.get('steps')} steps)"
+    return (
+        f"{meta.get('architecture', 'cross-encoder')} ({meta.get('weights', 'fine-tuned')}, {meta.get('steps')} steps)"
+    )
 
 
 def main() -> None:
@@ -96,8 +98,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--queries", type=Path, default=here.parent / "shared/data/queries/dev.jsonl")
     parser.add_argument("--index", type=Path, required=True)
-    parser.add_argument("--checkpoint", type=Path, action="append", required=True,
-                        help="a local-selector checkpoint (repeat to compare several)")
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        action="append",
+        required=True,
+        help="a local-selector checkpoint (repeat to compare several)",
+    )
     parser.add_argument("--depth", type=int, default=30, help="BM25 candidates per query")
     parser.add_argument("--limit", type=int, default=0, help="first N queries (0 = all)")
     parser.add_argument("--embedded-queries", type=int, default=0, help="also score the first N with SmolLM2")
@@ -109,7 +116,10 @@ def main() -> None:
     if args.limit:
         records = records[: args.limit]
     index = LocalIndex(args.index)
-    cases = [(r, [p for p, _ in index.search_sync(r.question, limit=args.depth)]) for r in records]
+    cases = [
+        (r, [p for p, _ in index.search_sync(r.question, limit=args.depth, title_weight=BASELINE_TITLE_WEIGHT)])
+        for r in records
+    ]
     scorers = {_label(c): cross_encoder_scorer(c, args.threads) for c in args.checkpoint}
     rows = [evaluate("BM25 order", cases, None)]
     rows += [evaluate(name, cases, scorer) for name, scorer in scorers.items()]

@@ -43,7 +43,7 @@ from engine.eval.metrics import Candidate, EvalQuery, load_queries, query_metric
 from engine.events import RankedPaper, SearchFinished  # noqa: E402
 from engine.models.base import ChatModel, Message, ModelInfo  # noqa: E402
 from engine.papers import Paper  # noqa: E402
-from engine.sources.local_index import LocalIndex  # noqa: E402
+from engine.sources.local_index import BASELINE_TITLE_WEIGHT, LocalIndex  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 DEFAULT_CACHE = Path("/tmp/pasa_quality_llm.jsonl")
@@ -230,10 +230,11 @@ def bm25_row(queries: Sequence[EvalQuery], source: MemoIndex, *, keep_stopwords:
     row = Row(Config(name, {}, note="direct LocalIndex.search_sync, top 100"))
     started = time.perf_counter()
     for q in queries:
-        if keep_stopwords:
-            hits = [p for p, _ in source.index.search_sync(q.question, limit=100, before=cutoff(q), keep_stopwords=True)]
-        else:  # the same call, memoised: the loop's own question search reuses it
-            hits = source.search_sync(q.question, limit=100, before=cutoff(q))
+        # The issue's baseline weights titles x10, whatever weight the agent's own retrieval uses.
+        found = source.index.search_sync(
+            q.question, limit=100, before=cutoff(q), keep_stopwords=keep_stopwords, title_weight=BASELINE_TITLE_WEIGHT
+        )
+        hits = [p for p, _ in found]
         row.add(query_metrics(q, [Candidate(p.title, p.arxiv_id, False) for p in hits]), 0)
     row.seconds = time.perf_counter() - started
     return row
@@ -250,11 +251,17 @@ def bm25_sql_row(queries: Sequence[EvalQuery], index: LocalIndex, *, title_weigh
     from engine.sources.local_index import fts_match
 
     if with_abstract:
-        config = Config(f"reference: BM25 (title x{title_weight:g}) keeping only papers with an abstract", {},
-                        note="NOT adoptable: exploits dev's construction (gold papers all have abstracts)")
+        config = Config(
+            f"reference: BM25 (title x{title_weight:g}) keeping only papers with an abstract",
+            {},
+            note="NOT adoptable: exploits dev's construction (gold papers all have abstracts)",
+        )
     else:
-        config = Config(f"BM25 with title x{title_weight:g} (needs a LocalIndex change)", {},
-                        note="proposal for local_index.TITLE_WEIGHT")
+        config = Config(
+            f"BM25 with title x{title_weight:g} (needs a LocalIndex change)",
+            {},
+            note="proposal for local_index.TITLE_WEIGHT",
+        )
     row = Row(config)
     started = time.perf_counter()
     sql = (
@@ -330,18 +337,33 @@ def retrieval_configs() -> list[Config]:
     ]:
         out.append(Config("+ " + " + ".join(names), {**off, "results_per_query": 100}, names))
     for weight in (0.3, 1.0, 1.5):
-        out.append(Config(f"+ bigrams, variant_weight {weight}", {**off, "results_per_query": 100,
-                                                                     "variant_weight": weight}, ("bigrams",)))
+        out.append(
+            Config(
+                f"+ bigrams, variant_weight {weight}",
+                {**off, "results_per_query": 100, "variant_weight": weight},
+                ("bigrams",),
+            )
+        )
     for weight in (0.3, 1.0):
-        out.append(Config(f"+ split, variant_weight {weight}", {**off, "results_per_query": 100,
-                                                                   "variant_weight": weight}, ("split",)))
+        out.append(
+            Config(
+                f"+ split, variant_weight {weight}",
+                {**off, "results_per_query": 100, "variant_weight": weight},
+                ("split",),
+            )
+        )
     for k in (10.0, 30.0, 120.0):
         out.append(Config(f"+ bigrams, rrf_k {k:.0f}", {**off, "results_per_query": 100, "rrf_k": k}, ("bigrams",)))
     for n in (50, 150):
         out.append(Config(f"+ bigrams, results_per_query {n}", {**off, "results_per_query": n}, ("bigrams",)))
     for top in (2, 3, 5):
-        out.append(Config(f"+ split + no_abbrev, select top {top} (no Selector)", {
-            **off, "results_per_query": 100, "select_k": top}, ("split", "no_abbrev")))
+        out.append(
+            Config(
+                f"+ split + no_abbrev, select top {top} (no Selector)",
+                {**off, "results_per_query": 100, "select_k": top},
+                ("split", "no_abbrev"),
+            )
+        )
     return out
 
 
@@ -350,15 +372,20 @@ def table(rows: Sequence[Row], baseline: Row) -> str:
     lines = [head, "|" + "---|" * (len(COLUMNS) + 7)]
     for row in rows:
         if row.failed:
-            lines.append(f"| {row.config.name} | 0 | " + " | ".join("–" for _ in COLUMNS)
-                         + f" | – | – | – | FAILED after {row.queries} queries: {row.failed} |")
+            lines.append(
+                f"| {row.config.name} | 0 | "
+                + " | ".join("–" for _ in COLUMNS)
+                + f" | – | – | – | FAILED after {row.queries} queries: {row.failed} |"
+            )
             continue
         vals = " | ".join(f"{row.mean(c):.3f}" for c in COLUMNS)
         delta = row.mean("recall@50") - baseline.mean("recall@50")
         per_q = row.seconds / max(row.queries, 1)
         note = row.config.note
-        lines.append(f"| {row.config.name} | {row.queries} | {vals} | {delta:+.3f} | "
-                     f"{row.selected / max(row.queries, 1):.1f} | {per_q:.2f} | {note} |")
+        lines.append(
+            f"| {row.config.name} | {row.queries} | {vals} | {delta:+.3f} | "
+            f"{row.selected / max(row.queries, 1):.1f} | {per_q:.2f} | {note} |"
+        )
     return "\n".join(lines)
 
 
@@ -366,8 +393,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", nargs="?", default="table", choices=("table", "fill", "profile"))
     parser.add_argument("--queries", type=Path, default=SHARED / "queries" / "dev.jsonl")
-    parser.add_argument("--index", type=Path, default=Path(os.environ.get("PASA_DATA_DIR", "/tmp/pasa_data"))
-                        / "index.sqlite")
+    parser.add_argument(
+        "--index", type=Path, default=Path(os.environ.get("PASA_DATA_DIR", "/tmp/pasa_data")) / "index.sqlite"
+    )
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--llm-queries", type=int, default=0, help="LLM configurations run on the first N queries")
     parser.add_argument("--first", type=int, default=104, help="fill: the first N queries")
@@ -402,8 +430,9 @@ async def run_table(args: argparse.Namespace, queries: list[EvalQuery], index: L
         rows.append(bm25_sql_row(queries, index, title_weight=10.0, with_abstract=True))
         for weight in (1.0, 3.0):
             rows.append(bm25_sql_row(queries, index, title_weight=weight, with_abstract=False))
-    configs = [c for c in [*([] if args.skip_retrieval else retrieval_configs()), *llm_configs()]
-               if args.only in c.name]
+    configs = [
+        c for c in [*([] if args.skip_retrieval else retrieval_configs()), *llm_configs()] if args.only in c.name
+    ]
     for config in configs:
         subset = queries[: args.llm_queries] if (config.uses_llm or config.subset) else queries
         if not subset:
@@ -417,8 +446,10 @@ async def run_table(args: argparse.Namespace, queries: list[EvalQuery], index: L
         rows.insert(2, sub)
     out = table(rows, baseline)
     print(out)
-    print(f"\n{len(queries)} dev queries; {time.perf_counter() - started:.0f} s in all; "
-          f"{source.calls} index searches ({source.seconds:.1f} s)")
+    print(
+        f"\n{len(queries)} dev queries; {time.perf_counter() - started:.0f} s in all; "
+        f"{source.calls} index searches ({source.seconds:.1f} s)"
+    )
     if args.markdown:
         args.markdown.write_text(out + "\n", encoding="utf-8")
     return 0
@@ -430,14 +461,27 @@ def llm_configs() -> list[Config]:
     The Selector scores the `score_top` best papers by fused retrieval; its P(True) is cached for the
     top 10 of the default configuration, so rows scoring more (or other) papers need more filling.
     """
-    base: dict[str, Any] = {"results_per_query": 100, "score_top": 10, "expand_layers": 0,
-                            "select_rule": "top_unrejected", "max_seconds": 3600}
+    base: dict[str, Any] = {
+        "results_per_query": 100,
+        "score_top": 10,
+        "expand_layers": 0,
+        "select_rule": "top_unrejected",
+        "max_seconds": 3600,
+    }
     dv = variants.DEFAULT_VARIANTS
     out = [
-        Config("LLM subset: question + variants, no Crawler, no Selector, top 2", {
-            **base, "max_queries": 0, "score_top": 0, "select_k": 2}, dv, subset=True),
-        Config("LLM subset: question + variants, no Crawler, no Selector, top 1", {
-            **base, "max_queries": 0, "score_top": 0, "select_k": 1}, dv, subset=True),
+        Config(
+            "LLM subset: question + variants, no Crawler, no Selector, top 2",
+            {**base, "max_queries": 0, "score_top": 0, "select_k": 2},
+            dv,
+            subset=True,
+        ),
+        Config(
+            "LLM subset: question + variants, no Crawler, no Selector, top 1",
+            {**base, "max_queries": 0, "score_top": 0, "select_k": 1},
+            dv,
+            subset=True,
+        ),
         Config("Crawler queries on (weight 0.6), no Selector, top 1", {**base, "score_top": 0}, dv),
         Config("Crawler queries on (weight 0.3), no Selector", {**base, "score_top": 0, "crawler_weight": 0.3}, dv),
         Config("Crawler queries on (weight 1.0), no Selector", {**base, "score_top": 0, "crawler_weight": 1.0}, dv),
@@ -445,20 +489,42 @@ def llm_configs() -> list[Config]:
     ]
     for k in (1, 2, 3):
         for q in (0.0, 0.25, 0.5, 0.75):
-            out.append(Config(f"Selector top 10, top {k} unrejected, reject below q{q:.2f}",
-                              {**base, "select_k": k, "reject_quantile": q}, dv))
+            out.append(
+                Config(
+                    f"Selector top 10, top {k} unrejected, reject below q{q:.2f}",
+                    {**base, "select_k": k, "reject_quantile": q},
+                    dv,
+                )
+            )
     for w in (0.1, 0.5, 2.0):
-        out.append(Config(f"Selector top 10, selector_weight {w}, top 1 unrejected q0.25",
-                          {**base, "selector_weight": w}, dv))
+        out.append(
+            Config(f"Selector top 10, selector_weight {w}, top 1 unrejected q0.25", {**base, "selector_weight": w}, dv)
+        )
     out.append(Config("Selector top 10, no Crawler, top 1 unrejected q0.25", {**base, "max_queries": 0}, dv))
-    out.append(Config("Selector top 10, no Crawler, top 1 unrejected q0.5",
-                      {**base, "max_queries": 0, "select_k": 1, "reject_quantile": 0.5}, dv))
-    out.append(Config("default settings, select_rule auto left unresolved", {"max_seconds": 3600},
-                      dv, note="rank() without resolve_select_rule: PaSa's threshold"))
+    out.append(
+        Config(
+            "Selector top 10, no Crawler, top 1 unrejected q0.5",
+            {**base, "max_queries": 0, "select_k": 1, "reject_quantile": 0.5},
+            dv,
+        )
+    )
+    out.append(
+        Config(
+            "default settings, select_rule auto left unresolved",
+            {"max_seconds": 3600},
+            dv,
+            note="rank() without resolve_select_rule: PaSa's threshold",
+        )
+    )
     resolved = resolve_select_rule(AgentSettings(), EMBEDDED_INFO).select_rule
-    out.append(Config("**default settings** (auto rule resolved for the embedded Selector)",
-                      {"max_seconds": 3600, "select_rule": resolved}, dv,
-                      note=f"select_rule auto → {resolved}"))
+    out.append(
+        Config(
+            "**default settings** (auto rule resolved for the embedded Selector)",
+            {"max_seconds": 3600, "select_rule": resolved},
+            dv,
+            note=f"select_rule auto → {resolved}",
+        )
+    )
     return out
 
 
@@ -471,9 +537,11 @@ async def fill(args: argparse.Namespace, queries: list[EvalQuery], index: LocalI
     """
     model = CachedModel(args.cache, live=True, threads=args.threads)
     source = MemoIndex(index)
-    defaults = Config("default", {"score_top": args.score_top, "select_rule": "top_unrejected", "results_per_query": 100,
-                                  "max_seconds": 3600},
-                      variants.DEFAULT_VARIANTS)
+    defaults = Config(
+        "default",
+        {"score_top": args.score_top, "select_rule": "top_unrejected", "results_per_query": 100, "max_seconds": 3600},
+        variants.DEFAULT_VARIANTS,
+    )
     for n, q in enumerate(queries[: args.first], start=1):
         started = time.perf_counter()
         if args.what == "crawler":
@@ -486,8 +554,10 @@ async def fill(args: argparse.Namespace, queries: list[EvalQuery], index: LocalI
             if args.no_crawler_too:  # the no-Crawler rows score a slightly different top 10
                 no_crawler = Config("no crawler", {**defaults.overrides, "max_queries": 0}, defaults.variants)
                 await search_once(q, no_crawler, source, model, model)
-            print(f"[{n}] {q.qid}: scored ({model.calls['score']} papers so far, {model.seconds['score']:.0f} s)",
-                  flush=True)
+            print(
+                f"[{n}] {q.qid}: scored ({model.calls['score']} papers so far, {model.seconds['score']:.0f} s)",
+                flush=True,
+            )
     model.close()
     return 0
 
@@ -502,8 +572,15 @@ def profile(args: argparse.Namespace, queries: list[EvalQuery], index: LocalInde
     settings = AgentSettings(before=cutoff(query))
     started = time.perf_counter()
     cpu_before = os.times()
-    finished = asyncio.run(search_once(query, Config("default", settings.model_dump(exclude={"before"}),
-                                                     variants.DEFAULT_VARIANTS), source, model, model))
+    finished = asyncio.run(
+        search_once(
+            query,
+            Config("default", settings.model_dump(exclude={"before"}), variants.DEFAULT_VARIANTS),
+            source,
+            model,
+            model,
+        )
+    )
     wall = time.perf_counter() - started
     cpu = os.times()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -1,7 +1,7 @@
 """Fine-tuning MiniLM as a bi-encoder Selector: contrastive loss with in-batch and BM25-hard negatives.
 
 all-MiniLM-L6-v2 was trained as a sentence embedder, and zero-shot its cosine already re-ranks BM25
-candidates better than BM25's own order (benchmarks/RESULTS_training.md); a cross-encoder head
+candidates better than BM25's own order (benchmarks/RESULTS.md (§6)); a cross-encoder head
 trained from scratch on ~2.5k pairs did not. Fine-tuning keeps that start: each step pulls a query
 towards its gold paper and away from a retrieved non-gold paper of the same query and from the
 other queries' papers in the batch (the multiple-negatives ranking loss of sentence-transformers,

@@ -3,7 +3,7 @@
 A small untuned Crawler writes poor queries, so the search session also runs forms of the question
 itself that rank differently from plain BM25 over its words (the local index ORs every word; a
 quoted phrase is matched as a phrase). Which variants run by default (`DEFAULT_VARIANTS`) is decided
-by benchmarks/quality.py on the dev queries; see benchmarks/RESULTS_quality.md for what each is worth.
+by benchmarks/quality.py on the dev queries; see benchmarks/RESULTS.md (§1) for what each is worth.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""How the agent ranks and selects what it found. Every constant is measured in benchmarks/RESULTS_quality.md.
+"""How the agent ranks and selects what it found. Every constant is measured in benchmarks/RESULTS.md (§1).
 
 Rank score (weighted reciprocal-rank fusion, then the Selector as far as it helps):
 
@@ -20,7 +20,7 @@ Selection (`AgentSettings.select_rule`):
   first `select_k` papers by rank score that the Selector does not clearly reject. A paper is
   clearly rejected when its P(True) is below the `reject_quantile` quantile of the P(True) values in
   the same search (rank-relative, so it needs no calibration). An unscored paper is not rejected.
-  Measured on the 104 dev queries (benchmarks/RESULTS_quality.md): the embedded model's P(True)
+  Measured on the 104 dev queries (benchmarks/RESULTS.md (§1)): the embedded model's P(True)
   lies in 0.008–0.146 (never above 0.5, so PaSa's rule selects nothing: precision 0); rejecting
   the bottom quarter, half or three quarters lowers precision at k=1 (0.173 → 0.163, 0.125, 0.067)
   and any selector_weight > 0 lowers it further, so the defaults are select_k=1, reject_quantile=0,

@@ -106,7 +106,7 @@ def test_cold_start_to_an_interactive_window(bundle: Path) -> None:
     time_to_ready(command)
     seconds = [time_to_ready(command) for _ in range(5)]
     print(f"\ncold start of the bundle: median {statistics.median(seconds):.2f} s of {seconds}", file=sys.stderr)
-    # The goal is 2 s (benchmarks/RESULTS_packaging.md); CI machines are shared, so only a hang fails here.
+    # The goal is 2 s (benchmarks/RESULTS.md (§7)); CI machines are shared, so only a hang fails here.
     assert statistics.median(seconds) < 10
 
 
