@@ -110,16 +110,14 @@ class SearchService:
         names = list(dict.fromkeys(sources or self.settings.sources.enabled))
         if not names:
             raise ConfigError("no paper source is enabled", hint="enable `local` or an online source in settings")
-        roles = [
-            self.settings.profile(crawler or self.settings.crawler_profile),
-            self.settings.profile(selector or self.settings.selector_profile),
-        ]
-        missing = [p for p in roles if p.name not in self._models]
-        if missing:
+        roles = {crawler or self.settings.crawler_profile, selector or self.settings.selector_profile}
+        to_load = [p for p in self.settings.profiles if p.name in roles and p.name not in self._models]
+        if to_load:
             from engine.models.memory import ensure_fits
 
-            # Both roles are checked together: each alone may fit where the pair does not.
-            await asyncio.to_thread(ensure_fits, roles)
+            # Both roles are checked together: each alone may fit where the pair does not. (An unknown
+            # profile name is reported by loading it, below.)
+            await asyncio.to_thread(ensure_fits, to_load)
         crawler_model = await asyncio.to_thread(self.model, crawler or self.settings.crawler_profile)
         selector_model = await asyncio.to_thread(self.model, selector or self.settings.selector_profile)
         index = await asyncio.to_thread(self.index) if "local" in names else None
