@@ -232,19 +232,11 @@ class HttpFetcher:
                     await self.sleep(min(self.backoff_s, 1.0))
                     continue
                 raise self._went_offline(source, exc, url) from exc
-            except httpx.TimeoutException as exc:
-                reason = f"timed out after {self.timeout_s:g} s"
-                delay = self._backoff(attempt)
-                if attempt < self.max_retries:
-                    self._tell(
-                        "info", source, f"{reason}; retry {attempt + 1}/{self.max_retries} in {delay:.1f} s"
-                    )
-                    attempt += 1
-                    await self.sleep(delay)
-                    continue
-                raise SourceError(source, f"{reason} ({redact(url)})", retriable=True) from exc
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-                reason = f"connection dropped ({type(exc).__name__})"
+            except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                if isinstance(exc, httpx.TimeoutException):
+                    reason = f"timed out after {self.timeout_s:g} s"
+                else:
+                    reason = f"connection dropped ({type(exc).__name__})"
                 delay = self._backoff(attempt)
                 if attempt < self.max_retries:
                     self._tell(
