@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -17,6 +16,7 @@ from engine.fulltext.model import FullText, FullTextProvider
 from engine.papers import Paper, find_arxiv_id
 from engine.references import Resolution
 from engine.sources.cache import DiskCache
+from pasa_desktop.search_service import default_fulltext_path
 from pasa_desktop.settings import Settings, load_settings
 
 
@@ -70,10 +70,9 @@ def cache_info(args: argparse.Namespace) -> int:
 
 
 def _offline_fulltext(settings: Settings, given: str | None) -> FullTextProvider | None:
-    value = given or os.environ.get("PASA_FULLTEXT") or settings.paths.fulltext
-    if not value:
+    path = Path(given) if given else default_fulltext_path(settings)
+    if path is None:
         return None
-    path = Path(value)
     if not path.exists():
         raise InputError(f"full-text data not found: {path}", hint="pass --fulltext PATH or set PASA_FULLTEXT")
     from engine.fulltext.unarxive import UnarxiveFullTexts
