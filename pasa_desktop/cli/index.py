@@ -6,11 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
-
 from engine.errors import InputError
 from engine.sources.local_index import LocalIndex, build_index
-from pasa_desktop.cli.progress import stderr_console
+from pasa_desktop.cli.progress import indexing_progress, stderr_console
 from pasa_desktop.settings import load_settings
 
 
@@ -35,12 +33,7 @@ def build(args: argparse.Namespace) -> int:
         raise InputError("no corpus given", hint="pass --from PATH (papers.jsonl.gz or an arXiv metadata snapshot)")
     target = Path(args.target) if args.target else settings.index_path()
     console = stderr_console()
-    with Progress("{task.description}", BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=console) as bar:
-        task = bar.add_task("indexing", total=source.stat().st_size if source.exists() else None)
-
-        def step(done: int, total: int, added: int) -> None:
-            bar.update(task, completed=done, total=total, description=f"indexing ({added:,} papers)")
-
+    with indexing_progress(console) as step:
         report = build_index(source, target, progress=step)
     console.print(
         f"Indexed {report.added:,} papers into {report.path} "

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from engine.events import Counts
 
@@ -30,3 +32,15 @@ def search_progress(console: Console) -> Progress:
 
 def counts_fields(counts: Counts) -> dict[str, int]:
     return {"queries": counts.queries, "found": counts.found, "scored": counts.scored}
+
+
+@contextmanager
+def indexing_progress(console: Console) -> Iterator[Callable[[int, int, int], None]]:
+    """A bar for `build_index`; yields the `progress(bytes_read, total_bytes, papers_added)` callback."""
+    with Progress("{task.description}", BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("indexing", total=None)
+
+        def step(done: int, total: int, added: int) -> None:
+            bar.update(task, completed=done, total=total, description=f"indexing ({added:,} papers)")
+
+        yield step

@@ -14,7 +14,7 @@ from rich.table import Table
 from engine.agent.settings import AgentSettings
 from engine.errors import InputError
 from engine.events import Notice, Progress, RankedPaper, SearchFinished, SearchStatus
-from pasa_desktop.cli.progress import counts_fields, search_progress, stderr_console
+from pasa_desktop.cli.progress import counts_fields, indexing_progress, search_progress, stderr_console
 from pasa_desktop.search_service import SearchService, ensure_index
 from pasa_desktop.settings import Settings, load_settings
 
@@ -57,17 +57,7 @@ def ensure_index_with_progress(settings: Settings) -> None:
         return
     corpus = settings.corpus_path()
     console.print(f"Building the offline paper index from {corpus} (first use, about a minute)…")
-    from rich.progress import BarColumn, DownloadColumn, TimeElapsedColumn
-    from rich.progress import Progress as Bar
-
-    with Bar(
-        "{task.description}", BarColumn(), DownloadColumn(), TimeElapsedColumn(), console=console, transient=True
-    ) as bar:
-        task = bar.add_task("indexing", total=None)
-
-        def step(done: int, total: int, added: int) -> None:
-            bar.update(task, completed=done, total=total, description=f"indexing ({added:,} papers)")
-
+    with indexing_progress(console) as step:
         report = ensure_index(settings, step)
     if report is not None:
         console.print(f"Index ready: {report.added:,} papers ({report.skipped} unusable lines skipped).")
