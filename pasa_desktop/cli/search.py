@@ -13,7 +13,7 @@ from rich.table import Table
 
 from engine.agent.settings import AgentSettings
 from engine.errors import InputError
-from engine.events import Notice, Progress, RankedPaper, SearchFinished, SearchStatus
+from engine.events import Counts, Notice, Progress, RankedPaper, SearchFinished, SearchStatus
 from pasa_desktop.cli.progress import counts_fields, indexing_progress, search_progress, stderr_console
 from pasa_desktop.search_service import SearchService, ensure_index
 from pasa_desktop.settings import Settings, load_settings
@@ -95,7 +95,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     run_id = 0
     try:
         with search_progress(console) as bar:
-            task = bar.add_task("search", total=None, stage="start", step="loading models…", **counts_fields_zero())
+            task = bar.add_task("search", total=None, stage="start", step="loading models…", **counts_fields(Counts()))
             async for event_run, event in service.run(
                 args.query,
                 agent=agent_settings(settings, args),
@@ -136,10 +136,6 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             library.close()
         service.close()
     return 1 if finished.status == SearchStatus.FAILED else 0
-
-
-def counts_fields_zero() -> dict[str, int]:
-    return {"queries": 0, "found": 0, "scored": 0}
 
 
 def paper_json(item: RankedPaper) -> dict[str, Any]:
