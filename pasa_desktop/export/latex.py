@@ -21,6 +21,9 @@ _SPECIALS = {
     "_": r"\_",
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
+    # Plain "@" is valid LaTeX, but a line of a field that starts with it reads as a new entry to BibTeX
+    # parsers (bibtexparser's splitter aborts the whole entry); braced, it is the same character.
+    "@": "{@}",
 }
 _WORDS = {
     "textbackslash": "\\",

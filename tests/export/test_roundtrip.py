@@ -20,6 +20,14 @@ def test_bibtex_round_trip(recs: list[Record]) -> None:
     assert parsed.records == recs
 
 
+def test_bibtex_field_line_starting_with_at_sign_round_trips() -> None:
+    """Found by hypothesis: a note line beginning with "@" read as a new entry and the record was lost."""
+    rec = Record(citekey="key2020", title="0", notes=("0", "@("))
+    parsed = bibtex.loads(bibtex.dumps([rec]))
+    assert parsed.skipped == []
+    assert parsed.records == [rec]
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.lists(records(), max_size=3, unique_by=lambda r: r.citekey))
 def test_csljson_round_trip(recs: list[Record]) -> None:
