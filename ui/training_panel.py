@@ -85,6 +85,8 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-panel")
         self._pending: list[tuple[Future[Any], Callable[[Any], None]]] = []
+        self._convert_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gguf-convert")
+        self._converting = False
         self._poll_future: Future[Any] | None = None
         self.job_dir: Path | None = None
         self._tail: MetricsTail | None = None
@@ -320,6 +322,16 @@ class TrainingPanel(QWidget):
         self.register_button = QPushButton("Register as model profile")
         self.register_button.clicked.connect(self.register_selected)
         box_layout.addWidget(self.register_button)
+        gguf_row = QHBoxLayout()
+        self.gguf_quant = QComboBox()
+        self.gguf_quant.addItems(["q8_0", "q4_k_m", "f16"])
+        self.gguf_quant.setToolTip("Precision of the GGUF file (llama.cpp quantization)")
+        self.gguf_button = QPushButton("Convert to GGUF and register")
+        self.gguf_button.setToolTip("Writes <checkpoint>.<quant>.gguf beside the checkpoint; runs llama.cpp on CPU")
+        self.gguf_button.clicked.connect(self.convert_selected)
+        gguf_row.addWidget(self.gguf_quant)
+        gguf_row.addWidget(self.gguf_button, 1)
+        box_layout.addLayout(gguf_row)
         lower.addWidget(box, 1)
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
@@ -340,6 +352,7 @@ class TrainingPanel(QWidget):
         self.launch_button.setEnabled(not running)
         self.local_selector_button.setEnabled(not running)
         self.register_button.setEnabled(self.checkpoint_list.count() > 0)
+        self.gguf_button.setEnabled(self.checkpoint_list.count() > 0 and not self._converting)
 
     def launch(self) -> None:
         try:
@@ -497,10 +510,43 @@ class TrainingPanel(QWidget):
         self._log(f"Registered profile {name!r} ({kind})")
         self.profile_requested.emit(profile)
 
+    def convert_selected(self) -> None:
+        """The selected checkpoint as a GGUF file (in a worker thread), then a `gguf` model profile."""
+        item = self.checkpoint_list.currentItem()
+        if item is None or self._converting:
+            return
+        path = Path(item.toolTip())
+        quant = self.gguf_quant.currentText()
+        out = path.parent / f"{path.name}.{quant}.gguf"
+        name = f"{self.job_dir.name if self.job_dir else 'trained'}-{path.name}-{quant}"
+        self._converting = True
+        self._update_buttons()
+        self._log(f"Converting {path.name} to GGUF ({quant})…")
+
+        def work() -> Path:
+            from engine.models.convert import convert_to_gguf
+
+            return convert_to_gguf(path, out, quant)
+
+        def done(result: Any) -> None:
+            self._converting = False
+            self._update_buttons()
+            if isinstance(result, Exception):
+                hint = getattr(result, "hint", "")
+                self._log(f"GGUF conversion failed: {result}" + (f" ({hint})" if hint else ""))
+                return
+            profile = ModelProfile(name=name, kind="gguf", path=str(result))
+            self._log(f"Wrote {result}; registered profile {name!r} (gguf)")
+            self.profile_requested.emit(profile)
+
+        # Its own thread: a conversion takes minutes and must not hold up the job's status polling.
+        self._pending.append((self._convert_executor.submit(work), done))
+
     def shutdown(self) -> None:
         """Stop polling (the job itself keeps running; it is its own process)."""
         self._timer.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._convert_executor.shutdown(wait=False, cancel_futures=True)
 
     def closeEvent(self, event: Any) -> None:
         self.shutdown()

@@ -78,3 +78,46 @@ def test_panel_preview_and_form(qtbot, tmp_path: Path) -> None:  # type: ignore[
     panel.launch()  # no queries file: refused with a message, nothing started
     assert "Cannot launch" in panel.log_view.toPlainText() and panel.job_dir is None
     panel.shutdown()
+
+
+def test_panel_converts_a_checkpoint_to_gguf_and_registers_it(qtbot, tmp_path: Path, tiny_qwen2: Path) -> None:  # type: ignore[no-untyped-def]
+    """One click: the selected checkpoint becomes a quantized GGUF beside it and a `gguf` profile that loads."""
+    import shutil
+
+    from engine.models.profiles import load_model
+
+    job = tmp_path / "job"
+    writer = MetricsWriter(job)
+    write_status(job, "finished", "finished; checkpoint step-2")
+    shutil.copytree(tiny_qwen2, job / "checkpoints" / "step-2")
+    panel = TrainingPanel(poll_ms=50)
+    qtbot.addWidget(panel)
+    panel.attach(job)
+    qtbot.waitUntil(lambda: panel.checkpoint_list.count() == 1, timeout=5000)
+    assert panel.gguf_button.isEnabled()
+    panel.gguf_quant.setCurrentText("q8_0")
+    with qtbot.waitSignal(panel.profile_requested, timeout=120_000) as blocker:
+        panel.convert_selected()
+        assert not panel.gguf_button.isEnabled()  # one conversion at a time
+    profile = blocker.args[0]
+    assert isinstance(profile, ModelProfile) and profile.kind == "gguf"
+    gguf = Path(profile.path)
+    assert gguf == job / "checkpoints" / "step-2.q8_0.gguf" and gguf.stat().st_size > 0
+    assert panel.gguf_button.isEnabled()
+    model = load_model(profile)
+    assert model.count_tokens("hello world") > 0
+    writer.close()
+    panel.shutdown()
+
+
+def test_panel_reports_a_failed_gguf_conversion(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    job, writer = _job_with_metrics(tmp_path)  # step-5 is an empty directory: not a checkpoint
+    panel = TrainingPanel(poll_ms=50)
+    qtbot.addWidget(panel)
+    panel.attach(job)
+    panel.convert_selected()
+    qtbot.waitUntil(lambda: "GGUF conversion failed" in panel.log_view.toPlainText(), timeout=10_000)
+    assert "config.json" in panel.log_view.toPlainText()
+    assert panel.gguf_button.isEnabled()
+    writer.close()
+    panel.shutdown()
