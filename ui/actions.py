@@ -176,6 +176,13 @@ class ActionHandler:
                           settings.selector_profile)
         self.window.status_text.setText("Settings saved.")
 
+    def add_profile(self, profile: Any) -> None:
+        """A model profile from the training panel joins the saved profiles (same name: replaced)."""
+        current = self.window.services.settings
+        profiles = [p for p in current.profiles if p.name != profile.name] + [profile]
+        self.apply_settings(current.model_copy(update={"profiles": profiles}), {})
+        self.window.status_text.setText(f"Model profile '{profile.name}' saved; choose it in the search bar.")
+
 
 def _format_from_suffix(path: str) -> str:
     suffix = os.path.splitext(path)[1].lower()

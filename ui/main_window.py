@@ -432,7 +432,9 @@ class MainWindow(QMainWindow):
         try:
             from ui.training_panel import TrainingPanel
 
-            self.training_panel = TrainingPanel()
+            panel = TrainingPanel()
+            panel.profile_requested.connect(self.actions.add_profile)
+            self.training_panel = panel
         except Exception as exc:  # a broken optional panel must not take the app down
             self.training_panel = QLabel(f"The training panel is unavailable: {type(exc).__name__}: {exc}")
             self.show_error("Training", str(self.training_panel.text()), "warning")

@@ -150,3 +150,12 @@ def test_training_tab_is_built_when_opened(qtbot, make_window) -> None:  # type:
 
     assert isinstance(window.training_panel, TrainingPanel)
     screenshot(window, "18-training-tab")
+    # A checkpoint registered (or converted to GGUF) in the panel becomes a saved profile the search bar offers.
+    from engine.models.profiles import ModelProfile
+    from pasa_desktop.settings import load_settings
+
+    window.training_panel.profile_requested.emit(ModelProfile(name="job-step-2-q8_0", kind="gguf", path="/m.gguf"))
+    assert "job-step-2-q8_0" in [p.name for p in window.services.settings.profiles]
+    assert "job-step-2-q8_0" in [p.name for p in load_settings().profiles]
+    offered = [window.search_panel.profile.itemText(i) for i in range(window.search_panel.profile.count())]
+    assert "job-step-2-q8_0" in offered
