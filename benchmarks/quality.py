@@ -196,6 +196,7 @@ class Config:
     variants: tuple[str, ...] = ()
     note: str = ""
     subset: bool = False  # run on the LLM subset even though it needs no LLM (for a like-for-like row)
+    local_selector: bool = False  # the Selector is the trained local Selector (--local-selector), not SmolLM2
 
     def settings(self, query: EvalQuery) -> AgentSettings:
         return AgentSettings(**{**self.overrides, "before": cutoff(query)})
@@ -407,6 +408,9 @@ def main() -> int:
     parser.add_argument("--no-crawler-too", action="store_true", help="fill selector: also the no-Crawler top 10")
     parser.add_argument("--skip-retrieval", action="store_true", help="table: only the LLM configurations")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
+    parser.add_argument(
+        "--local-selector", type=Path, help="table: also the agent with this trained local Selector checkpoint"
+    )
     args = parser.parse_args()
     queries, _skipped = load_queries(args.queries)
     queries = [q for q in queries if q.has_answers]
@@ -430,14 +434,19 @@ async def run_table(args: argparse.Namespace, queries: list[EvalQuery], index: L
         rows.append(bm25_sql_row(queries, index, title_weight=10.0, with_abstract=True))
         for weight in (1.0, 3.0):
             rows.append(bm25_sql_row(queries, index, title_weight=weight, with_abstract=False))
-    configs = [
-        c for c in [*([] if args.skip_retrieval else retrieval_configs()), *llm_configs()] if args.only in c.name
-    ]
+    local: MemoSelector | None = None
+    if args.local_selector is not None:
+        from engine.models.cross_encoder import CrossEncoderSelector
+
+        local = MemoSelector(CrossEncoderSelector(args.local_selector, name="local-selector", threads=args.threads))
+    every = [*([] if args.skip_retrieval else retrieval_configs()), *llm_configs(), *local_selector_configs(local)]
+    configs = [c for c in every if args.only in c.name]
     for config in configs:
         subset = queries[: args.llm_queries] if (config.uses_llm or config.subset) else queries
         if not subset:
             continue
-        row = await run_config(config, subset, source, crawler, selector)
+        chosen: Any = local if config.local_selector else selector
+        row = await run_config(config, subset, source, crawler, chosen)
         rows.append(row)
         print(table([row], baseline).splitlines()[-1], flush=True)
     if args.llm_queries:
@@ -525,6 +534,70 @@ def llm_configs() -> list[Config]:
             note=f"select_rule auto → {resolved}",
         )
     )
+    return out
+
+
+class MemoSelector:
+    """The trained local Selector with its scores memoised by prompt (configurations share papers)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.memo: dict[str, float] = {}
+        self.info = inner.info
+        self.preferred_batch_size = 64
+        self.seconds = 0.0
+
+    def true_probabilities(self, prompts: Sequence[Sequence[Message]]) -> list[float]:
+        keys = [json.dumps([dict(m) for m in p]) for p in prompts]
+        todo = [i for i, k in enumerate(keys) if k not in self.memo]
+        if todo:
+            started = time.perf_counter()
+            scores = self.inner.true_probabilities([prompts[i] for i in todo])
+            self.seconds += time.perf_counter() - started
+            for i, score in zip(todo, scores, strict=True):
+                self.memo[keys[i]] = score
+        return [self.memo[k] for k in keys]
+
+    def count_tokens(self, text: str) -> int:
+        return int(self.inner.count_tokens(text))
+
+    def generate(self, *args: Any, **kwargs: Any) -> str:
+        return str(self.inner.generate(*args, **kwargs))
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def local_selector_configs(local: MemoSelector | None) -> list[Config]:
+    """The trained local Selector (`pasa train local-selector`) in the agent, beside the embedded default.
+
+    Crawler queries come from the cache as in every LLM row; the Selector is the checkpoint given with
+    --local-selector. "auto" resolves selector_rank_weight 1.0, score_top 200 and top-1 selection for it.
+    """
+    if local is None:
+        return []
+    dv = variants.DEFAULT_VARIANTS
+    base: dict[str, Any] = {"expand_layers": 0, "max_seconds": 3600}
+    auto = resolve_select_rule(AgentSettings(), local.info)
+    out = [
+        Config(
+            "local Selector, default settings (auto: rank weight "
+            f"{auto.selector_rank_weight}, score_top {auto.score_top}, {auto.select_rule} k={auto.select_k})",
+            dict(base),
+            dv,
+            local_selector=True,
+        ),
+        Config("local Selector, PaSa rule P > 0.5", {**base, "select_rule": "threshold"}, dv, local_selector=True),
+    ]
+    for top in (100, 300):
+        out.append(Config(f"local Selector, score_top {top}", {**base, "score_top": top,
+                                                                 "selector_rank_weight": 1.0}, dv, local_selector=True))
+    for weight in (0.5, 2.0):
+        out.append(Config(f"local Selector, rank weight {weight}", {**base, "score_top": 200,
+                                                                     "selector_rank_weight": weight}, dv,
+                          local_selector=True))
+    for k in (2, 3):
+        out.append(Config(f"local Selector, top {k}", {**base, "select_k": k}, dv, local_selector=True))
     return out
 
 

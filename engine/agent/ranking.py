@@ -5,6 +5,7 @@ Rank score (weighted reciprocal-rank fusion, then the Selector as far as it help
     rank_score(p) = Σ_queries     w(origin of q) / (K + rank_q(p))
                   + Σ_expansions  W_EXP / (K + position in the citing section's bibliography order)
                   + selector_weight · P_selector(p)                  (0 when the paper was not scored)
+                  + selector_rank_weight / (K + rank of p by P_selector among the scored papers)
 
     w(user) = 1 (the question itself), w(planner) = variant_weight (deterministic variants of the
     question, engine.agent.queries), w(crawler) = crawler_weight; K = rrf_k. A query counts once per
@@ -26,9 +27,16 @@ Selection (`AgentSettings.select_rule`):
   and any selector_weight > 0 lowers it further, so the defaults are select_k=1, reject_quantile=0,
   selector_weight=0: the selected paper is the best by fused retrieval rank (precision 0.173).
   A better zero-shot Selector can earn a say by raising reject_quantile where that measures better.
-- "auto" — "top_unrejected" when the Selector is the embedded model, "threshold" for any other;
-  the loop resolves it with `resolve_select_rule` once it knows the Selector model. Unresolved,
-  `rank` applies "threshold", PaSa's rule.
+- "auto" — "top_unrejected" when the Selector is the embedded model or a fast re-ranker, "threshold"
+  for any other; the loop resolves it with `resolve_select_rule` once it knows the Selector model.
+  Unresolved, `rank` applies "threshold", PaSa's rule.
+
+A fast re-ranking Selector (backend "cross-encoder": the MiniLM model `pasa train local-selector`
+makes, ~0.02 s a paper) scores far more papers than an LLM can, and its *rank* is fused like one more
+query (`selector_rank_weight` auto → 1.0, `score_top` auto → 200). It was trained on gold lists that
+are incomplete (train.jsonl's `n_gold_total` exceeds the gold present), so its P > 0.5 is loose
+(~10 papers selected per query, precision 0.036): it selects like the embedded model, the best
+`select_k` papers by fused rank. Measured in benchmarks/RESULTS.md (§1, "trained local Selector").
 """
 
 from __future__ import annotations
@@ -42,6 +50,8 @@ from engine.models.base import ModelInfo
 
 W_USER = 1.0
 W_EXP = 0.3
+RERANK_WEIGHT = 1.0
+RERANK_TOP = 200
 _DEFAULTS = AgentSettings()
 
 
@@ -51,12 +61,22 @@ def is_embedded_selector(info: ModelInfo) -> bool:
     return name == "embedded" or "smollm" in name
 
 
+def is_reranker(info: ModelInfo) -> bool:
+    """A Selector fast enough to re-rank the whole pool (not an LLM): the trained cross-/bi-encoder."""
+    return info.backend == "cross-encoder"
+
+
 def resolve_select_rule(settings: AgentSettings, selector: ModelInfo) -> AgentSettings:
-    """`settings` with select_rule "auto" made concrete for this Selector model (others unchanged)."""
-    if settings.select_rule != "auto":
-        return settings
-    rule = "top_unrejected" if is_embedded_selector(selector) else "threshold"
-    return settings.model_copy(update={"select_rule": rule})
+    """`settings` with its "auto" values (select_rule, selector_rank_weight) made concrete for this Selector."""
+    update: dict[str, object] = {}
+    fast = is_reranker(selector)
+    if settings.select_rule == "auto":
+        update["select_rule"] = "top_unrejected" if is_embedded_selector(selector) or fast else "threshold"
+    if settings.selector_rank_weight is None:
+        update["selector_rank_weight"] = RERANK_WEIGHT if fast else 0.0
+        if fast:
+            update["score_top"] = max(settings.score_top, RERANK_TOP)
+    return settings.model_copy(update=update) if update else settings
 
 
 def query_weight(query: str, user_query: str, origins: Mapping[str, str], settings: AgentSettings) -> float:
@@ -120,6 +140,9 @@ def is_rejected(selector: float | None, floor: float) -> bool:
 
 def rank(state: RunState, settings: AgentSettings) -> list[RankedPaper]:
     origins = dict(state.queries)
+    rank_weight = settings.selector_rank_weight or 0.0
+    by_selector = sorted(state.scores, key=state.scores.__getitem__, reverse=True) if rank_weight else []
+    selector_rank = {key: position for position, key in enumerate(by_selector, start=1)}
     ranked: list[RankedPaper] = []
     for key, paper in state.papers.items():
         found_by = state.found_by.get(key, [])
@@ -127,6 +150,8 @@ def rank(state: RunState, settings: AgentSettings) -> list[RankedPaper]:
         score = retrieval_score(found_by, state.query, settings, origins)
         if selector is not None:
             score += settings.selector_weight * selector
+            if key in selector_rank:
+                score += rank_weight / (settings.rrf_k + selector_rank[key])
         ranked.append(
             RankedPaper(paper=paper, rank_score=score, selector_score=selector, selected=False, found_by=tuple(found_by))
         )

@@ -137,3 +137,23 @@ def test_unresolved_auto_rule_ranks_with_pasas_threshold() -> None:
     papers = [("a", [found(USER, 1)], 0.3), ("b", [found(USER, 2)], 0.6)]
     ranked = rank(state_with(papers), AgentSettings())
     assert [r.selected for r in ranked] == [False, True]
+
+
+def test_selector_rank_weight_fuses_the_selectors_order_like_one_more_query() -> None:
+    state = state_with([("first", [found(USER, 1)], 0.2), ("second", [found(USER, 2)], 0.8), ("third", [found(USER, 3)], None)])
+    fused = rank(state, AgentSettings(selector_rank_weight=2.0))
+    assert [r.paper.title for r in fused] == ["second", "first", "third"]
+    # second: 1/(60+2) from the question + 2/(60+1) as the Selector's best; an unscored paper gets no term.
+    assert fused[0].rank_score == pytest.approx(1 / 62 + 2 / 61)
+    assert fused[2].rank_score == pytest.approx(1 / 63)
+    assert [r.paper.title for r in rank(state, AgentSettings(selector_rank_weight=0.0))] == ["first", "second", "third"]
+
+
+def test_auto_values_resolve_for_a_fast_reranking_selector() -> None:
+    reranker = ModelInfo("local-selector", "cross-encoder", "none", None, 128, supports_logprobs=False)
+    resolved = resolve_select_rule(AgentSettings(), reranker)
+    assert (resolved.select_rule, resolved.selector_rank_weight, resolved.score_top) == ("top_unrejected", 1.0, 200)
+    llm = resolve_select_rule(AgentSettings(), info("pasa-7b-selector"))
+    assert (llm.select_rule, llm.selector_rank_weight, llm.score_top) == ("threshold", 0.0, 10)
+    mine = resolve_select_rule(AgentSettings(selector_rank_weight=0.5, score_top=50), reranker)
+    assert (mine.selector_rank_weight, mine.score_top) == (0.5, 50)  # a user's own choice is kept
