@@ -63,6 +63,7 @@ class DataSection(_Strict):
     eval: str = Field("", description="Optional held-out SFT rows for an eval loss.")
     queries: str = Field("", description="PPO: AutoScholarQuery-format query file (gold papers give rewards).")
     index: str = Field("", description="PPO / local-selector: the offline paper index (SQLite) to search.")
+    fulltext: str = Field("", description="PPO: full texts (unarXive JSON lines or .tar.gz) for expand sessions.")
     decisions: str = Field("", description="local-selector: optional JSONL export of library accept/reject decisions.")
 
 
@@ -94,6 +95,9 @@ class PPOSection(_Strict):
     max_new_tokens: int = Field(128, ge=8, description="Token budget of one Crawler reply.")
     temperature: float = Field(1.0, gt=0, description="Sampling temperature of rollouts.")
     results_per_query: int = Field(10, ge=1, description="Papers each [Search] action retrieves.")
+    expand_sessions: int = Field(
+        4, ge=0, description="Expand sessions rolled out per search session (relevant papers with a full text)."
+    )
     selector: str = Field("", description="Selector model profile (TOML/JSON file) for I(q,p); empty = gold only.")
     save_steps: int = Field(50, ge=1, description="Checkpoint every this many steps.")
 

@@ -4,6 +4,12 @@ Each step rolls out the search session for a few user queries, runs every `[Sear
 the offline index, rewards new relevant papers (gold, or Selector > 0.5), bootstraps with the value of
 the expand session each new relevant paper opens, penalises KL to the frozen SFT policy, and makes
 `ppo_epochs` clipped-surrogate passes. The first `warmup_steps` steps train the value head only.
+
+Expand sessions are trajectories of their own, as in PaSa: for up to `expand_sessions` new relevant
+papers whose full text is at hand (`[data] fulltext`, e.g. an unarXive JSON-lines file), the Crawler
+sees the paper's section names, each `[Expand] section` action adds the papers cited there (resolved
+in the index by arXiv id, then by title) and is rewarded like a search action. Without a full text,
+a paper's expand state is still valued (with no sections) for the search session's bootstrap.
 The arithmetic lives in training/returns.py; this module is the model plumbing.
 """
 
@@ -15,11 +21,13 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from engine.agent.prompts import expand_prompt, search_prompt, selector_prompt
+from engine.agent.prompts import expand_prompt, parse_expand_sections, search_prompt, selector_prompt
 from engine.errors import InputError
+from engine.fulltext.model import FullText
 from engine.papers import Paper
 from training.config import JobConfig
 from training.data import IndexRetriever, QueryRecord, Retriever, read_queries
@@ -30,6 +38,7 @@ from training.sft import library_deprecations, load_causal_lm, pick_dtype
 
 VALUE_HEAD_FILE = "value_head.pt"
 RelevanceFn = Callable[[QueryRecord, list[Paper]], list[bool]]
+FullTextFn = Callable[[Paper], FullText | None]
 
 
 @dataclass
@@ -43,6 +52,7 @@ class Rollout:
     reward: float  # environment reward of the session (α·relevant − costs)
     kl: float  # Σ_t log π − log π_sft over the reply
     relevant: int
+    kind: str = "search"  # "search" | "expand"
 
 
 class CrawlerEnvironment:
@@ -72,6 +82,41 @@ class CrawlerEnvironment:
             opened.extend(relevant)
             outcomes.append(ActionOutcome(end_token=end_token, new_relevant=len(relevant), cost=self.cost))
             outcomes[-1].child_values = [0.0] * len(relevant)  # filled with V(S_{q+p}) by the trainer
+        return outcomes, opened
+
+    def resolve(self, fulltext: FullText, section: str) -> list[Paper]:
+        """Papers cited in `section` that the index holds: by arXiv id first, then by title."""
+        papers: list[Paper] = []
+        for entry in fulltext.cited_in([section]):
+            arxiv_id = entry.arxiv_id or entry.ids.get("arxiv_id") or ""
+            paper = self.retriever.by_arxiv_id(arxiv_id) if arxiv_id else None
+            if paper is None and entry.title:
+                paper = self.retriever.match_title(entry.title)
+            if paper is not None:
+                papers.append(paper)
+        return papers
+
+    def run_expand(
+        self, record: QueryRecord, fulltext: FullText, reply: str, token_ends: list[int], seen: set[str]
+    ) -> tuple[list[ActionOutcome], list[Paper]]:
+        """Execute an expand session's `[Expand] section` actions; `seen` holds the papers already queued."""
+        names = fulltext.section_names()
+        outcomes: list[ActionOutcome] = []
+        opened: list[Paper] = []
+        for action in parse_actions(reply):
+            end_token = token_index_for_char(token_ends, action.end)
+            if action.kind == "stop" or action.kind != "expand":
+                outcomes.append(ActionOutcome(end_token=end_token, cost=0.0 if action.kind == "stop" else self.cost))
+                continue
+            chosen = parse_expand_sections(f"[Expand]{action.argument}", names, 1)
+            papers = self.resolve(fulltext, chosen[0]) if chosen else []
+            new = [p for p in papers if p.key not in seen]
+            seen.update(p.key for p in new)
+            flags = self.relevance(record, new) if new else []
+            relevant = [p for p, ok in zip(new, flags, strict=True) if ok]
+            opened.extend(relevant)
+            outcomes.append(ActionOutcome(end_token=end_token, new_relevant=len(relevant), cost=self.cost))
+            outcomes[-1].child_values = [0.0] * len(relevant)
         return outcomes, opened
 
 
@@ -155,7 +200,14 @@ def _token_ends(tokenizer: Any, reply_ids: list[int]) -> list[int]:
 
 
 class SessionPPO:
-    def __init__(self, config: JobConfig, metrics: MetricsWriter, retriever: Retriever, relevance: RelevanceFn) -> None:
+    def __init__(
+        self,
+        config: JobConfig,
+        metrics: MetricsWriter,
+        retriever: Retriever,
+        relevance: RelevanceFn,
+        fulltext: FullTextFn | None = None,
+    ) -> None:
         import torch
 
         self.config = config
@@ -184,6 +236,7 @@ class SessionPPO:
         params = [p for p in policy.parameters() if p.requires_grad] + list(self.model.head.parameters())
         self.optimiser = torch.optim.AdamW(params, lr=self.opts.learning_rate)
         self.env = CrawlerEnvironment(retriever, relevance, self.opts.results_per_query, self.opts.action_cost)
+        self.fulltext = fulltext or (lambda _paper: None)
 
     def ref_logprobs(self, ids: Any) -> Any:
         if self.ref is not None:
@@ -191,10 +244,22 @@ class SessionPPO:
         with self.model.policy.disable_adapter():
             return _ref_logprobs(self.model.policy, ids)
 
-    def rollout(self, record: QueryRecord) -> Rollout:
+    def _expand_text(self, record: QueryRecord, paper: Paper) -> tuple[str, FullText | None]:
+        text = self.fulltext(paper)
+        names = text.section_names() if text is not None else []
+        return expand_prompt(record.question, paper.title, paper.abstract, names), text
+
+    def _session(
+        self,
+        record: QueryRecord,
+        prompt: str,
+        act: Callable[[str, list[int]], tuple[list[ActionOutcome], list[Paper]]],
+        kind: str,
+    ) -> tuple[Rollout, list[Paper]]:
+        """Sample one session from `prompt`, let `act` execute its actions, and compute its returns."""
         import torch
 
-        prompt_ids = _chat_ids(self.tokenizer, search_prompt(record.question), self.device)
+        prompt_ids = _chat_ids(self.tokenizer, prompt, self.device)
         self.model.policy.eval()
         with torch.no_grad():
             full = self.model.policy.generate(
@@ -211,19 +276,19 @@ class SessionPPO:
             reply_ids = [self.tokenizer.eos_token_id]
             full = torch.cat([prompt_ids, torch.tensor([reply_ids], device=self.device)], dim=1)
         reply = self.tokenizer.decode(reply_ids, skip_special_tokens=True)
-        outcomes, opened = self.env.run(record, reply, _token_ends(self.tokenizer, reply_ids))
+        outcomes, opened = act(reply, _token_ends(self.tokenizer, reply_ids))
         with torch.no_grad():
             logprobs, values = self.model.forward(full)
         ref_lp = self.ref_logprobs(full)
         old = logprobs[0, plen - 1 :]
         kl = (old - ref_lp[0, plen - 1 :]).tolist()
         vals = values[0, plen - 1 : -1].tolist()  # V(s_t): the state before reply token t
-        # Bootstrap: the value of each expand session a new relevant paper opens (sections unknown offline).
+        # Bootstrap: V of the expand session each new relevant paper opens (its real sections when known).
         child_iter = iter(opened)
         for outcome in outcomes:
             for j in range(len(outcome.child_values)):
-                paper = next(child_iter)
-                ids = _chat_ids(self.tokenizer, expand_prompt(record.question, paper.title, paper.abstract, []), self.device)
+                text, _ = self._expand_text(record, next(child_iter))
+                ids = _chat_ids(self.tokenizer, text, self.device)
                 outcome.child_values[j] = float(self.model.values_of(ids)[0, -1])
         rets = session_returns(
             len(reply_ids), outcomes, kl,
@@ -231,7 +296,7 @@ class SessionPPO:
         )
         adv = advantages(rets, vals)
         env_reward = sum(self.opts.alpha * o.new_relevant - o.cost for o in outcomes)
-        return Rollout(
+        rollout = Rollout(
             query=record,
             input_ids=full,
             prompt_len=plen,
@@ -241,7 +306,33 @@ class SessionPPO:
             reward=env_reward,
             kl=float(sum(kl)),
             relevant=sum(o.new_relevant for o in outcomes),
+            kind=kind,
         )
+        return rollout, opened
+
+    def rollout(self, record: QueryRecord) -> list[Rollout]:
+        """The search session for `record`, then the expand sessions of the relevant papers it found."""
+        search, opened = self._session(record, search_prompt(record.question), partial(self.env.run, record), "search")
+        sessions = [search]
+        seen = {p.key for p in opened}
+        queue = list(opened)
+        while queue and len(sessions) <= self.opts.expand_sessions:
+            paper = queue.pop(0)
+            expand, found = self.rollout_expand(record, paper, seen)
+            if expand is not None:
+                sessions.append(expand)
+                queue.extend(found)
+        return sessions
+
+    def rollout_expand(self, record: QueryRecord, paper: Paper, seen: set[str]) -> tuple[Rollout | None, list[Paper]]:
+        """One expand session of `paper` (None when its full text is not at hand)."""
+        prompt, text = self._expand_text(record, paper)
+        if text is None or not text.sections:
+            return None, []
+        def act(reply: str, ends: list[int]) -> tuple[list[ActionOutcome], list[Paper]]:
+            return self.env.run_expand(record, text, reply, ends, seen)
+
+        return self._session(record, prompt, act, "expand")
 
     def update(self, rollouts: list[Rollout], policy_on: bool) -> dict[str, float]:
         import torch
@@ -288,6 +379,23 @@ class SessionPPO:
         return out
 
 
+def fulltexts_of(config: JobConfig) -> FullTextFn | None:
+    """Full texts for expand sessions from `[data] fulltext` (unarXive JSON lines / .tar.gz), by arXiv id."""
+    if not config.data.fulltext:
+        return None
+    from engine.fulltext.unarxive import UnarxiveFullTexts
+
+    path = config.resolve(config.data.fulltext)
+    if not path.exists():
+        raise InputError(f"the full-text file {path} does not exist", hint="fix [data] fulltext in the job file")
+    texts = UnarxiveFullTexts(path)
+
+    def lookup(paper: Paper) -> FullText | None:
+        return texts.fulltext_sync(paper.arxiv_id) if paper.arxiv_id else None
+
+    return lookup
+
+
 def run_ppo(config: JobConfig, metrics: MetricsWriter, *, retriever: Retriever | None = None) -> Path:
     import torch
 
@@ -304,18 +412,21 @@ def run_ppo(config: JobConfig, metrics: MetricsWriter, *, retriever: Retriever |
         if not config.data.index:
             raise InputError("a ppo job needs [data] index: the offline paper index the Crawler searches")
         retriever = IndexRetriever(config.resolve(config.data.index))
-    trainer = SessionPPO(config, metrics, retriever, make_relevance(opts.selector, config))
+    trainer = SessionPPO(config, metrics, retriever, make_relevance(opts.selector, config), fulltexts_of(config))
     per_step = 1 if smoke else opts.queries_per_step
     last: Path | None = None
     for step in range(1, steps + 1):
         t0 = time.monotonic()
-        rollouts = [trainer.rollout(rng.choice(records)) for _ in range(per_step)]
+        rollouts = [session for _ in range(per_step) for session in trainer.rollout(rng.choice(records))]
+        searches = [r for r in rollouts if r.kind == "search"]
         policy_on = step > warmup
         stats = trainer.update(rollouts, policy_on)
         tokens = sum(int(r.input_ids.shape[1]) for r in rollouts) * (1 + opts.ppo_epochs)
         metrics.write(
             step=step,
-            reward=round(sum(r.reward for r in rollouts) / len(rollouts), 4),
+            # Reward per user query: its search session plus the expand sessions it opened.
+            reward=round(sum(r.reward for r in rollouts) / len(searches), 4),
+            expand_sessions=len(rollouts) - len(searches),
             kl=round(sum(r.kl for r in rollouts) / len(rollouts), 5),
             value_loss=round(stats["value_loss"], 5),
             loss=round(stats["policy_loss"] + opts.value_weight * stats["value_loss"], 5),
