@@ -203,6 +203,8 @@ class TrainingPanel(QWidget):
         self.train_file = QLineEdit()
         self.queries_file = QLineEdit()
         self.index_file = QLineEdit()
+        self.fulltext_file = QLineEdit()
+        self.fulltext_file.setPlaceholderText("optional: unarXive JSONL / .tar.gz for expand sessions")
         self.output_dir = QLineEdit("runs/job")
         self.lora = QCheckBox("LoRA (peft)")
         self.smoke = QCheckBox("Smoke run (2 steps on CPU)")
@@ -232,6 +234,7 @@ class TrainingPanel(QWidget):
         form.addRow("SFT rows", _path_row(self.train_file))
         form.addRow("Queries (PPO)", _path_row(self.queries_file))
         form.addRow("Index (PPO)", _path_row(self.index_file))
+        form.addRow("Full texts (PPO)", _path_row(self.fulltext_file))
         form.addRow("Output", _path_row(self.output_dir, pick_dir=True))
         form.addRow("Learning rate", self.lr)
         form.addRow("Max length", self.max_length)
@@ -264,7 +267,7 @@ class TrainingPanel(QWidget):
                     "output_dir": self.output_dir.text().strip() or "runs/job", "smoke": self.smoke.isChecked()},
             "model": {"path": self.model_path.text().strip(), "lora": self.lora.isChecked()},
             "data": {"train": self.train_file.text().strip(), "queries": self.queries_file.text().strip(),
-                     "index": self.index_file.text().strip()},
+                     "index": self.index_file.text().strip(), "fulltext": self.fulltext_file.text().strip()},
             "sft": {"learning_rate": self.lr.value(), "max_length": self.max_length.value(),
                     "batch_size": self.batch.value()},
             "ppo": {"learning_rate": self.lr.value(), "steps": self.ppo_steps.value()},

@@ -73,8 +73,10 @@ def test_panel_preview_and_form(qtbot, tmp_path: Path) -> None:  # type: ignore[
     panel.kind.setCurrentText("ppo")
     assert panel.role.currentText() == "crawler" and panel.lr.value() == pytest.approx(1e-6)
     panel.model_path.setText(str(tmp_path))
+    panel.fulltext_file.setText(str(tmp_path / "unarxive.jsonl"))
     config = panel.job_config()
     assert config.job.kind == "ppo" and config.ppo.learning_rate == pytest.approx(1e-6)
+    assert config.data.fulltext == str(tmp_path / "unarxive.jsonl")  # expand sessions read full texts from it
     panel.launch()  # no queries file: refused with a message, nothing started
     assert "Cannot launch" in panel.log_view.toPlainText() and panel.job_dir is None
     panel.shutdown()
