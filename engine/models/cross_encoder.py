@@ -29,6 +29,7 @@ from engine.errors import ModelError
 from engine.models.base import Message, ModelInfo
 
 META_FILE = "pasa_cross_encoder.json"
+PROMPT_CONTEXT_TOKENS = 1 << 20
 
 
 def _selector_pattern() -> re.Pattern[str]:
@@ -119,7 +120,10 @@ class CrossEncoderSelector:
             backend="cross-encoder",
             chat_template="none (reads PaSa's Selector prompt)",
             true_token_id=None,
-            context_tokens=self.max_length,
+            # The PaSa prompt only carries query, title and abstract here; the encoder truncates what it
+            # reads to max_length itself. Reporting max_length (128) made the Selector cut every abstract
+            # to nothing to fit a prompt template that is longer than that on its own.
+            context_tokens=PROMPT_CONTEXT_TOKENS,
             supports_logprobs=False,
         )
 
@@ -198,7 +202,8 @@ class CrossEncoderSelector:
         return reply[len(prefix) :] if prefix and reply.startswith(prefix) else reply
 
     def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer.encode(text, add_special_tokens=False))
+        # verbose=False: counting a whole PaSa prompt is not feeding it to the encoder (no length warning).
+        return len(self._tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
     def close(self) -> None:
         return None

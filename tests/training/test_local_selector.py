@@ -62,6 +62,20 @@ def test_cross_encoder_profile_is_a_selector(tiny_cross_encoder: Path) -> None:
         load_model(ModelProfile(kind="cross-encoder", path=str(tiny_cross_encoder.parent)))
 
 
+def test_the_agents_selector_passes_the_whole_abstract_to_a_cross_encoder(tiny_cross_encoder: Path) -> None:
+    """Regression: the encoder's 128-token window was reported as the prompt's context, so the agent cut
+    every abstract to nothing to fit PaSa's (longer) prompt template, and the Selector judged titles only."""
+    from engine.agent.selector import Selector
+    from engine.models.cross_encoder import parse_selector_prompt
+    from engine.papers import Paper
+
+    model = load_model(ModelProfile(name="ce", kind="cross-encoder", path=str(tiny_cross_encoder)))
+    abstract = "We mitigate stragglers in distributed training with coded matrix multiplication. " * 8
+    prompt = Selector(model).prompt("coded computation", Paper(id="p", title="Coded computation", abstract=abstract))
+    kept = parse_selector_prompt(prompt[-1]["content"])[2]
+    assert len(kept) > 500 and abstract.startswith(kept)  # cut by abstract_chars (1500) at most, not to nothing
+
+
 def test_platt_fit_recovers_a_known_calibration() -> None:
     # Labels drawn deterministically so that P(y=1 | z) = sigmoid(2z - 1): the fit must land near (2, -1).
     zs = [i / 50 - 2 for i in range(201)]
