@@ -598,6 +598,9 @@ def local_selector_configs(local: MemoSelector | None) -> list[Config]:
                           local_selector=True))
     for k in (2, 3):
         out.append(Config(f"local Selector, top {k}", {**base, "select_k": k}, dv, local_selector=True))
+    for q in (0.5, 0.75, 0.9):
+        out.append(Config(f"local Selector, top 1 not in its bottom {q:.0%}", {**base, "reject_quantile": q}, dv,
+                          local_selector=True))
     return out
 
 

@@ -131,3 +131,32 @@ def train_bi_encoder(
             break
     model.eval()
     return step
+
+
+RANK_WEIGHTS = (0.25, 0.5, 1.0, 2.0)
+
+
+def choose_rank_weight(pairs: list[Any], scores: list[float], rrf_k: float = 60.0) -> tuple[float, dict[float, float]]:
+    """The weight of the Selector's rank in the agent's reciprocal-rank fusion (engine/agent/ranking.py)
+    that ranks held-out gold best, with each query's quality = gold at fused rank 1 (what the agent
+    selects) + share of its gold in the fused top 5. `pairs` are grouped by query in retrieval order.
+    Returns (best weight, quality per weight); ties go to the smaller weight."""
+    by_query: dict[str, list[int]] = defaultdict(list)
+    for i, pair in enumerate(pairs):
+        by_query[pair.query].append(i)
+    quality: dict[float, float] = {}
+    for weight in RANK_WEIGHTS:
+        values = []
+        for idx in by_query.values():
+            gold = sum(pairs[i].label for i in idx)
+            if not gold:
+                continue
+            selector_rank = {i: r for r, i in enumerate(sorted(idx, key=lambda i: -scores[i]), start=1)}
+            fused = sorted(
+                idx,
+                key=lambda i: -(1.0 / (rrf_k + idx.index(i) + 1) + weight / (rrf_k + selector_rank[i])),
+            )
+            values.append(pairs[fused[0]].label + sum(pairs[i].label for i in fused[:5]) / gold)
+        quality[weight] = sum(values) / len(values) if values else 0.0
+    best = max(RANK_WEIGHTS, key=lambda w: (round(quality[w], 9), -w))
+    return best, quality

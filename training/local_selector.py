@@ -264,9 +264,11 @@ def run_local_selector(config: JobConfig, metrics: MetricsWriter, *, retriever: 
         cal_logits = score_logits(model, tokenizer, cal, opts.max_length)
         a, b = decision_calibration(cal_logits, [p.label for p in cal])
         metrics.event("calibrated", f"Platt slope a={a:.3f}, b={b:.3f} (P=0.5 at the F1-best threshold) on {len(cal)} held-out candidates", platt_a=a, platt_b=b)
+    rank_weight = _rank_weight_event(metrics, cal, cal_logits) if cal else None
     out = config.output_path / CHECKPOINTS_DIR / "local-selector"
     save_checkpoint(model, tokenizer, out, {
         "architecture": "cross-encoder",
+        "rank_weight": rank_weight,
         "max_length": opts.max_length,
         "platt_a": a,
         "platt_b": b,
@@ -279,6 +281,19 @@ def run_local_selector(config: JobConfig, metrics: MetricsWriter, *, retriever: 
     })
     metrics.event("checkpoint", f"saved {out}", path=str(out), step=step)
     return out
+
+
+def _rank_weight_event(metrics: MetricsWriter, cal: list[Pair], scores: list[float]) -> float | None:
+    """How much the agent should weigh this Selector's rank, chosen on the held-out training queries."""
+    if not cal:
+        return None
+    from training.bi_encoder import choose_rank_weight
+
+    weight, quality = choose_rank_weight(cal, scores)
+    table = ", ".join(f"{w:g}: {q:.3f}" for w, q in quality.items())
+    metrics.event("rank_weight", f"rank weight {weight:g} in the agent's fusion (held-out P@1 + R@5 by weight: {table})",
+                  rank_weight=weight)
+    return weight
 
 
 def save_checkpoint(model: Any, tokenizer: Any, out: Path, meta: dict[str, Any]) -> None:
@@ -323,10 +338,12 @@ def _run_bi_encoder(
             chosen, note, scores = zero_shot, "zero-shot (fine-tuning did not help on held-out queries)", zs_scores
     a, b = decision_calibration(scores, labels) if cal else (SCALE_DEFAULT, -SCALE_DEFAULT * 0.5)
     metrics.event("calibrated", f"Platt slope a={a:.3f}, b={b:.3f} (P=0.5 at the F1-best threshold) on {len(cal)} held-out candidates", platt_a=a, platt_b=b)
+    rank_weight = _rank_weight_event(metrics, cal, scores)
     out = config.output_path / CHECKPOINTS_DIR / "local-selector"
     save_checkpoint(chosen, tokenizer, out, {
         "architecture": "bi-encoder",
         "weights": note,
+        "rank_weight": rank_weight,
         "max_length": opts.max_length,
         "platt_a": a,
         "platt_b": b,

@@ -33,10 +33,11 @@ Selection (`AgentSettings.select_rule`):
 
 A fast re-ranking Selector (backend "cross-encoder": the MiniLM model `pasa train local-selector`
 makes, ~0.02 s a paper) scores far more papers than an LLM can, and its *rank* is fused like one more
-query (`selector_rank_weight` auto → 1.0, `score_top` auto → 200). It was trained on gold lists that
-are incomplete (train.jsonl's `n_gold_total` exceeds the gold present), so its P > 0.5 is loose
-(~10 papers selected per query, precision 0.036): it selects like the embedded model, the best
-`select_k` papers by fused rank. Measured in benchmarks/RESULTS.md (§1, "trained local Selector").
+query: `score_top` auto → 200, `selector_rank_weight` auto → the weight its training job chose on
+held-out *training* queries (`rank_weight` in the checkpoint; 1.0 when absent). It was trained on
+gold lists that are incomplete (train.jsonl's `n_gold_total` exceeds the gold present), so its
+P > 0.5 is loose (~20 papers selected per query, precision 0.03): it selects like the embedded model,
+the best `select_k` papers by fused rank. Measured in benchmarks/RESULTS.md (§1.6).
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def resolve_select_rule(settings: AgentSettings, selector: ModelInfo) -> AgentSe
     if settings.select_rule == "auto":
         update["select_rule"] = "top_unrejected" if is_embedded_selector(selector) or fast else "threshold"
     if settings.selector_rank_weight is None:
-        update["selector_rank_weight"] = RERANK_WEIGHT if fast else 0.0
+        weight = selector.rank_weight if selector.rank_weight is not None else RERANK_WEIGHT
+        update["selector_rank_weight"] = weight if fast else 0.0
         if fast:
             update["score_top"] = max(settings.score_top, RERANK_TOP)
     return settings.model_copy(update=update) if update else settings

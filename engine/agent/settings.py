@@ -37,8 +37,8 @@ class AgentSettings(BaseModel):
         ge=0.0,
         le=10.0,
         description="Weight of the Selector's rank among scored papers in the rank score (reciprocal-rank fusion, "
-        "see ranking.py). None = auto: 1.0 with score_top raised to 200 for a fast re-ranking Selector (a "
-        "trained cross-encoder / bi-encoder), 0 for an LLM Selector.",
+        "see ranking.py). None = auto: for a fast re-ranking Selector (a trained cross-/bi-encoder) the weight "
+        "its training job chose (else 1.0), with score_top raised to 200; 0 for an LLM Selector.",
     )
     select_top: int = Field(
         0, ge=0, le=1000, description="Also require a selected paper to rank in the top-N (0 = no limit)."

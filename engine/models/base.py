@@ -28,6 +28,9 @@ class ModelInfo:
     true_token_id: int | None  # id of the token "True" (the Selector's decision token)
     context_tokens: int
     supports_logprobs: bool = True
+    # A re-ranking Selector's own measurement of how much its rank should count in the agent's fusion
+    # (chosen on held-out training queries by the job that trained it); None = the agent's default.
+    rank_weight: float | None = None
 
 
 @runtime_checkable

@@ -96,6 +96,8 @@ class CrossEncoderSelector:
             self.max_length = int(meta.get("max_length", 128))
             self.platt_a = float(meta.get("platt_a", 1.0))
             self.platt_b = float(meta.get("platt_b", 0.0))
+            raw_weight = meta.get("rank_weight")
+            self.rank_weight = float(raw_weight) if raw_weight is not None else None
         except (ValueError, TypeError) as exc:
             raise ModelError(f"{meta_path} is unreadable: {exc}") from exc
         try:
@@ -125,6 +127,7 @@ class CrossEncoderSelector:
             # to nothing to fit a prompt template that is longer than that on its own.
             context_tokens=PROMPT_CONTEXT_TOKENS,
             supports_logprobs=False,
+            rank_weight=self.rank_weight,
         )
 
     @property

@@ -155,5 +155,7 @@ def test_auto_values_resolve_for_a_fast_reranking_selector() -> None:
     assert (resolved.select_rule, resolved.selector_rank_weight, resolved.score_top) == ("top_unrejected", 1.0, 200)
     llm = resolve_select_rule(AgentSettings(), info("pasa-7b-selector"))
     assert (llm.select_rule, llm.selector_rank_weight, llm.score_top) == ("threshold", 0.0, 10)
+    trained = ModelInfo("local-selector", "cross-encoder", "none", None, 128, supports_logprobs=False, rank_weight=0.25)
+    assert resolve_select_rule(AgentSettings(), trained).selector_rank_weight == 0.25  # its training job's choice
     mine = resolve_select_rule(AgentSettings(selector_rank_weight=0.5, score_top=50), reranker)
     assert (mine.selector_rank_weight, mine.score_top) == (0.5, 50)  # a user's own choice is kept

@@ -111,6 +111,10 @@ def test_local_selector_smoke_run(small_index: Path, queries_file: Path, tmp_pat
     model = load_model(ModelProfile(kind="cross-encoder", path=str(checkpoint)))
     (p,) = model.true_probabilities([user_message(selector_prompt("molecule graphs", "GNN", "Molecules."))])
     assert 0.0 <= p <= 1.0
+    # The job also chose, on its held-out queries, how much the agent should weigh this Selector's rank.
+    chosen = [r for r in rows if r.get("event") == "rank_weight"]
+    if chosen:  # only when the smoke split held out a query with candidates
+        assert model.info.rank_weight == chosen[-1]["rank_weight"]
 
 
 def test_decision_calibration_puts_half_at_the_f1_threshold() -> None:
@@ -123,3 +127,20 @@ def test_decision_calibration_puts_half_at_the_f1_threshold() -> None:
     a, b = decision_calibration(scores, labels)
     assert a > 0 and 1 / (1 + math.exp(-(a * 0.7 + b))) == pytest.approx(0.5)
     assert f1_threshold([0.1], [0.0]) is None
+
+
+def test_rank_weight_is_chosen_by_held_out_gold_in_the_fused_top() -> None:
+    from training.bi_encoder import RANK_WEIGHTS, choose_rank_weight
+    from training.local_selector import Pair
+
+    # One query, retrieval order a..f; gold "b" sits 2nd and the Selector puts it 1st (and "a" 2nd). With
+    # K = 60 the Selector's rank must outweigh retrieval's: 1/62 + w/61 > 1/61 + w/62 holds only for w > 1.
+    titles = ["a", "b", "c", "d", "e", "f"]
+    pairs = [Pair("q", t, "x", 1.0 if t == "b" else 0.0) for t in titles]
+    scores = [0.8, 0.9, 0.3, 0.2, 0.15, 0.1]
+    weight, quality = choose_rank_weight(pairs, scores)
+    assert set(quality) == set(RANK_WEIGHTS)
+    assert weight == 2.0 and quality[2.0] == pytest.approx(2.0)  # gold at fused rank 1 and in the top 5
+    assert quality[0.25] == quality[0.5] == quality[1.0] == pytest.approx(1.0)  # in the top 5 only
+    # A Selector that agrees with retrieval cannot change anything: every weight ties, the smallest is kept.
+    assert choose_rank_weight(pairs, [0.6, 0.5, 0.4, 0.3, 0.2, 0.1])[0] == min(RANK_WEIGHTS)
