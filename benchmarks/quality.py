@@ -589,10 +589,11 @@ def local_selector_configs(local: MemoSelector | None) -> list[Config]:
         ),
         Config("local Selector, PaSa rule P > 0.5", {**base, "select_rule": "threshold"}, dv, local_selector=True),
     ]
-    for top in (100, 300):
+    for top in (100, 300):  # score_top is only raised to 200 when the weight is auto: pin the auto weight
         out.append(Config(f"local Selector, score_top {top}", {**base, "score_top": top,
-                                                                 "selector_rank_weight": 1.0}, dv, local_selector=True))
-    for weight in (0.5, 2.0):
+                                                                 "selector_rank_weight": auto.selector_rank_weight},
+                          dv, local_selector=True))
+    for weight in (0.25, 0.5, 1.0, 2.0):
         out.append(Config(f"local Selector, rank weight {weight}", {**base, "score_top": 200,
                                                                      "selector_rank_weight": weight}, dv,
                           local_selector=True))
