@@ -101,3 +101,26 @@ def test_trainer_rolls_out_and_updates_on_a_real_expand_session(
     sessions = trainer.rollout(record)
     assert sessions[0].kind == "search" and all(s.kind == "expand" for s in sessions[1:])
     assert len(sessions) <= 1 + config.ppo.expand_sessions
+
+
+def test_value_only_warmup_leaves_the_policy_unchanged(tiny_qwen2: Path, tmp_path: Path) -> None:
+    """The value head shares the policy's trunk: during warm-up its loss must not move the policy."""
+    import torch
+
+    config = parse_config({
+        "job": {"kind": "ppo", "role": "crawler", "smoke": True, "output_dir": str(tmp_path)},
+        "model": {"path": str(tiny_qwen2)},
+        "ppo": {"max_new_tokens": 16, "learning_rate": 1e-2},
+    })
+    retriever = CitedRetriever.__new__(CitedRetriever)
+    retriever.by_id = {}
+    trainer = SessionPPO(config, MetricsWriter(tmp_path / "job"), retriever, lambda _r, ps: [True] * len(ps))
+    (rollout,) = trainer.rollout(QueryRecord("q", "graph networks for molecules", (), ()))
+    rollout.returns = torch.ones_like(rollout.returns)  # something for the value head to learn
+    before = [p.detach().clone() for p in trainer.model.policy.parameters()]
+    head_before = trainer.model.head.weight.detach().clone()
+    trainer.update([rollout], policy_on=False)
+    assert all(torch.equal(a, p) for a, p in zip(before, trainer.model.policy.parameters(), strict=True))
+    assert not torch.equal(head_before, trainer.model.head.weight)  # the value head did learn
+    trainer.update([rollout], policy_on=True)
+    assert any(not torch.equal(a, p) for a, p in zip(before, trainer.model.policy.parameters(), strict=True))
