@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+# Run directly (`pytest tests/training`) on a machine with no display, Qt would abort the whole session.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
