@@ -75,14 +75,21 @@ class CrawlerEnvironment:
                 outcomes.append(ActionOutcome(end_token=end_token, cost=0.0))
                 continue
             papers = self.retriever.search(action.argument, self.k) if action.argument else []
-            new = [p for p in papers if p.key not in seen]
-            seen.update(p.key for p in new)
-            flags = self.relevance(record, new) if new else []
-            relevant = [p for p, ok in zip(new, flags, strict=True) if ok]
-            opened.extend(relevant)
-            outcomes.append(ActionOutcome(end_token=end_token, new_relevant=len(relevant), cost=self.cost))
-            outcomes[-1].child_values = [0.0] * len(relevant)  # filled with V(S_{q+p}) by the trainer
+            outcomes.append(self._outcome(record, papers, seen, opened, end_token))
         return outcomes, opened
+
+    def _outcome(
+        self, record: QueryRecord, papers: list[Paper], seen: set[str], opened: list[Paper], end_token: int
+    ) -> ActionOutcome:
+        """One paid action that brought `papers`: those new to `seen` and relevant are rewarded and opened."""
+        new = [p for p in papers if p.key not in seen]
+        seen.update(p.key for p in new)
+        flags = self.relevance(record, new) if new else []
+        relevant = [p for p, ok in zip(new, flags, strict=True) if ok]
+        opened.extend(relevant)
+        outcome = ActionOutcome(end_token=end_token, new_relevant=len(relevant), cost=self.cost)
+        outcome.child_values = [0.0] * len(relevant)  # filled with V(S_{q+p}) by the trainer
+        return outcome
 
     def resolve(self, fulltext: FullText, section: str) -> list[Paper]:
         """Papers cited in `section` that the index holds: by arXiv id first, then by title."""
@@ -105,18 +112,12 @@ class CrawlerEnvironment:
         opened: list[Paper] = []
         for action in parse_actions(reply):
             end_token = token_index_for_char(token_ends, action.end)
-            if action.kind == "stop" or action.kind != "expand":
+            if action.kind != "expand":  # a stop is free; a [Search] in an expand session is a wasted action
                 outcomes.append(ActionOutcome(end_token=end_token, cost=0.0 if action.kind == "stop" else self.cost))
                 continue
             chosen = parse_expand_sections(f"[Expand]{action.argument}", names, 1)
             papers = self.resolve(fulltext, chosen[0]) if chosen else []
-            new = [p for p in papers if p.key not in seen]
-            seen.update(p.key for p in new)
-            flags = self.relevance(record, new) if new else []
-            relevant = [p for p, ok in zip(new, flags, strict=True) if ok]
-            opened.extend(relevant)
-            outcomes.append(ActionOutcome(end_token=end_token, new_relevant=len(relevant), cost=self.cost))
-            outcomes[-1].child_values = [0.0] * len(relevant)
+            outcomes.append(self._outcome(record, papers, seen, opened, end_token))
         return outcomes, opened
 
 
