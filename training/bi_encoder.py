@@ -19,7 +19,7 @@ from typing import Any
 
 from engine.models.cross_encoder import document_text, mean_pool
 from training.config import LocalSelectorSection
-from training.faults import check_finite
+from training.faults import finite_update
 from training.metrics import MetricsWriter
 
 SCALE = 20.0  # cosine → logit scale of the contrastive loss (sentence-transformers' default)
@@ -116,12 +116,7 @@ def train_bi_encoder(
                                   for j in range(2 * len(batch))] for i in range(len(batch))])
             sim = sim.masked_fill(same, float("-inf"))
             loss = torch.nn.functional.cross_entropy(sim, torch.arange(len(batch)))
-            check_finite(float(loss.detach()), step)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-            optimiser.step()
-            scheduler.step()
-            optimiser.zero_grad()
+            finite_update(loss, step, trainable, optimiser, scheduler)
             step += 1
             dt = max(time.monotonic() - t0, 1e-6)
             metrics.write(step=step, loss=round(float(loss.detach()), 5), lr=scheduler.get_last_lr()[0],

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import signal
 from types import FrameType
+from typing import Any
 
 
 class TrainingStopped(Exception):
@@ -31,6 +32,18 @@ def check_finite(loss: float, step: int) -> None:
             f"loss became {loss} at step {step}: stopping (lower the learning rate, check the data, "
             "or use bf16/fp32 instead of fp16); checkpoints written so far are intact"
         )
+
+
+def finite_update(loss: Any, step: int, params: Any, optimiser: Any, scheduler: Any) -> None:
+    """One optimiser update from `loss` (gradients clipped to norm 1), refused when the loss is not finite."""
+    import torch
+
+    check_finite(float(loss.detach()), step)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    optimiser.step()
+    scheduler.step()
+    optimiser.zero_grad()
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -24,7 +24,7 @@ from engine.errors import ConfigError, InputError
 from engine.models.cross_encoder import META_FILE, document_text
 from training.config import JobConfig
 from training.data import DataReport, IndexRetriever, QueryRecord, Retriever, read_queries, selector_pairs_from_queries
-from training.faults import check_finite
+from training.faults import finite_update
 from training.metrics import CHECKPOINTS_DIR, MetricsWriter
 
 BASE_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -239,12 +239,7 @@ def run_local_selector(config: JobConfig, metrics: MetricsWriter, *, retriever: 
             labels = torch.tensor([p.label for p in batch])
             logits = model(**enc).logits[:, 0]
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels, pos_weight=pos_weight)
-            check_finite(float(loss.detach()), step)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-            optimiser.step()
-            scheduler.step()
-            optimiser.zero_grad()
+            finite_update(loss, step, trainable, optimiser, scheduler)
             step += 1
             dt = max(time.monotonic() - t0, 1e-6)
             metrics.write(
