@@ -508,10 +508,13 @@ class TrainingPanel(QWidget):
         from engine.models.cross_encoder import META_FILE
 
         kind = "cross-encoder" if (path / META_FILE).exists() else "transformers"
-        name = f"{self.job_dir.name if self.job_dir else 'trained'}-{path.name}"
+        name = self._profile_name(path)
         profile = ModelProfile(name=name, kind=kind, path=str(path))
         self._log(f"Registered profile {name!r} ({kind})")
         self.profile_requested.emit(profile)
+
+    def _profile_name(self, checkpoint: Path) -> str:
+        return f"{self.job_dir.name if self.job_dir else 'trained'}-{checkpoint.name}"
 
     def convert_selected(self) -> None:
         """The selected checkpoint as a GGUF file (in a worker thread), then a `gguf` model profile."""
@@ -521,7 +524,7 @@ class TrainingPanel(QWidget):
         path = Path(item.toolTip())
         quant = self.gguf_quant.currentText()
         out = path.parent / f"{path.name}.{quant}.gguf"
-        name = f"{self.job_dir.name if self.job_dir else 'trained'}-{path.name}-{quant}"
+        name = f"{self._profile_name(path)}-{quant}"
         self._converting = True
         self._update_buttons()
         self._log(f"Converting {path.name} to GGUF ({quant})…")
