@@ -1,8 +1,10 @@
-"""The offline paper index: one SQLite file with an FTS5 table, searched with BM25 (title weighted).
+"""The offline paper index: one SQLite file with an FTS5 table, searched with BM25F.
 
 Built from a JSON-lines corpus (this project's `papers.jsonl.gz` format or arXiv's OAI metadata
-snapshot) by `build_index`. Searching never raises on user text: queries are reduced to quoted
-words OR-ed together, so FTS operators, quotes and parentheses are just words.
+snapshot) by `build_index`, which also writes the BM25F postings beside it (engine/sources/bm25f.py).
+Searching never raises on user text: a query is reduced to its words, so FTS operators, quotes and
+parentheses are just words. A query with a quoted phrase, or an index whose postings are missing or
+stale, is ranked by FTS5's own bm25() (phrases matched as phrases).
 """
 
 from __future__ import annotations
@@ -14,20 +16,22 @@ import json
 import re
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from engine.errors import ConfigError, InputError
 from engine.papers import Paper, normalise_title, strip_arxiv_version
+from engine.sources.bm25f import Bm25fRanker, build_postings, postings_current, postings_dir
 from engine.sources.title_match import title_similarity
 
 SCHEMA_VERSION = 1
-# BM25 weight of the title column (the abstract's is 1.0). The issue's baseline ("direct BM25") weights
-# titles x10; over the full corpus x1 measures better for the agent's own retrieval (R@20 0.396 vs 0.359,
-# R@100 0.530 vs 0.492 on dev, benchmarks/RESULTS.md), so the index searches with x1 unless told otherwise.
+# FTS5 bm25() weight of the title column (the abstract's is 1.0), used where BM25F is not. The issue's
+# baseline ("direct BM25") weights titles x10; over the full corpus x1 measured better for the agent's
+# retrieval (R@20 0.396 vs 0.359, R@100 0.530 vs 0.492 on dev, benchmarks/RESULTS.md §0).
 BASELINE_TITLE_WEIGHT = 10.0
 TITLE_WEIGHT = 1.0
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
@@ -106,6 +110,21 @@ def fts_match(text: str, *, keep_stopwords: bool = False) -> str:
     return " OR ".join('"' + t + '"' for t in [*phrases, *terms])
 
 
+def text_has_no_phrase(text: str) -> bool:
+    """No quoted phrase of two or more words (which only FTS5 can match as a phrase)."""
+    if text.count('"') < 2:
+        return True
+    return not any(len(_WORD.findall(inner)) >= 2 for inner in _PHRASE.findall(text))
+
+
+def ensure_postings(path: Path, progress: Callable[[int, int], None] | None = None) -> bool:
+    """Write the BM25F postings of the index at `path` when missing or stale; True if it wrote them."""
+    if postings_current(path):
+        return False
+    build_postings(path, progress=progress)
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class BuildReport:
     added: int
@@ -180,7 +199,8 @@ def build_index(
     progress: Callable[[int, int, int], None] | None = None,
     chunk: int = 5000,
 ) -> BuildReport:
-    """Build the index at `target` from a JSON-lines(.gz) corpus; the old index stays until the new one is complete.
+    """Build the index at `target` (and its BM25F postings) from a JSON-lines(.gz) corpus; the old index
+    stays until the new one is complete.
 
     `progress(bytes_read, total_bytes, papers_added)` is called after every chunk.
     """
@@ -235,11 +255,13 @@ def build_index(
         con.executescript(_INDEXES)
         con.execute("INSERT OR REPLACE INTO meta VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
         con.execute("INSERT OR REPLACE INTO meta VALUES('source', ?)", (str(source),))
+        con.execute("INSERT OR REPLACE INTO meta VALUES('build_id', ?)", (uuid.uuid4().hex,))
         con.commit()
-        if progress:
-            progress(total, total, added)
     finally:
         con.close()
+    build_postings(tmp, target=postings_dir(target))
+    if progress:
+        progress(total, total, added)
     tmp.replace(target)
     return BuildReport(added=added, skipped=skipped, duplicates=duplicates, path=target)
 
@@ -284,7 +306,7 @@ class LocalIndex:
 
     name = "local"
 
-    def __init__(self, path: Path, *, title_weight: float = TITLE_WEIGHT) -> None:
+    def __init__(self, path: Path, *, title_weight: float = TITLE_WEIGHT, bm25f: bool = True) -> None:
         if not path.is_file():
             raise ConfigError(
                 f"offline paper index not found at {path}",
@@ -299,6 +321,9 @@ class LocalIndex:
             con.execute("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH 'x' LIMIT 1").fetchone()
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"{path} is not a PaSa index ({exc})", hint="rebuild it with `pasa index build`") from exc
+        # Missing or stale postings (an index built before BM25F, or rebuilt since) fall back to FTS5's
+        # bm25(); `pasa index ensure` (run by ./run.sh) writes them.
+        self.bm25f: Bm25fRanker | None = Bm25fRanker(postings_dir(path)) if bm25f and postings_current(path) else None
 
     def _con(self) -> sqlite3.Connection:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
@@ -323,8 +348,12 @@ class LocalIndex:
         before: date | None = None,
         keep_stopwords: bool = False,
         title_weight: float | None = None,
+        ranker: Literal["auto", "fts5"] = "auto",
     ) -> list[tuple[Paper, float]]:
-        """Papers with their BM25 score (higher is better), best first."""
+        """Papers with their BM25F score (or FTS5 bm25() score, see the module's docstring; higher is
+        better), best first. Asking for a `title_weight` means FTS5's bm25() with that weight."""
+        if ranker == "auto" and self.bm25f is not None and title_weight is None and text_has_no_phrase(query):
+            return self._search_bm25f(self.bm25f, query, limit=limit, before=before, keep_stopwords=keep_stopwords)
         match = fts_match(query, keep_stopwords=keep_stopwords)
         if not match:
             return []
@@ -339,6 +368,19 @@ class LocalIndex:
         sql += " ORDER BY s LIMIT ?"
         params.append(limit)
         return [(_paper(r), -float(r[9])) for r in self._con().execute(sql, params)]
+
+    def _search_bm25f(
+        self, ranker: Bm25fRanker, query: str, *, limit: int, before: date | None, keep_stopwords: bool
+    ) -> list[tuple[Paper, float]]:
+        words = query_terms(query, keep_stopwords=keep_stopwords) or query_terms(query, keep_stopwords=True)
+        hits = ranker.top(words, limit, max_year=before.year if before else None)
+        if not hits:
+            return []
+        rowids = [rowid for rowid, _ in hits]
+        marks = ",".join("?" * len(rowids))
+        rows = self._con().execute(f"SELECT p.rowid, {_COLUMNS} FROM papers p WHERE p.rowid IN ({marks})", rowids)
+        by_rowid = {int(r[0]): _paper(r[1:]) for r in rows}
+        return [(by_rowid[rowid], score) for rowid, score in hits if rowid in by_rowid]
 
     def get(self, paper_id: str) -> Paper | None:
         row = self._con().execute(f"SELECT {_COLUMNS} FROM papers p WHERE p.id = ?", (paper_id,)).fetchone()

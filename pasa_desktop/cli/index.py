@@ -47,6 +47,10 @@ def info(args: argparse.Namespace) -> int:
     settings = load_settings()
     index = LocalIndex(settings.index_path())
     print(f"{index.path}: {index.count():,} papers")
+    if index.bm25f is not None:
+        print(f"ranking: BM25F ({index.bm25f.directory})")
+    else:
+        print("ranking: FTS5 bm25() — the BM25F postings are missing or stale; `pasa index ensure` writes them")
     return 0
 
 
@@ -56,7 +60,7 @@ def ensure(args: argparse.Namespace) -> int:
     from pasa_desktop.cli.search import ensure_index_with_progress
 
     settings = load_settings()
-    if settings.index_path().exists() or settings.corpus_path() is None:
+    if not settings.index_path().exists() and settings.corpus_path() is None:
         return 0
     ensure_index_with_progress(settings)
     return 0

@@ -14,8 +14,9 @@ from rich.table import Table
 from engine.agent.settings import AgentSettings
 from engine.errors import InputError
 from engine.events import Counts, Notice, Progress, RankedPaper, SearchFinished, SearchStatus
+from engine.sources.local_index import ensure_postings
 from pasa_desktop.cli.progress import counts_fields, indexing_progress, search_progress, stderr_console
-from pasa_desktop.search_service import SearchService, ensure_index
+from pasa_desktop.search_service import SearchService, ensure_index, ensure_postings_needed
 from pasa_desktop.settings import Settings, load_settings
 
 SOURCES = ("local", "arxiv", "semantic_scholar", "openalex", "serper")
@@ -53,7 +54,12 @@ def agent_settings(settings: Settings, args: argparse.Namespace) -> AgentSetting
 
 def ensure_index_with_progress(settings: Settings) -> None:
     console = stderr_console()
-    if settings.index_path().exists() or "local" not in settings.sources.enabled:
+    if "local" not in settings.sources.enabled:
+        return
+    if settings.index_path().exists():
+        if ensure_postings_needed(settings):
+            console.print("Preparing the index's BM25F ranking (once, under a minute)…")
+            ensure_postings(settings.index_path())
         return
     corpus = settings.corpus_path()
     console.print(f"Building the offline paper index from {corpus} (first use, about a minute)…")

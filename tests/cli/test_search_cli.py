@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,6 +41,14 @@ def test_index_build_from_a_corpus_file(tmp_path: Path, corpus_slice: Path) -> N
     assert "Indexed" in result.stderr
     info = pasa("index", "info", env=env)
     assert "papers" in info.stdout and (tmp_path / "d" / "index.sqlite").exists()
+    assert "ranking: BM25F" in info.stdout
+    # An index from before BM25F (no postings beside it) gets them from `pasa index ensure` (./run.sh).
+    shutil.rmtree(tmp_path / "d" / "index.sqlite.bm25f")
+    assert "ranking: FTS5" in pasa("index", "info", env=env).stdout
+    ensure = pasa("index", "ensure", env=env)
+    assert ensure.returncode == 0, ensure.stderr
+    assert "BM25F" in ensure.stderr
+    assert "ranking: BM25F" in pasa("index", "info", env=env).stdout
 
 
 @pytest.mark.slow
