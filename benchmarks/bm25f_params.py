@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.eval.metrics import KS, Candidate, EvalQuery, MetricTable, load_queries, query_metrics
 from engine.papers import Paper
-from engine.sources.bm25f import Bm25fParams, Bm25fRanker, postings_dir
+from engine.sources.bm25f import Bm25fParams, Bm25fRanker, Feedback, postings_dir
 from engine.sources.local_index import LocalIndex
 from pasa_desktop.settings import load_settings
 
@@ -47,6 +47,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--top", type=int, default=5, help="grid points shown on dev")
     parser.add_argument("--limit", type=int, default=0, help="training queries used (0 = all)")
+    parser.add_argument("--feedback-only", action="store_true", help="only the feedback grid, over the default params")
     args = parser.parse_args()
     index_path = load_settings().index_path()
     index = LocalIndex(index_path)
@@ -55,13 +56,15 @@ def main() -> int:
     dev, _ = load_queries(DATA / "dev.jsonl")
     train = train[: args.limit] if args.limit else train
 
-    def bm25f(params: Bm25fParams) -> Callable[[str], list[Paper]]:
-        index.bm25f = base.with_params(params)
+    def bm25f(params: Bm25fParams, feedback: Feedback | None = None) -> Callable[[str], list[Paper]]:
+        index.bm25f = base.with_params(params, feedback)
         return lambda text: [p for p, _ in index.search_sync(text, limit=100)]
 
     def fts(title_weight: float) -> Callable[[str], list[Paper]]:
         return lambda text: [p for p, _ in index.search_sync(text, limit=100, title_weight=title_weight, ranker="fts5")]
 
+    if args.feedback_only:
+        return feedback_grid(train, dev, Bm25fParams(), bm25f, measure, args.top)
     tried: list[tuple[float, Bm25fParams, dict[str, float]]] = []
     for values in itertools.product(*GRID.values()):
         params = Bm25fParams(**dict(zip(GRID, values, strict=True)))
@@ -93,6 +96,42 @@ def main() -> int:
         dv, sec = measure(dev, bm25f(p))
         tag = " (default)" if p == default else ""
         line(f"BM25F #{shown.index(p) + 1} on train{tag}", p, by_params.get(p) or measure(train, bm25f(p))[0], dv, sec)
+    print()
+    return feedback_grid(train, dev, default, bm25f, measure, args.top)
+
+
+FEEDBACK_GRID = {"docs": (3, 5, 8), "terms": (10, 20, 30), "weight": (0.2, 0.4, 0.7)}
+
+
+def feedback_grid(
+    train: Sequence[EvalQuery],
+    dev: Sequence[EvalQuery],
+    params: Bm25fParams,
+    bm25f: Callable[[Bm25fParams, Feedback | None], Callable[[str], list[Paper]]],
+    measure: Callable[[Sequence[EvalQuery], Callable[[str], list[Paper]]], tuple[dict[str, float], float]],
+    top: int,
+) -> int:
+    """Pseudo-relevance feedback over `params`: the grid on train, the best few (and none) on dev."""
+    tried: list[tuple[float, Feedback | None, dict[str, float]]] = []
+    for values in [None, *itertools.product(*FEEDBACK_GRID.values())]:
+        feedback = Feedback(*values) if values else None
+        metrics, _ = measure(train, bm25f(params, feedback))
+        tried.append((sum(metrics[f"recall@{k}"] for k in KS), feedback, metrics))
+        print(f"train {feedback}: " + " ".join(f"{metrics[f'recall@{k}']:.3f}" for k in KS), file=sys.stderr)
+    tried.sort(key=lambda t: t[0], reverse=True)
+    header = "| feedback (docs, terms, weight) | train R@20 | R@50 | R@100 | dev R@20 | R@50 | R@100 | s/query (dev) |"
+    print(header)
+    print("|---" * (header.count("|") - 1) + "|")
+    default = Feedback()
+    shown = [(f, m) for _, f, m in tried[:top]]
+    for f in (None, default):
+        if f not in [g for g, _ in shown]:
+            shown.append((f, next(mm for _, ff, mm in tried if ff == f)))
+    for f, m in shown:
+        dv, sec = measure(dev, bm25f(params, f))
+        name = "none" if f is None else f"{f.docs}, {f.terms}, {f.weight:g}" + (" (default)" if f == default else "")
+        nums = " | ".join(f"{mm[f'recall@{k}']:.3f}" for mm in (m, dv) for k in KS)
+        print(f"| {name} | {nums} | {sec:.3f} |")
     return 0
 
 

@@ -20,7 +20,7 @@ import shutil
 import sqlite3
 import threading
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,21 @@ class Bm25fParams:
     b_title: float = 0.9
     b_abstract: float = 0.75
     title_weight: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """Pseudo-relevance feedback: the `docs` best rows of a first pass lend their `terms` most
+    distinctive words (Σ over those rows of tf/length·idf, titles counted twice) to a second pass,
+    added at `weight` of the first pass's scale. Chosen on train.jsonl (benchmarks/RESULTS.md §1.7)."""
+
+    docs: int = 5
+    terms: int = 30
+    weight: float = 0.7
+
+
+# Rows' (title, abstract) by rowid, from wherever the caller keeps them.
+TextsOf = Callable[[Sequence[int]], Sequence[tuple[str, str]]]
 
 
 def postings_dir(index_path: Path) -> Path:
@@ -154,9 +169,12 @@ def postings_current(index_path: Path) -> bool:
 class Bm25fRanker:
     """Ranks an index's rows (by rowid) for a list of words. Safe to share between threads."""
 
-    def __init__(self, directory: Path, params: Bm25fParams | None = None) -> None:
+    def __init__(
+        self, directory: Path, params: Bm25fParams | None = None, feedback: Feedback | None = Feedback()
+    ) -> None:
         self.directory = directory
         self.params = params or Bm25fParams()
+        self.feedback = feedback
         self._starts: npt.NDArray[np.int64] = np.load(directory / "starts.npy")
         self._docs: npt.NDArray[np.int32] = np.load(directory / "docs.npy", mmap_mode="r")
         self._tf_title: npt.NDArray[np.uint16] = np.load(directory / "tf_title.npy", mmap_mode="r")
@@ -179,8 +197,8 @@ class Bm25fRanker:
         self._div_abstract = (1 - p.b_abstract + p.b_abstract * len_abstract / avg_abstract).astype(np.float32)
         self._local = threading.local()
 
-    def with_params(self, params: Bm25fParams) -> Bm25fRanker:
-        return Bm25fRanker(self.directory, params)
+    def with_params(self, params: Bm25fParams, feedback: Feedback | None = None) -> Bm25fRanker:
+        return Bm25fRanker(self.directory, params, feedback)
 
     def _tokenizer(self) -> sqlite3.Connection:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
@@ -191,44 +209,80 @@ class Bm25fRanker:
             self._local.con = con
         return con
 
-    def stems(self, words: Sequence[str]) -> list[str]:
-        """The FTS5 tokens of `words` (stemmed exactly as the index was), in order, without repeats."""
-        if not words:
-            return []
+    def _tokens(self, text: str) -> list[str]:
         con = self._tokenizer()
         con.execute("DELETE FROM q")
-        con.execute("INSERT INTO q(x) VALUES (?)", (" ".join(words),))
-        out: list[str] = []
-        for (term,) in con.execute("SELECT term FROM qv ORDER BY offset"):
-            if term not in out:
-                out.append(term)
-        return out
+        con.execute("INSERT INTO q(x) VALUES (?)", (text,))
+        return [term for (term,) in con.execute("SELECT term FROM qv ORDER BY offset")]
 
-    def scores(self, words: Sequence[str]) -> npt.NDArray[np.float32]:
-        """BM25F score of every row (0 where no word matches)."""
+    def stems(self, words: Sequence[str]) -> list[str]:
+        """The FTS5 tokens of `words` (stemmed exactly as the index was), in order, without repeats."""
+        return list(dict.fromkeys(self._tokens(" ".join(words)))) if words else []
+
+    def weighted_scores(self, terms: Mapping[str, float]) -> npt.NDArray[np.float32]:
+        """Σ over `terms` of weight · BM25F term score, for every row (0 where none matches)."""
         k1 = self.params.k1
         total = np.zeros(self.n_rows, dtype=np.float32)
-        for term in self.stems(words):
+        for term, weight in terms.items():
             tid = self._term_ids.get(term)
             if tid is None:
                 continue
             lo, hi = int(self._starts[tid]), int(self._starts[tid + 1])
             docs = self._docs[lo:hi]
             tf = self._tf_title[lo:hi] / self._div_title[docs] + self._tf_abstract[lo:hi] / self._div_abstract[docs]
-            total[docs] += self._idf[tid] * (tf / (k1 + tf)).astype(np.float32)
+            total[docs] += (weight * self._idf[tid]) * (tf / (k1 + tf)).astype(np.float32)
         return total
 
-    def top(self, words: Sequence[str], limit: int, *, max_year: int | None = None) -> list[tuple[int, float]]:
-        """The best `limit` (rowid, score) pairs, best first; rows after `max_year` are left out
-        (rows of unknown year are kept)."""
-        if limit <= 0:
-            return []
-        total = self.scores(words)
-        if max_year is not None:
-            total[self._years > max_year] = 0.0
+    def scores(self, words: Sequence[str]) -> npt.NDArray[np.float32]:
+        """BM25F score of every row for `words` (0 where no word matches)."""
+        return self.weighted_scores(dict.fromkeys(self.stems(words), 1.0))
+
+    def expansion(self, texts: Sequence[tuple[str, str]], exclude: Collection[str], n_terms: int) -> dict[str, float]:
+        """The `n_terms` most distinctive terms of these (title, abstract) rows that are not in
+        `exclude`, weighted relative to the best (1.0)."""
+        weights: dict[str, float] = {}
+        for title, abstract in texts:
+            tokens = self._tokens(f"{title} {title} {abstract}")
+            if not tokens:
+                continue
+            share = 1.0 / len(tokens)
+            for term in tokens:
+                tid = self._term_ids.get(term)
+                if tid is not None and term not in exclude:
+                    weights[term] = weights.get(term, 0.0) + share * float(self._idf[tid])
+        best = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:n_terms]
+        if not best:
+            return {}
+        top = best[0][1]
+        return {term: weight / top for term, weight in best}
+
+    def _best(self, total: npt.NDArray[np.float32], limit: int) -> npt.NDArray[np.intp]:
         hits = np.flatnonzero(total > 0)
         if len(hits) > limit:
             hits = hits[np.argpartition(-total[hits], limit - 1)[:limit]]
         # Ties broken by rowid so a search is deterministic.
-        order = np.lexsort((hits, -total[hits]))
-        return [(int(hits[i]), float(total[hits[i]])) for i in order]
+        return hits[np.lexsort((hits, -total[hits]))]
+
+    def top(
+        self, words: Sequence[str], limit: int, *, max_year: int | None = None, texts: TextsOf | None = None
+    ) -> list[tuple[int, float]]:
+        """The best `limit` (rowid, score) pairs, best first; rows after `max_year` are left out
+        (rows of unknown year are kept). With `texts` and `self.feedback`, a second pass adds the
+        feedback terms of the first pass's best rows."""
+        if limit <= 0:
+            return []
+        stems = self.stems(words)
+        total = self.weighted_scores(dict.fromkeys(stems, 1.0))
+        late = self._years > max_year if max_year is not None else None
+        if late is not None:
+            total[late] = 0.0
+        feedback = self.feedback
+        if feedback is not None and texts is not None and feedback.weight > 0 and total.max(initial=0.0) > 0:
+            expansion = self.expansion(texts([int(r) for r in self._best(total, feedback.docs)]), stems, feedback.terms)
+            extra = self.weighted_scores(expansion)
+            if late is not None:
+                extra[late] = 0.0
+            if extra.max(initial=0.0) > 0:
+                total += (feedback.weight * float(total.max()) / float(extra.max())) * extra
+        hits = self._best(total, limit)
+        return [(int(r), float(total[r])) for r in hits]

@@ -373,7 +373,7 @@ class LocalIndex:
         self, ranker: Bm25fRanker, query: str, *, limit: int, before: date | None, keep_stopwords: bool
     ) -> list[tuple[Paper, float]]:
         words = query_terms(query, keep_stopwords=keep_stopwords) or query_terms(query, keep_stopwords=True)
-        hits = ranker.top(words, limit, max_year=before.year if before else None)
+        hits = ranker.top(words, limit, max_year=before.year if before else None, texts=self._texts)
         if not hits:
             return []
         rowids = [rowid for rowid, _ in hits]
@@ -381,6 +381,11 @@ class LocalIndex:
         rows = self._con().execute(f"SELECT p.rowid, {_COLUMNS} FROM papers p WHERE p.rowid IN ({marks})", rowids)
         by_rowid = {int(r[0]): _paper(r[1:]) for r in rows}
         return [(by_rowid[rowid], score) for rowid, score in hits if rowid in by_rowid]
+
+    def _texts(self, rowids: Sequence[int]) -> list[tuple[str, str]]:
+        marks = ",".join("?" * len(rowids))
+        rows = self._con().execute(f"SELECT title, abstract FROM papers WHERE rowid IN ({marks})", list(rowids))
+        return [(str(t), str(a or "")) for t, a in rows]
 
     def get(self, paper_id: str) -> Paper | None:
         row = self._con().execute(f"SELECT {_COLUMNS} FROM papers p WHERE p.id = ?", (paper_id,)).fetchone()

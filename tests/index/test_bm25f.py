@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,7 @@ def test_a_title_scores_the_same_with_or_without_an_abstract(tmp_path: Path) -> 
     rows += [{"id": f"other{i}", "title": f"Unrelated topic {i}", "abstract": FILLER} for i in range(30)]
     index = LocalIndex(build_index(_corpus(tmp_path, rows), tmp_path / "index.sqlite").path)
     assert index.bm25f is not None
+    index.bm25f = index.bm25f.with_params(index.bm25f.params, feedback=None)  # one pass: field scores only
     scores = dict((p.id, s) for p, s in index.search_sync("stragglers in distributed systems", limit=5))
     assert scores["title-only"] == scores["with-abstract"] > scores["answer"]
     fts = dict((p.id, s) for p, s in index.search_sync(title, limit=5, ranker="fts5", title_weight=10.0))
@@ -77,3 +79,18 @@ def test_phrases_use_fts5_and_words_use_bm25f(small_index: Path) -> None:
     assert all("neural network" in (p.title + " " + p.abstract).lower() for p, _ in phrase[:3])
     words = index.search_sync("neural network pruning", limit=20)
     assert words and [p.id for p, _ in words] != [p.id for p, _ in phrase]
+
+
+def test_feedback_finds_a_paper_that_shares_no_word_with_the_question(tmp_path: Path) -> None:
+    rows = [
+        {"id": "hit", "title": "Gradient coding for stragglers", "abstract": "Erasure redundancy tolerates slow workers."},
+        {"id": "cousin", "title": "Erasure redundancy tolerates slow workers", "abstract": "Polynomial. " + FILLER},
+        {"id": "late", "title": "Erasure redundancy tolerates slow workers again", "abstract": "", "year": 2030},
+    ]
+    rows += [{"id": f"other{i}", "title": f"Unrelated topic {i}", "abstract": FILLER} for i in range(30)]
+    index = LocalIndex(build_index(_corpus(tmp_path, rows), tmp_path / "index.sqlite").path)
+    assert index.bm25f is not None and index.bm25f.feedback is not None
+    found = [p.id for p, _ in index.search_sync("gradient coding stragglers", limit=5, before=date(2025, 1, 1))]
+    assert found[:2] == ["hit", "cousin"] and "late" not in found
+    index.bm25f = index.bm25f.with_params(index.bm25f.params, feedback=None)
+    assert [p.id for p, _ in index.search_sync("gradient coding stragglers", limit=5)] == ["hit"]
