@@ -21,7 +21,7 @@ from engine.fulltext.model import FullTextProvider
 from engine.models.base import ChatModel
 from engine.models.profiles import load_model
 from engine.sources.bm25f import postings_current
-from engine.sources.local_index import BuildReport, LocalIndex, build_index
+from engine.sources.local_index import BuildReport, LocalIndex, build_index, ensure_postings
 from pasa_desktop.settings import Settings
 
 if TYPE_CHECKING:
@@ -40,9 +40,11 @@ def ensure_postings_needed(settings: Settings) -> bool:
 
 
 def ensure_index(settings: Settings, progress: Callable[[int, int, int], None] | None = None) -> BuildReport | None:
-    """Build the offline index from the configured corpus when none exists yet; None if one exists."""
+    """Build the offline index from the configured corpus when none exists yet; None if one exists
+    (after writing its BM25F postings if an older version built it without)."""
     index = settings.index_path()
     if index.exists():
+        ensure_postings(index)
         return None
     corpus = settings.corpus_path()
     if corpus is None or not corpus.exists():

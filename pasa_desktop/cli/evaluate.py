@@ -145,5 +145,5 @@ def print_metrics(agent: MetricTable, bm25: MetricTable) -> None:
         table.add_column(c, justify="right")
     a, b = agent.mean(), bm25.mean()
     table.add_row("agent", *[f"{a[c]:.4f}" for c in cols])
-    table.add_row("BM25 (same index)", *[("–" if c in ("precision", "recall") else f"{b[c]:.4f}") for c in cols])
+    table.add_row("BM25 baseline (FTS5, title x10)", *[("–" if c in ("precision", "recall") else f"{b[c]:.4f}") for c in cols])
     Console(highlight=False).print(table)
