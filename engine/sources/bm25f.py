@@ -129,8 +129,8 @@ def build_postings(
         if last_term is not None:
             starts.append(len(docs))
         years = np.zeros(n_rows, dtype=np.int16)
-        for rowid, year in con.execute("SELECT rowid, year FROM papers WHERE year IS NOT NULL"):
-            years[rowid] = year
+        for rowid, year in con.execute("SELECT rowid, year FROM papers WHERE typeof(year) = 'integer'"):
+            years[rowid] = min(max(year, 0), 32767)
     finally:
         con.close()
     doc_arr = np.frombuffer(docs, dtype=np.int32)
@@ -159,9 +159,24 @@ def build_postings(
     return target
 
 
+_FILES = (
+    "starts.npy",
+    "docs.npy",
+    "tf_title.npy",
+    "tf_abstract.npy",
+    "len_title.npy",
+    "len_abstract.npy",
+    "years.npy",
+    "terms.txt",
+)
+
+
 def postings_current(index_path: Path) -> bool:
-    """Postings exist beside the index, in this version, and were built from this build of it."""
-    meta_file = postings_dir(index_path) / "meta.json"
+    """Postings exist beside the index, whole, in this version, and were built from this build of it."""
+    directory = postings_dir(index_path)
+    if not all((directory / name).is_file() for name in _FILES):
+        return False
+    meta_file = directory / "meta.json"
     try:
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -323,7 +323,12 @@ class LocalIndex:
             raise ConfigError(f"{path} is not a PaSa index ({exc})", hint="rebuild it with `pasa index build`") from exc
         # Missing or stale postings (an index built before BM25F, or rebuilt since) fall back to FTS5's
         # bm25(); `pasa index ensure` (run by ./run.sh) writes them.
-        self.bm25f: Bm25fRanker | None = Bm25fRanker(postings_dir(path)) if bm25f and postings_current(path) else None
+        self.bm25f: Bm25fRanker | None = None
+        if bm25f and postings_current(path):
+            try:
+                self.bm25f = Bm25fRanker(postings_dir(path))
+            except (OSError, ValueError):  # unreadable arrays: rebuilt by `pasa index build`
+                self.bm25f = None
 
     def _con(self) -> sqlite3.Connection:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)

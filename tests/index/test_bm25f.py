@@ -70,6 +70,14 @@ def test_stale_or_missing_postings_fall_back_to_fts5_until_ensured(tmp_path: Pat
     meta.write_text(json.dumps({**json.loads(meta.read_text()), "build_id": "elsewhere"}))
     assert not postings_current(copy)
     assert LocalIndex(copy).bm25f is None
+    # So are damaged ones (a file missing or truncated): the search falls back, never crashes.
+    ensure_postings(copy)
+    (postings_dir(copy) / "docs.npy").unlink()
+    assert not postings_current(copy) and LocalIndex(copy).bm25f is None
+    ensure_postings(copy)
+    (postings_dir(copy) / "docs.npy").write_bytes(b"garbage")
+    index = LocalIndex(copy)
+    assert index.bm25f is None and index.search_sync("graph neural networks", limit=5)
 
 
 def test_phrases_use_fts5_and_words_use_bm25f(small_index: Path) -> None:
@@ -83,7 +91,11 @@ def test_phrases_use_fts5_and_words_use_bm25f(small_index: Path) -> None:
 
 def test_feedback_finds_a_paper_that_shares_no_word_with_the_question(tmp_path: Path) -> None:
     rows = [
-        {"id": "hit", "title": "Gradient coding for stragglers", "abstract": "Erasure redundancy tolerates slow workers."},
+        {
+            "id": "hit",
+            "title": "Gradient coding for stragglers",
+            "abstract": "Erasure redundancy tolerates slow workers.",
+        },
         {"id": "cousin", "title": "Erasure redundancy tolerates slow workers", "abstract": "Polynomial. " + FILLER},
         {"id": "late", "title": "Erasure redundancy tolerates slow workers again", "abstract": "", "year": 2030},
     ]
