@@ -62,7 +62,7 @@ def main() -> int:
         return lambda text: [p for p, _ in index.search_sync(text, limit=100)]
 
     def fts(title_weight: float) -> Callable[[str], list[Paper]]:
-        return lambda text: [p for p, _ in index.search_sync(text, limit=100, title_weight=title_weight, ranker="fts5")]
+        return lambda text: [p for p, _ in index.search_sync(text, limit=100, title_weight=title_weight)]
 
     if args.feedback_only:
         return feedback_grid(train, dev, Bm25fParams(), bm25f, measure, args.top)

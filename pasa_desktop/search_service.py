@@ -20,7 +20,6 @@ from engine.events import Event, Notice, SearchStarted
 from engine.fulltext.model import FullTextProvider
 from engine.models.base import ChatModel
 from engine.models.profiles import load_model
-from engine.sources.bm25f import postings_current
 from engine.sources.local_index import BuildReport, LocalIndex, build_index, ensure_postings
 from pasa_desktop.settings import Settings
 
@@ -31,12 +30,6 @@ if TYPE_CHECKING:
 def default_fulltext_path(settings: Settings) -> Path | None:
     value = os.environ.get("PASA_FULLTEXT") or settings.paths.fulltext
     return Path(value) if value else None
-
-
-def ensure_postings_needed(settings: Settings) -> bool:
-    """The index exists but its BM25F postings are missing or stale (an index built by an older version)."""
-    index = settings.index_path()
-    return index.exists() and not postings_current(index)
 
 
 def ensure_index(settings: Settings, progress: Callable[[int, int, int], None] | None = None) -> BuildReport | None:

@@ -220,7 +220,7 @@ class Bm25fRanker:
         self._div_abstract = (1 - p.b_abstract + p.b_abstract * len_abstract / avg_abstract).astype(np.float32)
         self._local = threading.local()
 
-    def with_params(self, params: Bm25fParams, feedback: Feedback | None = None) -> Bm25fRanker:
+    def with_params(self, params: Bm25fParams, feedback: Feedback | None) -> Bm25fRanker:
         return Bm25fRanker(self.directory, params, feedback)
 
     def _tokenizer(self) -> sqlite3.Connection:
@@ -312,5 +312,4 @@ class Bm25fRanker:
         for pass_weight, scores in ((1.0, total), (feedback.rank_weight, second)):
             for position, row in enumerate(self._best(scores, depth), start=1):
                 fused[int(row)] = fused.get(int(row), 0.0) + pass_weight / (FUSION_K + position)
-        ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-        return ranked
+        return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]

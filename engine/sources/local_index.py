@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 from engine.errors import ConfigError, InputError
 from engine.papers import Paper, normalise_title, strip_arxiv_version
@@ -306,7 +306,7 @@ class LocalIndex:
 
     name = "local"
 
-    def __init__(self, path: Path, *, title_weight: float = TITLE_WEIGHT, bm25f: bool = True) -> None:
+    def __init__(self, path: Path, *, title_weight: float = TITLE_WEIGHT) -> None:
         if not path.is_file():
             raise ConfigError(
                 f"offline paper index not found at {path}",
@@ -324,7 +324,7 @@ class LocalIndex:
         # Missing or stale postings (an index built before BM25F, or rebuilt since) fall back to FTS5's
         # bm25(); `pasa index ensure` (run by ./run.sh) writes them.
         self.bm25f: Bm25fRanker | None = None
-        if bm25f and postings_current(path):
+        if postings_current(path):
             try:
                 self.bm25f = Bm25fRanker(postings_dir(path))
             except (OSError, ValueError):  # unreadable arrays: rebuilt by `pasa index build`
@@ -353,11 +353,10 @@ class LocalIndex:
         before: date | None = None,
         keep_stopwords: bool = False,
         title_weight: float | None = None,
-        ranker: Literal["auto", "fts5"] = "auto",
     ) -> list[tuple[Paper, float]]:
         """Papers with their BM25F score (or FTS5 bm25() score, see the module's docstring; higher is
         better), best first. Asking for a `title_weight` means FTS5's bm25() with that weight."""
-        if ranker == "auto" and self.bm25f is not None and title_weight is None and text_has_no_phrase(query):
+        if self.bm25f is not None and title_weight is None and text_has_no_phrase(query):
             return self._search_bm25f(self.bm25f, query, limit=limit, before=before, keep_stopwords=keep_stopwords)
         match = fts_match(query, keep_stopwords=keep_stopwords)
         if not match:

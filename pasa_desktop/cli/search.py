@@ -14,9 +14,9 @@ from rich.table import Table
 from engine.agent.settings import AgentSettings
 from engine.errors import InputError
 from engine.events import Counts, Notice, Progress, RankedPaper, SearchFinished, SearchStatus
-from engine.sources.local_index import ensure_postings
+from engine.sources.bm25f import build_postings, postings_current
 from pasa_desktop.cli.progress import counts_fields, indexing_progress, search_progress, stderr_console
-from pasa_desktop.search_service import SearchService, ensure_index, ensure_postings_needed
+from pasa_desktop.search_service import SearchService, ensure_index
 from pasa_desktop.settings import Settings, load_settings
 
 SOURCES = ("local", "arxiv", "semantic_scholar", "openalex", "serper")
@@ -56,10 +56,11 @@ def ensure_index_with_progress(settings: Settings) -> None:
     console = stderr_console()
     if "local" not in settings.sources.enabled:
         return
-    if settings.index_path().exists():
-        if ensure_postings_needed(settings):
+    index = settings.index_path()
+    if index.exists():
+        if not postings_current(index):  # an index built by an older version
             console.print("Preparing the index's BM25F ranking (once, under a minute)…")
-            ensure_postings(settings.index_path())
+            build_postings(index)
         return
     corpus = settings.corpus_path()
     console.print(f"Building the offline paper index from {corpus} (first use, about a minute)…")

@@ -39,7 +39,7 @@ def test_a_title_scores_the_same_with_or_without_an_abstract(tmp_path: Path) -> 
     index.bm25f = index.bm25f.with_params(index.bm25f.params, feedback=None)  # one pass: field scores only
     scores = dict((p.id, s) for p, s in index.search_sync("stragglers in distributed systems", limit=5))
     assert scores["title-only"] == scores["with-abstract"] > scores["answer"]
-    fts = dict((p.id, s) for p, s in index.search_sync(title, limit=5, ranker="fts5", title_weight=10.0))
+    fts = dict((p.id, s) for p, s in index.search_sync(title, limit=5, title_weight=10.0))
     assert fts["title-only"] > fts["with-abstract"]
 
 
