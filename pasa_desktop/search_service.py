@@ -127,7 +127,7 @@ class SearchService:
         from pasa_desktop.online import OnlineStack
 
         stack = OnlineStack(self.settings, names, index=index, offline_fulltext=self.fulltext(), notify=notices.append)
-        from engine.agent.queries import question_variants
+        from engine.agent.queries import variants_with
 
         deps = SearchDeps(
             crawler_model=crawler_model,
@@ -135,7 +135,7 @@ class SearchService:
             sources=([index] if index is not None else []) + stack.sources,
             fulltext=stack.fulltext,
             resolver=stack.resolver,
-            query_variants=question_variants,
+            query_variants=variants_with(index.acronyms if index is not None else None),
             notices=notices,
         )
         if self.library is not None and resume_run is None:

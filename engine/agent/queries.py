@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from itertools import pairwise
 
+from engine.sources.acronyms import AcronymTable
 from engine.sources.local_index import STOPWORDS, query_terms
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
@@ -119,3 +120,22 @@ def variants_of(names: Sequence[str]) -> Callable[[str], list[str]]:
 def question_variants(question: str) -> list[str]:
     """The default variants of `question` (what the search loop runs beside the question itself)."""
     return variants_of(DEFAULT_VARIANTS)(question)
+
+
+def acronym_variant(question: str, acronyms: AcronymTable) -> str:
+    """The question with the long forms of its acronyms appended ("… GCNs …" also searches "graph
+    convolutional network"), from the definitions the index's own abstracts give; "" if none apply."""
+    return acronyms.expand(retrieval_text(question))
+
+
+def variants_with(acronyms: AcronymTable | None) -> Callable[[str], list[str]]:
+    """The default variants, plus the acronym variant when the index knows its acronyms."""
+
+    def make(question: str) -> list[str]:
+        out = question_variants(question)
+        expanded = acronym_variant(question, acronyms) if acronyms is not None else ""
+        if expanded and expanded not in out:
+            out.append(expanded)
+        return out
+
+    return make

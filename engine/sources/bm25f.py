@@ -27,7 +27,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-POSTINGS_VERSION = 1
+from engine.sources import acronyms
+from engine.sources.acronyms import AcronymTable
+
+# 2: acronyms.json (engine/sources/acronyms.py) is written with the postings.
+POSTINGS_VERSION = 2
 TOKENIZER = "porter unicode61"  # must match local_index's FTS5 table
 _TF_MAX = 65535
 
@@ -131,6 +135,7 @@ def build_postings(
         years = np.zeros(n_rows, dtype=np.int16)
         for rowid, year in con.execute("SELECT rowid, year FROM papers WHERE typeof(year) = 'integer'"):
             years[rowid] = min(max(year, 0), 32767)
+        defined = acronyms.mine(str(a) for (a,) in con.execute("SELECT abstract FROM papers WHERE abstract LIKE '%(%'"))
     finally:
         con.close()
     doc_arr = np.frombuffer(docs, dtype=np.int32)
@@ -146,6 +151,7 @@ def build_postings(
     np.save(tmp / "len_abstract.npy", len_abstract)
     np.save(tmp / "years.npy", years)
     (tmp / "terms.txt").write_text("\n".join(terms) + "\n", encoding="utf-8")
+    acronyms.write(defined, tmp / ACRONYMS_FILE)
     meta = {"version": POSTINGS_VERSION, "build_id": build_id, "tokenizer": TOKENIZER, "terms": len(terms)}
     (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     if progress:
@@ -159,7 +165,9 @@ def build_postings(
     return target
 
 
+ACRONYMS_FILE = "acronyms.json"
 _FILES = (
+    ACRONYMS_FILE,
     "starts.npy",
     "docs.npy",
     "tf_title.npy",
@@ -218,6 +226,7 @@ class Bm25fRanker:
         avg_abstract = float(len_abstract[len_abstract > 0].mean()) if (len_abstract > 0).any() else 1.0
         self._div_title = ((1 - p.b_title + p.b_title * len_title / avg_title) / p.title_weight).astype(np.float32)
         self._div_abstract = (1 - p.b_abstract + p.b_abstract * len_abstract / avg_abstract).astype(np.float32)
+        self.acronyms = AcronymTable.load(directory / ACRONYMS_FILE)
         self._local = threading.local()
 
     def with_params(self, params: Bm25fParams, feedback: Feedback | None) -> Bm25fRanker:

@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from engine.errors import ConfigError, InputError
 from engine.papers import Paper, normalise_title, strip_arxiv_version
+from engine.sources.acronyms import AcronymTable
 from engine.sources.bm25f import Bm25fRanker, build_postings, postings_current, postings_dir
 from engine.sources.title_match import title_similarity
 
@@ -329,6 +330,11 @@ class LocalIndex:
                 self.bm25f = Bm25fRanker(postings_dir(path))
             except (OSError, ValueError):  # unreadable arrays: rebuilt by `pasa index build`
                 self.bm25f = None
+
+    @property
+    def acronyms(self) -> AcronymTable | None:
+        """The acronyms this index's abstracts define (None where its postings are missing or stale)."""
+        return self.bm25f.acronyms if self.bm25f is not None else None
 
     def _con(self) -> sqlite3.Connection:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
