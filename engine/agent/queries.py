@@ -4,6 +4,8 @@ A small untuned Crawler writes poor queries, so the search session also runs for
 itself that rank differently from plain BM25 over its words (the local index ORs every word; a
 quoted phrase is matched as a phrase). Which variants run by default (`DEFAULT_VARIANTS`) is decided
 by benchmarks/quality.py on the dev queries; see benchmarks/RESULTS.md (§1) for what each is worth.
+The acronym variant (`variants_with`) needs the index's own table of acronym definitions
+(engine/sources/acronyms.py); it was chosen on train.jsonl by benchmarks/retrieval_signals.py (§1.8).
 """
 
 from __future__ import annotations

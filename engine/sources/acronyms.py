@@ -118,8 +118,12 @@ class AcronymTable:
 
     @classmethod
     def load(cls, path: Path, min_count: int = MIN_COUNT, min_share: float = MIN_SHARE) -> AcronymTable:
+        """ValueError (as for any damaged postings file) when the file is not a table `write` made."""
         raw = json.loads(path.read_text(encoding="utf-8"))
-        mined = {str(k): (str(v[0]), int(v[1]), int(v[2])) for k, v in raw.items()}
+        try:
+            mined = {str(k): (str(v[0]), int(v[1]), int(v[2])) for k, v in raw.items()}
+        except (AttributeError, IndexError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path} is not an acronym table ({exc})") from exc
         return cls.from_mined(mined, min_count, min_share)
 
     def long_forms(self, text: str) -> list[str]:

@@ -110,3 +110,13 @@ async def test_the_index_mines_its_acronyms_and_the_agent_searches_the_long_form
     issued, with_acronyms = await found(variants_with(index.acronyms))
     assert expanded in issued
     assert with_acronyms["answer"] == [expanded]
+
+
+def test_a_damaged_acronym_table_makes_the_index_fall_back_instead_of_crashing(tmp_path: Path) -> None:
+    built = build_index(_corpus(tmp_path), tmp_path / "index.sqlite").path
+    table = built.with_name(built.name + ".bm25f") / "acronyms.json"
+    for damage in ("[1, 2]", '{"GCN": 3}', "not json"):
+        table.write_text(damage, encoding="utf-8")
+        index = LocalIndex(built)
+        assert index.bm25f is None and index.acronyms is None
+        assert index.search_sync("graph convolutional networks", limit=3)  # FTS5's bm25() still answers
