@@ -8,6 +8,7 @@ torch and transformers are imported when a model is loaded, never at engine impo
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 from collections.abc import Sequence
@@ -210,7 +211,10 @@ class TransformersModel:
 
         prefix = torch.tensor([rows[0][:shared]], dtype=torch.long, device=self._device)
         decoder = self._model.get_decoder()
-        cache = decoder(input_ids=prefix, use_cache=True).past_key_values
+        # transformers 5.2x renamed the KV cache `past_key_values` -> `cache` (argument and output) and
+        # warns on the old name; older releases only know the old one.
+        cache_name = "cache" if "cache" in inspect.signature(decoder.forward).parameters else "past_key_values"
+        cache = getattr(decoder(input_ids=prefix, use_cache=True), cache_name)
         cache.batch_repeat_interleave(len(rows))
         suffixes = [r[shared:] for r in rows]
         width = max(len(r) for r in suffixes)
@@ -225,8 +229,8 @@ class TransformersModel:
             input_ids=ids.to(self._device),
             attention_mask=mask.to(self._device),
             position_ids=positions.to(self._device),
-            past_key_values=cache,
             use_cache=True,
+            **{cache_name: cache},
         ).last_hidden_state
         last = torch.tensor([len(r) - 1 for r in suffixes], device=self._device)
         picked = hidden[torch.arange(len(rows), device=self._device), last]
