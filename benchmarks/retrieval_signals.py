@@ -26,34 +26,42 @@ from engine.events import SearchFinished
 from engine.models.scripted import ScriptedModel
 from engine.sources.acronyms import AcronymTable
 from engine.sources.bm25f import ACRONYMS_FILE
-from engine.sources.local_index import BASELINE_TITLE_WEIGHT, LocalIndex
+from engine.sources.local_index import BASELINE_TITLE_WEIGHT, DENSE_DEPTH, DENSE_WEIGHT, LocalIndex
 from pasa_desktop.settings import load_settings
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "queries"
 Variants = Callable[[str], list[str]]
 
 
-def configurations(index: LocalIndex) -> dict[str, tuple[Variants, AgentSettings]]:
+Config = tuple[Variants, AgentSettings, float, int]  # variants, settings, dense weight, dense depth
+
+
+def configurations(index: LocalIndex) -> dict[str, Config]:
     base = AgentSettings(score_top=0, expand_layers=0, max_queries=0, select_rule="top_unrejected")
     table = index.acronyms
-    out: dict[str, tuple[Variants, AgentSettings]] = {"default variants (before)": (question_variants, base)}
-    if table is not None:
-        out["+ acronyms (default now)"] = (variants_with(table), base)
-        mined = index.bm25f.directory / ACRONYMS_FILE if index.bm25f is not None else None
-        for count, share in ((2, 0.3), (5, 0.6), (10, 0.8)):
-            if mined is not None:
-                loose = AcronymTable.load(mined, count, share)
-                out[f"+ acronyms seen >= {count} times, >= {share:g} of definitions"] = (variants_with(loose), base)
-        for depth in (150, 200):
-            out[f"+ acronyms, {depth} results per query"] = (
-                variants_with(table),
-                base.model_copy(update={"results_per_query": depth}),
-            )
-        for weight in (0.3, 1.0):
-            out[f"+ acronyms, variant weight {weight:g}"] = (
-                variants_with(table),
-                base.model_copy(update={"variant_weight": weight}),
-            )
+    weight, depth = DENSE_WEIGHT, DENSE_DEPTH
+    out: dict[str, Config] = {"BM25F + feedback, default variants (before)": (question_variants, base, 0.0, depth)}
+    if table is None:
+        return out
+    acronyms = variants_with(table)
+    out["+ acronyms"] = (acronyms, base, 0.0, depth)
+    mined = index.bm25f.directory / ACRONYMS_FILE if index.bm25f is not None else None
+    for count, share in ((2, 0.3), (5, 0.6), (10, 0.8)):
+        if mined is not None:
+            loose = variants_with(AcronymTable.load(mined, count, share))
+            out[f"+ acronyms seen >= {count} times, >= {share:g} of definitions"] = (loose, base, 0.0, depth)
+    for results in (150, 200):
+        deeper = base.model_copy(update={"results_per_query": results})
+        out[f"+ acronyms, {results} results per query"] = (acronyms, deeper, 0.0, depth)
+    for variant_weight in (0.3, 1.0):
+        other = base.model_copy(update={"variant_weight": variant_weight})
+        out[f"+ acronyms, variant weight {variant_weight:g}"] = (acronyms, other, 0.0, depth)
+    if index.dense is None:
+        return out
+    out["+ acronyms + dense (default now)"] = (acronyms, base, weight, depth)
+    for w, d in ((0.3, depth), (0.7, depth), (1.0, depth), (weight, 100), (weight, 1000)):
+        out[f"+ acronyms + dense, weight {w:g}, depth {d}"] = (acronyms, base, w, d)
+    out["dense, default variants, no acronyms"] = (question_variants, base, weight, depth)
     return out
 
 
@@ -93,7 +101,8 @@ async def main_async(splits: list[str], index_path: Path) -> None:
         print("| configuration | crawler recall | precision | R@20 | R@50 | R@100 | s/query |")
         print("|---|---|---|---|---|---|---|")
         print(row("BM25 baseline (FTS5, title x10)", bm25(queries, index), None), flush=True)
-        for name, (variants, settings) in configurations(index).items():
+        for name, (variants, settings, weight, depth) in configurations(index).items():
+            index.dense_weight, index.dense_depth = weight, depth
             started = time.perf_counter()
             metrics = await measure(queries, index, variants, settings)
             print(row(name, metrics, (time.perf_counter() - started) / len(queries)), flush=True)

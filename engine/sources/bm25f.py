@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from engine.sources import acronyms
+from engine.sources import acronyms, dense
 from engine.sources.acronyms import AcronymTable
 
 # 2: acronyms.json (engine/sources/acronyms.py) is written with the postings.
@@ -136,6 +136,10 @@ def build_postings(
         for rowid, year in con.execute("SELECT rowid, year FROM papers WHERE typeof(year) = 'integer'"):
             years[rowid] = min(max(year, 0), 32767)
         defined = acronyms.mine(str(a) for (a,) in con.execute("SELECT abstract FROM papers WHERE abstract LIKE '%(%'"))
+        model = dense.find_model()
+        if model is not None:
+            rows = con.execute("SELECT rowid, title, coalesce(abstract, '') FROM papers")
+            dense.build(((int(r), str(t), str(a)) for r, t, a in rows), n_rows, model, tmp)
     finally:
         con.close()
     doc_arr = np.frombuffer(docs, dtype=np.int32)
@@ -152,7 +156,13 @@ def build_postings(
     np.save(tmp / "years.npy", years)
     (tmp / "terms.txt").write_text("\n".join(terms) + "\n", encoding="utf-8")
     acronyms.write(defined, tmp / ACRONYMS_FILE)
-    meta = {"version": POSTINGS_VERSION, "build_id": build_id, "tokenizer": TOKENIZER, "terms": len(terms)}
+    meta = {
+        "version": POSTINGS_VERSION,
+        "build_id": build_id,
+        "tokenizer": TOKENIZER,
+        "terms": len(terms),
+        "dense": model is not None,
+    }
     (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     if progress:
         progress(total_terms, total_terms)
@@ -194,7 +204,20 @@ def postings_current(index_path: Path) -> bool:
         build_id = index_build_id(con)
     finally:
         con.close()
+    if bool(meta.get("dense")) != (dense.find_model() is not None):
+        return False  # the packaged MiniLM was installed or removed since: (re)build with it or without
+    if meta.get("dense") and not all((directory / name).is_file() for name in dense.FILES):
+        return False
     return bool(meta.get("version") == POSTINGS_VERSION and meta.get("build_id") == build_id)
+
+
+def has_dense(directory: Path) -> bool:
+    """The postings in `directory` include the dense ranking (engine/sources/dense.py)."""
+    try:
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(meta.get("dense"))
 
 
 class Bm25fRanker:
@@ -228,6 +251,10 @@ class Bm25fRanker:
         self._div_abstract = (1 - p.b_abstract + p.b_abstract * len_abstract / avg_abstract).astype(np.float32)
         self.acronyms = AcronymTable.load(directory / ACRONYMS_FILE)
         self._local = threading.local()
+
+    def after_year(self, max_year: int) -> npt.NDArray[np.bool_]:
+        """Rows published after `max_year` (rows of unknown year are not)."""
+        return self._years > max_year
 
     def with_params(self, params: Bm25fParams, feedback: Feedback | None) -> Bm25fRanker:
         return Bm25fRanker(self.directory, params, feedback)

@@ -26,7 +26,8 @@ from typing import IO, Any
 from engine.errors import ConfigError, InputError
 from engine.papers import Paper, normalise_title, strip_arxiv_version
 from engine.sources.acronyms import AcronymTable
-from engine.sources.bm25f import Bm25fRanker, build_postings, postings_current, postings_dir
+from engine.sources.bm25f import Bm25fRanker, build_postings, has_dense, postings_current, postings_dir
+from engine.sources.dense import DenseRanker
 from engine.sources.title_match import title_similarity
 
 SCHEMA_VERSION = 1
@@ -302,6 +303,22 @@ def _paper(row: Sequence[Any]) -> Paper:
     )
 
 
+# The dense ranking's best DENSE_DEPTH rows join BM25F's at DENSE_WEIGHT in a reciprocal-rank fusion
+# (K = FUSION_K); both chosen on train.jsonl by benchmarks/retrieval_signals.py (RESULTS.md §1.8).
+DENSE_WEIGHT = 0.5
+DENSE_DEPTH = 300
+FUSION_K = 60.0
+
+
+def fuse_ranks(lists: Sequence[tuple[float, Sequence[int]]]) -> list[tuple[int, float]]:
+    """Weighted reciprocal-rank fusion of ranked rowid lists: (rowid, fused score), best first."""
+    fused: dict[int, float] = {}
+    for weight, rows in lists:
+        for position, row in enumerate(rows, start=1):
+            fused[row] = fused.get(row, 0.0) + weight / (FUSION_K + position)
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 class LocalIndex:
     """The offline index as a PaperSource and TitleMatcher. Safe to share between threads."""
 
@@ -325,11 +342,18 @@ class LocalIndex:
         # Missing or stale postings (an index built before BM25F, or rebuilt since) fall back to FTS5's
         # bm25(); `pasa index ensure` (run by ./run.sh) writes them.
         self.bm25f: Bm25fRanker | None = None
+        # The static-embedding ranking fused with BM25F (engine/sources/dense.py); None where the
+        # packaged MiniLM was not installed when the postings were written.
+        self.dense: DenseRanker | None = None
+        self.dense_weight = DENSE_WEIGHT
+        self.dense_depth = DENSE_DEPTH
         if postings_current(path):
             try:
                 self.bm25f = Bm25fRanker(postings_dir(path))
+                if has_dense(postings_dir(path)):
+                    self.dense = DenseRanker(postings_dir(path))
             except (OSError, ValueError):  # unreadable arrays: rebuilt by `pasa index build`
-                self.bm25f = None
+                self.bm25f = self.dense = None
 
     @property
     def acronyms(self) -> AcronymTable | None:
@@ -383,7 +407,13 @@ class LocalIndex:
         self, ranker: Bm25fRanker, query: str, *, limit: int, before: date | None, keep_stopwords: bool
     ) -> list[tuple[Paper, float]]:
         words = query_terms(query, keep_stopwords=keep_stopwords) or query_terms(query, keep_stopwords=True)
-        hits = ranker.top(words, limit, max_year=before.year if before else None, texts=self._texts)
+        max_year = before.year if before else None
+        hits = ranker.top(words, max(limit, self.dense_depth), max_year=max_year, texts=self._texts)
+        if self.dense is not None and self.dense_weight > 0 and hits:
+            late = ranker.after_year(max_year) if max_year is not None else None
+            semantic = self.dense.top(query, self.dense_depth, exclude=late)
+            hits = fuse_ranks([(1.0, [r for r, _ in hits]), (self.dense_weight, semantic)])
+        hits = hits[:limit]
         if not hits:
             return []
         rowids = [rowid for rowid, _ in hits]

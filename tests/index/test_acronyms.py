@@ -102,9 +102,11 @@ async def test_the_index_mines_its_acronyms_and_the_agent_searches_the_long_form
         issued = [e.query for e in events if isinstance(e, QueryIssued)]
         return issued, {r.paper.id: [f.query for f in r.found_by] for r in finished.results}
 
-    # The answer never says "GCN": only the long form reaches it (feedback off, which would also find it).
+    # The answer never says "GCN": only the long form reaches it (feedback and the dense ranking off:
+    # both would find it too).
     assert index.bm25f is not None
     index.bm25f = index.bm25f.with_params(index.bm25f.params, feedback=None)
+    index.dense = None
     _, without = await found(variants_with(None))
     assert "answer" not in without
     issued, with_acronyms = await found(variants_with(index.acronyms))

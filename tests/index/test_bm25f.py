@@ -37,6 +37,7 @@ def test_a_title_scores_the_same_with_or_without_an_abstract(tmp_path: Path) -> 
     index = LocalIndex(build_index(_corpus(tmp_path, rows), tmp_path / "index.sqlite").path)
     assert index.bm25f is not None
     index.bm25f = index.bm25f.with_params(index.bm25f.params, feedback=None)  # one pass: field scores only
+    index.dense = None  # and no fusion with the dense ranking (tests/index/test_dense.py)
     scores = dict((p.id, s) for p, s in index.search_sync("stragglers in distributed systems", limit=5))
     assert scores["title-only"] == scores["with-abstract"] > scores["answer"]
     fts = dict((p.id, s) for p, s in index.search_sync(title, limit=5, title_weight=10.0))
@@ -102,6 +103,7 @@ def test_feedback_finds_a_paper_that_shares_no_word_with_the_question(tmp_path: 
     rows += [{"id": f"other{i}", "title": f"Unrelated topic {i}", "abstract": FILLER} for i in range(30)]
     index = LocalIndex(build_index(_corpus(tmp_path, rows), tmp_path / "index.sqlite").path)
     assert index.bm25f is not None and index.bm25f.feedback is not None
+    index.dense = None  # BM25F and its feedback alone (the dense ranking is tests/index/test_dense.py's)
     found = [p.id for p, _ in index.search_sync("gradient coding stragglers", limit=5, before=date(2025, 1, 1))]
     assert found[:2] == ["hit", "cousin"] and "late" not in found
     index.bm25f = index.bm25f.with_params(index.bm25f.params, feedback=None)
