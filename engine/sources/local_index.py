@@ -1,7 +1,10 @@
-"""The offline paper index: one SQLite file with an FTS5 table, searched with BM25F.
+"""The offline paper index: one SQLite file with an FTS5 table, searched with BM25F fused with a dense
+ranking.
 
 Built from a JSON-lines corpus (this project's `papers.jsonl.gz` format or arXiv's OAI metadata
-snapshot) by `build_index`, which also writes the BM25F postings beside it (engine/sources/bm25f.py).
+snapshot) by `build_index`, which also writes the BM25F postings beside it (engine/sources/bm25f.py),
+with the acronyms the abstracts define (acronyms.py) and, where the packaged MiniLM is installed, the
+static-embedding ranking (dense.py) that every BM25F search is fused with.
 Searching never raises on user text: a query is reduced to its words, so FTS operators, quotes and
 parentheses are just words. A query with a quoted phrase, or an index whose postings are missing or
 stale, is ranked by FTS5's own bm25() (phrases matched as phrases).

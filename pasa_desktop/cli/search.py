@@ -59,7 +59,7 @@ def ensure_index_with_progress(settings: Settings) -> None:
     index = settings.index_path()
     if index.exists():
         if not postings_current(index):  # an index built by an older version
-            console.print("Preparing the index's BM25F ranking (once, under a minute)…")
+            console.print("Preparing the index's BM25F and dense rankings (once, about three minutes)…")
             build_postings(index)
         return
     corpus = settings.corpus_path()
