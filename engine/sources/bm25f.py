@@ -66,6 +66,16 @@ FUSION_K = 60.0
 FUSION_DEPTH = 200  # each pass contributes its best this-many rows to the fusion, whatever the limit
 
 
+def fuse_ranks(lists: Sequence[tuple[float, Sequence[int]]]) -> list[tuple[int, float]]:
+    """Weighted reciprocal-rank fusion of ranked rowid lists: (rowid, fused score), best first (ties
+    by rowid, so a search is deterministic)."""
+    fused: dict[int, float] = {}
+    for weight, rows in lists:
+        for position, row in enumerate(rows, start=1):
+            fused[row] = fused.get(row, 0.0) + weight / (FUSION_K + position)
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 # Rows' (title, abstract) by rowid, from wherever the caller keeps them.
 TextsOf = Callable[[Sequence[int]], Sequence[tuple[str, str]]]
 
@@ -344,8 +354,5 @@ class Bm25fRanker:
             extra[late] = 0.0
         second = total + (feedback.weight * float(total.max()) / max(float(extra.max(initial=0.0)), 1e-9)) * extra
         depth = max(limit, FUSION_DEPTH)
-        fused: dict[int, float] = {}
-        for pass_weight, scores in ((1.0, total), (feedback.rank_weight, second)):
-            for position, row in enumerate(self._best(scores, depth), start=1):
-                fused[int(row)] = fused.get(int(row), 0.0) + pass_weight / (FUSION_K + position)
-        return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        passes = [(1.0, total), (feedback.rank_weight, second)]
+        return fuse_ranks([(w, [int(r) for r in self._best(scores, depth)]) for w, scores in passes])[:limit]

@@ -29,7 +29,14 @@ from typing import IO, Any
 from engine.errors import ConfigError, InputError
 from engine.papers import Paper, normalise_title, strip_arxiv_version
 from engine.sources.acronyms import AcronymTable
-from engine.sources.bm25f import Bm25fRanker, build_postings, has_dense, postings_current, postings_dir
+from engine.sources.bm25f import (
+    Bm25fRanker,
+    build_postings,
+    fuse_ranks,
+    has_dense,
+    postings_current,
+    postings_dir,
+)
 from engine.sources.dense import DenseRanker
 from engine.sources.title_match import title_similarity
 
@@ -307,19 +314,9 @@ def _paper(row: Sequence[Any]) -> Paper:
 
 
 # The dense ranking's best DENSE_DEPTH rows join BM25F's at DENSE_WEIGHT in a reciprocal-rank fusion
-# (K = FUSION_K); both chosen on train.jsonl by benchmarks/retrieval_signals.py (RESULTS.md §1.8).
+# (bm25f.fuse_ranks); both chosen on train.jsonl by benchmarks/retrieval_signals.py (RESULTS.md §1.8).
 DENSE_WEIGHT = 0.5
 DENSE_DEPTH = 300
-FUSION_K = 60.0
-
-
-def fuse_ranks(lists: Sequence[tuple[float, Sequence[int]]]) -> list[tuple[int, float]]:
-    """Weighted reciprocal-rank fusion of ranked rowid lists: (rowid, fused score), best first."""
-    fused: dict[int, float] = {}
-    for weight, rows in lists:
-        for position, row in enumerate(rows, start=1):
-            fused[row] = fused.get(row, 0.0) + weight / (FUSION_K + position)
-    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 class LocalIndex:

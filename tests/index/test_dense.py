@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from engine.sources import dense
-from engine.sources.bm25f import postings_current, postings_dir
-from engine.sources.local_index import LocalIndex, build_index, fuse_ranks
+from engine.sources.bm25f import fuse_ranks, postings_current, postings_dir
+from engine.sources.local_index import LocalIndex, build_index
 
 MODEL = dense.find_model()
 needs_model = pytest.mark.skipif(
