@@ -63,7 +63,7 @@ def ensure_index_with_progress(settings: Settings) -> None:
             build_postings(index)
         return
     corpus = settings.corpus_path()
-    console.print(f"Building the offline paper index from {corpus} (first use, about a minute)…")
+    console.print(f"Building the offline paper index from {corpus} (first use, a few minutes)…")
     with indexing_progress(console) as step:
         report = ensure_index(settings, step)
     if report is not None:
