@@ -72,8 +72,8 @@ class AgentSettings(BaseModel):
 
     @classmethod
     def preset(cls, name: Preset) -> AgentSettings:
-        if name == "quick":
-            return cls(max_queries=3, results_per_query=20, expand_layers=0, score_top=30, max_seconds=60)
-        if name == "thorough":
-            return cls(max_queries=8, results_per_query=100, expand_layers=2, score_top=100, max_seconds=900)
-        return cls()
+        """The default settings with a preset's budgets (the table is engine/agent/presets.py). To keep a
+        user's other settings, use `presets.apply_preset(their_settings, name)` instead."""
+        from engine.agent.presets import apply_preset  # presets imports this module
+
+        return apply_preset(cls(), name)
