@@ -251,13 +251,31 @@ def _rate(args: argparse.Namespace) -> int:
 
 def _duplicates(args: argparse.Namespace) -> int:
     with open_user_library() as lib:
+        merges = lib.merges()
+        if merges:
+            print(f"{len(merges)} record(s) merged automatically (undo: pasa library unmerge RECORD):")
+        for m in merges:
+            print(f"  record {m.record_id} → paper {m.paper_id}: {_short(m.title, 60)}  [{_short(m.reason, 200)}]")
         pairs = lib.duplicates()
-        for keep, drop in pairs:
-            a, b = lib.papers([keep, drop])
-            print(f"{keep} ⟵ {drop}: {_short(a.title, 60)} / {_short(b.title, 40)}")
+        if pairs:
+            print(f"{len(pairs)} possible duplicate pair(s), kept apart (join: pasa library merge KEEP DROP):")
+        for pair in pairs:
+            a, b = lib.papers([pair.keep, pair.drop])
+            print(f"  {pair.keep} ⟵ {pair.drop}: {_short(a.title, 60)} / {_short(b.title, 40)}")
+            print(f"      {pair.reason}")
             if args.merge:
-                lib.merge_papers(keep, drop)
-    print(f"{len(pairs)} likely duplicate pair(s){' merged' if args.merge and pairs else ''}")
+                lib.merge_papers(pair.keep, pair.drop)
+    if not merges and not pairs:
+        print("No merged records and no possible duplicates.")
+    elif args.merge and pairs:
+        print(f"{len(pairs)} pair(s) merged")
+    return 0
+
+
+def _unmerge(args: argparse.Namespace) -> int:
+    with open_user_library() as lib:
+        new_id = lib.unmerge(args.record)
+    print(f"record {args.record} is paper {new_id} again")
     return 0
 
 
@@ -341,9 +359,15 @@ def register(sub: Any) -> None:
     p.add_argument("stars", type=int, choices=range(0, 6))
     p.set_defaults(handler=_rate)
 
-    p = cmds.add_parser("duplicates", help="list likely duplicates (same title, year, first author)")
-    p.add_argument("--merge", action="store_true", help="merge each pair into the older paper")
+    p = cmds.add_parser(
+        "duplicates", help="list automatic merges (with why) and same-title papers kept apart (with why)"
+    )
+    p.add_argument("--merge", action="store_true", help="merge each possible duplicate pair into the older paper")
     p.set_defaults(handler=_duplicates)
+
+    p = cmds.add_parser("unmerge", help="undo an automatic merge: the RECORD (see duplicates) becomes its own paper")
+    p.add_argument("record", type=int, metavar="RECORD")
+    p.set_defaults(handler=_unmerge)
 
     p = cmds.add_parser("delete", help="remove papers (with their notes, tags, run links and files)")
     p.add_argument("papers", type=int, nargs="+", metavar="PAPER")

@@ -17,6 +17,20 @@ from pasa_desktop.library import Library, NewEntry
 MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
+@dataclass(frozen=True, slots=True)
+class Merged:
+    """An entry folded into a paper already in the library (or earlier in the same file), and why."""
+
+    paper_id: int
+    title: str
+    basis: str  # "arxiv", "doi", "isbn", "citekey", "record": an identifier; "title": metadata only
+    reason: str
+
+    @property
+    def by_identifier(self) -> bool:
+        return self.basis != "title"
+
+
 @dataclass
 class ImportReport:
     path: Path
@@ -26,12 +40,18 @@ class ImportReport:
     merged: list[tuple[int, str]] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    merges: list[Merged] = field(default_factory=list)  # `merged` with the reason for each
 
     def summary(self) -> str:
         return (
             f"{self.path.name}: {len(self.added)} added, {len(self.merged)} merged with papers already in the "
             f"library, {len(self.skipped)} skipped"
         )
+
+    @property
+    def unbacked_merges(self) -> list[Merged]:
+        """Merges no identifier supports (same title, year and first author only): `--strict` refuses them."""
+        return [m for m in self.merges if not m.by_identifier]
 
 
 def decode_bytes(data: bytes) -> tuple[str, str, list[str]]:
@@ -99,5 +119,9 @@ def import_file(library: Library, path: Path, fmt: str | None = None) -> ImportR
     ]
     results = library.add_entries(entries)
     for record, result in zip(parsed.records, results, strict=True):
-        (report.added if result.created else report.merged).append((result.paper_id, record.title))
+        if result.created:
+            report.added.append((result.paper_id, record.title))
+        else:
+            report.merged.append((result.paper_id, record.title))
+            report.merges.append(Merged(result.paper_id, record.title, result.basis or "", result.reason))
     return report

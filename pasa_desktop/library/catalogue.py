@@ -1,8 +1,10 @@
 """Papers in the library: cleaning, deduplication, merging, the full-text index, and reading rows back.
 
-A paper lives once however many searches or imports brought it: the same arXiv id (any version), the
-same DOI, or the same normalised title with a compatible year and first author. Merging fills blanks
-and keeps every source record; nothing a user wrote (notes, tags, scores) is dropped.
+A paper lives once however many searches or imports brought it; `identity` decides when two records are
+one work (identifiers first; a title only with its digits, year and first author, all known). Merging
+fills blanks and keeps every source record; nothing a user wrote (notes, tags, scores) is dropped. A
+record folded into an existing paper keeps, in its `paper_source` row, why it was merged and what it
+filled in, so the merge is listed by `pasa library duplicates` and can be undone (`unmerge_record`).
 Functions here take an open connection inside the caller's transaction.
 """
 
@@ -15,9 +17,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.papers import Paper, find_doi, normalise_title, strip_arxiv_version
+from engine.papers import Paper, find_arxiv_id, find_doi, strip_arxiv_version
+from pasa_desktop.library import identity
 from pasa_desktop.library.citekey import citekey_base, last_name, unique_citekey
 from pasa_desktop.library.database import Db
+from pasa_desktop.library.errors import LibraryError
 from pasa_desktop.library.rows import PaperRow, UpsertResult
 
 _SPACES = re.compile(r"\s+")
@@ -45,6 +49,9 @@ def clean(paper: Paper) -> Paper:
     """The canonical form stored in the library (whitespace, ids without versions, lower-case DOIs)."""
     arxiv = strip_arxiv_version(paper.arxiv_id) if paper.arxiv_id else None
     doi = (find_doi(paper.doi) or paper.doi.strip().lower()) if paper.doi else None
+    if not arxiv and doi and doi.startswith(identity.ARXIV_DOI_PREFIX):
+        # arXiv's DOI names the preprint: one identity, not two.
+        arxiv = find_arxiv_id(doi[len(identity.ARXIV_DOI_PREFIX) :])
     return paper.with_updates(
         title=squash(paper.title),
         abstract=(paper.abstract or "").strip(),
@@ -63,32 +70,44 @@ def author_key(authors: Sequence[str]) -> str:
     return _LETTERS.sub("", folded.lower())
 
 
-def find_existing(conn: Db, paper: Paper) -> int | None:
-    """The id of the library paper this record describes, if any (paper must be `clean`)."""
+def title_keys(title: str) -> tuple[str, str]:
+    """(identity key stored for new papers, the letters-only key libraries stored before it)."""
+    return identity.title_key(title), identity.legacy_title_key(title)
+
+
+def find_existing(conn: Db, paper: Paper, *, citekey: str | None = None) -> identity.Match | None:
+    """The library paper this record describes, and why (paper must be `clean`); None: a new paper."""
+    isbn = identity.isbn_of(paper)
     if paper.arxiv_id:
-        row = conn.execute("SELECT id FROM paper WHERE arxiv_id = ? LIMIT 1", (paper.arxiv_id,)).first()
+        row = conn.execute("SELECT id FROM paper WHERE arxiv_id = ? ORDER BY id LIMIT 1", (paper.arxiv_id,)).first()
         if row:
-            return int(row[0])
+            return identity.Match(int(row[0]), "arxiv", f"same arXiv id {paper.arxiv_id}")
     if paper.doi:
-        row = conn.execute("SELECT id FROM paper WHERE doi = ? LIMIT 1", (paper.doi,)).first()
-        if row:
-            return int(row[0])
-    key = normalise_title(paper.title)
+        by_doi = conn.execute(f"SELECT {identity.KNOWN_COLUMNS} FROM paper WHERE doi = ? ORDER BY id", (paper.doi,))
+        for row in by_doi.all():
+            if identity.conflict(paper, isbn, identity.Known.from_row(row)) is None:
+                return identity.Match(int(row[0]), "doi", f"same DOI {paper.doi}")
+    key, legacy = title_keys(paper.title)
     if not key:
         return None
-    first = author_key(paper.authors)
     rows = conn.execute(
-        "SELECT id, year, first_author_key, arxiv_id FROM paper WHERE title_key = ? ORDER BY id", (key,)
+        f"SELECT {identity.KNOWN_COLUMNS} FROM paper WHERE title_key IN (?, ?) ORDER BY id", (key, legacy)
     ).all()
-    for pid, year, fa, arxiv in rows:
-        if paper.year and year and paper.year != year:
+    known = [identity.Known.from_row(r) for r in rows]
+    for candidate in known:
+        if identity.title_key(candidate.title) != key or identity.conflict(paper, isbn, candidate):
             continue
-        if first and fa and first != fa:
-            continue
-        # Two different arXiv ids are two papers even if their titles agree.
-        if paper.arxiv_id and arxiv and paper.arxiv_id != arxiv:
-            continue
-        return int(pid)
+        # The very record again (a file imported twice): whatever it lacks, it is that paper.
+        same = conn.execute(
+            "SELECT 1 FROM paper_source WHERE paper_id = ? AND source = ? AND source_id = ?",
+            (candidate.id, paper.source, paper.id or paper.key),
+        ).first()
+        if same and paper.source:
+            return identity.Match(candidate.id, "record", "the same record, imported before")
+    for candidate in known:
+        match = identity.title_match(paper, isbn, citekey, candidate)
+        if match is not None:
+            return match
     return None
 
 
@@ -106,7 +125,7 @@ def insert(conn: Db, paper: Paper, *, citekey: str | None = None) -> int:
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, ?, ?)",
         (
             paper.title,
-            normalise_title(paper.title),
+            identity.title_key(paper.title),
             paper.abstract,
             json.dumps(list(paper.authors), ensure_ascii=False),
             author_key(paper.authors),
@@ -128,31 +147,52 @@ def insert(conn: Db, paper: Paper, *, citekey: str | None = None) -> int:
     return paper_id
 
 
-def add_source(conn: Db, paper_id: int, paper: Paper, *, fresh: bool = False) -> None:
-    """Keep this record; the same record again (same source and id) replaces its older copy."""
+def add_source(
+    conn: Db, paper_id: int, paper: Paper, *, fresh: bool = False, merge: dict[str, Any] | None = None
+) -> None:
+    """Keep this record; the same record again (same source and id) replaces its older copy.
+
+    `merge` (why the record was folded into this paper, and what it filled in) is kept with the record;
+    a record seen before keeps the merge note it came with the first time.
+    """
     source_id = paper.id or paper.key
-    record = json.dumps(paper.to_dict(), ensure_ascii=False)
+    data: dict[str, Any] = paper.to_dict()
     if not fresh:
-        updated = conn.execute(
-            "UPDATE paper_source SET record = ? WHERE paper_id = ? AND source = ? AND source_id = ?",
-            (record, paper_id, paper.source, source_id),
-        )
-        if updated.rowcount:
+        old = conn.execute(
+            "SELECT id, record FROM paper_source WHERE paper_id = ? AND source = ? AND source_id = ? LIMIT 1",
+            (paper_id, paper.source, source_id),
+        ).first()
+        if old is not None:
+            previous = json.loads(old[1] or "{}")
+            if isinstance(previous, dict) and "merge" in previous:
+                data["merge"] = previous["merge"]
+            conn.execute(
+                "UPDATE paper_source SET record = ? WHERE id = ?", (json.dumps(data, ensure_ascii=False), old[0])
+            )
             return
+    if merge is not None:
+        data["merge"] = merge
     conn.execute(
         "INSERT INTO paper_source(paper_id, source, source_id, record, added) VALUES (?, ?, ?, ?, ?)",
-        (paper_id, paper.source, source_id, record, now()),
+        (paper_id, paper.source, source_id, json.dumps(data, ensure_ascii=False), now()),
     )
 
 
-def fill_blanks(conn: Db, paper_id: int, paper: Paper, *, keep_source: bool = True) -> None:
-    """Complete an existing paper from another record of it; what it already has wins."""
+_FILLABLE = ("abstract", "authors", "year", "venue", "arxiv_id", "doi", "url")
+
+
+def fill_blanks(conn: Db, paper_id: int, paper: Paper, *, keep_source: bool = True) -> dict[str, Any]:
+    """Complete an existing paper from another record of it; what it already has wins.
+
+    Returns what was blank before, per column (`external_ids`: the keys added), so a merge can be undone.
+    """
     row = conn.execute(
         "SELECT abstract, authors, year, venue, arxiv_id, doi, url, external_ids FROM paper WHERE id = ?",
         (paper_id,),
     ).one()
     abstract, authors, year, venue, arxiv, doi, url, ext = row
-    merged_ext = {**paper.external_ids, **json.loads(ext or "{}")}
+    old_ext = json.loads(ext or "{}")
+    merged_ext = {**paper.external_ids, **old_ext}
     new_authors = json.loads(authors) or list(paper.authors)
     values = (
         abstract or paper.abstract,
@@ -165,6 +205,15 @@ def fill_blanks(conn: Db, paper_id: int, paper: Paper, *, keep_source: bool = Tr
         url or paper.url,
         json.dumps(merged_ext, ensure_ascii=False),
     )
+    before: dict[str, Any] = {}
+    olds = (abstract, authors, year, venue, arxiv, doi, url)
+    news = (values[0], values[1], *values[3:8])
+    for column, old, new in zip(_FILLABLE, olds, news, strict=True):
+        if old != new:
+            before[column] = old
+    added_ext = sorted(set(merged_ext) - set(old_ext))
+    if added_ext:
+        before["external_ids"] = added_ext
     if values != (abstract, authors, author_key(json.loads(authors)), year, venue, arxiv, doi, url, ext):
         conn.execute(
             "UPDATE paper SET abstract = ?, authors = ?, first_author_key = ?, year = ?, venue = ?, arxiv_id = ?,"
@@ -174,15 +223,80 @@ def fill_blanks(conn: Db, paper_id: int, paper: Paper, *, keep_source: bool = Tr
         reindex(conn, paper_id)
     if keep_source:
         add_source(conn, paper_id, paper)
+    return before
 
 
-def upsert(conn: Db, paper: Paper, *, citekey: str | None = None) -> UpsertResult:
+def upsert(conn: Db, paper: Paper, *, citekey: str | None = None, log_merge: bool = False) -> UpsertResult:
+    """Add the paper, or fold it into the library paper it is (see `identity`).
+
+    With `log_merge` (imports), a record folded into an existing paper keeps why and what it filled in,
+    for `pasa library duplicates` to list and `unmerge_record` to undo.
+    """
     paper = clean(paper)
-    existing = find_existing(conn, paper)
-    if existing is not None:
-        fill_blanks(conn, existing, paper)
-        return UpsertResult(existing, created=False)
-    return UpsertResult(insert(conn, paper, citekey=citekey), created=True)
+    match = find_existing(conn, paper, citekey=citekey)
+    if match is None:
+        return UpsertResult(insert(conn, paper, citekey=citekey), created=True)
+    before = fill_blanks(conn, match.paper_id, paper, keep_source=False)
+    note = None
+    if log_merge and match.basis != "record":
+        note = {"basis": match.basis, "reason": match.reason, "citekey": citekey or "", "filled": before, "at": now()}
+    add_source(conn, match.paper_id, paper, merge=note)
+    return UpsertResult(match.paper_id, created=False, basis=match.basis, reason=match.reason)
+
+
+def unmerge_record(conn: Db, source_row: int) -> int:
+    """Undo an automatic merge: the record becomes a paper of its own again; returns its id.
+
+    What the merge filled into the kept paper goes back to blank where it still holds the merged value.
+    Tags, notes and run links stay with the kept paper (they cannot be told apart once given).
+    """
+    row = conn.execute("SELECT paper_id, record FROM paper_source WHERE id = ?", (source_row,)).first()
+    if row is None:
+        raise LibraryError(f"No merged record {source_row}", hint="pasa library duplicates")
+    kept, data = int(row[0]), json.loads(row[1] or "{}")
+    merge = data.pop("merge", None) if isinstance(data, dict) else None
+    if not isinstance(merge, dict):
+        raise LibraryError(
+            f"Record {source_row} was not merged automatically (it is what paper {kept} was made from)",
+            hint="pasa library duplicates",
+        )
+    paper = clean(Paper.from_dict(data))
+    filled = merge.get("filled") or {}
+    current = conn.execute(
+        "SELECT abstract, authors, year, venue, arxiv_id, doi, url, external_ids FROM paper WHERE id = ?", (kept,)
+    ).one()
+    now_values = dict(zip((*_FILLABLE, "external_ids"), current, strict=True))
+    mine = {**paper.to_dict(), "authors": json.dumps(list(paper.authors), ensure_ascii=False)}
+    restore: dict[str, Any] = {}
+    for column, old in filled.items():
+        if column == "external_ids":
+            ext = json.loads(now_values["external_ids"] or "{}")
+            for key in old:
+                if ext.get(key) == paper.external_ids.get(key):
+                    ext.pop(key, None)
+            restore["external_ids"] = json.dumps(ext, ensure_ascii=False)
+        elif column in _FILLABLE and now_values[column] == mine.get(column):
+            restore[column] = old
+    if restore:
+        if "authors" in restore:
+            restore["first_author_key"] = author_key(json.loads(restore["authors"] or "[]"))
+        sets = ", ".join(f"{c} = ?" for c in restore)
+        conn.execute(f"UPDATE paper SET {sets}, updated = ? WHERE id = ?", (*restore.values(), now(), kept))
+        reindex(conn, kept)
+    conn.execute("DELETE FROM paper_source WHERE id = ?", (source_row,))
+    return insert(conn, paper, citekey=merge.get("citekey") or None)
+
+
+def merged_records(conn: Db) -> list[tuple[int, int, str, dict[str, Any]]]:
+    """(record row id, kept paper id, record title, merge note) for every automatic merge, oldest first."""
+    rows = conn.execute(
+        "SELECT id, paper_id, record FROM paper_source WHERE json_extract(record, '$.merge') IS NOT NULL ORDER BY id"
+    ).all()
+    out = []
+    for rid, pid, record in rows:
+        data = json.loads(record)
+        out.append((int(rid), int(pid), str(data.get("title") or ""), dict(data["merge"])))
+    return out
 
 
 def reindex(conn: Db, paper_id: int, *, fresh: bool = False) -> None:

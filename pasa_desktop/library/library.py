@@ -262,7 +262,7 @@ class Library(Organiser):
         results = []
         with self._write() as conn:
             for entry in entries:
-                result = catalogue.upsert(conn, entry.paper, citekey=entry.citekey or None)
+                result = catalogue.upsert(conn, entry.paper, citekey=entry.citekey or None, log_merge=True)
                 for tag in {catalogue.squash(t) for t in entry.tags} - {""}:
                     conn.execute("INSERT OR IGNORE INTO tag(name) VALUES (?)", (tag,))
                     conn.execute(
@@ -340,17 +340,6 @@ class Library(Organiser):
         for relative in set(files) - still_used:
             attachments.inside(self.files_dir, relative).unlink(missing_ok=True)
         return removed
-
-    def duplicates(self) -> list[tuple[int, int]]:
-        """Pairs (keep, drop) that share a normalised title and year (candidates for `merge_papers`)."""
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT a.id, b.id FROM paper a JOIN paper b ON a.title_key = b.title_key AND a.id < b.id"
-                " WHERE a.title_key != '' AND (a.year IS NULL OR b.year IS NULL OR a.year = b.year)"
-                " AND (a.first_author_key = '' OR b.first_author_key = '' OR a.first_author_key = b.first_author_key)"
-                " ORDER BY a.id, b.id"
-            ).all()
-        return [(int(a), int(b)) for a, b in rows]
 
     def set_decision(self, paper_id: int, accepted: bool | None) -> None:
         self._set_paper_field(paper_id, "decision", None if accepted is None else int(accepted))

@@ -9,10 +9,10 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from pasa_desktop.library import attachments, catalogue
+from pasa_desktop.library import attachments, catalogue, identity
 from pasa_desktop.library.database import Db
 from pasa_desktop.library.errors import LibraryError
-from pasa_desktop.library.rows import AttachmentRow, CollectionRow, NoteRow, TagRow
+from pasa_desktop.library.rows import AttachmentRow, CollectionRow, DuplicatePair, MergeRow, NoteRow, TagRow
 
 
 class Organiser:
@@ -159,6 +159,14 @@ class Organiser:
             ).all()
         return [int(r[0]) for r in rows]
 
+    def paper_runs(self, paper_id: int) -> list[int]:
+        """The searches that found this paper, newest first (the window's "show the search that found it")."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT run_id FROM run_paper WHERE paper_id = ? ORDER BY run_id DESC", (paper_id,)
+            ).all()
+        return [int(r[0]) for r in rows]
+
     @staticmethod
     def _collection_id(conn: Db, collection: int | str) -> int:
         if isinstance(collection, int) or (isinstance(collection, str) and collection.isdigit()):
@@ -225,6 +233,42 @@ class Organiser:
             shared = conn.execute("SELECT 1 FROM attachment WHERE path = ?", (row[2],)).first()
         if not shared:
             att.path.unlink(missing_ok=True)
+
+    # -- duplicates and merges ---------------------------------------------------------------------
+    def merges(self) -> list[MergeRow]:
+        """Every record an import folded into an existing paper, with why (oldest first); undo with `unmerge`."""
+        with self._read() as conn:
+            rows = catalogue.merged_records(conn)
+        return [
+            MergeRow(rid, pid, title, str(m.get("basis", "")), str(m.get("reason", "")), str(m.get("at", "")))
+            for rid, pid, title, m in rows
+        ]
+
+    def unmerge(self, record_id: int) -> int:
+        """Make a merged record (`merges()[i].record_id`) a paper of its own again; returns the new paper id."""
+        with self._write() as conn:
+            return catalogue.unmerge_record(conn, record_id)
+
+    def duplicates(self) -> list[DuplicatePair]:
+        """Papers with the same title that the identity rules kept apart, and why (for the user to decide).
+
+        Pairs whose identifiers differ (two DOIs, two arXiv ids, two ISBNs) are different works and not listed.
+        """
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {', '.join('a.' + c for c in identity.KNOWN_COLUMNS.split(', '))},"
+                f" {', '.join('b.' + c for c in identity.KNOWN_COLUMNS.split(', '))}"
+                " FROM paper a JOIN paper b ON a.title_key = b.title_key AND a.id < b.id"
+                " WHERE a.title_key != '' ORDER BY a.id, b.id"
+            ).all()
+        width = len(identity.KNOWN_COLUMNS.split(", "))
+        out = []
+        for row in rows:
+            a, b = identity.Known.from_row(row[:width]), identity.Known.from_row(row[width:])
+            reason = identity.not_merged_because(a, b)
+            if reason is not None:
+                out.append(DuplicatePair(a.id, b.id, reason))
+        return out
 
     # -- Zotero pushes ------------------------------------------------------------------------------
     def zotero_pushed(self, destination: str, paper_ids: list[int]) -> set[int]:

@@ -124,6 +124,8 @@ class AttachmentRow:
 class UpsertResult:
     paper_id: int
     created: bool  # False: merged into an existing paper
+    basis: str | None = None  # for a merge: "arxiv", "doi", "isbn", "citekey", "record" or "title"
+    reason: str = ""  # for a merge: why, in words ("same DOI 10.1/x")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,3 +136,24 @@ class NewEntry:
     citekey: str | None = None
     tags: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MergeRow:
+    """A record an import folded into an existing paper (undo: `Library.unmerge(record_id)`)."""
+
+    record_id: int
+    paper_id: int  # the paper it was folded into
+    title: str  # the record's own title
+    basis: str  # "arxiv", "doi", "isbn", "citekey" or "title" (the last without a shared identifier)
+    reason: str
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicatePair:
+    """Two papers with the same title that were kept apart, and why (`Library.merge_papers` joins them)."""
+
+    keep: int
+    drop: int
+    reason: str

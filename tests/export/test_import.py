@@ -60,7 +60,7 @@ def test_latin1_file_is_read_with_a_warning(empty: Library, tmp_path: Path) -> N
 
 
 def test_utf16_and_bom_files(empty: Library, tmp_path: Path) -> None:
-    text = "TY  - JOUR\nTI  - Ünïcode Title\nAU  - Łukasz, Anna\nER  - \n"
+    text = "TY  - JOUR\nTI  - Ünïcode Title\nAU  - Łukasz, Anna\nPY  - 2020\nER  - \n"
     import_file(empty, _write(tmp_path, "a.ris", text.encode("utf-16")))
     report = import_file(empty, _write(tmp_path, "b.ris", b"\xef\xbb\xbf" + text.encode("utf-8")))
     assert report.merged and empty.count_papers() == 1

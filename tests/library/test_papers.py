@@ -1,4 +1,4 @@
-"""Papers live once: dedup by arXiv id / DOI / title+year+first author; merging keeps everything."""
+"""Papers live once: dedup by arXiv id / DOI / title+year+first author (all known); merging keeps everything."""
 
 from __future__ import annotations
 
@@ -33,8 +33,12 @@ def test_dedup_by_title_year_and_first_author(library: Library) -> None:
     other_year = library.add_paper(base.with_updates(id="c", year=2019))
     other_author = library.add_paper(base.with_updates(id="d", authors=("Someone Else",)))
     unknown_year = library.add_paper(base.with_updates(id="e", year=None, authors=()))
-    assert same.paper_id == first.paper_id == unknown_year.paper_id
-    assert other_year.created and other_author.created
+    assert same.paper_id == first.paper_id
+    assert same.basis == "title" and "no shared identifier" in same.reason
+    # A missing year or author is unknown, not a wildcard: kept apart, listed as a possible duplicate.
+    assert other_year.created and other_author.created and unknown_year.created
+    reasons = {(p.keep, p.drop): p.reason for p in library.duplicates()}
+    assert reasons[(first.paper_id, unknown_year.paper_id)] == "same title; year unknown on one side"
 
 
 def test_different_arxiv_ids_with_same_title_stay_apart(library: Library) -> None:
@@ -47,8 +51,8 @@ def test_citekeys_are_better_bibtex_style_stable_and_suffixed(library: Library) 
     vaswani = Paper(id="v", title="Attention Is All You Need", authors=("Ashish Vaswani",), year=2017)
     first = library.paper(library.add_paper(vaswani).paper_id)
     assert first.citekey == "vaswaniAttentionAllYou2017"
-    second = library.paper(library.add_paper(vaswani.with_updates(id="w", year=None)).paper_id)
-    # A year-less record merges into the same paper: same key, stable.
+    second = library.paper(library.add_paper(vaswani.with_updates(id="w", year=2017, doi="10.1/w")).paper_id)
+    # A record that merges into the same paper keeps its key: stable.
     assert second.citekey == first.citekey
     clash = library.add_paper(vaswani.with_updates(id="z", authors=("Ashish Vaswani", "X"), arxiv_id="1706.0376"))
     other = library.paper(
@@ -92,7 +96,7 @@ def test_duplicates_lists_candidates(library: Library) -> None:
 
         catalogue.insert(conn, catalogue.clean(Paper(id="a", title="Same Paper", year=2020, authors=("A B",))))
         catalogue.insert(conn, catalogue.clean(Paper(id="b", title="Same paper!", year=2020, authors=("C B",))))
-    assert library.duplicates() == [(1, 2)]
+    assert [(p.keep, p.drop, p.reason) for p in library.duplicates()] == [(1, 2, "same title, year and first author")]
 
 
 def test_delete_papers_removes_everything_attached(library: Library, tmp_path) -> None:  # type: ignore[no-untyped-def]
