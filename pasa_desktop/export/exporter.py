@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,13 +82,60 @@ def render(fmt: str, recs: Sequence[Record]) -> str:
     return FORMATS[fmt](recs)
 
 
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
 def write_text(path: Path, text: str) -> None:
-    """Write atomically: a reader (LaTeX, Zotero) never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    """Write atomically: a reader (LaTeX, Zotero) never sees half a file.
+
+    The file is written beside its final place and renamed over it. A symlink is written through (its
+    target gets the new text, the link stays); an existing file keeps its permissions; a directory, a
+    device, a pipe or a socket is refused with InputError, as is any path the system will not let us
+    write (the message says why). No temporary file is left behind, whatever fails.
+    """
+    shown = Path(path)
+    target = Path(os.path.realpath(shown))  # through every symlink, to the file the user means
+    try:
+        info: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise InputError(f"Cannot write {shown}: {exc.strerror or exc}") from exc
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise InputError(f"Cannot write {shown}: it is {_kind(info.st_mode)}, not a file", hint="choose a file name")
+    tmp: str | None = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if info is not None:
+            os.chmod(tmp, stat.S_IMODE(info.st_mode))
+            with contextlib.suppress(OSError):  # only root may give a file away; others keep their own
+                os.chown(tmp, info.st_uid, info.st_gid)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # what a plain open() would have made (mkstemp makes 0600)
+        os.replace(tmp, target)
+        tmp = None
+    except OSError as exc:
+        raise InputError(f"Cannot write {shown}: {exc.strerror or exc}") from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def export(library: Library, fmt: str, selection: Selection, output: Path | None = None) -> tuple[str, int]:
