@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,15 +29,29 @@ from jinja2 import TemplateError
 from engine.errors import ConfigError, ModelError
 from engine.models.base import Message, ModelInfo
 from engine.models.chat_template import CHATML_TEMPLATE, ChatTemplate
+from engine.redact import redact, redact_url
+from engine.sources.http import retry_after_s
 
 if TYPE_CHECKING:
     from engine.models.profiles import ModelProfile
 
+# 429 Too Many Requests: waited out (Retry-After, else a short backoff) at most this often and this long.
+RATE_LIMIT_RETRIES = 3
+MAX_RETRY_AFTER_S = 30.0
 TOP_LOGPROBS = 20  # vLLM's default maximum; OpenAI allows 20 for chat and 5 for completions
 _NO_LOGPROBS_HINT = (
     "this server returns no logprobs, so it cannot score as a Selector: serve the model with vLLM or "
     "llama.cpp's server, or pick another profile for the Selector (it can still be the Crawler)"
 )
+
+
+class _Unsupported(ModelError):
+    """The server refused the request's shape (400/404/405/422/501): e.g. no logprobs or no /completions.
+    `check()` tries the next way of scoring; every other error stops it."""
+
+
+class _Malformed(ModelError):
+    """The server answered 200 with something that is not the OpenAI reply it should be."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +82,7 @@ class OpenAICompatibleModel:
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError(
-                f"profile {name!r}: base_url {base_url!r} is not an http(s) URL",
+                f"profile {name!r}: base_url {redact_url(base_url)!r} is not an http(s) URL",
                 hint="set base_url to the server's OpenAI endpoint, e.g. http://127.0.0.1:8000/v1",
             )
         self._name = name
@@ -118,46 +133,76 @@ class OpenAICompatibleModel:
 
     def _post(self, path: str, body: dict[str, Any], *, url: str | None = None) -> dict[str, Any]:
         target = url or f"{self._base}{path}"
-        last: Exception | None = None
-        for attempt in range(2):  # one retry for a transient 5xx
+        shown = redact_url(target)  # the base URL may carry user:password
+        server_errors = rate_limits = 0
+        while True:
             try:
                 resp = self._client.post(target, json=body, headers=self._headers)
             except httpx.TimeoutException as exc:
                 raise ModelError(
-                    f"profile {self._name!r}: {target} did not answer within {self._timeout:g} s",
+                    f"profile {self._name!r}: {shown} did not answer within {self._timeout:g} s",
                     hint="raise the profile's timeout_s, or check the server's load",
                 ) from exc
             except httpx.HTTPError as exc:
                 raise ModelError(
-                    f"profile {self._name!r}: cannot reach {target}: {exc}",
+                    f"profile {self._name!r}: cannot reach {shown}: {redact(str(exc))}",
                     hint="start the server, or fix the profile's base_url",
                 ) from exc
-            if resp.status_code >= 500 and attempt == 0:
-                last = ModelError(f"{resp.status_code}")
+            if resp.status_code == 429:
+                wait = retry_after_s(resp.headers.get("Retry-After"))
+                if rate_limits >= RATE_LIMIT_RETRIES or (wait is not None and wait > MAX_RETRY_AFTER_S):
+                    asked = f" (it asked to wait {wait:.0f} s)" if wait is not None else ""
+                    raise ModelError(
+                        f"profile {self._name!r}: {shown} is rate limiting (HTTP 429) after "
+                        f"{rate_limits} wait(s){asked}",
+                        hint="lower the profile's batch_size (concurrent requests) or the server's load, then retry",
+                    )
+                rate_limits += 1
+                time.sleep(min(wait if wait is not None else 2.0**rate_limits, MAX_RETRY_AFTER_S))
+                continue
+            if resp.status_code >= 500 and server_errors == 0:  # one retry for a transient 5xx
+                server_errors += 1
                 continue
             return self._decode(resp, target)
-        raise ModelError(f"profile {self._name!r}: unreachable retry state") from last
 
     def _decode(self, resp: httpx.Response, target: str) -> dict[str, Any]:
+        shown = redact_url(target)
         if resp.status_code in (401, 403):
             raise ConfigError(
-                f"profile {self._name!r}: {target} rejected the API key ({resp.status_code})",
+                f"profile {self._name!r}: {shown} rejected the API key ({resp.status_code})",
                 hint="set the environment variable named in the profile's api_key_env to a valid key",
             )
         if resp.status_code >= 400:
-            detail = resp.text[:300].replace("\n", " ")
+            detail = redact(resp.text[:300].replace("\n", " "))
             hint = "check the server's log and try again"
             if resp.status_code == 404:
                 hint = "check the profile's base_url (usually ends in /v1) and model name"
-            raise ModelError(f"profile {self._name!r}: {target} answered {resp.status_code}: {detail}", hint=hint)
+            error = _Unsupported if resp.status_code in (400, 404, 405, 422, 501) else ModelError
+            raise error(f"profile {self._name!r}: {shown} answered {resp.status_code}: {detail}", hint=hint)
         try:
-            data: dict[str, Any] = resp.json()
-        except ValueError as exc:
-            raise ModelError(
-                f"profile {self._name!r}: {target} answered with something that is not JSON",
+            data = resp.json()
+        except ValueError as exc:  # also UnicodeDecodeError: random bytes
+            raise _Malformed(
+                f"profile {self._name!r}: {shown} answered with something that is not JSON",
                 hint="check that base_url points at an OpenAI-compatible API",
             ) from exc
+        if not isinstance(data, dict):
+            raise _Malformed(
+                f"profile {self._name!r}: {shown} answered JSON that is not an object",
+                hint="check that base_url points at an OpenAI-compatible API",
+            )
         return data
+
+    def _first_choice(self, data: dict[str, Any], what: str) -> dict[str, Any]:
+        """The reply's first choice, or a ModelError naming what was wrong with the reply."""
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise _Malformed(
+                f"profile {self._name!r}: the server's {what} reply has no usable 'choices' list",
+                hint="check that base_url points at an OpenAI-compatible API",
+            )
+        first: dict[str, Any] = choices[0]
+        return first
 
     # ---- discovery ----------------------------------------------------------------------------------
 
@@ -168,11 +213,11 @@ class OpenAICompatibleModel:
             resp = self._client.get(f"{self._base}/models", headers=self._headers)
         except httpx.HTTPError as exc:
             raise ModelError(
-                f"profile {self._name!r}: cannot reach {self._base}/models: {exc}",
+                f"profile {self._name!r}: cannot reach {redact_url(self._base)}/models: {redact(str(exc))}",
                 hint="start the server, or fix the profile's base_url",
             ) from exc
         models = self._decode(resp, f"{self._base}/models").get("data") or []
-        if not models:
+        if not isinstance(models, list) or not models or not isinstance(models[0], dict):
             raise ConfigError(f"profile {self._name!r}: the server lists no models", hint="set the profile's model")
         self._model = str(models[0].get("id", ""))
         return self._model
@@ -187,9 +232,8 @@ class OpenAICompatibleModel:
                 if self._first_token_logprobs(probe, candidate) is not None:
                     mode = candidate
                     break
-            except ModelError as exc:
-                if "answered 5" in str(exc) or "cannot reach" in str(exc) or "did not answer" in str(exc):
-                    raise
+            except _Unsupported:  # this way of asking is refused: try the next; anything else is an error
+                continue
         self._score_mode = mode
         self._checked = True
         self._adopt_server_template()
@@ -233,10 +277,15 @@ class OpenAICompatibleModel:
             except httpx.HTTPError:
                 continue
             if resp.status_code == 200:
-                tokens = resp.json().get("tokens")
-                if isinstance(tokens, list):
-                    self._tokenize_url = url
-                    return [int(t) for t in tokens]
+                try:
+                    reply = resp.json()
+                    tokens = reply.get("tokens") if isinstance(reply, dict) else None
+                    if isinstance(tokens, list):
+                        ids = [int(t) for t in tokens]
+                        self._tokenize_url = url
+                        return ids
+                except (ValueError, TypeError):  # not JSON, or not token ids: treat as no tokenizer
+                    continue
         self._tokenize_url = False
         return None
 
@@ -275,12 +324,14 @@ class OpenAICompatibleModel:
                 "logprobs": True,
                 "top_logprobs": TOP_LOGPROBS,
             }
-            data = self._post("/chat/completions", body)
-            choice = (data.get("choices") or [{}])[0]
-            content = ((choice.get("logprobs") or {}).get("content")) or []
-            if not content or not content[0].get("top_logprobs"):
-                return None
-            return {str(t["token"]): float(t["logprob"]) for t in content[0]["top_logprobs"]}
+            choice = self._first_choice(self._post("/chat/completions", body), "chat")
+            try:
+                content = ((choice.get("logprobs") or {}).get("content")) or []
+                if not content or not content[0].get("top_logprobs"):
+                    return None
+                return {str(t["token"]): float(t["logprob"]) for t in content[0]["top_logprobs"]}
+            except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+                raise self._malformed_logprobs() from exc
         body = {
             "model": self._model,
             "prompt": self._template.render(messages),
@@ -288,12 +339,20 @@ class OpenAICompatibleModel:
             "temperature": 0.0,
             "logprobs": TOP_LOGPROBS,
         }
-        data = self._post("/completions", body)
-        choice = (data.get("choices") or [{}])[0]
-        tops = ((choice.get("logprobs") or {}).get("top_logprobs")) or []
-        if not tops or not tops[0]:
-            return None
-        return {str(k): float(v) for k, v in tops[0].items()}
+        choice = self._first_choice(self._post("/completions", body), "completions")
+        try:
+            tops = ((choice.get("logprobs") or {}).get("top_logprobs")) or []
+            if not tops or not tops[0]:
+                return None
+            return {str(k): float(v) for k, v in tops[0].items()}
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+            raise self._malformed_logprobs() from exc
+
+    def _malformed_logprobs(self) -> ModelError:
+        return _Malformed(
+            f"profile {self._name!r}: the server's logprobs are not in the OpenAI format",
+            hint="check that base_url points at an OpenAI-compatible API",
+        )
 
     def _score_one(self, messages: Sequence[Message]) -> float:
         assert self._score_mode is not None
@@ -330,18 +389,17 @@ class OpenAICompatibleModel:
             data = self._post(
                 "/chat/completions", {"model": model, "messages": [dict(m) for m in messages], **sampling}
             )
-            choice = (data.get("choices") or [{}])[0]
-            content = (choice.get("message") or {}).get("content")
-            if content is None:
-                raise ModelError(f"profile {self._name!r}: the server's reply has no message content")
-            return str(content)
+            message = self._first_choice(data, "chat").get("message")
+            content = message.get("content") if isinstance(message, dict) else None
+            if not isinstance(content, str):
+                raise _Malformed(f"profile {self._name!r}: the server's reply has no message content")
+            return content
         # A started assistant turn needs the raw prompt: render the template here and continue it.
         body = {"model": model, "prompt": self._template.render(messages) + prefix, **sampling}
-        data = self._post("/completions", body)
-        text = (data.get("choices") or [{}])[0].get("text")
-        if text is None:
-            raise ModelError(f"profile {self._name!r}: the server's reply has no completion text")
-        return str(text)
+        text = self._first_choice(self._post("/completions", body), "completions").get("text")
+        if not isinstance(text, str):
+            raise _Malformed(f"profile {self._name!r}: the server's reply has no completion text")
+        return text
 
     def close(self) -> None:
         if self._owns_client:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pasa_desktop.cli.library_cmds import open_user_library
+from pasa_desktop.cli.main import row_id
 from pasa_desktop.export import FORMATS, Selection, export, import_file
 
 
@@ -55,11 +56,11 @@ def _import(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     p = sub.add_parser("export", help="write papers as BibTeX, RIS or CSL-JSON")
     p.add_argument("--format", "-f", choices=sorted(FORMATS), default="bibtex")
-    p.add_argument("--run", type=int, help="papers of this search (best first)")
+    p.add_argument("--run", type=row_id, help="papers of this search (best first)")
     p.add_argument("--selected", action="store_true", help="with --run: only papers the Selector selected")
     p.add_argument("--collection", help="collection id or path (includes sub-collections)")
     p.add_argument("--tag")
-    p.add_argument("--paper", type=int, action="append", default=[], help="a paper id (repeatable)")
+    p.add_argument("--paper", type=row_id, action="append", default=[], help="a paper id (repeatable)")
     p.add_argument("--output", "-o", required=True, help="file to write, or - for standard output")
     p.set_defaults(handler=_export)
 

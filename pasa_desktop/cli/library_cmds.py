@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import InputError
+from pasa_desktop.cli import library_care
+from pasa_desktop.cli.main import count, integer, row_id
+from pasa_desktop.cli.terminal import printable
 from pasa_desktop.library import Library, PaperRow, RunPaperRow, RunQueryRow, open_library
 from pasa_desktop.settings import load_settings
 
@@ -18,7 +21,7 @@ def open_user_library() -> Library:
 
 
 def _short(text: str, width: int) -> str:
-    text = " ".join(text.split())
+    text = printable(" ".join(text.split()))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -55,19 +58,19 @@ def _show(args: argparse.Namespace) -> int:
         papers = lib.run_papers(args.run, selected_only=args.selected)
         queries = lib.run_queries(args.run)
         progress = lib.last_progress(args.run)
-    print(f"Run {run.id}: {run.query}")
+    print(f"Run {run.id}: {printable(run.query)}")
     print(
         f"  status {run.status}, started {run.started[:19].replace('T', ' ')}, {run.queries} queries, "
         f"{run.found} found, {run.scored} scored, {run.selected} selected, {run.expanded} expanded"
     )
     if run.message:
-        print(f"  {run.message}")
+        print(f"  {printable(run.message)}")
     if run.status == "running" and progress is not None:
-        print(f"  last progress: {progress.message}")
+        print(f"  last progress: {printable(progress.message)}")
     if args.queries:
         for q in queries:
             hits = "…" if q.hits is None else str(q.hits)
-            print(f"  [{q.origin}] {q.query}  ({hits} hits)")
+            print(f"  [{printable(q.origin)}] {printable(q.query)}  ({hits} hits)")
     if args.tree:
         _print_tree(papers, queries)
         return 0
@@ -79,7 +82,7 @@ def _show(args: argparse.Namespace) -> int:
         print(f"{i:>4}. {mark}{score}  [{p.id}] {_short(p.title, 80)} ({p.year or 'n.d.'})")
         print(f"        found by {_short(rp.found_by_label, 90)}")
         if args.reasons and rp.reason:
-            print(textwrap.indent(textwrap.fill(rp.reason, 96), "        reason: "))
+            print(textwrap.indent(textwrap.fill(printable(rp.reason), 96), "        reason: "))
     if len(shown) < len(papers):
         print(f"  … {len(papers) - len(shown)} more (use --limit 0 for all)")
     return 0
@@ -127,10 +130,20 @@ def _year_filter(value: str | None) -> int | tuple[int | None, int | None] | Non
     try:
         if "-" in value:
             lo, hi = value.split("-", 1)
-            return (int(lo) if lo else None, int(hi) if hi else None)
-        return int(value)
+            years = (_year(lo) if lo.strip() else None, _year(hi) if hi.strip() else None)
+            if years[0] is not None and years[1] is not None and years[0] > years[1]:
+                raise ValueError
+            return years
+        return _year(value)
     except ValueError as exc:
-        raise InputError(f"--year takes YEAR or FROM-TO (got {value!r})") from exc
+        raise InputError(f"--year takes YEAR or FROM-TO with years from 1 to 9999 (got {printable(value)!r})") from exc
+
+
+def _year(text: str) -> int:
+    year = int(text.strip(), 10)
+    if not 1 <= year <= 9999:  # also keeps the number inside what SQLite can compare
+        raise ValueError(text)
+    return year
 
 
 def _search(args: argparse.Namespace) -> int:
@@ -157,23 +170,24 @@ def _paper(args: argparse.Namespace) -> int:
         files = lib.attachments(p.id)
         colls = {c.id: c.path for c in lib.collections()}
         in_colls = [colls[c] for c in lib.paper_collections(p.id) if c in colls]
-    print(f"[{p.id}] {p.title}")
-    print(f"  {', '.join(p.authors) or 'unknown authors'} ({p.year or 'n.d.'}){' — ' + p.venue if p.venue else ''}")
+    print(f"[{p.id}] {printable(p.title)}")
+    authors = printable(", ".join(p.authors) or "unknown authors")
+    print(f"  {authors} ({p.year or 'n.d.'}){' — ' + printable(p.venue) if p.venue else ''}")
     for label, value in (("arXiv", p.arxiv_id), ("DOI", p.doi), ("URL", p.url), ("citekey", p.citekey)):
         if value:
-            print(f"  {label}: {value}")
+            print(f"  {label}: {printable(value)}")
     decision = {True: "accepted", False: "rejected", None: "undecided"}[p.decision]
     print(f"  {'read' if p.read else 'unread'}, {decision}, rating {p.rating or '-'}")
     if p.tags:
-        print(f"  tags: {', '.join(p.tags)}")
+        print(f"  tags: {printable(', '.join(p.tags))}")
     if in_colls:
-        print(f"  collections: {', '.join(in_colls)}")
+        print(f"  collections: {printable(', '.join(in_colls))}")
     if p.abstract:
-        print(textwrap.indent(textwrap.fill(p.abstract, 96), "  "))
+        print(textwrap.indent(textwrap.fill(printable(p.abstract), 96), "  "))
     for n in notes:
-        print(f"  note {n.id}: {n.text}")
+        print(f"  note {n.id}: {printable(n.text, keep_newlines=True)}")
     for f in files:
-        print(f"  file {f.id}: {f.path} ({f.size:,} bytes)")
+        print(f"  file {f.id}: {printable(f.path)} ({f.size:,} bytes)")
     return 0
 
 
@@ -188,7 +202,7 @@ def _tag(args: argparse.Namespace) -> int:
 def _tags(args: argparse.Namespace) -> int:
     with open_user_library() as lib:
         for t in lib.tags():
-            print(f"{t.papers:>6}  {t.name}")
+            print(f"{t.papers:>6}  {printable(t.name)}")
     return 0
 
 
@@ -207,7 +221,7 @@ def _collection(args: argparse.Namespace) -> int:
     with open_user_library() as lib:
         if args.action == "list":
             for c in lib.collections():
-                print(f"{c.id:>5}  {c.papers:>6}  {c.path}")
+                print(f"{c.id:>5}  {c.papers:>6}  {printable(c.path)}")
         elif args.action == "create":
             print(f"collection {lib.ensure_collection_path(args.path)}: {args.path}")
         elif args.action == "delete":
@@ -295,13 +309,13 @@ def _merge(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("history", help="list past searches")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=integer(1, what="--limit"), default=50, help="newest searches to list (1 or more)")
     p.set_defaults(handler=_history)
 
     p = sub.add_parser("show", help="show one search: its papers, scores and how each was found")
-    p.add_argument("run", type=int, metavar="RUN")
+    p.add_argument("run", type=row_id, metavar="RUN")
     p.add_argument("--selected", action="store_true", help="only papers the Selector selected")
-    p.add_argument("--limit", type=int, default=50, help="papers to list (0 = all)")
+    p.add_argument("--limit", type=count, default=50, help="papers to list (0 = all)")
     p.add_argument("--queries", action="store_true", help="also list the search queries issued")
     p.add_argument("--reasons", action="store_true", help="also print the Selector's reasons")
     p.add_argument("--tree", action="store_true", help="print the crawl tree (queries → papers → citations)")
@@ -309,23 +323,24 @@ def register(sub: Any) -> None:
 
     lib = sub.add_parser("library", help="search and organise the paper library")
     cmds = lib.add_subparsers(dest="library_command", metavar="ACTION", required=True)
+    library_care.register(cmds)  # check, backup, restore
 
     p = cmds.add_parser("search", help="full-text search (titles, abstracts, notes, PDF text)")
     p.add_argument("query", nargs="*", help='words, "a phrase", or pre* (empty: newest papers)')
     p.add_argument("--tag")
     p.add_argument("--collection", help="id or path like Thesis/Chapter 2 (includes sub-collections)")
     p.add_argument("--year", help="YEAR or FROM-TO")
-    p.add_argument("--run", type=int, help="only papers found by this search")
+    p.add_argument("--run", type=row_id, help="only papers found by this search")
     p.add_argument("--selected", action="store_true", help="only papers the Selector selected (in --run)")
-    p.add_argument("--limit", type=int, default=50, help="0 = all")
+    p.add_argument("--limit", type=count, default=50, help="0 = all")
     p.set_defaults(handler=_search)
 
     p = cmds.add_parser("show", help="one paper with its notes, tags and files")
-    p.add_argument("paper", type=int)
+    p.add_argument("paper", type=row_id)
     p.set_defaults(handler=_paper)
 
     p = cmds.add_parser("tag", help="add (or --remove) tags")
-    p.add_argument("papers", type=int, nargs="+", metavar="PAPER")
+    p.add_argument("papers", type=row_id, nargs="+", metavar="PAPER")
     p.add_argument("--tag", "-t", action="append", required=True, help="repeatable")
     p.add_argument("--remove", action="store_true")
     p.set_defaults(handler=_tag)
@@ -334,29 +349,29 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=_tags)
 
     p = cmds.add_parser("note", help="add a note to a paper (searchable)")
-    p.add_argument("paper", type=int)
+    p.add_argument("paper", type=row_id)
     p.add_argument("text", nargs="+")
     p.set_defaults(handler=_note)
 
     p = cmds.add_parser("collection", help="list, create, delete, add to, remove from collections")
     p.add_argument("action", choices=["list", "create", "delete", "add", "remove"])
     p.add_argument("path", nargs="?", default="", help="collection id or path (Parent/Child)")
-    p.add_argument("papers", type=int, nargs="*", metavar="PAPER")
+    p.add_argument("papers", type=row_id, nargs="*", metavar="PAPER")
     p.set_defaults(handler=_collection)
 
     p = cmds.add_parser("attach", help="copy a PDF into the library and index its text")
-    p.add_argument("paper", type=int)
+    p.add_argument("paper", type=row_id)
     p.add_argument("file")
     p.set_defaults(handler=_attach)
 
     for mark in ("read", "unread", "accept", "reject", "undecide"):
         p = cmds.add_parser(mark, help=f"mark papers {mark}")
-        p.add_argument("papers", type=int, nargs="+", metavar="PAPER")
+        p.add_argument("papers", type=row_id, nargs="+", metavar="PAPER")
         p.set_defaults(handler=_mark, mark=mark)
 
     p = cmds.add_parser("rate", help="rate a paper 1-5 (0 clears)")
-    p.add_argument("paper", type=int)
-    p.add_argument("stars", type=int, choices=range(0, 6))
+    p.add_argument("paper", type=row_id)
+    p.add_argument("stars", type=integer(0, 5, what="stars"))
     p.set_defaults(handler=_rate)
 
     p = cmds.add_parser(
@@ -366,14 +381,14 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=_duplicates)
 
     p = cmds.add_parser("unmerge", help="undo an automatic merge: the RECORD (see duplicates) becomes its own paper")
-    p.add_argument("record", type=int, metavar="RECORD")
+    p.add_argument("record", type=row_id, metavar="RECORD")
     p.set_defaults(handler=_unmerge)
 
     p = cmds.add_parser("delete", help="remove papers (with their notes, tags, run links and files)")
-    p.add_argument("papers", type=int, nargs="+", metavar="PAPER")
+    p.add_argument("papers", type=row_id, nargs="+", metavar="PAPER")
     p.set_defaults(handler=_delete)
 
     p = cmds.add_parser("merge", help="merge paper DROP into KEEP (runs, notes, tags, files move over)")
-    p.add_argument("keep", type=int)
-    p.add_argument("drop", type=int)
+    p.add_argument("keep", type=row_id)
+    p.add_argument("drop", type=row_id)
     p.set_defaults(handler=_merge)

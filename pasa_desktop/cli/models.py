@@ -13,6 +13,9 @@ from engine.agent.prompts import parse_search_queries, search_prompt, selector_p
 from engine.errors import ConfigError, InputError, PasaError
 from engine.models.base import ChatModel, user_message
 from engine.models.profiles import ModelProfile, load_model
+from engine.redact import looks_like_secret, redact, redact_url
+from pasa_desktop.cli.main import integer
+from pasa_desktop.cli.terminal import printable
 from pasa_desktop.selector_pairs import LabelledPair, labelled_pairs, selector_metrics
 from pasa_desktop.settings import Settings, load_settings, save_settings
 
@@ -40,12 +43,22 @@ def _add_profile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--model", dest="server_model", help="model name on the server")
     p.add_argument("--api-key-env", help="environment variable holding the server's API key")
-    p.add_argument("--context", type=int, dest="context_tokens", help="context window in tokens")
-    p.add_argument("--threads", type=int, help="CPU threads (llama.cpp); 0 = all cores")
-    p.add_argument("--gpu-layers", type=int, help="layers offloaded to a GPU by llama.cpp (-1 = all)")
+    p.add_argument(
+        "--context", type=integer(256, 2**24, what="--context"), dest="context_tokens", help="context window in tokens"
+    )
+    p.add_argument("--threads", type=integer(0, 4096, what="--threads"), help="CPU threads (llama.cpp); 0 = all cores")
+    p.add_argument(
+        "--gpu-layers",
+        type=integer(-1, 100_000, what="--gpu-layers"),
+        help="layers offloaded to a GPU by llama.cpp (-1 = all)",
+    )
     p.add_argument("--device", help="transformers device: auto, cpu, cuda, cuda:1 …")
     p.add_argument("--dtype", help="transformers dtype: auto, bfloat16, float32")
-    p.add_argument("--batch-size", type=int, help="Selector prompts per forward pass / concurrent requests")
+    p.add_argument(
+        "--batch-size",
+        type=integer(1, 4096, what="--batch-size"),
+        help="Selector prompts per forward pass / concurrent requests",
+    )
 
 
 def register(sub: Any) -> None:
@@ -58,9 +71,15 @@ def register(sub: Any) -> None:
     ck = msub.add_parser("check", help="load a profile and run one Crawler and one Selector call")
     ck.add_argument("profile", help="profile name (options below override its fields, or define a new one)")
     _add_profile_options(ck)
-    ck.add_argument("--pairs", type=int, default=0, metavar="N", help="also score N labelled pairs (AUC, F1)")
+    ck.add_argument(
+        "--pairs",
+        type=integer(0, 1_000_000, what="--pairs"),
+        default=0,
+        metavar="N",
+        help="also score N labelled pairs (AUC, F1)",
+    )
     ck.add_argument("--queries", help="query file for --pairs (default: PASA_QUERIES or ../shared/data)")
-    ck.add_argument("--seed", type=int, default=0, help="seed for choosing the pairs")
+    ck.add_argument("--seed", type=integer(0, 2**32 - 1, what="--seed"), default=0, help="seed for choosing the pairs")
     ck.add_argument("--json", action="store_true", help="print the report as JSON")
     ck.set_defaults(handler=check)
 
@@ -91,6 +110,14 @@ def register(sub: Any) -> None:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    if args.api_key_env and looks_like_secret(args.api_key_env):
+        # A key pasted where the variable's name belongs: saving it would put the secret in
+        # settings.json, and echoing it would put it in the terminal's scroll-back.
+        raise InputError(
+            "--api-key-env takes the NAME of an environment variable (e.g. OPENAI_API_KEY), and the value "
+            "given looks like the key itself; it was not saved",
+            hint="export OPENAI_API_KEY=<your key>, then pass --api-key-env OPENAI_API_KEY",
+        )
     fields = {
         "kind": args.kind,
         "path": args.path,
@@ -126,8 +153,8 @@ def _where(profile: ModelProfile) -> str:
     if profile.kind == "embedded":
         return "SmolLM2-135M-Instruct (packaged)"
     if profile.kind == "openai":
-        return f"{profile.base_url} {profile.model}".strip()
-    return profile.path or "(no path)"
+        return printable(f"{redact_url(profile.base_url)} {profile.model}".strip())
+    return printable(profile.path or "(no path)")
 
 
 def list_profiles(args: argparse.Namespace) -> int:
@@ -136,9 +163,11 @@ def list_profiles(args: argparse.Namespace) -> int:
     if not any(p.name == "embedded" for p in profiles):
         profiles.insert(0, ModelProfile())
     if args.json:
-        print(json.dumps([p.model_dump() for p in profiles], indent=2))
+        shown = [{**p.model_dump(), "base_url": redact_url(p.base_url)} for p in profiles]
+        print(redact(json.dumps(shown, indent=2)))
         return 0
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table("name", "kind", "where", "context", "roles")
@@ -148,7 +177,7 @@ def list_profiles(args: argparse.Namespace) -> int:
             for r, n in (("crawler", settings.crawler_profile), ("selector", settings.selector_profile))
             if n == p.name
         ]
-        table.add_row(p.name, p.kind, _where(p), str(p.context_tokens), ", ".join(roles))
+        table.add_row(escape(printable(p.name)), p.kind, escape(_where(p)), str(p.context_tokens), ", ".join(roles))
     Console().print(table)
     return 0
 

@@ -16,6 +16,7 @@ from engine.fulltext.model import FullText, FullTextProvider
 from engine.papers import Paper, find_arxiv_id
 from engine.references import Resolution
 from engine.sources.cache import DiskCache
+from pasa_desktop.cli.main import integer
 from pasa_desktop.search_service import default_fulltext_path
 from pasa_desktop.settings import Settings, load_settings
 
@@ -33,7 +34,7 @@ def register(sub: Any) -> None:
         default="semantic_scholar,openalex",
         help="online sources for full texts and reference matching (comma-separated; arxiv is slow: 1 req/3 s)",
     )
-    p.add_argument("--limit", type=int, default=60, help="resolve at most this many references (cited first)")
+    p.add_argument("--limit", type=integer(0, what="--limit"), default=60, help="resolve at most this many references (cited first)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(handler=show_paper)
 

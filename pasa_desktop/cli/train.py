@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import InputError
+from pasa_desktop.cli.main import integer, number
 
 DEFAULT_TRAIN_QUERIES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "queries" / "train.jsonl"
 
@@ -23,9 +24,14 @@ def register(sub: Any) -> None:
     data.add_argument("--decisions", type=Path, help="selector: JSONL export of library accept/reject decisions")
     data.add_argument("--index", type=Path, help="offline paper index (default: the app's)")
     data.add_argument("--out", type=Path, help="output JSONL (for preview: the file to read)")
-    data.add_argument("--negatives", type=int, default=4, help="selector: retrieved non-gold papers per query")
-    data.add_argument("--limit", type=int, help="use only the first N queries")
-    data.add_argument("--show", type=int, default=5, help="rows to preview")
+    data.add_argument(
+        "--negatives",
+        type=integer(0, 10_000, what="--negatives"),
+        default=4,
+        help="selector: retrieved non-gold papers per query",
+    )
+    data.add_argument("--limit", type=integer(1, what="--limit"), help="use only the first N queries")
+    data.add_argument("--show", type=integer(0, 1_000_000, what="--show"), default=5, help="rows to preview")
     data.set_defaults(handler=_data)
 
     for kind in ("sft", "ppo"):
@@ -40,7 +46,9 @@ def register(sub: Any) -> None:
     local.add_argument("--index", type=Path, help="offline paper index (default: the app's)")
     local.add_argument("--out", type=Path, help="job directory (default: <data dir>/training/local-selector)")
     local.add_argument("--decisions", type=Path, help="also learn from a JSONL export of library decisions")
-    local.add_argument("--minutes", type=float, default=15.0, help="time budget")
+    local.add_argument(
+        "--minutes", type=number(0.0, 7 * 24 * 60.0, above=True, what="--minutes"), default=15.0, help="time budget"
+    )
     local.add_argument("--smoke", action="store_true", help="2 steps on a few queries")
     local.add_argument("--register", metavar="NAME", help="add the result to the settings as Selector profile NAME")
     local.set_defaults(handler=_local_selector)

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from pasa_desktop.cli.library_cmds import open_user_library
+from pasa_desktop.cli.main import row_id
 from pasa_desktop.export import Selection
 from pasa_desktop.zotero import ConnectorClient, WebApiClient, push_connector, push_items, push_new, push_web
 from pasa_desktop.zotero.connector import DEFAULT_URL
@@ -85,11 +86,11 @@ def register(sub: Any) -> None:
     p = cmds.add_parser("ping", help="is Zotero desktop running and reachable?")
     p.set_defaults(handler=_ping)
     p = cmds.add_parser("push", help="send papers (with score/reason notes, tags and PDFs) to Zotero")
-    p.add_argument("--run", type=int)
+    p.add_argument("--run", type=row_id)
     p.add_argument("--selected", action="store_true", help="with --run: only papers the Selector selected")
     p.add_argument("--collection", help="library collection to send (id or path)")
     p.add_argument("--tag")
-    p.add_argument("--paper", type=int, action="append", default=[])
+    p.add_argument("--paper", type=row_id, action="append", default=[])
     p.add_argument("--target", help="Zotero collection to save into (name, path or id like C12)")
     p.add_argument("--web", action="store_true", help="use the Web API (ZOTERO_API_KEY, ZOTERO_USER_ID)")
     p.add_argument("--again", action="store_true", help="also send papers this destination already received")

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
@@ -19,18 +20,34 @@ from sqlalchemy.exc import DBAPIError
 from pasa_desktop.library.errors import LibraryError, LibraryLocked
 
 
-def make_engine(path: Path, *, busy_timeout_s: float, durable: bool = False) -> Engine:
-    engine = create_engine(
-        f"sqlite:///{path}",
-        isolation_level="AUTOCOMMIT",
-        connect_args={"timeout": busy_timeout_s, "check_same_thread": False},
-    )
+def make_engine(path: Path, *, busy_timeout_s: float, durable: bool = False, read_only: str = "") -> Engine:
+    """The engine for one library file. `read_only`: "" (read-write), "ro" (SQLite's read-only mode, for
+    a file the user cannot write) or "immutable" (a folder the user cannot write: SQLite cannot create
+    the WAL's shared-memory file there, so it reads the main file without locks; changes still in a
+    -wal file beside it are not seen)."""
+    if read_only:
+        mode = "mode=ro&immutable=1" if read_only == "immutable" else "mode=ro"
+        uri = f"file:{quote(str(path))}?{mode}"
+
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(uri, uri=True, timeout=busy_timeout_s, check_same_thread=False)
+
+        engine = create_engine("sqlite://", creator=connect, isolation_level="AUTOCOMMIT")
+    else:
+        engine = create_engine(
+            f"sqlite:///{path}",
+            isolation_level="AUTOCOMMIT",
+            connect_args={"timeout": busy_timeout_s, "check_same_thread": False},
+        )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        if read_only:  # nothing to set up for writing, and a read-only file cannot change journal mode
+            cur.close()
+            return
         # WAL: readers never block the writer (the UI reads while a search writes).
         cur.execute("PRAGMA journal_mode = WAL")
         # NORMAL in WAL mode: a commit survives the process dying (kill -9); FULL also fsyncs every
@@ -39,6 +56,15 @@ def make_engine(path: Path, *, busy_timeout_s: float, durable: bool = False) -> 
         cur.close()
 
     return engine
+
+
+def _repair_hint(path: Path) -> str:
+    from pasa_desktop.library.backups import describe, latest_backup
+
+    latest = latest_backup(path)
+    if latest is None:
+        return "`pasa library check` tells what is wrong; no backup of it exists yet"
+    return f"`pasa library check` tells what is wrong; `pasa library restore` puts back the backup {describe(latest)}"
 
 
 def _is_locked(exc: BaseException) -> bool:
@@ -56,7 +82,9 @@ def translate(exc: BaseException, path: Path) -> LibraryError:
         )
     text = str(original).lower()
     if "not a database" in text or "malformed" in text or "file is encrypted" in text:
-        return LibraryError(f"{path} is not a PaSa Desktop library (or it is damaged): {original}")
+        return LibraryError(
+            f"{path} is not a PaSa Desktop library (or it is damaged): {original}", hint=_repair_hint(path)
+        )
     if "foreign key constraint" in text:
         return LibraryError(f"Library {path}: that refers to a search run or paper that does not exist")
     if "unable to open" in text or "readonly" in text or "read-only" in text:

@@ -7,7 +7,9 @@ one engine event as it arrives, so a crash loses at most the event being written
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -18,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from engine.events import Event, FoundBy, Progress, event_from_dict
 from engine.papers import Paper
-from pasa_desktop.library import attachments, catalogue, recorder
+from pasa_desktop.library import attachments, backups, catalogue, recorder
 from pasa_desktop.library.database import (
     Db,
     make_engine,
@@ -39,6 +41,7 @@ from pasa_desktop.library.rows import (
     RunSummary,
     UpsertResult,
 )
+from pasa_desktop.settings import private_dir
 
 _RUN_COLUMNS = (
     "r.id, r.query, r.status, r.started, r.finished, r.seconds, r.message,"
@@ -68,10 +71,12 @@ def _summary(row: Sequence[Any]) -> RunSummary:
 
 
 class Library(Organiser):
-    def __init__(self, path: Path, *, busy_timeout_s: float = 5.0, durable: bool = False) -> None:
+    def __init__(self, path: Path, *, busy_timeout_s: float = 5.0, durable: bool = False, read_only: str = "") -> None:
         self.path = Path(path)
         self.files_dir = self.path.with_name(self.path.stem + "-files")
-        self._engine = make_engine(self.path, busy_timeout_s=busy_timeout_s, durable=durable)
+        # "" = read-write; "ro" / "immutable" when the file or its folder is not writable (see make_engine).
+        self.read_only = read_only
+        self._engine = make_engine(self.path, busy_timeout_s=busy_timeout_s, durable=durable, read_only=read_only)
         # Progress events are frequent: the latest is kept here and written with the next real event.
         self._progress: dict[int, Progress] = {}
         self._lock = threading.Lock()
@@ -96,6 +101,13 @@ class Library(Organiser):
             current = schema_version(conn)
         if current == SCHEMA_VERSION:
             return
+        if self.read_only and current < SCHEMA_VERSION:
+            raise LibraryError(
+                f"The library {self.path} needs an upgrade to schema {SCHEMA_VERSION}, but it is read-only here"
+                if current
+                else f"There is no library at {self.path}, and its folder is read-only",
+                hint="open it once where it can be written",
+            )
         if 0 < current < SCHEMA_VERSION:
             backup_copy(self.path, current)  # the user's data as it was, before any step touches it
         with schema_transaction(self._engine, self.path) as conn:
@@ -428,7 +440,49 @@ class Library(Organiser):
             return cur.new_id
 
 
-def open_library(path: Path, *, busy_timeout_s: float = 5.0, durable: bool = False) -> Library:
+def _access_mode(path: Path) -> str:
+    """The read-only mode to open the library in ("" when it can be written here; see make_engine)."""
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return "immutable" if path.exists() else ""
+    if path.exists() and not os.access(path, os.W_OK):
+        return "ro"
+    return ""
+
+
+def _create_private(path: Path) -> bool:
+    """Create the folder (0700) and an empty file (0600) before SQLite does, so neither is world-readable
+    (SQLite gives the -wal and -shm files the main file's mode). True when the file is new."""
+    private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    return True
+
+
+def _backup_if_due(library: Library) -> None:
+    """At most once a day, a copy of a library that holds something (see library.backups)."""
+    try:
+        if not backups.backup_due(library.path):
+            return
+        with library._read() as conn:
+            if conn.execute("SELECT EXISTS(SELECT 1 FROM paper) OR EXISTS(SELECT 1 FROM run)").scalar() == 0:
+                return
+        backups.take_backup(library.path)
+    except (LibraryError, OSError) as exc:
+        # A failed backup must not stop the user's work, but it is never silent either.
+        print(f"pasa: warning: {exc}", file=sys.stderr)
+
+
+def open_library(
+    path: Path,
+    *,
+    busy_timeout_s: float = 5.0,
+    durable: bool = False,
+    read_only: bool | None = None,
+    backup: bool = True,
+) -> Library:
     """Open (creating or migrating) the library at `path`.
 
     Every commit is durable against the app crashing or being killed (WAL). `durable=True` also
@@ -439,11 +493,20 @@ def open_library(path: Path, *, busy_timeout_s: float = 5.0, durable: bool = Fal
     LibraryLocked when another process keeps it locked past `busy_timeout_s`.
     """
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise LibraryError(f"Cannot create the library folder {path.parent}: {exc}") from exc
-    library = Library(path, busy_timeout_s=busy_timeout_s, durable=durable)
+    if path.is_dir():
+        raise LibraryError(f"{path} is a folder, not a library file", hint="set paths.library to a file name")
+    if read_only is None:  # automatic: read-only where the user cannot write (history, show, export still work)
+        mode = _access_mode(path) if path.parent.exists() else ""
+    else:
+        mode = ("ro" if os.access(path.parent, os.W_OK) else "immutable") if read_only else ""
+    if mode and not path.exists():
+        raise LibraryError(f"There is no library at {path}, and its folder is read-only")
+    if not mode:
+        try:
+            _create_private(path)
+        except OSError as exc:
+            raise LibraryError(f"Cannot create the library {path}: {exc.strerror or exc}") from exc
+    library = Library(path, busy_timeout_s=busy_timeout_s, durable=durable, read_only=mode)
     try:
         library._migrate()
     except (DBAPIError, sqlite3.Error) as exc:
@@ -452,4 +515,6 @@ def open_library(path: Path, *, busy_timeout_s: float = 5.0, durable: bool = Fal
     except BaseException:
         library._engine.dispose()
         raise
+    if backup and not mode:
+        _backup_if_due(library)
     return library

@@ -117,14 +117,19 @@ class ConnectorClient:
         response = self._post_json("/connector/getSelectedCollection", {})
         if response.status_code != 200:
             raise ZoteroError(f"Zotero did not list its collections (HTTP {response.status_code})")
-        data = response.json()
         out: list[Target] = []
         stack: list[str] = []
-        for t in data.get("targets", []):
-            level = int(t.get("level", 0))
-            del stack[level:]
-            stack.append(str(t.get("name", "")))
-            out.append(Target(id=str(t["id"]), name=str(t.get("name", "")), level=level, path="/".join(stack)))
+        try:
+            data = response.json()
+            for t in data.get("targets", []):
+                level = max(0, int(t.get("level", 0)))
+                del stack[level:]
+                stack.append(str(t.get("name", "")))
+                out.append(Target(id=str(t["id"]), name=str(t.get("name", "")), level=level, path="/".join(stack)))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # not Zotero's reply shape
+            raise ZoteroError(
+                f"Something at {self.base_url} answered the collection list with a reply Zotero does not give"
+            ) from exc
         return out
 
     def resolve_target(self, wanted: str) -> Target:

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from engine.redact import redact, redact_url
 from pasa_desktop.zotero.errors import ZoteroError, ZoteroUnavailable
 
 DEFAULT_URL = "https://api.zotero.org"
@@ -117,7 +118,7 @@ class WebApiClient:
                 self._sleep(self._wait_s(response, attempt))
             return response
         if last_error is not None:
-            raise ZoteroUnavailable(f"Zotero Web API unreachable: {last_error}") from last_error
+            raise ZoteroUnavailable(f"Zotero Web API unreachable: {redact(str(last_error))}") from last_error
         raise ZoteroError(
             f"Zotero Web API kept asking to slow down after {self._max_attempts} attempts", hint="try again later"
         )
@@ -125,18 +126,34 @@ class WebApiClient:
     def _check(self, response: httpx.Response) -> None:
         if response.status_code in (200, 201, 204):
             return
-        detail = response.text.strip()[:200]
+        detail = redact(response.text.strip()[:200])
         if response.status_code == 403:
             raise ZoteroError(f"The Zotero API key may not write here ({detail})", hint="give the key write access")
         if response.status_code == 404:
             raise ZoteroError(f"Zotero library {self.prefix} not found", hint="check ZOTERO_USER_ID / group id")
         raise ZoteroError(f"Zotero Web API error HTTP {response.status_code}: {detail}")
 
+    def _json(self, response: httpx.Response, shape: type, what: str) -> Any:
+        """The reply's JSON when it has the expected top-level shape, else a ZoteroError saying so."""
+        try:
+            data = response.json()
+        except ValueError as exc:  # also UnicodeDecodeError: bytes that are not text
+            raise ZoteroError(
+                f"The Zotero Web API at {redact_url(self.base_url)} answered {what} with something that is not JSON",
+                hint="check PASA_ZOTERO_API_URL (default https://api.zotero.org)",
+            ) from exc
+        if not isinstance(data, shape):
+            raise ZoteroError(
+                f"The Zotero Web API at {redact_url(self.base_url)} answered {what} with JSON of the wrong shape",
+                hint="check PASA_ZOTERO_API_URL (default https://api.zotero.org)",
+            )
+        return data
+
     def key_info(self) -> dict[str, Any]:
         """`GET /keys/current`: whether the key works and for whom."""
         response = self._client.request("GET", f"{self.base_url}/keys/current", headers=self._headers())
         self._check(response)
-        data: dict[str, Any] = response.json()
+        data: dict[str, Any] = self._json(response, dict, "the key check")
         return data
 
     def create_items(self, items: list[dict[str, Any]]) -> WriteResult:
@@ -162,23 +179,41 @@ class WebApiClient:
             self._create_batch(items, indices[half:], result)
             return
         self._check(response)
-        data = response.json()
-        for pos, key in (data.get("success") or {}).items():
-            result.created[indices[int(pos)]] = str(key)
-        for pos, key in (data.get("unchanged") or {}).items():
-            result.created[indices[int(pos)]] = str(key)
-        for pos, failure in (data.get("failed") or {}).items():
-            message = failure.get("message", "") if isinstance(failure, dict) else str(failure)
-            code = failure.get("code", "") if isinstance(failure, dict) else ""
-            result.failed[indices[int(pos)]] = f"{code} {message}".strip()
+        data = self._json(response, dict, "the item upload")
+        parts = [data.get(name) for name in ("success", "unchanged", "failed")]
+        if all(part is None for part in parts) or not all(part is None or isinstance(part, dict) for part in parts):
+            # A write reply always says, for each item, whether it was saved: "{}" or garbage says nothing.
+            raise ZoteroError(
+                f"The Zotero Web API at {redact_url(self.base_url)} did not say which items it saved "
+                f"({len(indices)} sent; their state is unknown)",
+                hint="check in Zotero, then push again (items already there are reported, not duplicated)",
+            )
+        success, unchanged, failed = (part or {} for part in parts)
+        try:
+            for pos, key in {**success, **unchanged}.items():
+                result.created[indices[int(pos)]] = str(key)
+            for pos, failure in failed.items():
+                message = failure.get("message", "") if isinstance(failure, dict) else str(failure)
+                code = failure.get("code", "") if isinstance(failure, dict) else ""
+                result.failed[indices[int(pos)]] = f"{code} {message}".strip()
+        except (ValueError, IndexError) as exc:
+            raise ZoteroError(
+                f"The Zotero Web API at {redact_url(self.base_url)} answered the item upload with positions "
+                "outside the request"
+            ) from exc
+        for pos, index in enumerate(indices):  # an item the reply does not mention was not confirmed
+            if index not in result.created and index not in result.failed:
+                result.failed[index] = f"item {pos} of the batch: the server did not confirm it"
 
     def collection_key(self, name: str) -> str:
         """The key of the collection called `name` (or with key `name`); raises if none or several."""
         response = self._send("GET", "/collections?limit=100")
         self._check(response)
         matches = []
-        for c in response.json():
-            data = c.get("data", {})
+        for c in self._json(response, list, "the collection list"):
+            data = c.get("data", {}) if isinstance(c, dict) else None
+            if not isinstance(c, dict) or not isinstance(data, dict):
+                raise ZoteroError("The Zotero Web API's collection list holds something that is not a collection")
             if name in (c.get("key"), data.get("key"), data.get("name")):
                 matches.append(str(c.get("key") or data.get("key")))
         if len(matches) == 1:
@@ -203,9 +238,11 @@ class WebApiClient:
         if response.status_code == 413:
             raise ZoteroError(f"{Path(file).name} would exceed the Zotero storage quota", hint="zotero.org/storage")
         self._check(response)
-        auth = response.json()
+        auth = self._json(response, dict, "the file upload request")
         if auth.get("exists"):
             return False
+        if not all(isinstance(auth.get(k), str) for k in ("url", "prefix", "suffix", "contentType", "uploadKey")):
+            raise ZoteroError("The Zotero Web API's upload authorisation lacks its url, prefix, suffix or uploadKey")
         body = auth["prefix"].encode() + content + auth["suffix"].encode()
         try:
             stored = self._client.post(auth["url"], content=body, headers={"Content-Type": auth["contentType"]})
