@@ -35,8 +35,14 @@ class Selector:
         """P("True") per paper, in order. Blocking."""
         return self.model.true_probabilities([self.prompt(user_query, p) for p in papers])
 
-    def reason(self, user_query: str, paper: Paper, *, decision: bool, max_tokens: int = 160) -> str:
-        """The second pass: the model's reason for `decision`, as PaSa's training target frames it."""
+    def reason(self, user_query: str, paper: Paper, *, decision: bool, max_tokens: int = 120) -> str:
+        """The second pass: the model's reason for `decision`, as PaSa's training target frames it.
+
+        The raw reply, trimmed: small models often repeat their prompt here, so callers that show it
+        check it first (engine/agent/explain.py, `is_prompt_echo`). 120 tokens hold PaSa's one- to
+        three-sentence reasons; every token more is time on a CPU (SmolLM2-135M took 22–160 s for 160
+        tokens on 2 busy cores, most of it looping one sentence).
+        """
         head = f"{decision}\nReason:"
         text = self.model.generate(self.prompt(user_query, paper), max_tokens=max_tokens, prefix=head)
         return text.strip().split("\nDecision:")[0].strip()
