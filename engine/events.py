@@ -32,11 +32,17 @@ class FoundBy:
     section: str = ""
     rank: int = 0  # 1-based position in the source's result list / bibliography order
     source: str = ""
+    origin: str = ""  # who wrote the query (kind == "query"): "user" | "planner" | "crawler"; "" = not recorded
 
     def label(self) -> str:
         if self.kind == "query":
-            return f"query: {self.query}"
+            who = QUERY_AUTHORS.get(self.origin)
+            return f"{who}: {self.query}" if who else f"query: {self.query}"
         return f"cited in {self.section or 'full text'}"
+
+
+# How the window names who wrote a search query (QueryIssued.origin / FoundBy.origin).
+QUERY_AUTHORS = {"user": "you", "planner": "planner", "crawler": "Crawler model"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +63,12 @@ class SearchStarted:
 
 @dataclass(frozen=True, slots=True)
 class QueryIssued:
-    """The Crawler wrote a search query (or the user query itself was used as one)."""
+    """A search query about to run: the user's question ("user"), a deterministic variant of it
+    ("planner", engine/agent/queries.py), or one the Crawler model wrote ("crawler"), cleaned first
+    (engine/agent/query_cleaner.py)."""
 
     query: str
-    origin: str = "crawler"  # "crawler" | "user"
+    origin: str = "crawler"  # "user" | "planner" | "crawler"
 
 
 @dataclass(frozen=True, slots=True)

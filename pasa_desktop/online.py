@@ -53,7 +53,7 @@ class OnlineStack:
         matchers: list[TitleMatcher] = [s for s in built.values() if isinstance(s, TitleMatcher)]
         references: list[ReferenceSource] = [s for s in built.values() if isinstance(s, ReferenceSource)]
         providers: list[FullTextProvider] = [offline_fulltext] if offline_fulltext is not None else []
-        if online:
+        if online or settings.sources.fulltext_online:
             from engine.fulltext.online import ChainedFullTexts, OnlineFullTexts
 
             providers.append(OnlineFullTexts(self.fetcher, cache=cache))

@@ -53,6 +53,11 @@ class SourceSettings(BaseModel):
     enabled: list[str] = Field(default_factory=lambda: ["local"], description="Sources used by a search.")
     timeout_s: float = Field(20.0, gt=0, description="Per-request timeout for online sources.")
     max_retries: int = Field(3, ge=0, le=10, description="Retries on 429/5xx/timeouts, with backoff.")
+    fulltext_online: bool = Field(
+        False,
+        description="Fetch full texts online (arXiv HTML, then ar5iv, then the PDF) for citation expansion, "
+        "also when only the offline index is searched. Always on when an online source is enabled.",
+    )
 
 
 class Settings(BaseModel):

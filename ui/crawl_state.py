@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.events import (
+    QUERY_AUTHORS,
     Event,
     FoundBy,
     Notice,
@@ -82,6 +83,7 @@ class CrawlState:
         self.stage = ""
         self.finished: SearchFinished | None = None
         self.notices: list[Notice] = []
+        self.query_origin: dict[str, str] = {}  # search query → who wrote it (QueryIssued.origin)
         self.run_id: int | None = None
         self._paper_node: dict[str, int] = {}
         self._query_node: dict[str, int] = {}
@@ -100,8 +102,10 @@ class CrawlState:
             self._updated.add(ROOT)
             self._set_status("Resuming search…" if event.resumed else "Starting search…")
         elif isinstance(event, QueryIssued):
+            self.query_origin.setdefault(event.query, event.origin)
             self._query(event.query)
-            self._set_status(f"Crawler: searching “{_short(event.query)}”")
+            who = QUERY_AUTHORS.get(event.origin, "")
+            self._set_status(f"Searching “{_short(event.query)}”" + (f" (written by {who})" if who else ""))
         elif isinstance(event, PapersFound):
             for paper, how in zip(event.papers, event.found_by, strict=False):
                 self._paper(paper, how)
@@ -207,6 +211,8 @@ class CrawlState:
         if key in self.papers:
             return
         self.papers[key] = paper
+        if how.kind == "query" and how.origin:  # a run re-read from the library has no QueryIssued events
+            self.query_origin.setdefault(how.query, how.origin)
         self.found_by[key] = how
         if how.kind == "expansion" and how.parent_key:
             parent = self._section(how.parent_key, how.section)

@@ -1,4 +1,6 @@
-"""The crawl tree as a Qt tree model: user query → search queries → papers → sections → cited papers.
+"""The crawl tree as a Qt tree model: your question → search queries → papers, and, when citation
+expansion ran, → sections → cited papers. The header names only the levels the tree has; each search
+query says who wrote it (you, the planner, the Crawler model).
 
 Rows are inserted incrementally as the search grows (never a model reset mid-search), so expanded
 branches, scroll position and selection survive live updates.
@@ -12,11 +14,14 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QHeaderView, QTreeView, QWidget
 
+from engine.events import QUERY_AUTHORS
 from ui import colors
 from ui.crawl_state import ROOT, Changes, CrawlNode, CrawlState
 
 Index = QModelIndex | QPersistentModelIndex
-HEADERS = ("Query → search queries → papers → sections → cited papers", "Score", "Found", "Selected")
+SEARCH_LEVELS = "Your question → search queries → papers"
+EXPANSION_LEVELS = " → sections → cited papers"
+HEADERS = (SEARCH_LEVELS, "Score", "Found", "Selected")
 KEY_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
@@ -38,6 +43,7 @@ class CrawlTreeModel(QAbstractItemModel):
         self._state = state
         self._shown: dict[int, int] = {}  # node id → children exposed to views so far
         self._icons: dict[str, QIcon] = {}
+        self._expansion_shown = False  # the header names the expansion levels once a section exists
 
     @property
     def state(self) -> CrawlState:
@@ -47,6 +53,7 @@ class CrawlTreeModel(QAbstractItemModel):
         self.beginResetModel()
         self._state = state
         self._shown = {}
+        self._expansion_shown = False
         self.endResetModel()
 
     def apply(self, changes: Changes) -> None:
@@ -65,6 +72,13 @@ class CrawlTreeModel(QAbstractItemModel):
             index = self._index_of(node_id)
             if index.isValid():
                 self.dataChanged.emit(index, index.siblingAtColumn(len(HEADERS) - 1))
+        if not self._expansion_shown and any(nodes[n].kind == "section" for n in changes.added):
+            self._expansion_shown = True
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, 0)
+
+    def levels(self) -> str:
+        """The header's first column: the tree's levels, sections and cited papers only once they exist."""
+        return SEARCH_LEVELS + (EXPANSION_LEVELS if self._expansion_shown else "")
 
     def node(self, index: Index) -> CrawlNode:
         return self._state.nodes[int(index.internalId())]
@@ -104,7 +118,7 @@ class CrawlTreeModel(QAbstractItemModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
                    ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
+            return self.levels() if section == 0 else HEADERS[section]
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -140,6 +154,9 @@ class CrawlTreeModel(QAbstractItemModel):
                 return node.label or "(no search yet)"
             if node.kind == "section":
                 return f"§ {node.label}"
+            if node.kind == "query":
+                who = QUERY_AUTHORS.get(self._state.query_origin.get(node.label, ""))
+                return f"{who}: {node.label}" if who else node.label
             if node.kind == "paper" and node.expanded:
                 return f"{node.label}  ⤷ expanded"
             return node.label
@@ -164,7 +181,9 @@ class CrawlTreeModel(QAbstractItemModel):
             paper = self._state.papers.get(node.key)
             score = "not scored yet" if node.score is None else f"selector score {node.score:.2f}"
             return f"{paper.title if paper else node.key}\n{score}"
-        return f"{node.label}\n{node.found} papers found, {node.chosen} selected"
+        who = QUERY_AUTHORS.get(self._state.query_origin.get(node.label, "")) if node.kind == "query" else None
+        written = f"\nwritten by {who}" if who else ""
+        return f"{node.label}{written}\n{node.found} papers found, {node.chosen} selected"
 
 
 class CrawlTreeView(QTreeView):

@@ -2,30 +2,43 @@
 
 Both sessions use PaSa's exact prompts. The reply is started with PaSa's own tag (`[Search]` /
 `[Expand]`) so that small untuned models continue in format; a fine-tuned pasa-7b-crawler would
-have produced the same tag anyway. Replies are parsed tolerantly and bounded.
+have produced the same tag anyway. Replies are parsed tolerantly and bounded; search queries pass the
+query cleaner (engine/agent/query_cleaner.py), so only search strings leave the Crawler.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from engine.agent import prompts
+from engine.agent.query_cleaner import clean_queries, reply_items
 from engine.agent.settings import AgentSettings
-from engine.models.base import ChatModel, user_message
+from engine.models.base import ChatModel, ModelInfo, user_message
 from engine.papers import Paper
 
-_REPEAT = re.compile(r"\b(\w+(?:\s+\w+){0,5})(?:\s+\1){2,}", re.IGNORECASE)
+# Measured on train.jsonl (benchmarks/crawler_queries.py, RESULTS §1.10): the embedded SmolLM2-135M's
+# queries, cleaned, change no recall, so by default ("auto") it writes none and the search is faster.
+EMBEDDED_WRITES_QUERIES = False
 
 
-def _useful(query: str, user_query: str) -> bool:
-    """Drop degenerate model output: prompt echoes, endless repeats, no content words."""
-    low = query.lower()
-    if _REPEAT.search(low):
+def is_embedded_crawler(name: str) -> bool:
+    """The packaged SmolLM2 model: profile kind `embedded`, or a model/file whose name says SmolLM."""
+    low = name.lower()
+    return low == "embedded" or "smollm" in low
+
+
+def crawler_writes_queries_for(settings: AgentSettings, kind: str, name: str = "") -> bool:
+    """Whether a search asks the Crawler for queries, from its profile (`kind`, and file or model `name`)."""
+    if settings.max_queries == 0 or settings.crawler_queries == "off":
         return False
-    if "mutually exclusive" in low or "user query" in low or low.startswith(("a:", "q:")):
-        return False
-    return len(re.findall(r"[a-z]{3,}", low)) >= 2
+    if settings.crawler_queries == "on":
+        return True
+    return EMBEDDED_WRITES_QUERIES or not (kind == "embedded" or is_embedded_crawler(name))
+
+
+def crawler_writes_queries(settings: AgentSettings, info: ModelInfo) -> bool:
+    """Whether a search asks this Crawler model for queries (the loaded model's own name decides "auto")."""
+    return crawler_writes_queries_for(settings, info.backend, info.name)
 
 
 class Crawler:
@@ -38,8 +51,7 @@ class Crawler:
         limit = self.settings.max_queries
         if limit == 0:
             return []
-        queries: list[str] = []
-        seen: set[str] = set()
+        items: list[str] = []
         for sample in range(self.settings.crawler_samples):
             reply = self.model.generate(
                 user_message(prompts.search_prompt(user_query)),
@@ -48,13 +60,10 @@ class Crawler:
                 seed=self.settings.seed + sample,
                 prefix="[Search]",
             )
-            for query in prompts.parse_search_queries("[Search]" + reply, limit=limit * 2):
-                key = query.lower()
-                if key in seen or not _useful(query, user_query):
-                    continue
-                seen.add(key)
-                queries.append(query)
-        return queries[: limit * self.settings.crawler_samples]
+            items.extend(reply_items("[Search]" + reply))
+        # The question itself runs as the user's query; a Crawler restating it adds nothing.
+        question = user_query if self.settings.include_user_query else None
+        return clean_queries(items, question, limit=limit * self.settings.crawler_samples)
 
     def choose_sections(self, user_query: str, paper: Paper, sections: Sequence[str]) -> list[str]:
         """Sections of `paper` to expand, each one of `sections`. Blocking."""

@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from engine.agent.crawler import Crawler
+from engine.agent.crawler import Crawler, crawler_writes_queries
 from engine.agent.queries import retrieval_text
+from engine.agent.query_cleaner import clean_query
 from engine.agent.ranking import rank, resolve_select_rule, retrieval_order
 from engine.agent.selector import Selector
 from engine.agent.settings import AgentSettings
@@ -146,6 +147,9 @@ async def run_search(
             yield event
         async for event in _score_pending(run):
             yield event
+        reason = _no_expansion_reason(run)
+        if reason:
+            yield Notice(level="info", source="expansion", message=reason)
         for layer in range(max(run.state.layer, 1), settings.expand_layers + 1):
             async for event in _expand_layer(run, layer):
                 yield event
@@ -177,7 +181,9 @@ async def _search_session(run: _Run) -> AsyncIterator[Event]:
             yield event
     async for event in _run_pending_queries(run):
         yield event
-    if settings.max_queries and not any(origin == "crawler" for _q, origin in state.queries):
+    # The embedded Crawler's queries measured useless (crawler.py): by default it is not asked.
+    writes = crawler_writes_queries(settings, run.deps.crawler_model.info)
+    if writes and not any(origin == "crawler" for _q, origin in state.queries):
         yield run.progress("search", "Crawler: writing search queries…")
         crawler = Crawler(run.deps.crawler_model, settings)
         try:
@@ -192,19 +198,25 @@ async def _search_session(run: _Run) -> AsyncIterator[Event]:
 
 
 def _issue(run: _Run, planned: list[tuple[str, str]]) -> list[Event]:
+    """QueryIssued for each new query. A model-written query passes the query cleaner first (lists
+    split, labels and prompt echoes removed, restatements of the question dropped), so nothing but a
+    search string reaches a source or the crawl view."""
     known = {q.lower() for q, _origin in run.state.queries}
+    question = run.query if run.settings.include_user_query else None
     events: list[Event] = []
-    for text, origin in planned:
-        if text.lower() in known:
-            continue
-        known.add(text.lower())
-        events.append(run.emit(QueryIssued(query=text, origin=origin)))
+    for planned_text, origin in planned:
+        texts = clean_query(planned_text, question) if origin == "crawler" else [" ".join(planned_text.split())]
+        for text in texts:
+            if not text or text.lower() in known:
+                continue
+            known.add(text.lower())
+            events.append(run.emit(QueryIssued(query=text, origin=origin)))
     return events
 
 
 async def _run_pending_queries(run: _Run) -> AsyncIterator[Event]:
     state = run.state
-    for text, _origin in list(state.queries):
+    for text, origin in list(state.queries):
         if text in state.queries_done:
             continue
         run.check()
@@ -221,7 +233,10 @@ async def _run_pending_queries(run: _Run) -> AsyncIterator[Event]:
             event = _found(
                 run,
                 papers,
-                [FoundBy(kind="query", query=text, rank=i, source=source.name) for i in range(1, len(papers) + 1)],
+                [
+                    FoundBy(kind="query", query=text, rank=i, source=source.name, origin=origin)
+                    for i in range(1, len(papers) + 1)
+                ],
             )
             if event is not None:
                 yield run.emit(event)
@@ -288,6 +303,23 @@ async def _score_pending(run: _Run) -> AsyncIterator[Event]:
             yield run.emit(PaperScored(key=key, score=score, selected=score > settings.select_threshold))
 
 
+NO_FULLTEXT = (
+    "Citation expansion did not run: it reads the full texts of the best papers, and no full-text source is "
+    "configured. Add one in Settings → Sources: the unarXive sample (offline) or an online source (arXiv "
+    "HTML, ar5iv and PDFs)."
+)
+
+
+def _no_expansion_reason(run: _Run) -> str:
+    """Why the expansion layers the budget asks for cannot run ("" when they can, or none are asked)."""
+    settings, deps = run.settings, run.deps
+    if settings.expand_layers == 0 or settings.expand_per_layer == 0:
+        return ""
+    if deps.fulltext is None or deps.resolver is None:
+        return NO_FULLTEXT
+    return ""
+
+
 async def _expand_layer(run: _Run, layer: int) -> AsyncIterator[Event]:
     state, settings, deps = run.state, run.settings, run.deps
     if deps.fulltext is None or deps.resolver is None or settings.expand_per_layer == 0:
@@ -301,6 +333,17 @@ async def _expand_layer(run: _Run, layer: int) -> AsyncIterator[Event]:
         yield run.progress("expand", f"Reading the full text of '{paper.title[:80]}'…")
         try:
             fulltext = await run.guard(deps.fulltext.fulltext(paper))
+        except SourceOffline as exc:
+            # Said once: each further paper would fail the same way.
+            if "fulltext" not in run.offline_reported:
+                run.offline_reported.add("fulltext")
+                yield Notice(
+                    level="warning",
+                    source="expansion",
+                    message="Online full texts (arXiv HTML, ar5iv, PDFs) are unreachable, so citation expansion "
+                    f"reads only the papers in the offline full texts, if any: {exc.message}",
+                )
+            fulltext = None
         except PasaError as exc:
             yield Notice(level="warning", source="fulltext", message=f"{paper.title[:60]}: {exc}")
             fulltext = None

@@ -69,6 +69,12 @@ class AgentSettings(BaseModel):
     crawler_samples: int = Field(
         1, ge=1, le=8, description="Crawler ensemble: run the search session this many times and union queries."
     )
+    crawler_queries: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Whether the Crawler model writes search queries (up to max_queries). auto: not for the "
+        "embedded SmolLM2 Crawler, whose queries measured no better than none (benchmarks/RESULTS.md §1.10); "
+        "on for any other Crawler model. See engine/agent/crawler.py.",
+    )
 
     @classmethod
     def preset(cls, name: Preset) -> AgentSettings:

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.events import Event, FoundBy, PapersFound, RankedPaper, SearchFinished, event_to_dict
 
-_FOUND_BY_FIELDS = ("kind", "query", "parent_key", "section", "rank", "source")
+_FOUND_BY_FIELDS = ("kind", "query", "parent_key", "section", "rank", "source", "origin")
 _FAST = (
     tuple(f.name for f in dataclasses.fields(FoundBy)) == _FOUND_BY_FIELDS
     and tuple(f.name for f in dataclasses.fields(PapersFound)) == ("papers", "found_by", "also_found")
@@ -26,7 +26,7 @@ _FAST = (
 
 def _found_by(f: FoundBy) -> dict[str, Any]:
     return {"kind": f.kind, "query": f.query, "parent_key": f.parent_key, "section": f.section, "rank": f.rank,
-            "source": f.source}  # fmt: skip
+            "source": f.source, "origin": f.origin}  # fmt: skip
 
 
 def event_dict(event: Event) -> dict[str, Any]:
