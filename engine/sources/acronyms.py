@@ -97,6 +97,36 @@ def write(table: Mapping[str, tuple[str, int, int]], path: Path) -> None:
     path.write_text(json.dumps(table, sort_keys=True), encoding="utf-8")
 
 
+def read(path: Path) -> dict[str, tuple[str, int, int]]:
+    """The mined table `write` wrote; ValueError (as for any damaged postings file) when it is not one."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        return {str(k): (str(v[0]), int(v[1]), int(v[2])) for k, v in raw.items()}
+    except (AttributeError, IndexError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path} is not an acronym table ({exc})") from exc
+
+
+def merge(
+    base: Mapping[str, tuple[str, int, int]], delta: Mapping[str, tuple[str, int, int]]
+) -> dict[str, tuple[str, int, int]]:
+    """The table of both corpora, as far as two tables can tell: an acronym's definitions add up, and
+    its most common long form is the one seen most often in either (a table keeps only its best form,
+    so a form that is second in both is not counted; a full build recounts exactly)."""
+    out = dict(base)
+    for acronym, (form, count, total) in delta.items():
+        if acronym not in out:
+            out[acronym] = (form, count, total)
+            continue
+        old_form, old_count, old_total = out[acronym]
+        if _key(old_form) == _key(form):
+            out[acronym] = (old_form, old_count + count, old_total + total)
+        elif count > old_count:
+            out[acronym] = (form, count, old_total + total)
+        else:
+            out[acronym] = (old_form, old_count, old_total + total)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class AcronymTable:
     """The acronyms an index defines, reliably enough to spell them out: the most common long form
@@ -119,12 +149,7 @@ class AcronymTable:
     @classmethod
     def load(cls, path: Path, min_count: int = MIN_COUNT, min_share: float = MIN_SHARE) -> AcronymTable:
         """ValueError (as for any damaged postings file) when the file is not a table `write` made."""
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        try:
-            mined = {str(k): (str(v[0]), int(v[1]), int(v[2])) for k, v in raw.items()}
-        except (AttributeError, IndexError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path} is not an acronym table ({exc})") from exc
-        return cls.from_mined(mined, min_count, min_share)
+        return cls.from_mined(read(path), min_count, min_share)
 
     def long_forms(self, text: str) -> list[str]:
         """Long forms of the acronyms `text` uses and does not already spell out, in order."""

@@ -36,6 +36,8 @@ TEXT_CHARS = 1200
 _BATCH = 1024
 _ENCODE_BATCH = 4096
 FILES = ("dense_docs.npy", "dense_tokens.npy", "dense_idf.npy", "dense_tokenizer.json")
+# A delta segment's (engine/sources/bm25f.py build_delta): its rows' vectors and the tokens the base never saw.
+DELTA_FILES = ("dense_docs.npy", "dense_new_ids.npy", "dense_new_vectors.npy", "dense_new_idf.npy")
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -156,10 +158,10 @@ def _tokenizer(path: Path) -> Any:
     return tok
 
 
-def build(rows: Iterable[tuple[int, str, str]], n_rows: int, model_dir: Path, target: Path) -> None:
-    """Write the dense ranking's files into `target` from (rowid, title, abstract) rows."""
-    tok = _tokenizer(model_dir / "tokenizer.json")
-    vocab = tok.get_vocab_size()
+def _encode_rows(
+    tok: Any, rows: Iterable[tuple[int, str, str]]
+) -> tuple[array[int], npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+    """(rowids, flat token ids, bounds): row i's ids are ids[bounds[i]:bounds[i + 1]]."""
     # Token ids of every row, flat (int32) with offsets: the tokenizer's own per-text objects would
     # take gigabytes for the whole corpus, so texts are encoded a batch at a time.
     rowids = array("q")
@@ -183,9 +185,46 @@ def build(rows: Iterable[tuple[int, str, str]], n_rows: int, model_dir: Path, ta
     encode()
     ids = np.frombuffer(flat, dtype=np.int32) if len(flat) else np.zeros(0, dtype=np.int32)
     bounds = np.concatenate([[0], np.frombuffer(ends, dtype=np.int64)]) if len(ends) else np.zeros(1, np.int64)
+    return rowids, ids, bounds
+
+
+def _doc_vectors(
+    rowids: Sequence[int],
+    ids: npt.NDArray[np.int32],
+    bounds: npt.NDArray[np.int64],
+    idf: FloatArray,
+    vectors: FloatArray,
+    size: int,
+    offset: int = 0,
+) -> FloatArray:
+    """Each row's unit vector (idf-weighted sum of its tokens' vectors) at rowid - offset."""
+    docs = np.zeros((size, vectors.shape[1]), dtype=np.float32)
+    for i, rowid in enumerate(rowids):
+        arr = ids[bounds[i] : bounds[i + 1]]
+        if not len(arr):
+            continue
+        vec = idf[arr] @ vectors[arr]
+        norm = float(np.linalg.norm(vec))
+        if norm > 0:
+            docs[rowid - offset] = vec / norm
+    return docs
+
+
+def _document_frequency(
+    rowids: Sequence[int], ids: npt.NDArray[np.int32], bounds: npt.NDArray[np.int64], vocab: int
+) -> npt.NDArray[np.float64]:
     df = np.zeros(vocab, dtype=np.float64)
     for i in range(len(rowids)):
         df[np.unique(ids[bounds[i] : bounds[i + 1]])] += 1
+    return df
+
+
+def build(rows: Iterable[tuple[int, str, str]], n_rows: int, model_dir: Path, target: Path) -> None:
+    """Write the dense ranking's files into `target` from (rowid, title, abstract) rows."""
+    tok = _tokenizer(model_dir / "tokenizer.json")
+    vocab = tok.get_vocab_size()
+    rowids, ids, bounds = _encode_rows(tok, rows)
+    df = _document_frequency(rowids, ids, bounds, vocab)
     idf = np.where(df > 0, np.log((len(rowids) + 1) / (df + 1)), 0.0).astype(np.float32)
     used = np.flatnonzero(df > 0)
     dim = 0
@@ -196,15 +235,7 @@ def build(rows: Iterable[tuple[int, str, str]], n_rows: int, model_dir: Path, ta
         dim = small.shape[1]
         vectors = np.zeros((vocab, dim), dtype=np.float32)
         vectors[used] = small
-    docs = np.zeros((n_rows, dim), dtype=np.float32)
-    for i, rowid in enumerate(rowids):
-        arr = ids[bounds[i] : bounds[i + 1]]
-        if not len(arr):
-            continue
-        vec = idf[arr] @ vectors[arr]
-        norm = float(np.linalg.norm(vec))
-        if norm > 0:
-            docs[rowid] = vec / norm
+    docs = _doc_vectors(rowids, ids, bounds, idf, vectors, n_rows)
     target.mkdir(parents=True, exist_ok=True)
     np.save(target / "dense_docs.npy", docs)
     np.save(target / "dense_tokens.npy", vectors.astype(np.float16))
@@ -212,17 +243,63 @@ def build(rows: Iterable[tuple[int, str, str]], n_rows: int, model_dir: Path, ta
     shutil.copyfile(model_dir / "tokenizer.json", target / "dense_tokenizer.json")
 
 
+def build_delta(
+    rows: Iterable[tuple[int, str, str]],
+    base_rows: int,
+    n_rows: int,
+    base_docs: int,
+    model_dir: Path,
+    base: Path,
+    target: Path,
+) -> None:
+    """A delta segment's dense files in `target`: vectors for the rows base_rows..n_rows, and for the
+    WordPiece tokens the base's corpus never used (the base keeps a zero vector for those), computed
+    through MiniLM now. Tokens the base knows keep its idf and vectors, so the base's row vectors stay
+    right; a new token's idf counts the base's `base_docs` rows as not holding it."""
+    tok = _tokenizer(base / "dense_tokenizer.json")
+    rowids, ids, bounds = _encode_rows(tok, rows)
+    idf: FloatArray = np.load(base / "dense_idf.npy")
+    vectors: FloatArray = np.load(base / "dense_tokens.npy").astype(np.float32)
+    df = _document_frequency(rowids, ids, bounds, len(idf))
+    new = np.flatnonzero((df > 0) & ~vectors.any(axis=1)) if vectors.shape[1] else np.zeros(0, np.int64)
+    new_vectors = np.zeros((len(new), vectors.shape[1]), dtype=np.float32)
+    new_idf = np.log((base_docs + len(rowids) + 1) / (df[new] + 1)).astype(np.float32)
+    if len(new):
+        cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+        new_vectors = token_vectors(model_dir, new.tolist(), int(cls_id), int(sep_id))
+        vectors[new] = new_vectors
+        idf[new] = new_idf
+    target.mkdir(parents=True, exist_ok=True)
+    np.save(target / "dense_docs.npy", _doc_vectors(rowids, ids, bounds, idf, vectors, n_rows - base_rows, base_rows))
+    np.save(target / "dense_new_ids.npy", new.astype(np.int64))
+    np.save(target / "dense_new_vectors.npy", new_vectors.astype(np.float16))
+    np.save(target / "dense_new_idf.npy", new_idf)
+
+
 class DenseRanker:
     """Ranks an index's rows by cosine with a text's static embedding. Safe to share between threads."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, delta: Path | None = None) -> None:
         self._docs: FloatArray = np.load(directory / "dense_docs.npy", mmap_mode="r")
         self._tokens: FloatArray = np.load(directory / "dense_tokens.npy").astype(np.float32)
         self._idf: FloatArray = np.load(directory / "dense_idf.npy")
         self._tok = _tokenizer(directory / "dense_tokenizer.json")
         if self._docs.ndim != 2 or self._tokens.shape[0] != self._idf.shape[0]:
             raise ValueError(f"{directory}: dense ranking files do not match")
-        self.n_rows = self._docs.shape[0]
+        self.n_base = self._docs.shape[0]
+        self.n_rows = self.n_base
+        # An incremental update's rows (bm25f.build_delta) follow the base's; dead base rows score 0.
+        self._delta_docs: FloatArray | None = None
+        self._dead: npt.NDArray[np.int64] | None = None
+        if delta is not None:
+            new_ids: npt.NDArray[np.int64] = np.load(delta / "dense_new_ids.npy")
+            self._tokens[new_ids] = np.load(delta / "dense_new_vectors.npy").astype(np.float32)
+            self._idf[new_ids] = np.load(delta / "dense_new_idf.npy")
+            self._delta_docs = np.load(delta / "dense_docs.npy", mmap_mode="r")
+            self._dead = np.load(delta / "dead.npy")
+            if self._delta_docs.ndim != 2 or self._delta_docs.shape[1] != self._docs.shape[1]:
+                raise ValueError(f"{delta}: dense delta files do not match the base")
+            self.n_rows += self._delta_docs.shape[0]
 
     def embed(self, text: str) -> FloatArray | None:
         ids = np.asarray(self._tok.encode(text[:TEXT_CHARS], add_special_tokens=False).ids[:MAX_TOKENS], dtype=np.int64)
@@ -239,7 +316,11 @@ class DenseRanker:
         if vec is None:
             return out
         # float32 on disk (memory-mapped): one BLAS matrix-vector product, ~0.03 s for 192k rows.
-        out[:] = self._docs @ vec
+        out[: self.n_base] = self._docs @ vec
+        if self._delta_docs is not None:
+            out[self.n_base :] = self._delta_docs @ vec
+        if self._dead is not None:
+            out[self._dead] = 0.0
         return out
 
     def top(self, text: str, limit: int, *, exclude: npt.NDArray[np.bool_] | None = None) -> list[int]:

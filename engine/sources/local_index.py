@@ -13,29 +13,30 @@ stale, is ranked by FTS5's own bm25() (phrases matched as phrases).
 from __future__ import annotations
 
 import asyncio
-import gzip
-import io
 import json
 import re
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from engine.errors import ConfigError, InputError
 from engine.papers import Paper, normalise_title, strip_arxiv_version
+from engine.sources import snapshot
 from engine.sources.acronyms import AcronymTable
 from engine.sources.bm25f import (
     Bm25fRanker,
+    build_delta,
     build_postings,
+    delta_rows,
     fuse_ranks,
     has_dense,
-    postings_current,
     postings_dir,
+    postings_state,
 )
 from engine.sources.dense import DenseRanker
 from engine.sources.title_match import title_similarity
@@ -130,10 +131,16 @@ def text_has_no_phrase(text: str) -> bool:
 
 
 def ensure_postings(path: Path, progress: Callable[[int, int], None] | None = None) -> bool:
-    """Write the BM25F postings of the index at `path` when missing or stale; True if it wrote them."""
-    if postings_current(path):
+    """Write the BM25F postings of the index at `path` when missing or stale (or only their delta
+    segment, when that is what an interrupted update left behind); True if it wrote anything.
+    Damaged files are engine.sources.index_lifecycle's to find."""
+    state = postings_state(path)
+    if state == "current":
         return False
-    build_postings(path, progress=progress)
+    if state == "delta_stale":
+        build_delta(path)
+    else:
+        build_postings(path, progress=progress)
     return True
 
 
@@ -143,6 +150,8 @@ class BuildReport:
     skipped: int  # corrupt or unusable lines
     duplicates: int
     path: Path
+    filtered: int = 0  # rows outside the categories asked for
+    resumed_at: int = 0  # bytes of the (decompressed) corpus an earlier, interrupted build had indexed
 
 
 def _split_authors(value: Any) -> list[str]:
@@ -152,6 +161,19 @@ def _split_authors(value: Any) -> list[str]:
         parts = re.split(r",\s*|\s+and\s+", value.replace("\n", " "))
         return [p.strip() for p in parts if p.strip()]
     return []
+
+
+_NEW_ID = re.compile(r"^(\d{2})(\d{2})\.\d{4,5}")
+_OLD_ID = re.compile(r"^[a-z-]+(?:\.[A-Z]{2})?/(\d{2})(\d{2})\d{3}")
+
+
+def arxiv_id_year(arxiv_id: str) -> int | None:
+    """The year an arXiv id was issued in: "2106.15928" -> 2021, "hep-th/9901001" -> 1999."""
+    found = _NEW_ID.match(arxiv_id) or _OLD_ID.match(arxiv_id)
+    if not found or not 1 <= int(found.group(2)) <= 12:
+        return None
+    yy = int(found.group(1))
+    return (1900 if yy >= 91 else 2000) + yy
 
 
 def row_to_paper(row: dict[str, Any]) -> Paper | None:
@@ -168,8 +190,12 @@ def row_to_paper(row: dict[str, Any]) -> Paper | None:
     elif is_arxiv_snapshot:
         versions = row.get("versions") or []
         created = versions[0].get("created", "") if versions and isinstance(versions[0], dict) else ""
-        found = re.search(r"(19|20)\d{2}", created) or re.search(r"(19|20)\d{2}", str(row.get("update_date", "")))
-        year = int(found.group(0)) if found else None
+        found = re.search(r"(19|20)\d{2}", created)
+        # update_date is the last revision's date, often years after publication: the id's YYMM is closer.
+        year = int(found.group(0)) if found else arxiv_id_year(str(row.get("id") or ""))
+        if year is None:
+            found = re.search(r"(19|20)\d{2}", str(row.get("update_date", "")))
+            year = int(found.group(0)) if found else None
     pid = str(row.get("id") or "")
     if is_arxiv_snapshot and pid:
         pid = f"arxiv:{strip_arxiv_version(pid)}"
@@ -188,20 +214,40 @@ def row_to_paper(row: dict[str, Any]) -> Paper | None:
     )
 
 
-def _iter_rows(fh: IO[str], on_skip: Callable[[], None]) -> Iterator[dict[str, Any]]:
-    for line in fh:
-        line = line.strip()
-        if not line:
-            continue
+def _paper_row(paper: Paper) -> tuple[Any, ...]:
+    return (
+        paper.id,
+        paper.arxiv_id,
+        paper.doi,
+        paper.title,
+        paper.title_key,
+        paper.abstract,
+        json.dumps(list(paper.authors)),
+        paper.year,
+        paper.venue,
+        paper.source,
+    )
+
+
+_COUNTS = ("added", "skipped", "duplicates", "filtered")
+
+
+def _resume_point(tmp: Path, fingerprint: str) -> tuple[str, int, dict[str, int]] | None:
+    """(phase, offset, counts) of an interrupted build of the same corpus into `tmp`, or None."""
+    if not tmp.is_file():
+        return None
+    try:
+        con = sqlite3.connect(tmp)
         try:
-            row = json.loads(line)
-        except ValueError:
-            on_skip()
-            continue
-        if isinstance(row, dict):
-            yield row
-        else:
-            on_skip()
+            meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+        finally:
+            con.close()
+        if meta.get("build_source") != fingerprint:
+            return None
+        counts = json.loads(meta.get("build_counts", "{}"))
+        return str(meta["build_phase"]), int(meta["build_offset"]), {k: int(counts.get(k, 0)) for k in _COUNTS}
+    except (sqlite3.DatabaseError, KeyError, ValueError, TypeError):
+        return None
 
 
 def build_index(
@@ -210,77 +256,105 @@ def build_index(
     *,
     progress: Callable[[int, int, int], None] | None = None,
     chunk: int = 5000,
+    categories: str | Sequence[str] | None = None,
+    resume: bool = True,
 ) -> BuildReport:
     """Build the index at `target` (and its BM25F postings) from a JSON-lines(.gz) corpus; the old index
     stays until the new one is complete.
 
+    The corpus is streamed (engine/sources/snapshot.py); with `categories` ("cs.*,stat.ML") only rows
+    of those arXiv categories are kept. Every chunk of rows is committed together with the offset it
+    reached, so a build that is interrupted (Ctrl-C, a crash, kill -9) continues from there when run
+    again on the same file with the same categories (`resume=False` starts over).
     `progress(bytes_read, total_bytes, papers_added)` is called after every chunk.
     """
     if not source.is_file():
         raise InputError(f"corpus file not found: {source}", hint="pass --from PATH to a JSON-lines corpus")
+    patterns = snapshot.parse_categories(categories)
+    keep = snapshot.CategoryFilter(patterns)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".building")
-    tmp.unlink(missing_ok=True)
+    fingerprint = snapshot.fingerprint(source, patterns)
+    point = _resume_point(tmp, fingerprint) if resume else None
+    if point is None:
+        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+        phase, start, counts = "rows", 0, dict.fromkeys(_COUNTS, 0)
+    else:
+        phase, start, counts = point
     total = source.stat().st_size
-    skipped = duplicates = added = 0
-
-    def skip() -> None:
-        nonlocal skipped
-        skipped += 1
 
     con = sqlite3.connect(tmp)
     try:
-        con.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _CREATE)
-        raw = source.open("rb")
-        with raw:
-            fh: IO[str] = (
-                io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8", errors="replace")
-                if source.suffix == ".gz"
-                else io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
+        # WAL, synchronous=NORMAL: a committed chunk survives a crash or kill -9, at little cost.
+        con.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + _CREATE)
+
+        def checkpoint(phase: str, offset: int) -> None:
+            con.executemany(
+                "INSERT OR REPLACE INTO meta VALUES(?, ?)",
+                [
+                    ("build_source", fingerprint),
+                    ("build_phase", phase),
+                    ("build_offset", str(offset)),
+                    ("build_counts", json.dumps(counts)),
+                ],
             )
+            con.commit()
+
+        if phase == "rows":
             batch: list[tuple[Any, ...]] = []
-            for row in _iter_rows(fh, skip):
-                paper = row_to_paper(row)
-                if paper is None:
-                    skipped += 1
-                    continue
-                batch.append(
-                    (
-                        paper.id,
-                        paper.arxiv_id,
-                        paper.doi,
-                        paper.title,
-                        paper.title_key,
-                        paper.abstract,
-                        json.dumps(list(paper.authors)),
-                        paper.year,
-                        paper.venue,
-                        paper.source,
-                    )
-                )
+            line: snapshot.Line | None = None
+            for line in snapshot.stream(source, start=start):
+                row = line.row
+                if row is None:
+                    counts["skipped"] += 1
+                elif keep and not keep.keeps(row):
+                    counts["filtered"] += 1
+                elif (paper := row_to_paper(row)) is None:
+                    counts["skipped"] += 1
+                else:
+                    batch.append(_paper_row(paper))
                 if len(batch) >= chunk:
-                    added, duplicates = _flush(con, batch, added, duplicates)
+                    _flush(con, batch, counts)
+                    checkpoint("rows", line.offset)
                     if progress:
-                        progress(raw.tell(), total, added)
-            added, duplicates = _flush(con, batch, added, duplicates)
-        con.execute("INSERT INTO papers_fts(papers_fts) VALUES('rebuild')")
-        con.executescript(_INDEXES)
-        con.execute("INSERT OR REPLACE INTO meta VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
-        con.execute("INSERT OR REPLACE INTO meta VALUES('source', ?)", (str(source),))
-        con.execute("INSERT OR REPLACE INTO meta VALUES('build_id', ?)", (uuid.uuid4().hex,))
+                        progress(line.position, total, counts["added"])
+            _flush(con, batch, counts)
+            checkpoint("rows", line.offset if line is not None else start)
+            con.execute("INSERT INTO papers_fts(papers_fts) VALUES('rebuild')")
+            con.executescript(_INDEXES)
+            con.execute("INSERT OR REPLACE INTO meta VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
+            con.execute("INSERT OR REPLACE INTO meta VALUES('source', ?)", (str(source),))
+            con.execute("INSERT OR REPLACE INTO meta VALUES('categories', ?)", (json.dumps(list(patterns)),))
+            con.execute("INSERT OR REPLACE INTO meta VALUES('build_id', ?)", (uuid.uuid4().hex,))
+            checkpoint("postings", total)
+        con.execute("PRAGMA journal_mode=DELETE")  # one self-contained file from here on
+    finally:
+        con.close()
+    if progress:
+        progress(total, total, counts["added"])
+    build_postings(tmp, target=postings_dir(target))
+    con = sqlite3.connect(tmp)
+    try:
+        # The finished index keeps no checkpoint ('build_id' is the build's identity, not one).
+        con.execute("DELETE FROM meta WHERE key IN ('build_source', 'build_phase', 'build_offset', 'build_counts')")
         con.commit()
     finally:
         con.close()
-    build_postings(tmp, target=postings_dir(target))
-    if progress:
-        progress(total, total, added)
     tmp.replace(target)
-    return BuildReport(added=added, skipped=skipped, duplicates=duplicates, path=target)
+    return BuildReport(
+        added=counts["added"],
+        skipped=counts["skipped"],
+        duplicates=counts["duplicates"],
+        path=target,
+        filtered=counts["filtered"],
+        resumed_at=start,
+    )
 
 
-def _flush(con: sqlite3.Connection, batch: list[tuple[Any, ...]], added: int, dups: int) -> tuple[int, int]:
+def _flush(con: sqlite3.Connection, batch: list[tuple[Any, ...]], counts: dict[str, int]) -> None:
     if not batch:
-        return added, dups
+        return
     before = con.total_changes
     con.executemany(
         "INSERT OR IGNORE INTO papers(id, arxiv_id, doi, title, title_key, abstract, authors, year, venue, source)"
@@ -288,9 +362,127 @@ def _flush(con: sqlite3.Connection, batch: list[tuple[Any, ...]], added: int, du
         batch,
     )
     new = con.total_changes - before
-    size = len(batch)
+    counts["added"] += new
+    counts["duplicates"] += len(batch) - new
     batch.clear()
-    return added + new, dups + size - new
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateReport:
+    added: int
+    changed: int
+    unchanged: int
+    removed: int
+    rankings: str  # "delta" (the delta segment rewritten), "full" (postings rebuilt), "none"
+
+
+# A delta segment is folded into a full postings build once it holds this share of the base's rows:
+# scoring reads both segments, and the delta is rewritten whole at each update, so its cost grows with
+# it; a full build (minutes at 193k papers) resets it.
+COMPACT_SHARE = 0.25
+
+_FIELDS = "rowid, id, arxiv_id, doi, title, title_key, abstract, authors, year, venue, source"
+
+
+def _fts(con: sqlite3.Connection, rowid: int, title: str, abstract: str, *, delete: bool) -> None:
+    if delete:  # an external-content FTS5 table forgets a row given the values it indexed
+        con.execute(
+            "INSERT INTO papers_fts(papers_fts, rowid, title, abstract) VALUES('delete', ?, ?, ?)",
+            (rowid, title, abstract),
+        )
+    else:
+        con.execute("INSERT INTO papers_fts(rowid, title, abstract) VALUES(?, ?, ?)", (rowid, title, abstract))
+
+
+def apply_updates(
+    index_path: Path,
+    papers: Iterable[Paper],
+    deleted: Iterable[str] = (),
+    *,
+    last_update: str | None = None,
+    compact_share: float = COMPACT_SHARE,
+) -> UpdateReport:
+    """Add, change and remove papers in the index at `index_path` and its rankings, without a full build.
+
+    The papers table and FTS5 change in one transaction (with `last_update`, the date the harvest
+    reached, and a new 'delta_id'): a paper is matched by arXiv id (else by id); a changed one is
+    written under a new rowid so the base postings' row for it becomes dead; `deleted` holds arXiv
+    ids. Then the BM25F/acronym/dense delta segment is rewritten from the index (bm25f.build_delta),
+    or the postings are rebuilt whole when the delta has outgrown `compact_share` of the base or the
+    postings were not current to begin with. A crash between the two steps leaves 'delta_stale'
+    postings, which `ensure_postings` (and index_lifecycle) repair."""
+    state = postings_state(index_path)
+    base_rows, _ = delta_rows(index_path)
+    added = changed = unchanged = removed = 0
+    con = sqlite3.connect(index_path, timeout=30)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        top = int(con.execute("SELECT coalesce(max(rowid), 0) + 1 FROM papers").fetchone()[0])
+        next_rowid = max(top, base_rows)
+
+        def find(paper: Paper) -> tuple[Any, ...] | None:
+            row = None
+            if paper.arxiv_id:
+                row = con.execute(
+                    f"SELECT {_FIELDS} FROM papers WHERE arxiv_id = ? LIMIT 1", (paper.arxiv_id,)
+                ).fetchone()
+            if row is None:
+                row = con.execute(f"SELECT {_FIELDS} FROM papers WHERE id = ?", (paper.id,)).fetchone()
+            return tuple(row) if row else None
+
+        for paper in papers:
+            old = find(paper)
+            values = _paper_row(paper)
+            if old is not None:
+                # The paper keeps the id it has in this index (the library may refer to it by that id).
+                values = (old[1], *values[1:])
+                if tuple(old[1:]) == values:
+                    unchanged += 1
+                    continue
+                _fts(con, int(old[0]), str(old[4]), str(old[6] or ""), delete=True)
+                con.execute("DELETE FROM papers WHERE rowid = ?", (old[0],))
+                changed += 1
+            else:
+                added += 1
+            con.execute(
+                "INSERT INTO papers(rowid, id, arxiv_id, doi, title, title_key, abstract, authors, year, venue, source)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (next_rowid, *values),
+            )
+            _fts(con, next_rowid, paper.title, paper.abstract, delete=False)
+            next_rowid += 1
+        for arxiv_id in deleted:
+            for rowid, title, abstract in con.execute(
+                "SELECT rowid, title, coalesce(abstract, '') FROM papers WHERE arxiv_id = ?",
+                (strip_arxiv_version(arxiv_id),),
+            ).fetchall():
+                _fts(con, int(rowid), str(title), str(abstract), delete=True)
+                con.execute("DELETE FROM papers WHERE rowid = ?", (rowid,))
+                removed += 1
+        touched = added + changed + removed > 0
+        if touched:
+            con.execute("INSERT OR REPLACE INTO meta VALUES('delta_id', ?)", (uuid.uuid4().hex,))
+        if last_update:
+            con.execute("INSERT OR REPLACE INTO meta VALUES('last_update', ?)", (last_update,))
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        con.close()
+    rankings = "none"
+    if state in ("missing", "stale"):
+        build_postings(index_path)
+        rankings = "full"
+    elif touched or state == "delta_stale":
+        _, grown = delta_rows(index_path)
+        if grown > compact_share * max(base_rows, 1):
+            build_postings(index_path)
+            rankings = "full"
+        else:
+            build_delta(index_path)
+            rankings = "delta"
+    return UpdateReport(added, changed, unchanged, removed, rankings)
 
 
 _COLUMNS = "p.id, p.arxiv_id, p.doi, p.title, p.abstract, p.authors, p.year, p.venue, p.source"
@@ -347,13 +539,21 @@ class LocalIndex:
         self.dense: DenseRanker | None = None
         self.dense_weight = DENSE_WEIGHT
         self.dense_depth = DENSE_DEPTH
-        if postings_current(path):
+        # Why this index ranks with FTS5's bm25() (None when it ranks with BM25F): callers repair it
+        # with engine.sources.index_lifecycle.ensure_ready before opening it; this is what is left
+        # when that could not run, and it is said, never silent.
+        self.fallback_reason: str | None = None
+        state = postings_state(path)
+        if state != "current":
+            self.fallback_reason = f"the BM25F postings are {state.replace('_', ' ')}"
+        else:
             try:
                 self.bm25f = Bm25fRanker(postings_dir(path))
                 if has_dense(postings_dir(path)):
-                    self.dense = DenseRanker(postings_dir(path))
-            except (OSError, ValueError):  # unreadable arrays: rebuilt by `pasa index build`
+                    self.dense = DenseRanker(postings_dir(path), delta=self.bm25f.delta_dir)
+            except (OSError, ValueError) as exc:  # unreadable arrays: index_lifecycle repairs them
                 self.bm25f = self.dense = None
+                self.fallback_reason = f"the BM25F postings are damaged ({exc})"
 
     @property
     def acronyms(self) -> AcronymTable | None:

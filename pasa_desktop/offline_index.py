@@ -1,0 +1,71 @@
+"""The offline index as the app configures it: engine.sources.index_lifecycle with the settings' paths.
+
+One question, "is the index ready?", one answer for `./run.sh`, `pasa search`, `pasa eval`, the
+window's search process, the first-run wizard and labelled Selector pairs: `prepare_index`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import httpx
+
+from engine.events import Notice
+from engine.sources import index_lifecycle, oai_pmh
+from engine.sources.http import Sleep
+from engine.sources.index_lifecycle import IndexHealth, UpdateResult
+from engine.sources.local_index import BuildReport
+from pasa_desktop.settings import Settings
+
+
+def build_index(
+    source: Path,
+    target: Path,
+    *,
+    progress: Callable[[int, int, int], None] | None = None,
+    categories: str | None = None,
+) -> BuildReport:
+    """Build an index from a corpus or arXiv snapshot (streamed; an interrupted build continues)."""
+    return index_lifecycle.build(source, target, progress=progress, categories=categories)
+
+
+def index_health(settings: Settings) -> IndexHealth:
+    return index_lifecycle.check(settings.index_path())
+
+
+def prepare_index(
+    settings: Settings,
+    *,
+    notify: Callable[[Notice], object] | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> IndexHealth:
+    """The configured index, ready to search: built from the configured corpus (PASA_CORPUS or
+    paths.corpus) when missing, its rankings written or repaired when missing, stale or damaged.
+    ConfigError when there is neither an index nor a corpus."""
+    return index_lifecycle.ensure_ready(settings.index_path(), settings.corpus_path(), notify=notify, progress=progress)
+
+
+async def update_index(
+    settings: Settings,
+    *,
+    since: date | None = None,
+    categories: str | None = None,
+    endpoint: str = oai_pmh.DEFAULT_ENDPOINT,
+    notify: Callable[[Notice], None] | None = None,
+    progress: oai_pmh.PageProgress | None = None,
+    sleep: Sleep | None = None,
+) -> UpdateResult:
+    """`pasa index update`: harvest arXiv's changes over OAI-PMH into the configured index."""
+    async with httpx.AsyncClient() as client:
+        fetcher = oai_pmh.fetcher(client, notify=notify, sleep=sleep)
+        return await index_lifecycle.update(
+            settings.index_path(),
+            fetcher,
+            since=since,
+            categories=categories,
+            endpoint=endpoint,
+            notify=notify,
+            progress=progress,
+        )
