@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, Field, ValidationError
@@ -60,8 +60,15 @@ class SourceSettings(BaseModel):
     )
 
 
+class AppearanceSettings(BaseModel):
+    theme: Literal["system", "light", "dark"] = Field(
+        "system", description="Window colours: follow the system's light/dark scheme, or always light or dark."
+    )
+
+
 class Settings(BaseModel):
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    appearance: AppearanceSettings = Field(default_factory=AppearanceSettings)
     paths: PathSettings = Field(default_factory=PathSettings)
     sources: SourceSettings = Field(default_factory=SourceSettings)
     profiles: list[ModelProfile] = Field(default_factory=lambda: [ModelProfile()])

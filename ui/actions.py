@@ -62,7 +62,51 @@ class ZoteroDialog(QDialog):
 
 class ActionHandler:
     def __init__(self, window: MainWindow) -> None:
+        from ui.paper_actions import PaperActions
+        from ui.row_menu import RowMenu
+
         self.window = window
+        # Notes, PDFs, imports and drops (paper_actions) and the rows' context menu (row_menu), for both
+        # the search's and the library's tables.
+        self.papers = PaperActions(window)
+        self.row_menu = RowMenu(window, self.papers, self)
+        for panel in self.papers.panels():
+            panel.menu_requested.connect(lambda rows, pos, p=panel: self.row_menu.popup(p, rows, pos))
+        from PySide6.QtWidgets import QApplication
+
+        from ui.theme import apply_saved_theme
+
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_saved_theme(app, window.services.settings.appearance.theme)
+
+    # -- finding, importing, appearance ------------------------------------------------------------
+
+    def find(self) -> None:
+        """Ctrl+F: the filter box of the table in view (not the query box)."""
+        self.window.current_results().focus_filter()
+
+    def import_file(self) -> None:
+        self.papers.choose_import()
+
+    def set_theme(self, theme: str) -> None:
+        """Apply and remember a theme ("system", "light" or "dark")."""
+        from PySide6.QtWidgets import QApplication
+
+        from ui.theme import apply_theme
+
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, theme)
+        self.window.sync_theme_menu(theme)
+        current = self.window.services.settings
+        if current.appearance.theme != theme:
+            appearance = current.appearance.model_copy(update={"theme": theme})
+            try:
+                self.window.services.update_settings(current.model_copy(update={"appearance": appearance}), {})
+            except PasaError as exc:
+                self.window.show_error("Settings", str(exc))
+        self.window.status_text.setText(f"Theme: {theme}.")
 
     def _selection(self) -> tuple[list[ResultRow], int | None] | None:
         panel = self.window.current_results()
@@ -168,6 +212,8 @@ class ActionHandler:
         except PasaError as exc:
             self.window.show_error("Settings", str(exc))
             return
+        if settings.appearance.theme != self._shown_theme():
+            self.set_theme(settings.appearance.theme)
         panel = self.window.search_panel
         from ui.settings_dialog import KNOWN_SOURCES
 
@@ -175,6 +221,12 @@ class ActionHandler:
                           [p.name for p in settings.profiles] or ["embedded"], settings.crawler_profile,
                           settings.selector_profile)
         self.window.status_text.setText("Settings saved.")
+
+    @staticmethod
+    def _shown_theme() -> str:
+        from ui.theme import chosen_theme
+
+        return chosen_theme()
 
     def add_profile(self, profile: Any) -> None:
         """A model profile from the training panel joins the saved profiles (same name: replaced)."""

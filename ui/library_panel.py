@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -35,6 +36,32 @@ _STATUS = {"done": "✔ done", "cancelled": "■ cancelled", "failed": "✘ fail
            "running": "■ interrupted"}
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that elides its text (whole text in the tooltip) instead of squeezing its neighbours."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        metrics = self.fontMetrics()
+        super().setText(metrics.elidedText(self._full, Qt.TextElideMode.ElideMiddle, max(self.width(), 40)))
+
+
 class LibraryPanel(QWidget):
     refresh_requested = Signal()
     run_chosen = Signal(int)
@@ -52,7 +79,7 @@ class LibraryPanel(QWidget):
         self.search_box = QLineEdit()
         self.search_box.setPlaceholderText("Search the library: titles, abstracts, notes and PDF text…")
         self.search_box.setClearButtonEnabled(True)
-        self.scope_label = QLabel("All papers")
+        self.scope_label = ElidedLabel("All papers")
         self.scope_label.setMinimumWidth(160)
         self.scope_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.tree = QTreeWidget()
@@ -91,8 +118,8 @@ class LibraryPanel(QWidget):
         )
         self.results.splitter.setSizes([700, 420])
         top = QHBoxLayout()
-        top.addWidget(self.search_box, 1)
-        top.addWidget(self.scope_label)
+        top.addWidget(self.search_box, 3)
+        top.addWidget(self.scope_label, 2)
         # Three panes, as in Zotero: collections/tags/searches | papers | the selected paper.
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(sidebar)
@@ -214,6 +241,7 @@ class LibraryPanel(QWidget):
             return
         self._scope = tuple(data)  # type: ignore[assignment]
         self.current_run = None
+        self.results.reset_filters()
         self.runs.blockSignals(True)
         self.runs.clearSelection()
         self.runs.setCurrentItem(None)
@@ -247,6 +275,7 @@ class LibraryPanel(QWidget):
         if item is None:
             return
         self.current_run = int(item.data(Qt.ItemDataRole.UserRole))
+        self.results.reset_filters()  # filters belong to one search's table, not to the next
         self.search_box.blockSignals(True)
         self.search_box.clear()
         self.search_box.blockSignals(False)
@@ -266,6 +295,16 @@ class LibraryPanel(QWidget):
             message = f" — {run.message}" if run.message else ""
             self.run_info.setText(f"#{run.id} {status}{took}: {run.queries} queries, {run.found} found, "
                                   f"{run.scored} scored, {run.selected} selected{message}")
+
+    def show_run(self, run_id: int) -> bool:
+        """Select a past search in the list (its papers then load); False when it is not listed."""
+        for i in range(self.runs.count()):
+            item = self.runs.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == run_id:
+                self.runs.setCurrentItem(item)
+                self.runs.scrollToItem(item)
+                return True
+        return False
 
     def _resume(self) -> None:
         run = self._runs.get(self.current_run) if self.current_run is not None else None

@@ -382,6 +382,7 @@ class MainWindow(QMainWindow):
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         for text, keys, slot in (
+            ("&Import…", "Ctrl+I", self.actions.import_file),
             ("&Export selection…", "Ctrl+E", self.actions.export_selection),
             ("Send to &Zotero…", "Ctrl+Shift+Z", self.actions.send_to_zotero),
             ("&Settings…", "Ctrl+,", self.actions.open_settings),
@@ -396,6 +397,10 @@ class MainWindow(QMainWindow):
         copy.setShortcut(QKeySequence("Ctrl+Shift+C"))
         copy.triggered.connect(self.actions.copy_bibtex)
         edit_menu.addAction(copy)
+        find = QAction("&Find in table", self)  # the table's filter box, not the query box
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.triggered.connect(self.actions.find)
+        edit_menu.addAction(find)
         view_menu = menu.addMenu("&View")
         graph = QAction("Crawl as &graph", self)
         graph.setShortcut(QKeySequence("Ctrl+G"))
@@ -404,12 +409,26 @@ class MainWindow(QMainWindow):
         notes = QAction("&Notifications", self)
         notes.triggered.connect(lambda: self.notifications.setVisible(not self.notifications.isVisible()))
         view_menu.addAction(notes)
+        from ui.theme import THEMES, chosen_theme
+
+        theme_menu = view_menu.addMenu("&Theme")
+        self.theme_actions: dict[str, QAction] = {}
+        for name in THEMES:
+            action = theme_menu.addAction("Follow the system" if name == "system" else name.capitalize())
+            action.setCheckable(True)
+            action.triggered.connect(lambda _c=False, n=name: self.actions.set_theme(n))
+            self.theme_actions[name] = action
+        self.sync_theme_menu(chosen_theme())
         about = QAction("&About PaSa Desktop", self)
         about.triggered.connect(self.show_about)
         menu.addMenu("&Help").addAction(about)
         escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         escape.activated.connect(self.cancel_search)
         self.copy_action = copy
+
+    def sync_theme_menu(self, theme: str) -> None:
+        for name, action in self.theme_actions.items():
+            action.setChecked(name == theme)
 
     def show_about(self) -> None:
         from ui.about_dialog import AboutDialog

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QTabWidget,
     QTextBrowser,
     QToolButton,
@@ -24,28 +21,8 @@ from PySide6.QtWidgets import (
 
 from pasa_desktop.gui_controller import ResultRow
 from ui.colors import score_color
-
-
-def render_pdf_page(path: str, page: int = 0, zoom: float = 1.3) -> QImage:
-    """First page of a PDF as an image (pymupdf is imported only when a PDF is shown)."""
-    import pymupdf
-
-    with pymupdf.open(path) as doc:
-        if doc.page_count == 0:
-            raise ValueError("the PDF has no pages")
-        pix = doc[min(page, doc.page_count - 1)].get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
-        image = QImage(pix.samples, pix.width, pix.height, pix.stride, QImage.Format.Format_RGB888)
-        return image.copy()  # detach from pymupdf's buffer before it is freed
-
-
-class PdfScrollArea(QScrollArea):
-    def __init__(self, on_resize: Callable[[], None]) -> None:
-        super().__init__()
-        self._on_resize = on_resize
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._on_resize()
+from ui.notes_editor import NotesEditor
+from ui.pdf_pane import PdfPane
 
 
 class PaperDetail(QWidget):
@@ -121,17 +98,15 @@ class PaperDetail(QWidget):
         text_layout.setContentsMargins(4, 4, 4, 4)
         text_layout.addWidget(self.abstract, 3)
         text_layout.addWidget(reason_box, 1)
-        self.pdf_view = QLabel()
-        self.pdf_view.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
-        self._pdf_image: QImage | None = None
-        self._pdf_path: str | None = None  # None: nothing shown yet
-        pdf_scroll = PdfScrollArea(self._fit_pdf)
-        pdf_scroll.setWidgetResizable(True)
-        pdf_scroll.setWidget(self.pdf_view)
-        self.pdf_scroll = pdf_scroll
+        # PDF pages and notes: their own widgets (ui/pdf_pane.py, ui/notes_editor.py); the window stores
+        # what they ask for (attach, open, save a note) through the library.
+        self.pdf = PdfPane()
+        self.pdf_view = self.pdf.view  # the rendered page
+        self.notes = NotesEditor()
         self.tabs = QTabWidget()
         self.tabs.addTab(text_tab, "Abstract")
-        self.tabs.addTab(pdf_scroll, "PDF")
+        self.tabs.addTab(self.pdf, "PDF")
+        self.tabs.addTab(self.notes, "Notes")
 
         self.body = QWidget()
         body = QVBoxLayout(self.body)
@@ -181,6 +156,7 @@ class PaperDetail(QWidget):
     def show_row(self, row: ResultRow | None) -> None:
         same_paper = row is not None and self._row is not None and row.key == self._row.key
         self._row = row
+        self.notes.set_paper(row.key if row is not None else None)
         if row is None:
             self.body.hide()
             self.empty.show()
@@ -208,7 +184,8 @@ class PaperDetail(QWidget):
             self.abstract.setPlainText(row.abstract or "No abstract available.")
         self.reason.setPlainText(row.reason or "No reason yet — press “Explain score” to generate one.")
         self.explain.setEnabled(not row.reason)
-        self._show_pdf(row.pdf_path)
+        self.pdf.show_pdf(row.pdf_path, can_attach=row.library_id is not None)
+        self._update_tab_titles(row)
 
     def show_reason(self, key: str, reason: str) -> None:
         if self._row is not None and self._row.key == key:
@@ -228,34 +205,16 @@ class PaperDetail(QWidget):
             links.append(f"<a href='{Path(row.pdf_path).as_uri()}'>Attached PDF</a>")
         return " &nbsp;·&nbsp; ".join(links) if links else "<i>No links known</i>"
 
-    def _show_pdf(self, path: str) -> None:
-        index = self.tabs.indexOf(self.pdf_scroll)
-        if path == self._pdf_path:
-            return
-        self._pdf_path = path
-        self._pdf_image = None
-        self.pdf_view.setPixmap(QPixmap())
-        if not path:
-            self.pdf_view.setText("No PDF attached.")
-            self.tabs.setTabEnabled(index, False)
-            self.tabs.setTabToolTip(index, "Attach a PDF to the paper to read it here")
-            return
-        self.tabs.setTabEnabled(index, True)
-        self.tabs.setTabToolTip(index, path)
-        try:
-            self._pdf_image = render_pdf_page(path, zoom=2.0)
-        except Exception as exc:  # a corrupt or missing file is shown, not raised
-            self.pdf_view.setText(f"Cannot show the PDF: {exc}")
-            return
-        self._fit_pdf()
+    def _update_tab_titles(self, row: ResultRow) -> None:
+        index = self.tabs.indexOf(self.pdf)
+        self.tabs.setTabText(index, "PDF ✓" if row.pdf_path else "PDF")
+        self.tabs.setTabToolTip(index, row.pdf_path or "Attach a PDF (button or drop a file) to read it here")
 
-    def _fit_pdf(self) -> None:
-        """First page scaled to the pane's width (the whole page readable by scrolling)."""
-        if self._pdf_image is None:
-            return
-        width = max(200, self.pdf_scroll.viewport().width() - 8)
-        scaled = self._pdf_image.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
-        self.pdf_view.setPixmap(QPixmap.fromImage(scaled))
+    def show_note(self, key: str, text: str, others: list[str] | None = None, *, editable: bool = True,
+                  why: str = "") -> None:
+        self.notes.show_notes(key, text, others, editable=editable, why=why)
+        index = self.tabs.indexOf(self.notes)
+        self.tabs.setTabText(index, "Notes ✎" if key == (self._row.key if self._row else None) and text else "Notes")
 
     def _decide(self, decision: str) -> None:
         if self._row is None:

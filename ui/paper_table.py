@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QKeyEvent
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPoint, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from pasa_desktop.gui_controller import ResultRow
@@ -24,10 +24,13 @@ Index = QModelIndex | QPersistentModelIndex
 
 @dataclass(frozen=True, slots=True)
 class Column:
+    """One table column. A `sort_key` of None means "no value": such rows sort last in both directions."""
+
     title: str
     text: Callable[[ResultRow], str]
     sort_key: Callable[[ResultRow], Any]
     width: int
+    tip: str = ""
 
 
 def _authors(row: ResultRow) -> str:
@@ -39,25 +42,31 @@ def _authors(row: ResultRow) -> str:
 
 
 COLUMNS: tuple[Column, ...] = (
+    # The rank is the row's position in the order it was delivered (see PaperTableModel): its text and
+    # key are filled in by the model, which knows that order; these two lambdas are never called.
+    Column("#", lambda r: "", lambda r: 0, 40,
+           "The agent's order: its final ranking once a search has finished (discovery order while it "
+           "runs); in the library, the search's relevance order or newest first"),
     Column("Score", lambda r: "" if r.score is None else f"{r.score:.2f}",
-           lambda r: -1.0 if r.score is None else r.score, 54),
+           lambda r: r.score, 54, "The Selector's score (unscored papers stay last in both directions)"),
     Column("Sel.", lambda r: "✔" if r.selected else "", lambda r: r.selected, 38),
     Column("Decision", lambda r: r.decision.capitalize(), lambda r: r.decision, 74),
     Column("Title", lambda r: r.title, lambda r: r.title.lower(), 360),
     Column("Authors", _authors, lambda r: _authors(r).lower(), 130),
-    Column("Year", lambda r: str(r.year or ""), lambda r: r.year or 0, 48),
+    Column("Year", lambda r: str(r.year or ""), lambda r: r.year or None, 48),
     Column("Venue", lambda r: r.venue, lambda r: r.venue.lower(), 84),
     Column("Found by", lambda r: r.found_by, lambda r: r.found_by.lower(), 170),
     Column("Tags", lambda r: ", ".join(r.tags), lambda r: ", ".join(r.tags).lower(), 90),
     Column("Rating", lambda r: "★" * r.rating, lambda r: r.rating, 62),
 )
-SCORE, SELECTED, DECISION, TITLE, FOUND_BY, TAGS, RATING = 0, 1, 2, 3, 7, 8, 9
+RANK, SCORE, SELECTED, DECISION, TITLE, AUTHORS, YEAR, VENUE, FOUND_BY, TAGS, RATING = range(11)
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 _DISPLAY, _TOOLTIP = int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.ToolTipRole)
 _BACKGROUND, _FOREGROUND = int(Qt.ItemDataRole.BackgroundRole), int(Qt.ItemDataRole.ForegroundRole)
 _FONT, _ALIGN, _ROW = int(Qt.ItemDataRole.FontRole), int(Qt.ItemDataRole.TextAlignmentRole), int(ROW_ROLE)
 _ROLES = frozenset((_DISPLAY, _TOOLTIP, _BACKGROUND, _FOREGROUND, _FONT, _ALIGN, _ROW))
 _CENTER = int(Qt.AlignmentFlag.AlignCenter)
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _GREY = QColor(128, 128, 128)
 
 
@@ -111,27 +120,31 @@ class PaperTableModel(QAbstractTableModel):
                    ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section].title
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return COLUMNS[section].tip or None
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         # Called for every visible cell and role on each repaint: plain ints and cached objects only.
         if role not in _ROLES or not index.isValid():
             return None
-        row = self._rows[self._view[index.row()]]
+        i = self._view[index.row()]
+        row = self._rows[i]
         col = index.column()
         if role == _DISPLAY:
-            return COLUMNS[col].text(row)
+            return str(i + 1) if col == RANK else COLUMNS[col].text(row)
         if role == _ROW:
             return row
         if role == _TOOLTIP:
-            return row.title if col == TITLE else None
+            # Elided cells keep their whole text one hover away.
+            return row.title if col == TITLE else row.found_by or None if col == FOUND_BY else None
         if role == _BACKGROUND:
             return None if col != SCORE or row.score is None else _score_brush(round(row.score, 2))
         if role == _FOREGROUND:
             return _GREY if row.decision == "rejected" else None
         if role == _FONT:
             return self._bold if col == TITLE and row.decision == "accepted" else None
-        return _CENTER if col in (SCORE, SELECTED, 5) else None
+        return _RIGHT if col == RANK else _CENTER if col in (SCORE, SELECTED, YEAR) else None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if (column, order) == (self._sort_column, self._sort_order) and self._layout_valid:
@@ -172,7 +185,8 @@ class PaperTableModel(QAbstractTableModel):
         self._rows[i] = row
         self._haystacks[i] = _haystack(row)
         for column, keys in self._keys.items():
-            keys[i] = COLUMNS[column].sort_key(row)
+            if column != RANK:
+                keys[i] = COLUMNS[column].sort_key(row)
         r = self._positions().get(i)
         if r is not None:
             self.dataChanged.emit(self.index(r, 0), self.index(r, len(COLUMNS) - 1))
@@ -208,8 +222,11 @@ class PaperTableModel(QAbstractTableModel):
         """Sort keys of every row for one column, computed once per change of the rows."""
         keys = self._keys.get(column)
         if keys is None:
-            key = COLUMNS[column].sort_key
-            keys = self._keys[column] = [key(r) for r in self._rows]
+            if column == RANK:
+                keys = self._keys[column] = list(range(len(self._rows)))
+            else:
+                key = COLUMNS[column].sort_key
+                keys = self._keys[column] = [key(r) for r in self._rows]
         return keys
 
     def _positions(self) -> dict[int, int]:
@@ -225,8 +242,12 @@ class PaperTableModel(QAbstractTableModel):
             else:
                 self._accepted = list(range(len(self._rows)))
         keys = self._column_keys(self._sort_column)
-        view = sorted(self._accepted, key=keys.__getitem__,
-                      reverse=self._sort_order == Qt.SortOrder.DescendingOrder)
+        # Rows without a value (unscored, no year) go last whichever way the column is sorted; the
+        # sort is stable, so ties (and the rows without a value) keep the rank order.
+        present = [i for i in self._accepted if keys[i] is not None]
+        missing = [i for i in self._accepted if keys[i] is None]
+        view = sorted(present, key=keys.__getitem__,
+                      reverse=self._sort_order == Qt.SortOrder.DescendingOrder) + missing
         self._position = None
         self._layout_valid = True
         return view
@@ -247,15 +268,41 @@ class PaperTableModel(QAbstractTableModel):
 
 
 def _haystack(row: ResultRow) -> str:
-    return " ".join((row.title, " ".join(row.authors), row.venue, " ".join(row.tags), str(row.year or ""),
-                     row.found_by)).lower()
+    # Not the Found-by text: it holds the search's own queries, so any query word would match every row.
+    return " ".join((row.title, " ".join(row.authors), row.venue, " ".join(row.tags), str(row.year or ""))).lower()
+
+
+# When the table is narrow, these give up width first (in this order), down to ELIDED_MIN pixels each,
+# with their text elided; the title keeps at least TITLE_SHARE of the width.
+ELIDE_ORDER = (FOUND_BY, TAGS, RATING, VENUE, AUTHORS, DECISION)
+ELIDED_MIN = 36
+TITLE_SHARE = 0.45
+
+
+def fit_widths(available: int, preferred: dict[int, int]) -> dict[int, int]:
+    """Widths for the visible non-title columns so that the title keeps priority in `available` pixels."""
+    widths = dict(preferred)
+    title_min = max(160, int(available * TITLE_SHARE))
+    excess = sum(widths.values()) + title_min - available
+    for column in ELIDE_ORDER:
+        if excess <= 0:
+            break
+        if column in widths:
+            give = min(excess, max(0, widths[column] - ELIDED_MIN))
+            widths[column] -= give
+            excess -= give
+    return widths
 
 
 class PaperTableView(QTableView):
-    """j/k (or arrows) move, Space accepts, Delete rejects: review without leaving the keyboard."""
+    """j/k (or arrows) move, Space accepts, Delete rejects: review without leaving the keyboard.
+
+    The title column stretches; when the view is narrow the other columns elide first (`fit_widths`).
+    A right-click on a row asks for its context menu (`menu_requested`), built by the window."""
 
     accept_pressed = Signal()
     reject_pressed = Signal()
+    menu_requested = Signal(object)  # QPoint in global coordinates
 
     def __init__(self, model: PaperTableModel, parent: QWidget | None = None,
                  hidden: tuple[int, ...] = ()) -> None:
@@ -274,18 +321,24 @@ class PaperTableView(QTableView):
         header = self.horizontalHeader()
         header.setHighlightSections(False)
         header.setStretchLastSection(False)
+        self._preferred = {i: col.width for i, col in enumerate(COLUMNS) if i != TITLE}
+        self._fitting = False
         for i, col in enumerate(COLUMNS):
             self.setColumnWidth(i, col.width)
         header.setSectionResizeMode(TITLE, QHeaderView.ResizeMode.Stretch)
         header.setMinimumSectionSize(30)
+        header.sectionResized.connect(self._section_resized)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
         for column in hidden:
             self.setColumnHidden(column, True)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._row_menu)
         # Right-click on the header shows or hides columns.
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._header_menu)
         self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
 
-    def _header_menu(self, pos: object) -> None:
+    def _header_menu(self, pos: QPoint) -> None:
         from PySide6.QtWidgets import QMenu
 
         menu = QMenu(self)
@@ -295,8 +348,44 @@ class PaperTableView(QTableView):
             action = menu.addAction(col.title)
             action.setCheckable(True)
             action.setChecked(not self.isColumnHidden(i))
-            action.toggled.connect(lambda on, c=i: self.setColumnHidden(c, not on))
-        menu.exec(self.horizontalHeader().mapToGlobal(pos))  # type: ignore[arg-type]
+            action.toggled.connect(self._column_toggler(i))
+        menu.exec(self.horizontalHeader().mapToGlobal(pos))
+
+    def _column_toggler(self, column: int) -> Callable[[bool], None]:
+        def toggle(on: bool) -> None:
+            self.setColumnHidden(column, not on)
+            self.fit_columns()
+
+        return toggle
+
+    def _row_menu(self, pos: QPoint) -> None:
+        index = self.indexAt(pos)
+        if not index.isValid():
+            return
+        if not self.selectionModel().isRowSelected(index.row(), QModelIndex()):
+            self.selectRow(index.row())  # right-click on an unselected row acts on that row, as in Zotero
+        self.menu_requested.emit(self.viewport().mapToGlobal(pos))
+
+    # -- column widths -----------------------------------------------------------------------------
+
+    def fit_columns(self) -> None:
+        visible = {c: w for c, w in self._preferred.items() if not self.isColumnHidden(c)}
+        self._fitting = True
+        try:
+            for column, width in fit_widths(self.viewport().width(), visible).items():
+                if self.columnWidth(column) != width:
+                    self.setColumnWidth(column, width)
+        finally:
+            self._fitting = False
+
+    def _section_resized(self, column: int, _old: int, new: int) -> None:
+        # A width the user drags becomes that column's preferred width (the fit never grows past it).
+        if not self._fitting and column != TITLE and new > 0:
+            self._preferred[column] = new
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit_columns()
 
     def paper_model(self) -> PaperTableModel:
         model = self.model()

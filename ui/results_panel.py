@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelection, Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from pasa_desktop.gui_controller import ResultRow
 from ui.paper_detail import PaperDetail
@@ -12,6 +22,7 @@ from ui.paper_table import PaperTableModel, PaperTableView, RowFilter
 
 class ResultsPanel(QWidget):
     current_changed = Signal(object)  # ResultRow | None
+    menu_requested = Signal(object, object)  # list[ResultRow] (the selection), QPoint (global)
 
     def __init__(self, empty_text: str, parent: QWidget | None = None, hidden: tuple[int, ...] = (),
                  vertical: bool = False) -> None:
@@ -20,8 +31,13 @@ class ResultsPanel(QWidget):
         self.table = PaperTableView(self.model, hidden=hidden)
         self.detail = PaperDetail()
         self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter by title, author, venue, tag, year…")
+        self.filter_edit.setPlaceholderText("Filter: title, author, venue, year, tag (Ctrl+F)")
+        self.filter_edit.setToolTip("Narrow this table by words in the title, authors, venue, year or tags")
         self.filter_edit.setClearButtonEnabled(True)
+        # Never narrower than a few words: the check boxes beside it give way first (they elide).
+        self.filter_edit.setMinimumWidth(self.filter_edit.fontMetrics().horizontalAdvance("x" * 26))
+        # The pane's own minimum is a wide-window value; at 1024 px the table needs the width more.
+        self.detail.setMinimumWidth(320)
         self.selected_only = QCheckBox("Selected / accepted only")
         self.hide_rejected = QCheckBox("Hide rejected")
         self.count = QLabel()
@@ -43,7 +59,15 @@ class ResultsPanel(QWidget):
         # Side by side in the search view; stacked in the library view, where the sidebar takes the width.
         self.splitter = QSplitter(Qt.Orientation.Vertical if vertical else Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
-        self.splitter.addWidget(self.detail)
+        # In a scroll area: the pane's parts add up to more than a 700 px tall window has room for, and a
+        # pane that cannot shrink would hold the whole window taller than the screen.
+        self.detail_scroll = QScrollArea()
+        self.detail_scroll.setWidgetResizable(True)
+        self.detail_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.detail_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.detail_scroll.setWidget(self.detail)
+        self.detail_scroll.setMinimumWidth(self.detail.minimumWidth())
+        self.splitter.addWidget(self.detail_scroll)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setSizes([480, 380] if vertical else [900, 520])
@@ -58,11 +82,16 @@ class ResultsPanel(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.model.modelReset.connect(self._update_count)
         self.model.layoutChanged.connect(self._update_count)
+        self.table.menu_requested.connect(lambda pos: self.menu_requested.emit(self.selected_rows(), pos))
         self.table.accept_pressed.connect(lambda: self._toggle("accepted"))
         self.table.reject_pressed.connect(lambda: self._toggle("rejected"))
         self._update_count()
 
     def set_rows(self, rows: list[ResultRow]) -> None:
+        if not rows:
+            # An emptied table is a new search (or scope) starting: a filter left over from the last one
+            # would hide its first results ("0 of 100").
+            self.reset_filters()
         key = self.detail.row.key if self.detail.row else None
         self.model.set_rows(rows)
         if key is not None:
@@ -82,6 +111,21 @@ class ResultsPanel(QWidget):
 
     def selected_rows(self) -> list[ResultRow]:
         return self.table.selected_rows()
+
+    def reset_filters(self) -> None:
+        """Clear the text filter and the check boxes (one refilter, not three)."""
+        for widget in (self.filter_edit, self.selected_only, self.hide_rejected):
+            widget.blockSignals(True)
+        self.filter_edit.clear()
+        self.selected_only.setChecked(False)
+        self.hide_rejected.setChecked(False)
+        for widget in (self.filter_edit, self.selected_only, self.hide_rejected):
+            widget.blockSignals(False)
+        self._refilter()
+
+    def focus_filter(self) -> None:
+        self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter_edit.selectAll()
 
     def _toggle(self, decision: str) -> None:
         row = self.table.current_row()

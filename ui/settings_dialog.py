@@ -213,9 +213,12 @@ class SettingsDialog(QDialog):
         form.addRow("Library file", _path_row(self.library_path, "Library file"))
         form.addRow("Offline index", _path_row(self.index_path, "Index file"))
         form.addRow("Corpus", _path_row(self.corpus_path, "Corpus file"))
-        appearance = QLabel("Light or dark follows your system's colour scheme.")
-        appearance.setWordWrap(True)
-        form.addRow("Appearance", appearance)
+        self.theme = QComboBox()
+        for name, label in (("system", "Follow the system (light or dark)"), ("light", "Light"), ("dark", "Dark")):
+            self.theme.addItem(label, name)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(self._settings.appearance.theme)))
+        self.theme.setToolTip("Also in View → Theme")
+        form.addRow("Theme", self.theme)
         return tab
 
     # -- profile editing ---------------------------------------------------------------------------
@@ -300,6 +303,7 @@ class SettingsDialog(QDialog):
         })
         return self._settings.model_copy(update={
             "agent": agent, "sources": sources, "paths": paths, "profiles": list(self._profiles),
+            "appearance": self._settings.appearance.model_copy(update={"theme": self.theme.currentData()}),
             "crawler_profile": self.crawler.currentText(), "selector_profile": self.selector.currentText(),
         })
 
