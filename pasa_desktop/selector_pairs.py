@@ -89,6 +89,7 @@ def selector_metrics(scores: Sequence[float], labels: Sequence[bool], threshold:
     precision = tp / sum(chosen) if any(chosen) else 0.0
     recall = tp / sum(labels) if any(labels) else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    ece, reliability = calibration(scores, labels)
     return {
         "pairs": len(labels),
         "positives": sum(labels),
@@ -96,4 +97,18 @@ def selector_metrics(scores: Sequence[float], labels: Sequence[bool], threshold:
         "f1": f1,
         "precision": precision,
         "recall": recall,
+        "ece": ece,
+        "reliability": reliability,
     }
+
+
+def calibration(scores: Sequence[float], labels: Sequence[bool], bins: int = 10) -> tuple[float, list[dict[str, float]]]:
+    """Expected calibration error over `bins` equal-width bins of P, and the reliability table (per bin:
+    mean predicted P, observed rate of positives, pair count). Only meaningful for a Selector whose
+    score claims to be a probability; pairs drawn with a different share of positives than a search
+    shows shift it (see benchmarks/RESULTS.md §1.9)."""
+    import numpy as np
+
+    from engine.models.relevance_training import expected_calibration_error
+
+    return expected_calibration_error(np.asarray(scores, dtype=np.float64), np.asarray(labels, dtype=np.float64), bins)

@@ -37,6 +37,14 @@ def config_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME))
 
 
+RELEVANCE_PROFILE = "relevance"
+
+
+def relevance_profile() -> ModelProfile:
+    """The built-in profile of the relevance Selector the app trains itself (in the data directory)."""
+    return ModelProfile(name=RELEVANCE_PROFILE, kind="relevance", path=str(data_dir() / "selector" / "relevance"))
+
+
 class PathSettings(BaseModel):
     index: str = Field("", description="Offline paper index (SQLite). Empty = <data dir>/index.sqlite.")
     library: str = Field("", description="Library database (SQLite). Empty = <data dir>/library.sqlite.")
@@ -85,6 +93,8 @@ class Settings(BaseModel):
         raise ConfigError(f"No model profile named {name!r} (known: {known})", hint="pasa models list")
 
     def index_path(self) -> Path:
+        if name == RELEVANCE_PROFILE:
+            return relevance_profile()
         return Path(self.paths.index) if self.paths.index else data_dir() / "index.sqlite"
 
     def library_path(self) -> Path:

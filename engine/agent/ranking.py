@@ -27,9 +27,15 @@ Selection (`AgentSettings.select_rule`):
   and any selector_weight > 0 lowers it further, so the defaults are select_k=1, reject_quantile=0,
   selector_weight=0: the selected paper is the best by fused retrieval rank (precision 0.173).
   A better zero-shot Selector can earn a say by raising reject_quantile where that measures better.
-- "auto" — "top_unrejected" when the Selector is the embedded model or a fast re-ranker, "threshold"
-  for any other; the loop resolves it with `resolve_select_rule` once it knows the Selector model.
-  Unresolved, `rank` applies "threshold", PaSa's rule.
+- "auto" — the Selector's own recorded rule when it records one (the default relevance Selector,
+  engine/models/relevance.py: "threshold" at the calibrated threshold and minimum count its training
+  job chose to maximise F1 on held-out training queries, with `select_min`); "top_unrejected" when the
+  Selector is the embedded model or a fast re-ranker without a rule, "threshold" for any other; the
+  loop resolves it with `resolve_select_rule` once it knows the Selector model. Unresolved, `rank`
+  applies "threshold", PaSa's rule.
+
+With "threshold", `select_min` > 0 also selects the best-ranked scored papers the threshold left out,
+up to that many (a question always gets an answer when the model recorded that this pays).
 
 A fast re-ranking Selector (backend "cross-encoder": the MiniLM model `pasa train local-selector`
 makes, ~0.02 s a paper) scores far more papers than an LLM can, and its *rank* is fused like one more
@@ -63,22 +69,39 @@ def is_embedded_selector(info: ModelInfo) -> bool:
 
 
 def is_reranker(info: ModelInfo) -> bool:
-    """A Selector fast enough to re-rank the whole pool (not an LLM): the trained cross-/bi-encoder."""
-    return info.backend == "cross-encoder"
+    """A Selector fast enough to re-rank the pool (not an LLM): the trained cross-/bi-encoder, or the
+    calibrated relevance model (engine/models/relevance.py)."""
+    return info.backend in ("cross-encoder", "relevance")
+
+
+def records_rule(info: ModelInfo) -> bool:
+    """A calibrated Selector that recorded its own selection rule (chosen on held-out training queries)."""
+    return info.calibrated and info.select_threshold is not None
 
 
 def resolve_select_rule(settings: AgentSettings, selector: ModelInfo) -> AgentSettings:
-    """`settings` with its "auto" values (select_rule, selector_rank_weight) made concrete for this Selector."""
-    update: dict[str, object] = {}
+    """`settings` with its "auto" values (select_rule, selector_rank_weight) made concrete for this Selector.
+
+    A Selector that records its rule (the relevance model) gets exactly that rule: PaSa's threshold on
+    its calibrated P at the recorded value, the recorded minimum count, and at least the pool size it
+    was calibrated on scored (`score_top`), so what the app selects is what its training measured."""
+    update: dict[str, object] = {"selector_calibrated": selector.calibrated}
     fast = is_reranker(selector)
     if settings.select_rule == "auto":
-        update["select_rule"] = "top_unrejected" if is_embedded_selector(selector) or fast else "threshold"
+        if records_rule(selector):
+            update["select_rule"] = "threshold"
+            update["select_threshold"] = selector.select_threshold
+            update["select_min"] = selector.select_min or 0
+            if selector.score_top:
+                update["score_top"] = max(settings.score_top, selector.score_top)
+        else:
+            update["select_rule"] = "top_unrejected" if is_embedded_selector(selector) or fast else "threshold"
     if settings.selector_rank_weight is None:
         weight = selector.rank_weight if selector.rank_weight is not None else RERANK_WEIGHT
         update["selector_rank_weight"] = weight if fast else 0.0
-        if fast:
+        if fast and not selector.score_top:
             update["score_top"] = max(settings.score_top, RERANK_TOP)
-    return settings.model_copy(update=update) if update else settings
+    return settings.model_copy(update=update)
 
 
 def query_weight(query: str, user_query: str, origins: Mapping[str, str], settings: AgentSettings) -> float:
@@ -159,7 +182,7 @@ def rank(state: RunState, settings: AgentSettings) -> list[RankedPaper]:
         )
     ranked.sort(key=lambda r: r.rank_score, reverse=True)
     floor = rejection_floor([r.selector_score for r in ranked if r.selector_score is not None], settings.reject_quantile)
-    out: list[RankedPaper] = []
+    flags: list[bool] = []
     chosen_so_far = 0
     for position, item in enumerate(ranked, start=1):
         if settings.select_rule == "top_unrejected":
@@ -168,13 +191,22 @@ def rank(state: RunState, settings: AgentSettings) -> list[RankedPaper]:
             chosen = item.selector_score is not None and item.selector_score > settings.select_threshold
         chosen = chosen and (not settings.select_top or position <= settings.select_top)
         chosen_so_far += chosen
-        out.append(
-            RankedPaper(
-                paper=item.paper,
-                rank_score=item.rank_score,
-                selector_score=item.selector_score,
-                selected=chosen,
-                found_by=item.found_by,
-            )
+        flags.append(chosen)
+    if settings.select_rule != "top_unrejected" and chosen_so_far < settings.select_min:
+        # The recorded minimum: the best-ranked scored papers the threshold left out, up to select_min.
+        for i, item in enumerate(ranked):
+            if chosen_so_far >= settings.select_min or (settings.select_top and i >= settings.select_top):
+                break
+            if not flags[i] and item.selector_score is not None:
+                flags[i] = True
+                chosen_so_far += 1
+    return [
+        RankedPaper(
+            paper=item.paper,
+            rank_score=item.rank_score,
+            selector_score=item.selector_score,
+            selected=chosen,
+            found_by=item.found_by,
         )
-    return out
+        for item, chosen in zip(ranked, flags, strict=True)
+    ]

@@ -47,10 +47,23 @@ class AgentSettings(BaseModel):
         "auto",
         description="threshold: PaSa's P(True) > select_threshold (a trained Selector such as pasa-7b); "
         "top_unrejected: the best select_k papers the Selector does not clearly reject (the embedded "
-        "zero-shot model); auto: top_unrejected for the embedded model, threshold for any other. "
-        "See engine/agent/ranking.py.",
+        "zero-shot model); auto: the rule a calibrated Selector recorded with itself (the default relevance "
+        "Selector: its threshold and minimum, chosen on held-out training queries), top_unrejected for the "
+        "embedded model, threshold for any other. See engine/agent/ranking.py.",
     )
     select_k: int = Field(1, ge=1, le=1000, description="top_unrejected: how many papers to select.")
+    select_min: int = Field(
+        0,
+        ge=0,
+        le=1000,
+        description="threshold: when fewer papers pass the threshold, also select the best-ranked ones up to this "
+        "many (0 = none). Set from the Selector's recorded rule under select_rule=auto.",
+    )
+    selector_calibrated: bool = Field(
+        False,
+        description="Set by the search for a Selector whose score is a calibrated probability (the relevance "
+        "Selector): plots and counts may then read P as a probability. Not a user choice.",
+    )
     reject_quantile: float = Field(
         0.0,
         ge=0.0,

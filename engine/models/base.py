@@ -23,7 +23,7 @@ def user_message(content: str) -> list[Message]:
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
     name: str
-    backend: str  # "llama.cpp" | "transformers" | "openai" | "scripted"
+    backend: str  # "llama.cpp" | "transformers" | "openai" | "cross-encoder" | "relevance" | "scripted"
     chat_template: str  # the template source or a short description of it
     true_token_id: int | None  # id of the token "True" (the Selector's decision token)
     context_tokens: int
@@ -31,6 +31,14 @@ class ModelInfo:
     # A re-ranking Selector's own measurement of how much its rank should count in the agent's fusion
     # (chosen on held-out training queries by the job that trained it); None = the agent's default.
     rank_weight: float | None = None
+    # A calibrated Selector's own selection rule, recorded with it by the job that trained it (chosen to
+    # maximise F1 on held-out training queries): selected iff P > select_threshold, and at least the
+    # best select_min papers by rank. None = the agent's settings decide. score_top: how many papers per
+    # search it was calibrated on (the pool a search shows it). calibrated: P means a probability.
+    select_threshold: float | None = None
+    select_min: int | None = None
+    score_top: int | None = None
+    calibrated: bool = False
 
 
 @runtime_checkable

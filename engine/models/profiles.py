@@ -12,14 +12,18 @@ from pydantic import BaseModel, Field
 from engine.errors import ConfigError
 from engine.models.base import ChatModel
 
-BackendKind = Literal["embedded", "gguf", "transformers", "openai", "cross-encoder"]
+BackendKind = Literal["embedded", "gguf", "transformers", "openai", "cross-encoder", "relevance"]
 
 
 class ModelProfile(BaseModel):
     """One way to run a model. Unused fields for a backend are ignored."""
 
     name: str = Field("embedded", description="Name shown in pickers and used on the command line.")
-    kind: BackendKind = Field("embedded", description="embedded (packaged GGUF), gguf, transformers or openai.")
+    kind: BackendKind = Field(
+        "embedded",
+        description="embedded (packaged GGUF), gguf, transformers, openai, cross-encoder or relevance "
+        "(the calibrated NumPy relevance Selector the app trains on first use; Selector only).",
+    )
     path: str = Field("", description="GGUF file (gguf) or checkpoint directory (transformers).")
     threads: int = Field(0, ge=0, description="CPU threads for llama.cpp; 0 = all cores.")
     context_tokens: int = Field(4096, ge=256, description="Context window in tokens.")
@@ -84,4 +88,11 @@ def load_model(profile: ModelProfile) -> ChatModel:
             batch_size=profile.batch_size,
             device="cpu" if profile.device == "auto" else profile.device,
         )
+    if profile.kind == "relevance":
+        # A Selector only: the calibrated NumPy relevance model (engine/models/relevance.py).
+        from engine.models.relevance import RelevanceSelector
+
+        if not profile.path:
+            raise ConfigError("the relevance Selector profile needs a path", hint="the model directory it was saved in")
+        return RelevanceSelector(Path(os.path.expanduser(profile.path)), name=profile.name)
     raise ConfigError(f"Unknown model backend {profile.kind!r}", hint="use embedded, gguf, transformers or openai")

@@ -137,10 +137,23 @@ def ensure(args: argparse.Namespace) -> int:
     settings = load_settings()
     if not settings.index_path().exists() and settings.corpus_path() is None:
         return 0
-    if index_lifecycle.check(settings.index_path()).ready:
-        return 0
-    ensure_with_progress(settings)
+    if not index_lifecycle.check(settings.index_path()).ready:
+        ensure_with_progress(settings)
+    _start_selector_preparation(settings)
     return 0
+
+
+def _start_selector_preparation(settings: Settings) -> None:
+    """First use: the default Selector trains itself in the background, niced (pasa_desktop/selector_setup.py);
+    searches run meanwhile with the embedded model and say so. Nothing when it is ready or already running."""
+    from pasa_desktop.selector_setup import start_background
+
+    if index_lifecycle.check(settings.index_path()).ready and start_background(settings) is not None:
+        stderr_console().print(
+            "Preparing the relevance Selector in the background (a few minutes; `pasa models prepare-selector "
+            "--status` shows how far it is). Searches run meanwhile and say so.",
+            highlight=False,
+        )
 
 
 def update(args: argparse.Namespace) -> int:

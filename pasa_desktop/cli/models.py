@@ -17,7 +17,7 @@ from engine.redact import looks_like_secret, redact, redact_url
 from pasa_desktop.cli.main import integer
 from pasa_desktop.cli.terminal import printable
 from pasa_desktop.selector_pairs import LabelledPair, labelled_pairs, selector_metrics
-from pasa_desktop.settings import Settings, load_settings, save_settings
+from pasa_desktop.settings import RELEVANCE_PROFILE, Settings, load_settings, relevance_profile, save_settings
 
 # The built-in example for `check`: one research need, one paper that meets it and one that does not.
 EXAMPLE_QUERY = "Papers that fine-tune large language models with reinforcement learning from human feedback"
@@ -38,7 +38,7 @@ EXAMPLE_PAPERS = (
 
 
 def _add_profile_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--kind", choices=("embedded", "gguf", "transformers", "openai", "cross-encoder"))
+    p.add_argument("--kind", choices=("embedded", "gguf", "transformers", "openai", "cross-encoder", "relevance"))
     p.add_argument("--path", help="GGUF file (gguf) or checkpoint directory (transformers)")
     p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--model", dest="server_model", help="model name on the server")
@@ -82,6 +82,16 @@ def register(sub: Any) -> None:
     ck.add_argument("--seed", type=integer(0, 2**32 - 1, what="--seed"), default=0, help="seed for choosing the pairs")
     ck.add_argument("--json", action="store_true", help="print the report as JSON")
     ck.set_defaults(handler=check)
+
+    prep = msub.add_parser(
+        "prepare-selector",
+        help="train the default relevance Selector from train.jsonl over the offline index (resumable; "
+        "./run.sh starts it in the background after building the index)",
+    )
+    prep.add_argument("--queries", help="training questions (default: PASA_TRAIN_QUERIES or ../shared/data/queries/train.jsonl)")
+    prep.add_argument("--status", action="store_true", help="only print how far the preparation is")
+    prep.add_argument("--quiet", action="store_true", help="no progress bar (the background run)")
+    prep.set_defaults(handler=prepare_selector_command)
 
     add = msub.add_parser("add", help="save a profile in the settings (replaces one with the same name)")
     add.add_argument("profile", help="profile name")
@@ -136,7 +146,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def resolve_profile(settings: Settings, name: str, overrides: dict[str, Any]) -> ModelProfile:
     """A saved profile with `overrides` applied, or a new one when the name is unknown and a kind is given."""
-    known = {p.name for p in settings.profiles} | {"embedded"}
+    known = {p.name for p in settings.profiles} | {"embedded", RELEVANCE_PROFILE}
     if name not in known:
         if "kind" not in overrides:
             settings.profile(name)  # raises the "no model profile named …" error with the known names
@@ -162,6 +172,8 @@ def list_profiles(args: argparse.Namespace) -> int:
     profiles = list(settings.profiles)
     if not any(p.name == "embedded" for p in profiles):
         profiles.insert(0, ModelProfile())
+    if not any(p.name == RELEVANCE_PROFILE for p in profiles):
+        profiles.insert(1, relevance_profile())  # built in; trained on first use (pasa models prepare-selector)
     if args.json:
         shown = [{**p.model_dump(), "base_url": redact_url(p.base_url)} for p in profiles]
         print(redact(json.dumps(shown, indent=2)))
@@ -272,6 +284,11 @@ def _pairs_eval(model: ChatModel, settings: Settings, args: argparse.Namespace) 
         scores += model.true_probabilities([selector.prompt(p.query, p.paper) for p in part])
     seconds = time.perf_counter() - start
     metrics = selector_metrics(scores, [p.label for p in pairs])
+    if model.info.select_threshold is not None:  # a calibrated Selector's own recorded threshold
+        recorded = selector_metrics(scores, [p.label for p in pairs], threshold=model.info.select_threshold)
+        metrics["select_threshold"] = model.info.select_threshold
+        for key in ("f1", "precision", "recall"):
+            metrics[f"{key}_recorded"] = recorded[key]
     metrics.update(
         {
             "queries_file": str(queries),
@@ -310,7 +327,10 @@ def check(args: argparse.Namespace) -> int:
             }
         )
         try:
-            report["crawler"] = _crawler_call(model)
+            if info.backend in ("cross-encoder", "relevance"):
+                report["crawler"] = {"skipped": "a Selector-only model (it does not write queries)"}
+            else:
+                report["crawler"] = _crawler_call(model)
         except PasaError as exc:
             report["crawler"] = {"error": str(exc)}
             ok = False
@@ -342,7 +362,9 @@ def _print_report(report: dict[str, Any]) -> None:
     print(f"chat template  {report['chat_template']}")
     print(f"'True' token   {report['true_token_id'] if report['true_token_id'] is not None else 'not a single token'}")
     crawler = report["crawler"]
-    if "error" in crawler:
+    if "skipped" in crawler:
+        print(f"crawler        not checked: {crawler['skipped']}")
+    elif "error" in crawler:
         print(f"crawler        FAILED: {crawler['error']}")
     else:
         state = "parsed" if crawler["parsed"] else "NOT parsed"
@@ -364,8 +386,19 @@ def _print_report(report: dict[str, Any]) -> None:
         print(
             f"pairs          {m['pairs']} pairs ({m['positives']} positive; negatives from {m['negatives']}): "
             f"AUC {m['auc']:.3f}, F1@0.5 {m['f1']:.3f} (P {m['precision']:.3f}, R {m['recall']:.3f}), "
-            f"{m['papers_per_s']} papers/s"
+            f"calibration error (ECE, 10 bins) {m['ece']:.3f}, {m['papers_per_s']} papers/s"
         )
+        if "select_threshold" in m:
+            print(
+                f"               at the model's recorded threshold P > {m['select_threshold']:.3f}: "
+                f"F1 {m['f1_recorded']:.3f} (P {m['precision_recorded']:.3f}, R {m['recall_recorded']:.3f})"
+            )
+        print("               reliability (mean predicted → observed rate, pairs):")
+        for row in m["reliability"]:
+            print(
+                f"               [{row['lo']:.1f}, {row['hi']:.1f})  {row['mean_p']:.3f} → {row['observed']:.3f}  "
+                f"({row['count']})"
+            )
 
 
 # ---- convert -----------------------------------------------------------------------------------------
@@ -389,4 +422,46 @@ def convert(args: argparse.Namespace) -> int:
     size = out.stat().st_size / 1024**2
     print(f"wrote {out} ({size:,.1f} MB, {quant}) in {time.perf_counter() - start:.1f} s")
     print(f"use it: pasa models add NAME --kind gguf --path {out}")
+    return 0
+
+
+# ---- prepare-selector ----------------------------------------------------------------------------------
+
+
+def prepare_selector_command(args: argparse.Namespace) -> int:
+    """Train (or resume training) the default relevance Selector; quiet in the background run."""
+    from pasa_desktop import selector_setup
+
+    settings = load_settings()
+    if args.status:
+        print(selector_setup.setup_status().describe())
+        return 0
+    if selector_setup.selector_ready():
+        print(f"The relevance Selector is ready ({selector_setup.relevance_dir()}).")
+        return 0
+    queries = Path(args.queries).expanduser() if args.queries else None
+    started = time.perf_counter()
+    if args.quiet:
+        model = selector_setup.prepare_selector(settings, queries=queries)
+    else:
+        from pasa_desktop.cli.progress import stderr_console
+
+        console = stderr_console()
+        last: list[str] = [""]
+
+        def show(stage: str, done: int, total: int) -> None:
+            line = f"{stage}: {done:,}/{total:,}"
+            if line != last[0]:
+                console.print(f"  preparing the Selector — {line}", highlight=False)
+                last[0] = line
+
+        model = selector_setup.prepare_selector(settings, queries=queries, progress=show)
+    report = model.report
+    sel = report.get("heldout_selection", {})
+    print(
+        f"The relevance Selector is ready ({selector_setup.relevance_dir()}, {time.perf_counter() - started:.0f} s): "
+        f"held-out training questions AUC {report.get('heldout_auc', 0):.3f}, calibration error "
+        f"{report.get('heldout_ece', 0):.3f}; it selects {model.rule.describe()} "
+        f"(held-out F1 {sel.get('f1', 0):.3f})."
+    )
     return 0
