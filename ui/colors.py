@@ -2,30 +2,46 @@
 
 from __future__ import annotations
 
-import itertools
-
-# Readable on light and dark backgrounds; 0.5 (the selection threshold) sits on amber.
-_STOPS = ((0.0, (214, 69, 65)), (0.5, (232, 170, 40)), (1.0, (46, 160, 67)))
+# Readable on light and dark backgrounds. The scale breaks at the selection threshold: red → amber
+# below it, yellow-green → green above it, so "selected" reads as green whatever the threshold. A
+# calibrated Selector's threshold is often far below 0.5, and a fixed 0.5 midpoint painted every score
+# of a useful model red.
+_RED, _AMBER, _LIME, _GREEN = (214, 69, 65), (232, 170, 40), (140, 180, 60), (46, 160, 67)
+DEFAULT_THRESHOLD = 0.5
+_threshold = DEFAULT_THRESHOLD
 UNSCORED = "#8c959f"
 ROOT = "#5b5fc7"
 QUERY = "#3a86c8"
 SECTION = "#a371f7"
 
 
-def score_rgb(score: float) -> tuple[int, int, int]:
+def set_threshold(threshold: float | None) -> None:
+    """Centre the scale (amber) on the current run's selection threshold; None restores 0.5.
+
+    One scale for the whole window: the score plots set it when a run's settings arrive, and the table,
+    tree, graph and detail pane paint with it, so a colour means the same thing everywhere.
+    """
+    global _threshold
+    _threshold = DEFAULT_THRESHOLD if threshold is None else min(0.95, max(0.05, float(threshold)))
+
+
+def current_threshold() -> float:
+    return _threshold
+
+
+def score_rgb(score: float, threshold: float | None = None) -> tuple[int, int, int]:
+    t = _threshold if threshold is None else min(0.95, max(0.05, threshold))
     s = min(1.0, max(0.0, score))
-    for (x0, c0), (x1, c1) in itertools.pairwise(_STOPS):
-        if s <= x1:
-            t = (s - x0) / (x1 - x0)
-            r, g, b = (round(a + (b - a) * t) for a, b in zip(c0, c1, strict=True))
-            return r, g, b
-    return _STOPS[-1][1]
+    (x0, c0), (x1, c1) = ((0.0, _RED), (t, _AMBER)) if s <= t else ((t, _LIME), (1.0, _GREEN))
+    f = (s - x0) / (x1 - x0)
+    r, g, b = (round(a + (b - a) * f) for a, b in zip(c0, c1, strict=True))
+    return r, g, b
 
 
-def score_color(score: float | None) -> str:
+def score_color(score: float | None, threshold: float | None = None) -> str:
     if score is None:
         return UNSCORED
-    r, g, b = score_rgb(score)
+    r, g, b = score_rgb(score, threshold)
     return f"#{r:02x}{g:02x}{b:02x}"
 
 

@@ -69,7 +69,13 @@ class CrawlState:
     """Folds events into a tree keyed by paper key; every paper appears once, where it was first found."""
 
     def __init__(self, threshold: float = 0.5, clock: Callable[[], float] = time.monotonic) -> None:
+        # How this run selects, from its resolved settings (SearchStarted); until then the app's settings.
         self.threshold = threshold
+        self.select_rule = "threshold"  # "threshold": P > threshold · "top_unrejected": the best select_k
+        self.select_k = 1
+        # True when the Selector's scores are calibrated probabilities (their sum estimates how many
+        # scored papers are relevant); an LLM's P(True) is not.
+        self.calibrated = False
         self._clock = clock
         self._t0 = clock()
         self.nodes: dict[int, CrawlNode] = {ROOT: CrawlNode(ROOT, "root", "", None, 0)}
@@ -97,6 +103,8 @@ class CrawlState:
 
     def apply(self, event: Event) -> None:
         if isinstance(event, SearchStarted):
+            self._selection(event.settings)
+            self.finished = None  # a resumed run goes on after the end its recorded events reached
             root = self.nodes[ROOT]
             root.label = event.query
             self._updated.add(ROOT)
@@ -145,6 +153,11 @@ class CrawlState:
             self._set_status(f"{summary} — {event.message}" if event.message else summary)
         self._sample()
 
+    def likely_relevant(self) -> float | None:
+        """Expected number of relevant papers among those scored (sum of calibrated probabilities); None
+        when the scores are not calibrated, since then their sum means nothing."""
+        return sum(self.scores.values()) if self.calibrated else None
+
     def summary(self) -> str:
         return f"{len(self.papers)} found · {len(self.scores)} scored · {len(self.selected)} selected"
 
@@ -167,6 +180,22 @@ class CrawlState:
         return self._paper_node.get(key)
 
     # -- helpers -----------------------------------------------------------------------------------
+
+    def _selection(self, settings: dict[str, object]) -> None:
+        """The run's own rule: the threshold its Selector's training chose, not the app-wide default."""
+        if not settings:  # an event without settings (a scripted or very old run): keep what is known
+            return
+        threshold = settings.get("select_threshold")
+        if isinstance(threshold, int | float):
+            self.threshold = float(threshold)
+        rule = settings.get("select_rule")
+        if isinstance(rule, str):
+            self.select_rule = rule
+        k = settings.get("select_k")
+        if isinstance(k, int):
+            self.select_k = k
+        self.calibrated = settings.get("selector_calibrated") is True
+        self._status_changed = True
 
     def _set_status(self, text: str) -> None:
         self.status = text

@@ -310,10 +310,15 @@ class MainWindow(QMainWindow):
             panel.detail.show_row(row)
             return
 
-        def done(reason: str) -> None:
-            self.status_text.setText("The Selector's reason is ready.")
+        from engine.agent.explain import Explanation, ExplanationKind
+
+        def done(explanation: Explanation) -> None:
+            self.status_text.setText(f"Selector: explained in {explanation.seconds:.1f} s.")
+            panel.detail.show_explanation(key, explanation)
+            if explanation.kind is ExplanationKind.UNAVAILABLE:
+                return  # nothing worth storing as the paper's reason
+            reason = explanation.text()
             panel.update_row(row.with_updates(reason=reason))
-            panel.detail.show_reason(key, reason)
             if run_id is not None and self.services.library_ready():
                 try:
                     self.services.gateway().set_reason(row, reason, run_id)
@@ -322,7 +327,7 @@ class MainWindow(QMainWindow):
 
         self.status_text.setText(f"Selector: explaining “{row.title[:60]}”…")
         self.run_later(lambda: self.services.explain(row, query), done, "Selector",
-                       on_error=lambda: panel.detail.show_row(row))
+                       on_error=lambda: panel.detail.explain_failed(key))
 
     def _load_pdf(self, panel: ResultsPanel, row: ResultRow | None) -> None:
         if row is None or row.library_id is None or row.pdf_path or not self.services.library_ready():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -23,6 +24,9 @@ from pasa_desktop.gui_controller import ResultRow
 from ui.colors import score_color
 from ui.notes_editor import NotesEditor
 from ui.pdf_pane import PdfPane
+
+if TYPE_CHECKING:
+    from engine.agent.explain import Explanation
 
 
 class PaperDetail(QWidget):
@@ -81,9 +85,15 @@ class PaperDetail(QWidget):
         self.abstract = QTextBrowser()
         self.abstract.setOpenExternalLinks(True)
         self.reason = QTextBrowser()
-        self.reason.setMaximumHeight(120)
+        # Tall enough for an explanation's four lines without scrolling; the abstract gives way first.
+        self.reason.setMinimumHeight(96)
+        self.reason.setMaximumHeight(150)
         self.explain = QPushButton("Explain score")
-        self.explain.setToolTip("Ask the Selector model why it scored this paper as it did")
+        self.explain.setToolTip("Show which sentences and words of the paper drive the Selector's score "
+                                "(a few seconds; an LLM Selector gives its own reason)")
+        # Explanations of this session, by paper key: shown again while the stored reason is theirs.
+        self._explanations: dict[str, Explanation] = {}
+        self._explaining: set[str] = set()  # keys whose explanation is being computed
         reason_box = QWidget()
         reason_layout = QVBoxLayout(reason_box)
         reason_layout.setContentsMargins(0, 0, 0, 0)
@@ -182,8 +192,7 @@ class PaperDetail(QWidget):
         self.tags.setVisible(bool(row.tags))
         if not same_paper:
             self.abstract.setPlainText(row.abstract or "No abstract available.")
-        self.reason.setPlainText(row.reason or "No reason yet — press “Explain score” to generate one.")
-        self.explain.setEnabled(not row.reason)
+        self._show_reason_section(row, same_paper)
         self.pdf.show_pdf(row.pdf_path, can_attach=row.library_id is not None)
         self._update_tab_titles(row)
 
@@ -191,6 +200,56 @@ class PaperDetail(QWidget):
         if self._row is not None and self._row.key == key:
             self.reason.setPlainText(reason)
             self.explain.setEnabled(False)
+
+    # -- explanation -------------------------------------------------------------------------------
+
+    def show_explanation(self, key: str, explanation: Explanation) -> None:
+        """Show an explanation that arrived from the worker (if its paper is still the one shown)."""
+        from engine.agent.explain import ExplanationKind
+
+        self._explaining.discard(key)
+        if explanation.kind is not ExplanationKind.UNAVAILABLE:
+            self._explanations[key] = explanation
+        if self._row is not None and self._row.key == key:
+            self._render_explanation(self._row, explanation, abstract=True)
+
+    def explain_failed(self, key: str) -> None:
+        """The worker raised (the error is notified elsewhere): offer the button again."""
+        self._explaining.discard(key)
+        if self._row is not None and self._row.key == key:
+            self._show_reason_section(self._row, True)
+
+    def _show_reason_section(self, row: ResultRow, same_paper: bool) -> None:
+        from engine.agent.explain import CANNOT_EXPLAIN, has_prompt_labels
+
+        cached = self._explanations.get(row.key)
+        if cached is not None and row.reason and row.reason == cached.text():
+            self._render_explanation(row, cached, abstract=not same_paper)
+            return
+        if row.key in self._explaining and not row.reason:
+            self.reason.setPlainText("Explaining… (scoring the paper without each sentence and shared word)")
+            self.explain.setEnabled(False)
+            return
+        if row.reason and has_prompt_labels(row.reason):
+            # A reason stored by an older version that is the model's prompt echoed back: never show it.
+            self.reason.setHtml(f"<i>{html.escape(CANNOT_EXPLAIN)}</i>")
+            self.explain.setEnabled(True)
+            return
+        self.reason.setPlainText(row.reason or "No reason yet — press “Explain score” to see which sentences "
+                                 "and words drive the Selector's score.")
+        self.explain.setEnabled(not row.reason)
+
+    def _render_explanation(self, row: ResultRow, explanation: Explanation, *, abstract: bool) -> None:
+        from engine.agent.explain import ExplanationKind
+        from ui.explanation_view import abstract_html, reason_html
+
+        base = self.abstract.palette().color(self.abstract.backgroundRole())
+        rgb = (base.red(), base.green(), base.blue())
+        if abstract and explanation.kind is ExplanationKind.ABLATION and explanation.sentences:
+            self.abstract.setHtml(abstract_html(explanation, row.abstract, rgb))
+        self.reason.setHtml(reason_html(explanation, rgb))
+        # A model that cannot explain may still be asked again (e.g. after switching the Selector).
+        self.explain.setEnabled(explanation.kind is ExplanationKind.UNAVAILABLE)
 
     def _links_html(self, row: ResultRow) -> str:
         links = []
@@ -244,6 +303,6 @@ class PaperDetail(QWidget):
 
     def _explain(self) -> None:
         if self._row is not None:
-            self.explain.setEnabled(False)
-            self.reason.setPlainText("Asking the Selector…")
+            self._explaining.add(self._row.key)
+            self._show_reason_section(self._row, True)
             self.explain_requested.emit(self._row.key)

@@ -1,10 +1,16 @@
-"""Live selector-score plots: a histogram with the selection threshold, and counts over time."""
+"""Live selector-score plots: a histogram with the run's selection threshold, and counts over time.
+
+The histogram's x axis is the Selector's probability. For a calibrated Selector it says how many of the
+scored papers are likely relevant (the sum of their probabilities); for one that is not calibrated (an
+LLM's P(True)) it says so instead of a count, since then neither the sum nor the bars' position means that.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ui import colors
 from ui.crawl_state import CrawlState
@@ -20,20 +26,23 @@ class ScorePlots(QWidget):
         colors.style_plot(self.histogram, "Score histogram")
         self.histogram.setMenuEnabled(False)
         self.histogram.setMouseEnabled(x=False, y=False)
-        self.histogram.setLabel("bottom", "P(True)")
         self.histogram.setLabel("left", "papers")
         self.histogram.setXRange(0, 1, padding=0.02)
         centres = (BINS[:-1] + BINS[1:]) / 2
-        brushes = [pg.mkBrush(colors.score_color(float(c))) for c in centres]
-        self._bars = pg.BarGraphItem(x=centres, height=np.zeros(len(centres)), width=0.045, brushes=brushes)
+        self._centres = centres
+        self._bars = pg.BarGraphItem(x=centres, height=np.zeros(len(centres)), width=0.045)
         self.histogram.addItem(self._bars)
         dash = pg.QtCore.Qt.PenStyle.DashLine
         self._threshold = pg.InfiniteLine(
-            pos=state.threshold, angle=90, pen=pg.mkPen((200, 60, 60), width=2, style=dash),
-            label=f"select > {state.threshold:.2g}", labelOpts={"position": 0.93, "color": (200, 60, 60),
-                                                                 "anchors": [(1, 0), (1, 0)]},
+            pos=state.threshold, angle=90, pen=pg.mkPen((120, 120, 120), width=2, style=dash),
+            label="", labelOpts={"position": 0.93, "color": colors.plot_colors()[1], "anchors": [(0, 0), (0, 0)]},
         )
         self.histogram.addItem(self._threshold)
+        # What the bars add up to, in words: "about N of these are likely relevant" or why there is no N.
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self._scale: tuple[float, str, bool] | None = None  # (threshold, rule, calibrated) last drawn
 
         self.timeline = pg.PlotWidget()
         colors.style_plot(self.timeline, "Found · scored · selected over time")
@@ -46,16 +55,57 @@ class ScorePlots(QWidget):
             "scored": self.timeline.plot(name="scored", pen=pg.mkPen(colors.SECTION, width=2)),
             "selected": self.timeline.plot(name="selected", pen=pg.mkPen(colors.score_color(1.0), width=2)),
         }
+        left = QVBoxLayout()
+        left.setContentsMargins(0, 0, 0, 0)
+        left.setSpacing(2)
+        left.addWidget(self.histogram, 1)
+        left.addWidget(self.caption)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.histogram)
+        layout.addLayout(left)
         layout.addWidget(self.timeline)
         self.redraw()
 
     def reset(self, state: CrawlState) -> None:
         self._state = state
-        self._threshold.setValue(state.threshold)
+        self._scale = None
         self.redraw()
+
+    def _apply_scale(self) -> None:
+        """Axis, threshold line and bar colours for this run's rule; redone only when the rule changes."""
+        state = self._state
+        scale = (state.threshold, state.select_rule, state.calibrated)
+        if scale == self._scale:
+            return
+        self._scale = scale
+        by_threshold = state.select_rule != "top_unrejected"
+        colors.set_threshold(state.threshold if by_threshold else None)
+        if state.calibrated:
+            self.histogram.setLabel("bottom", "P(relevant), calibrated")
+        else:
+            self.histogram.setLabel("bottom", "Selector score (P(True), not calibrated)")
+        self._threshold.setVisible(by_threshold)
+        if by_threshold:
+            self._threshold.setValue(state.threshold)
+            self._threshold.label.setFormat(f"select > {state.threshold:.2f}")
+        brushes = [pg.mkBrush(colors.score_color(float(c))) for c in self._centres]
+        self._bars.setOpts(brushes=brushes)
+
+    def caption_text(self) -> str:
+        state = self._state
+        scored = len(state.scores)
+        if state.select_rule == "top_unrejected":
+            rule = f"Selects the best {state.select_k} by score (no threshold)."
+        else:
+            rule = f"Selected: score above {state.threshold:.2f}."
+        if not scored:
+            return rule
+        expected = state.likely_relevant()
+        if expected is None:
+            return f"{rule} Scores are not calibrated: they rank papers but do not say how many are relevant."
+        n = round(expected)
+        return (f"About {n} of these {scored} scored paper{'s' * (scored != 1)} "
+                f"{'is' if n == 1 else 'are'} likely relevant (sum of calibrated probabilities). {rule}")
 
     def histogram_counts(self) -> list[int]:
         counts, _ = np.histogram(np.array(list(self._state.scores.values()), dtype=float), bins=BINS)
@@ -70,6 +120,8 @@ class ScorePlots(QWidget):
         }
 
     def redraw(self) -> None:
+        self._apply_scale()
+        self.caption.setText(self.caption_text())
         counts = self.histogram_counts()
         self._bars.setOpts(height=np.array(counts, dtype=float))
         self.histogram.setYRange(0, max(1, max(counts)) * 1.3, padding=0)

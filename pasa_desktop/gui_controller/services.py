@@ -7,12 +7,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from engine.errors import PasaError
-from engine.papers import Paper
 from pasa_desktop.gui_controller.engine_thread import EngineThread, SearchController, SearchRequest, StreamFactory
 from pasa_desktop.gui_controller.rows import LibraryGateway, ResultRow
 from pasa_desktop.gui_controller.search_process import ProcessSearch
 
 if TYPE_CHECKING:  # heavy modules load on first use, not at import time (cold start)
+    from engine.agent.explain import Explanation
     from engine.agent.settings import AgentSettings
     from engine.models.base import ChatModel
     from pasa_desktop.library import Library
@@ -103,15 +103,13 @@ class AppServices:
                 self._models[profile_name] = model
             return model
 
-    def explain(self, row: ResultRow, user_query: str) -> str:
-        """The Selector's reason for its decision on this paper (blocking: call from a worker)."""
-        from engine.agent.selector import Selector
+    def explain(self, row: ResultRow, user_query: str) -> Explanation:
+        """Why the Selector scored this paper as it did (blocking: call from a worker). A probability
+        model is explained by ablation in about a second; an LLM by its own reason, never its prompt."""
+        from engine.agent.explain import explain_paper
 
-        paper = Paper(id=row.key, title=row.title, abstract=row.abstract, authors=row.authors, year=row.year)
-        selector = Selector(self.model(self.settings.selector_profile),
-                            abstract_chars=self.settings.agent.abstract_chars)
-        reason = selector.reason(user_query, paper, decision=row.selected)
-        return reason or "The model gave no reason."
+        return explain_paper(self.model(self.settings.selector_profile), user_query, row.title, row.abstract,
+                             decision=row.selected, score=row.score, abstract_chars=self.settings.agent.abstract_chars)
 
     def close(self) -> None:
         self.search.cancel()
