@@ -89,12 +89,12 @@ class Settings(BaseModel):
                 return p
         if name == "embedded":
             return ModelProfile()
+        if name == RELEVANCE_PROFILE:
+            return relevance_profile()
         known = ", ".join(p.name for p in self.profiles) or "none"
         raise ConfigError(f"No model profile named {name!r} (known: {known})", hint="pasa models list")
 
     def index_path(self) -> Path:
-        if name == RELEVANCE_PROFILE:
-            return relevance_profile()
         return Path(self.paths.index) if self.paths.index else data_dir() / "index.sqlite"
 
     def library_path(self) -> Path:
