@@ -138,7 +138,7 @@ class ResultsPanel(QWidget):
 
     def _update_count(self) -> None:
         total, shown = self.model.total(), self.model.rowCount()
-        self.count.setText(f"{shown} of {total}" if shown != total else f"{total} papers")
+        self.count.setText(f"{shown} of {total}" if shown != total else f"{total} paper{'s' * (total != 1)}")
         self.table.setVisible(total > 0)
         self.empty.setVisible(total == 0)
 
