@@ -6,6 +6,7 @@ one engine event as it arrives, so a crash loses at most the event being written
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
@@ -20,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from engine.events import Event, FoundBy, Progress, event_from_dict
 from engine.papers import Paper
-from pasa_desktop.library import attachments, backups, catalogue, recorder
+from pasa_desktop.library import attachments, backups, catalogue, leases, recorder, tombstones
 from pasa_desktop.library.database import (
     Db,
     make_engine,
@@ -43,21 +44,26 @@ from pasa_desktop.library.rows import (
 )
 from pasa_desktop.settings import private_dir
 
+# Counted per library paper: a run that found one paper under two keys (two records that a merge made
+# one) lists it once, as `run_papers` does.
 _RUN_COLUMNS = (
     "r.id, r.query, r.status, r.started, r.finished, r.seconds, r.message,"
     " (SELECT count(*) FROM run_query q WHERE q.run_id = r.id),"
-    " (SELECT count(*) FROM run_paper rp WHERE rp.run_id = r.id),"
-    " (SELECT count(*) FROM run_paper rp WHERE rp.run_id = r.id AND rp.score IS NOT NULL),"
-    " (SELECT count(*) FROM run_paper rp WHERE rp.run_id = r.id AND rp.selected = 1),"
-    " (SELECT count(*) FROM run_paper rp WHERE rp.run_id = r.id AND rp.sections_expanded IS NOT NULL)"
+    " (SELECT count(DISTINCT rp.paper_id) FROM run_paper rp WHERE rp.run_id = r.id),"
+    " (SELECT count(DISTINCT rp.paper_id) FROM run_paper rp WHERE rp.run_id = r.id AND rp.score IS NOT NULL),"
+    " (SELECT count(DISTINCT rp.paper_id) FROM run_paper rp WHERE rp.run_id = r.id AND rp.selected = 1),"
+    " (SELECT count(DISTINCT rp.paper_id) FROM run_paper rp WHERE rp.run_id = r.id"
+    " AND rp.sections_expanded IS NOT NULL),"
+    " r.owner_pid, r.owner_host, r.heartbeat"
 )
 
 
 def _summary(row: Sequence[Any]) -> RunSummary:
+    owner = leases.Owner(int(row[12]), row[13] or "", row[14] or "") if row[12] is not None else None
     return RunSummary(
         id=int(row[0]),
         query=row[1],
-        status=row[2],
+        status=leases.effective_status(row[2], owner),
         started=row[3],
         finished=row[4],
         seconds=float(row[5] or 0.0),
@@ -134,12 +140,28 @@ class Library(Organiser):
 
     # -- runs -------------------------------------------------------------------------------------
     def create_run(self, query: str, settings: dict[str, Any]) -> int:
+        """A new run, held by this process (leases.py) until its end is recorded or it is released."""
         with self._write() as conn:
             cur = conn.execute(
                 "INSERT INTO run(query, settings, status, message, started, seconds) VALUES (?, ?, 'running', '', ?, 0)",
                 (query, json.dumps(settings, ensure_ascii=False, default=str), catalogue.now()),
             )
+            leases.claim(conn, cur.new_id)
             return cur.new_id
+
+    def claim_run(self, run_id: int) -> None:
+        """Hold the run for this process (leases.py); RunHeld when another live process holds it."""
+        with self._write() as conn:
+            leases.claim(conn, run_id)
+
+    def heartbeat_run(self, run_id: int) -> None:
+        with self._write() as conn:
+            leases.beat(conn, run_id)
+
+    def release_run(self, run_id: int) -> None:
+        """Let go of the run (after its end is recorded, or when this process stops searching it)."""
+        with self._write() as conn:
+            leases.release(conn, run_id)
 
     def record(self, run_id: int, event: Event) -> None:
         """Persist one event's effect in its own transaction (cheap: a few indexed statements)."""
@@ -225,10 +247,19 @@ class Library(Organiser):
         with self._read() as conn:
             self._require_run(conn, run_id)
             rows = conn.execute(sql, (run_id,)).all()
-        out = []
+        out: list[RunPaperRow] = []
+        where: dict[int, int] = {}
         for row in rows:
             paper = catalogue.row_to_paper_row(row[:16])
             key, score, selected, found_by, reason, rank, chosen, expanded = row[16:]
+            if paper.id in where:
+                # One library paper the run found under two keys (merged records): listed once, at its
+                # best rank, selected if either was.
+                first = out[where[paper.id]]
+                if selected and not first.selected:
+                    out[where[paper.id]] = dataclasses.replace(first, selected=True)
+                continue
+            where[paper.id] = len(out)
             out.append(
                 RunPaperRow(
                     paper=paper,
@@ -337,6 +368,7 @@ class Library(Organiser):
             for pid in (keep, drop):
                 if conn.execute("SELECT 1 FROM paper WHERE id = ?", (pid,)).first() is None:
                     raise LibraryError(f"No paper {pid} in the library")
+            tombstones.remember(conn, drop, keep)  # a running search links its record to `keep`
             catalogue.merge(conn, keep, drop)
 
     def delete_papers(self, paper_ids: Sequence[int]) -> int:
@@ -345,6 +377,7 @@ class Library(Organiser):
         removed = 0
         with self._write() as conn:
             for pid in paper_ids:
+                tombstones.remember(conn, pid, None)  # a running search must not bring it back
                 files += [r[0] for r in conn.execute("SELECT path FROM attachment WHERE paper_id = ?", (pid,))]
                 conn.execute("DELETE FROM paper_fts WHERE rowid = ?", (pid,))
                 removed += conn.execute("DELETE FROM paper WHERE id = ?", (pid,)).rowcount

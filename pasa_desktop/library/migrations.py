@@ -59,7 +59,25 @@ def _v2(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=[_table(tables.ZoteroItemTable)])
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
+def _v3(conn: Connection) -> None:
+    for sql in (
+        # Run ownership (leases.py): who is searching the run now, and when it last said so.
+        "ALTER TABLE run ADD COLUMN owner_pid INTEGER",
+        "ALTER TABLE run ADD COLUMN owner_host TEXT",
+        "ALTER TABLE run ADD COLUMN heartbeat TEXT",
+        # Papers the user deleted or merged away (tombstones.py): a running search must not bring them
+        # back. target_id NULL = deleted; else merged into that paper.
+        "CREATE TABLE paper_gone (id INTEGER PRIMARY KEY, paper_id INTEGER NOT NULL, target_id INTEGER,"
+        " arxiv_id TEXT, doi TEXT, title_key TEXT NOT NULL, first_author_key TEXT NOT NULL DEFAULT '',"
+        " year INTEGER, gone TEXT NOT NULL)",
+        "CREATE INDEX ix_paper_gone_arxiv ON paper_gone(arxiv_id)",
+        "CREATE INDEX ix_paper_gone_doi ON paper_gone(doi)",
+        "CREATE INDEX ix_paper_gone_title ON paper_gone(title_key)",
+    ):
+        conn.exec_driver_sql(sql)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

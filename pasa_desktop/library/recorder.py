@@ -24,7 +24,8 @@ from engine.events import (
     event_to_dict,
 )
 from engine.papers import Paper
-from pasa_desktop.library import catalogue
+from engine.redact import redact
+from pasa_desktop.library import catalogue, tombstones
 from pasa_desktop.library.database import Db
 from pasa_desktop.library.eventlog import event_json
 
@@ -56,7 +57,10 @@ def _link(conn: Db, run_id: int, paper: Paper, found_by: FoundBy | None, seq: in
     row = conn.execute("SELECT found_by FROM run_paper WHERE run_id = ? AND paper_key = ?", (run_id, key)).first()
     entry = [_found_by_dict(found_by)] if found_by else []
     if row is None:
-        paper_id = catalogue.upsert(conn, paper).paper_id
+        kept = tombstones.resolve(conn, run_id, paper)
+        if kept == tombstones.GONE:  # deleted by the user while this run existed: it stays deleted
+            return
+        paper_id = kept if kept is not None else catalogue.upsert(conn, paper).paper_id
         conn.execute(
             "INSERT INTO run_paper(run_id, paper_key, paper_id, seq, found_by, reason, sections_chosen)"
             " VALUES (?, ?, ?, ?, ?, '', '[]')",
@@ -128,16 +132,20 @@ def apply(conn: Db, run_id: int, event: Event, seq: int) -> None:
 
 
 def _finish(conn: Db, run_id: int, event: SearchFinished, seq: int) -> None:
+    # The run has ended: nobody holds it any more (leases.py).
     conn.execute(
-        "UPDATE run SET status = ?, message = ?, seconds = seconds + ?, finished = ? WHERE id = ?",
-        (event.status.value, event.message, float(event.seconds), catalogue.now(), run_id),
+        "UPDATE run SET status = ?, message = ?, seconds = seconds + ?, finished = ?, owner_pid = NULL,"
+        " owner_host = NULL, heartbeat = NULL WHERE id = ?",
+        (event.status.value, redact(event.message), float(event.seconds), catalogue.now(), run_id),
     )
     known = {r[0] for r in conn.execute("SELECT paper_key FROM run_paper WHERE run_id = ?", (run_id,))}
     for ranked in event.results:
         if ranked.paper.key not in known:  # a result the run never reported as found: keep it anyway
             _link(conn, run_id, ranked.paper, ranked.found_by[0] if ranked.found_by else None, seq)
+    # The engine's final ranking decides what is selected, and it is stored as it says: a paper the live
+    # P(True) rule left out (PaperScored selected=False) may be selected here, and the other way round.
     conn.executemany(
-        "UPDATE run_paper SET rank_score = ?, score = coalesce(score, ?), selected = coalesce(selected, ?)"
+        "UPDATE run_paper SET rank_score = ?, score = coalesce(?, score), selected = ?"
         " WHERE run_id = ? AND paper_key = ?",
         [(r.rank_score, r.selector_score, r.selected, run_id, r.paper.key) for r in event.results],
     )

@@ -78,7 +78,7 @@ def test_kill_9_mid_search_loses_nothing_reported_and_resume_does_not_rescore(in
     assert found <= set(rows), f"lost papers: {found - set(rows)}"
     for key, value in scored.items():
         assert rows[key].score == pytest.approx(value), key
-    assert library.run(run_id).status == "running"  # killed: never finished
+    assert library.run(run_id).status == "interrupted"  # killed: never finished, nobody holds it
     with library._engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
     library.close()

@@ -81,7 +81,8 @@ def test_merge_keeps_runs_scores_notes_tags_collections(library: Library) -> Non
     assert library.count_papers() == 1
     merged_rows = library.run_papers(run)
     assert {r.paper.id for r in merged_rows} == {keep}
-    assert {r.score for r in merged_rows} == {None, 0.7}
+    # The run found both records: one paper now, listed once, with the score it got.
+    assert [r.score for r in merged_rows] == [0.7]
     assert [n.text for n in library.notes(keep)] == ["my note on the duplicate"]
     assert library.paper(keep).tags == ("to-read",)
     assert library.paper(keep).rating == 4
