@@ -220,6 +220,7 @@ class ActionHandler:
         panel.set_options(list(KNOWN_SOURCES), settings.sources.enabled,
                           [p.name for p in settings.profiles] or ["embedded"], settings.crawler_profile,
                           settings.selector_profile)
+        panel.show_budgets(settings)
         self.window.status_text.setText("Settings saved.")
 
     @staticmethod

@@ -34,8 +34,9 @@ from engine.errors import PasaError
 from engine.models.profiles import ModelProfile
 from engine.sources.catalog import ONLINE_SOURCES
 from engine.sources.keys import KEYRING_SERVICE
+from pasa_desktop.fulltext_sources import ONLINE_FULLTEXT_LABEL, fulltext_summary
 from pasa_desktop.settings import Settings, data_dir, save_settings, settings_file
-from ui.settings_dialog import KEYED_SOURCES, KNOWN_SOURCES, browse_row
+from ui.settings_dialog import KEYED_SOURCES, KNOWN_SOURCES, browse_row, default_fulltext_text, fulltext_row
 
 KeyStore = Callable[[str, str], None]
 # Model choices: (kind, label, explanation). The embedded model needs nothing and works offline.
@@ -179,7 +180,39 @@ class SourcesPage(QWizardPage):
             else:
                 form.addRow(box, _note("no key needed"))
         layout.addLayout(form)
+        layout.addSpacing(8)
+        # Citation expansion reads full texts: offer the sources the app supports, or it never runs.
+        layout.addWidget(QLabel("<b>Full texts</b> — citation expansion reads them to follow references."))
+        self.fulltext_path = QLineEdit(default_fulltext_text(settings))
+        self.fulltext_path.setPlaceholderText("unarXive full texts (.tar.gz or .jsonl)")
+        self.fulltext_offline = QCheckBox("Offline: unarXive full texts")
+        self.fulltext_offline.setChecked(bool(self.fulltext_path.text()))
+        self.fulltext_online = QCheckBox(f"Online: {ONLINE_FULLTEXT_LABEL}")
+        self.fulltext_online.setChecked(settings.sources.fulltext_online)
+        texts = QFormLayout()
+        texts.addRow(self.fulltext_offline, fulltext_row(self.fulltext_path))
+        texts.addRow(self.fulltext_online)
+        layout.addLayout(texts)
+        self.fulltext_status = _note("")
+        self.fulltext_status.setObjectName("fulltext-status")
+        layout.addWidget(self.fulltext_status)
+        self._base = settings
+        self.fulltext_path.textChanged.connect(lambda _t: self._update_fulltext_status())
+        for box in (self.fulltext_offline, self.fulltext_online, *self.checks.values()):
+            box.toggled.connect(lambda _on: self._update_fulltext_status())
+        self._update_fulltext_status()
         layout.addStretch(1)
+
+    def fulltext_choice(self, base: Settings) -> Settings:
+        """`base` with this page's full-text choice (the offline path, online full texts)."""
+        path = self.fulltext_path.text().strip() if self.fulltext_offline.isChecked() else ""
+        paths = base.paths.model_copy(update={"fulltext": str(Path(path).expanduser()) if path else ""})
+        sources = base.sources.model_copy(update={"fulltext_online": self.fulltext_online.isChecked()})
+        return base.model_copy(update={"paths": paths, "sources": sources})
+
+    def _update_fulltext_status(self) -> None:
+        chosen = self.fulltext_choice(self._base)
+        self.fulltext_status.setText(fulltext_summary(chosen, self.enabled_sources()))
 
     def build_index(self) -> None:
         source = Path(self.corpus.text().strip()).expanduser()
@@ -340,7 +373,10 @@ class FirstRunWizard(QWizard):
     def result_settings(self) -> Settings:
         """The defaults with this wizard's choices applied (only the defaults after "Use defaults")."""
         if self.used_defaults:
-            return self.base
+            # The defaults are what the pages show untouched: that includes the unarXive sample when present.
+            return self.base.model_copy(update={
+                "paths": self.base.paths.model_copy(update={"fulltext": default_fulltext_text(self.base)})
+            })
         profile = self.model_page.profile()
         profiles = [p for p in self.base.profiles if p.name != profile.name]
         if profile.kind == "embedded" and not any(p.kind == "embedded" for p in profiles):
@@ -352,7 +388,9 @@ class FirstRunWizard(QWizard):
             "library": self.library_page.chosen(),
             "corpus": str(Path(corpus).expanduser()) if corpus else self.base.paths.corpus,
         })
-        sources = self.base.sources.model_copy(update={"enabled": self.sources_page.enabled_sources()})
+        chosen = self.sources_page.fulltext_choice(self.base)
+        paths = paths.model_copy(update={"fulltext": chosen.paths.fulltext})
+        sources = chosen.sources.model_copy(update={"enabled": self.sources_page.enabled_sources()})
         return self.base.model_copy(update={
             "paths": paths, "sources": sources, "profiles": profiles,
             "crawler_profile": profile.name, "selector_profile": profile.name,

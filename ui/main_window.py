@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
 
         self.search_panel.set_options(list(KNOWN_SOURCES), settings.sources.enabled, profiles,
                                       settings.crawler_profile, settings.selector_profile)
+        self.search_panel.show_budgets(settings)
         self.search_panel.search_requested.connect(self.start_search)
         self.search_panel.cancel_requested.connect(self.cancel_search)
         self._wire_results(self.search_panel.results, live=True)

@@ -25,7 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pasa_desktop.budget_text import preset_tooltips
+from pasa_desktop.fulltext_sources import fulltext_available
 from pasa_desktop.gui_controller import SearchRequest
+from pasa_desktop.settings import Settings
 from ui.crawl_state import Changes, CrawlState
 from ui.crawl_tree import KEY_ROLE, CrawlTreeModel, CrawlTreeView
 from ui.paper_table import RATING, TAGS
@@ -40,11 +43,6 @@ SOURCE_LABELS = {
 }
 PRESETS = ("quick", "standard", "thorough")
 PLOT_EVERY_S = 0.3
-PRESET_TIPS = {
-    "quick": "3 queries, no citation expansion, ~1 minute",
-    "standard": "5 queries, 2 expansion layers (PaSa's defaults), ~3 minutes",
-    "thorough": "8 queries, 50 results each, 2 expansion layers, up to 15 minutes",
-}
 
 
 class QueryBox(QPlainTextEdit):
@@ -96,11 +94,13 @@ class SearchPanel(QWidget):
         for i, name in enumerate(PRESETS):
             button = QPushButton(name.capitalize())
             button.setCheckable(True)
-            button.setToolTip(PRESET_TIPS[name])
             button.setObjectName(f"preset-{name}")
             self.presets.addButton(button, i)
             preset_row.addWidget(button)
         self.presets.button(1).setChecked(True)
+        # The budget tooltips say what each preset runs with these settings (engine/agent/presets.py's
+        # table): the window passes its settings in `show_budgets`; until then, the defaults.
+        self._budget_settings = Settings()
         self.search_button = QPushButton("Search")
         self.search_button.setDefault(True)
         self.search_button.setToolTip("Start the search (Ctrl+Enter)")
@@ -180,6 +180,7 @@ class SearchPanel(QWidget):
         self.search_button.clicked.connect(self._submit)
         self.cancel_button.clicked.connect(self.cancel_requested.emit)
         self.tree.selectionModel().currentChanged.connect(self._tree_current)
+        self._update_budget_tips()
         self._update_counts()
 
     # -- configuration -----------------------------------------------------------------------------
@@ -205,6 +206,18 @@ class SearchPanel(QWidget):
             if not (same and name == crawler):
                 self.profile.addItem(name, (name, name))
         self.profile.setCurrentIndex(0)
+
+    def show_budgets(self, settings: Settings) -> None:
+        """Budget tooltips and the crawl placeholder for these settings (call when they change)."""
+        self._budget_settings = settings
+        self._update_budget_tips()
+        self._update_counts()
+
+    def _update_budget_tips(self) -> None:
+        sources = self.selected_sources() if self._source_actions else None
+        tips = preset_tooltips(self._budget_settings, list(sources) if sources is not None else None)
+        for i, name in enumerate(PRESETS):
+            self.presets.button(i).setToolTip(tips[name])  # type: ignore[index]
 
     def profiles(self) -> tuple[str, str]:
         """(crawler, selector) profile names; empty = as in Settings."""
@@ -282,12 +295,21 @@ class SearchPanel(QWidget):
         s = self.state
         self.crawl_counts.setText(
             f"{len(s.papers)} found · {len(s.scores)} scored · {len(s.selected)} selected"
-            if s.papers else "The crawl appears here: your query → search queries → papers → cited papers."
+            if s.papers else self._crawl_placeholder()
         )
+
+    def _crawl_placeholder(self) -> str:
+        sources = list(self.selected_sources()) if self._source_actions else None
+        if fulltext_available(self._budget_settings, sources):
+            return "The crawl appears here: your question → search queries → papers → sections → cited papers."
+        return "The crawl appears here: your question → search queries → papers (no full texts for expansion)."
 
     def _update_sources_label(self) -> None:
         chosen = [SOURCE_LABELS.get(n, n) for n in self.selected_sources()]
         self.sources_button.setText((", ".join(chosen) if chosen else "None chosen") + "  ▾")
+        # An online source brings online full texts, so what a preset runs may change.
+        self._update_budget_tips()
+        self._update_counts()
 
     def _toggle_view(self, graph: bool) -> None:
         self.crawl_stack.setCurrentIndex(1 if graph else 0)

@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.agent.crawler import crawler_writes_queries_for
 from engine.models.profiles import ModelProfile
+from pasa_desktop.fulltext_sources import ONLINE_FULLTEXT_LABEL, fulltext_summary, sample_fulltext_path
 from pasa_desktop.settings import Settings
 
 KNOWN_SOURCES = {
@@ -35,6 +37,36 @@ KNOWN_SOURCES = {
 }
 KEYED_SOURCES = ("semantic_scholar", "openalex", "serper")
 KINDS = ("embedded", "gguf", "transformers", "openai")
+CRAWLER_QUERIES = (
+    ("auto", "Automatic (not for the embedded model)"),
+    ("on", "Always, up to the budget's number"),
+    ("off", "Never (your question and its rephrasings only)"),
+)
+EMBEDDED_CRAWLER_NOTE = (
+    "The embedded model (SmolLM2-135M) writes no search queries by default: on 100 training questions its "
+    "queries found no paper that your question and its rephrasings did not already find, so searches skip "
+    "them and finish sooner. A stronger Crawler (for example pasa-7b-crawler) writes queries."
+)
+
+
+def fulltext_row(edit: QLineEdit) -> QWidget:
+    """The offline full-text path with a Browse… button (unarXive .tar.gz/.jsonl or a folder of them)."""
+
+    def pick() -> str:
+        chosen, _ = QFileDialog.getOpenFileName(
+            edit, "unarXive full texts", edit.text(), "unarXive data (*.tar.gz *.tgz *.jsonl *.jsonl.gz);;All files (*)"
+        )
+        return chosen
+
+    return browse_row(edit, pick)
+
+
+def default_fulltext_text(settings: Settings) -> str:
+    """What the offline full-text field shows: the saved path, else the unarXive sample when present."""
+    if settings.paths.fulltext:
+        return settings.paths.fulltext
+    sample = sample_fulltext_path()
+    return str(sample) if sample is not None else ""
 
 
 def browse_row(edit: QLineEdit, pick: Callable[[], str]) -> QWidget:
@@ -90,6 +122,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(buttons)
         self.profile_list.setCurrentRow(0)
+        self._update_crawler_note()
 
     # -- tabs --------------------------------------------------------------------------------------
 
@@ -128,6 +161,17 @@ class SettingsDialog(QDialog):
         self.selector = QComboBox()
         form.addRow(QLabel(""))
         form.addRow("Crawler uses", self.crawler)
+        self.crawler_queries = QComboBox()
+        for value, label in CRAWLER_QUERIES:
+            self.crawler_queries.addItem(label, value)
+        self.crawler_queries.setCurrentIndex(max(0, self.crawler_queries.findData(self._settings.agent.crawler_queries)))
+        form.addRow("Crawler writes queries", self.crawler_queries)
+        self.crawler_note = QLabel()
+        self.crawler_note.setWordWrap(True)
+        self.crawler_note.setObjectName("crawler-note")
+        # A wrapped label in a crowded form is squeezed to one line unless it asks for its lines.
+        self.crawler_note.setMinimumHeight(self.crawler_note.fontMetrics().lineSpacing() * 4 + 4)
+        form.addRow(self.crawler_note)
         form.addRow("Selector uses", self.selector)
         self._refresh_role_pickers()
         left = QVBoxLayout()
@@ -142,7 +186,23 @@ class SettingsDialog(QDialog):
         layout.addLayout(form, 1)
         self.profile_list.currentRowChanged.connect(self._profile_changed)
         self.p_kind.currentTextChanged.connect(self._kind_changed)
+        self.crawler.currentTextChanged.connect(lambda _name: self._update_crawler_note())
+        self.crawler_queries.currentIndexChanged.connect(lambda _i: self._update_crawler_note())
         return tab
+
+    def _update_crawler_note(self) -> None:
+        """Say in plain words whether the chosen Crawler writes queries, and why not when it does not."""
+        profile = next((p for p in self._profiles if p.name == self.crawler.currentText()), None)
+        agent = self._settings.agent.model_copy(update={"crawler_queries": self.crawler_queries.currentData()})
+        kind, name = (profile.kind, profile.path or profile.model) if profile is not None else ("embedded", "")
+        if crawler_writes_queries_for(agent, kind, name):
+            self.crawler_note.setText(f"The Crawler writes up to {agent.max_queries} search queries per search "
+                                      "(Budgets), beside your question and its rephrasings.")
+        elif agent.crawler_queries == "off" or agent.max_queries == 0:
+            self.crawler_note.setText("The Crawler writes no search queries: searches run your question and its "
+                                      "rephrasings only.")
+        else:
+            self.crawler_note.setText(EMBEDDED_CRAWLER_NOTE)
 
     def _sources_tab(self, key_status: dict[str, bool]) -> QWidget:
         tab = QWidget()
@@ -166,7 +226,37 @@ class SettingsDialog(QDialog):
         self.timeout.setSuffix(" s")
         self.timeout.setValue(self._settings.sources.timeout_s)
         form.addRow("Request timeout", self.timeout)
+        # Citation expansion reads full texts; without a source for them it cannot run (issue #15).
+        form.addRow(QLabel("<b>Full texts</b> — citation expansion reads them to follow a paper's references."))
+        self.fulltext_path = QLineEdit(default_fulltext_text(self._settings))
+        self.fulltext_path.setPlaceholderText("unarXive full texts (.tar.gz or .jsonl): works offline")
+        form.addRow("Offline (unarXive)", fulltext_row(self.fulltext_path))
+        self.fulltext_online = QCheckBox(f"Fetch {ONLINE_FULLTEXT_LABEL} (also on whenever an online source is ticked)")
+        self.fulltext_online.setChecked(self._settings.sources.fulltext_online)
+        form.addRow("Online", self.fulltext_online)
+        self.fulltext_status = QLabel()
+        self.fulltext_status.setWordWrap(True)
+        self.fulltext_status.setObjectName("fulltext-status")
+        form.addRow(self.fulltext_status)
+        self.fulltext_path.textChanged.connect(lambda _t: self._update_fulltext_status())
+        self.fulltext_online.toggled.connect(lambda _on: self._update_fulltext_status())
+        for box in self.source_checks.values():
+            box.toggled.connect(lambda _on: self._update_fulltext_status())
+        self._update_fulltext_status()
         return tab
+
+    def _update_fulltext_status(self) -> None:
+        chosen = self._chosen_sources_and_fulltext()
+        self.fulltext_status.setText(fulltext_summary(chosen))
+
+    def _chosen_sources_and_fulltext(self) -> Settings:
+        """The settings as this dialog would save their sources and full-text parts."""
+        sources = self._settings.sources.model_copy(update={
+            "enabled": [n for n, box in self.source_checks.items() if box.isChecked()] or ["local"],
+            "fulltext_online": self.fulltext_online.isChecked(),
+        })
+        paths = self._settings.paths.model_copy(update={"fulltext": self.fulltext_path.text().strip()})
+        return self._settings.model_copy(update={"sources": sources, "paths": paths})
 
     def _budgets_tab(self) -> QWidget:
         agent = self._settings.agent
@@ -198,7 +288,8 @@ class SettingsDialog(QDialog):
         threshold.setValue(agent.select_threshold)
         self.budget["select_threshold"] = threshold
         form.addRow("Selection threshold", threshold)
-        note = QLabel("These are the “Standard” budget; Quick and Thorough presets scale them.")
+        note = QLabel("These are the “Standard” budget. Quick and Thorough replace the budgets above (and only "
+                      "them) with their own: hover over the budget buttons to see what each runs.")
         note.setWordWrap(True)
         form.addRow(note)
         return tab
@@ -292,11 +383,14 @@ class SettingsDialog(QDialog):
     def result_settings(self) -> Settings:
         self._store_profile()
         agent = self._settings.agent.model_copy(update={k: w.value() for k, w in self.budget.items()})
+        agent = agent.model_copy(update={"crawler_queries": self.crawler_queries.currentData()})
         sources = self._settings.sources.model_copy(update={
             "enabled": [n for n, box in self.source_checks.items() if box.isChecked()] or ["local"],
             "timeout_s": self.timeout.value(),
+            "fulltext_online": self.fulltext_online.isChecked(),
         })
         paths = self._settings.paths.model_copy(update={
+            "fulltext": self.fulltext_path.text().strip(),
             "library": self.library_path.text().strip(),
             "index": self.index_path.text().strip(),
             "corpus": self.corpus_path.text().strip(),

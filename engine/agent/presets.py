@@ -112,6 +112,14 @@ def describe_budgets(
     """What a search with `settings` runs, in words, given whether a full-text source is configured
     (`fulltext`), whether the Crawler writes queries (`crawler_queries`), and, for a fast re-ranking
     Selector, how many papers it re-ranks at least (`rerank_top`; the search raises score_top to it)."""
+    return "; ".join(budget_lines(settings, fulltext=fulltext, crawler_queries=crawler_queries,
+                                  rerank_top=rerank_top)) + "."
+
+
+def budget_lines(
+    settings: AgentSettings, *, fulltext: bool, crawler_queries: bool = True, rerank_top: int = 0
+) -> list[str]:
+    """`describe_budgets`, one clause a line (searches, scoring, expansion, limits)."""
     parts: list[str] = []
     if settings.max_queries and crawler_queries:
         parts.append(f"your question, its rephrasings and up to {settings.max_queries} Crawler queries")
@@ -128,12 +136,12 @@ def describe_budgets(
     if settings.expand_layers == 0 or settings.expand_per_layer == 0:
         parts.append("no citation expansion")
     elif not fulltext:
-        parts.append("no citation expansion (expansion needs a full-text source; none is configured)")
+        parts.append("no citation expansion: it needs a full-text source, and none is configured")
     else:
         layers = "layer" if settings.expand_layers == 1 else "layers"
         parts.append(f"{settings.expand_layers} citation-expansion {layers} of {settings.expand_per_layer} papers")
     parts.append(f"at most {settings.max_papers} papers and {_duration(settings.max_seconds)}")
-    return "; ".join(parts) + "."
+    return parts
 
 
 def preset_tooltip(
@@ -141,10 +149,11 @@ def preset_tooltip(
 ) -> str:
     """The budget button's tooltip: what this preset runs on top of the user's settings."""
     spec = PRESETS[name]
-    runs = describe_budgets(
+    lines = budget_lines(
         apply_preset(user, name), fulltext=fulltext, crawler_queries=crawler_queries, rerank_top=rerank_top
     )
-    return f"{spec.label}: {spec.purpose}.\nRuns {runs}"
+    # One clause a line: a Qt tooltip does not wrap plain text.
+    return f"{spec.label}: {spec.purpose}. It runs:\n" + "\n".join(f"• {line}" for line in lines)
 
 
 def presets_help(

@@ -26,7 +26,9 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("search", help="search for papers meeting a research need")
     p.add_argument("query", nargs="?", default="", help="the research need, in words")
     p.add_argument("--json", action="store_true", help="print machine-readable results on stdout")
-    p.add_argument("--preset", choices=("quick", "standard", "thorough"), help="budget preset")
+    from pasa_desktop.budget_text import preset_help, saved_settings_quietly  # what each preset runs here
+
+    p.add_argument("--preset", choices=("quick", "standard", "thorough"), help=preset_help(saved_settings_quietly()))
     p.add_argument("--source", action="append", choices=SOURCES, help="paper source (repeatable)")
     p.add_argument("--crawler-model", help="model profile for the Crawler")
     p.add_argument("--selector-model", help="model profile for the Selector")

@@ -11,6 +11,7 @@ from engine.agent.presets import (
     PRESET_NAMES,
     PRESETS,
     apply_preset,
+    budget_lines,
     describe_budgets,
     preset_table_markdown,
     preset_tooltip,
@@ -59,7 +60,7 @@ def test_engine_classmethod_uses_the_table() -> None:
 def test_description_says_when_expansion_cannot_run() -> None:
     thorough = apply_preset(AgentSettings(), "thorough")
     without = describe_budgets(thorough, fulltext=False)
-    assert "no citation expansion (expansion needs a full-text source; none is configured)" in without
+    assert "no citation expansion: it needs a full-text source, and none is configured" in without
     assert "2 citation-expansion layers of 20 papers" in describe_budgets(thorough, fulltext=True)
     # Quick never expands, whatever is configured, and says so without blaming the configuration.
     quick = describe_budgets(apply_preset(AgentSettings(), "quick"), fulltext=False)
@@ -78,7 +79,9 @@ def test_tooltips_and_help_come_from_the_table() -> None:
     for name in PRESET_NAMES:
         tip = preset_tooltip(name, USER, fulltext=True)
         assert tip.startswith(PRESETS[name].label)
-        assert describe_budgets(apply_preset(USER, name), fulltext=True) in tip
+        lines = budget_lines(apply_preset(USER, name), fulltext=True)
+        assert tip.splitlines()[1:] == [f"• {line}" for line in lines]
+        assert describe_budgets(apply_preset(USER, name), fulltext=True) == "; ".join(lines) + "."
     text = presets_help(USER, fulltext=False)
     for name in PRESET_NAMES:
         assert f"{name}: {describe_budgets(apply_preset(USER, name), fulltext=False)}" in text
