@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.agent.search import NO_FULLTEXT
 from pasa_desktop.budget_text import preset_tooltips
 from pasa_desktop.fulltext_sources import fulltext_available
 from pasa_desktop.gui_controller import SearchRequest
@@ -294,9 +295,20 @@ class SearchPanel(QWidget):
     def _update_counts(self) -> None:
         s = self.state
         self.crawl_counts.setText(
-            f"{len(s.papers)} found · {len(s.scores)} scored · {len(s.selected)} selected"
+            f"{len(s.papers)} found · {len(s.scores)} scored · {len(s.selected)} selected{self._expansion_note()}"
             if s.papers else self._crawl_placeholder()
         )
+
+    def _expansion_note(self) -> str:
+        """Why this search's crawl has no (or less) expansion, from the search's own notice: the crawl
+        view says it, not only the notification list. The full message is the label's tooltip."""
+        notice = next((n for n in self.state.notices if n.source == "expansion"), None)
+        self.crawl_counts.setToolTip(notice.message if notice is not None else "")
+        if notice is None:
+            return ""
+        if notice.message == NO_FULLTEXT:
+            return " · no citation expansion: no full-text source (Settings → Sources)"
+        return " · citation expansion: online full texts unreachable"
 
     def _crawl_placeholder(self) -> str:
         sources = list(self.selected_sources()) if self._source_actions else None

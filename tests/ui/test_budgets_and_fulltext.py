@@ -176,3 +176,20 @@ def test_crawl_tree_shows_only_levels_that_exist_and_who_wrote_each_query(qtbot)
                               cited=3, resolved=0, layer=1))
     model.apply(state.take_changes())
     assert model.headerData(0, Qt.Orientation.Horizontal).endswith("→ sections → cited papers")
+
+
+def test_the_crawl_view_says_why_expansion_did_not_run(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from engine.agent.search import NO_FULLTEXT
+    from engine.events import Notice
+
+    panel = panel_for(qtbot, Settings(selector_profile="embedded"), ["local"])
+    for event in (
+        SearchStarted(query="q"),
+        QueryIssued(query="q", origin="user"),
+        PapersFound(papers=(Paper(id="p1", title="A paper"),), found_by=(FoundBy("query", query="q", origin="user"),)),
+        Notice(level="info", source="expansion", message=NO_FULLTEXT),
+    ):
+        panel.state.apply(event)
+    panel.apply(panel.state.take_changes(), final=True)
+    assert panel.crawl_counts.text().endswith("· no citation expansion: no full-text source (Settings → Sources)")
+    assert panel.crawl_counts.toolTip() == NO_FULLTEXT
