@@ -73,6 +73,7 @@ class CrawlState:
         self.threshold = threshold
         self.select_rule = "threshold"  # "threshold": P > threshold · "top_unrejected": the best select_k
         self.select_k = 1
+        self.select_min = 0  # "threshold" also selects at least the best select_min papers
         # True when the Selector's scores are calibrated probabilities (their sum estimates how many
         # scored papers are relevant); an LLM's P(True) is not.
         self.calibrated = False
@@ -194,6 +195,8 @@ class CrawlState:
         k = settings.get("select_k")
         if isinstance(k, int):
             self.select_k = k
+        least = settings.get("select_min")
+        self.select_min = least if isinstance(least, int) else 0
         self.calibrated = settings.get("selector_calibrated") is True
         self._status_changed = True
 

@@ -97,7 +97,8 @@ class ScorePlots(QWidget):
         if state.select_rule == "top_unrejected":
             rule = f"Selects the best {state.select_k} by score (no threshold)."
         else:
-            rule = f"Selected: score above {state.threshold:.2f}."
+            rule = f"Selected: score above {state.threshold:.2f}"
+            rule += f", and at least the best {state.select_min}." if state.select_min > 0 else "."
         if not scored:
             return rule
         expected = state.likely_relevant()

@@ -4,9 +4,9 @@ Two routes, chosen by what the Selector is:
 
 - A model that gives a probability for (query, title, abstract) — the trained relevance model, the
   cross-encoder — is explained by **ablation**: the paper is scored again with each abstract sentence
-  removed, with the title removed, and with each content word of the question removed, all in one
-  batched call. A sentence whose removal lowers the score supports the paper; one whose removal raises
-  it opposes. Nothing is generated, so nothing can be invented, and it costs one batch (~40 texts).
+  removed, with the title removed, and with each word it shares with the question struck out, all in
+  one batched call. A sentence whose removal lowers the score supports the paper; one whose removal raises
+  it opposes. Nothing is generated, so nothing can be invented, and it costs one batch (~20 texts).
 - An LLM Selector gives its **generated reason** (PaSa's second pass, `Selector.reason`). Small models
   often answer with their own prompt ("Searched Paper: Title: … Output format: Decision: True/False");
   such a reply, or an empty one, is never shown: the result says the model cannot explain its scores.
@@ -31,9 +31,10 @@ from engine.sources.local_index import query_terms
 # (query, [(title, abstract), ...]) -> one probability per paper, in order. One call per explanation.
 ScoreFn = Callable[[str, list[tuple[str, str]]], list[float]]
 
-# Enough query words to cover a detailed question, few enough that one batch stays small (~40 texts).
-MAX_TERMS = 16
-MAX_SENTENCES = 24
+# One batch = 2 + sentences + shared words texts; the relevance model reads ~10 texts a second on 2 busy
+# cores, so the batch is kept near 20 for a normal abstract (8-10 sentences).
+MAX_TERMS = 8
+MAX_SENTENCES = 16
 # Effects smaller than this are noise for a reader (scores are shown to two decimals).
 NOTABLE = 0.005
 
@@ -186,7 +187,10 @@ def explain_by_ablation(
         spans[-1] = (spans[-1][0], len(abstract.rstrip()))
     stems = paper_stems(title, abstract)
     words = query_terms(query)
-    shared = [w for w in words if word_stem(w) in stems][:max_terms]
+    shared = [w for w in words if word_stem(w) in stems]
+    # Longer words first when there are too many: "stragglers" says more than "use".
+    keep = set(sorted(shared, key=len, reverse=True)[:max_terms])
+    shared = [w for w in shared if w in keep]
     missing = tuple(w for w in words if word_stem(w) not in stems)
     texts: list[tuple[str, str]] = [(title, abstract), ("", abstract)]
     ablate_sentences = len(spans) > 1

@@ -107,9 +107,12 @@ class AppServices:
         """Why the Selector scored this paper as it did (blocking: call from a worker). A probability
         model is explained by ablation in about a second; an LLM by its own reason, never its prompt."""
         from engine.agent.explain import explain_paper
+        from pasa_desktop.selector_setup import selector_for_search
 
-        return explain_paper(self.model(self.settings.selector_profile), user_query, row.title, row.abstract,
-                             decision=row.selected, score=row.score, abstract_chars=self.settings.agent.abstract_chars)
+        # The Selector a search uses now: the embedded model until the relevance one is prepared.
+        profile, _ = selector_for_search(self.settings)
+        return explain_paper(self.model(profile), user_query, row.title, row.abstract, decision=row.selected,
+                             score=row.score, abstract_chars=self.settings.agent.abstract_chars)
 
     def close(self) -> None:
         self.search.cancel()

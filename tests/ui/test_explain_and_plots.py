@@ -147,7 +147,10 @@ def test_the_run_settings_set_the_rule_and_the_colour_scale() -> None:
     for key, score in (("a", 0.9), ("b", 0.3), ("c", 0.05)):
         state.apply(PaperScored(key, score, score > 0.2))
     assert state.threshold == 0.2 and state.calibrated
-    assert state.likely_relevant() == pytest.approx(1.25)
+    assert state.likely_relevant() == pytest.approx(1.25) and state.select_min == 0
+    state.apply(SearchStarted("q", settings={"select_rule": "threshold", "select_threshold": 0.2, "select_min": 2,
+                                             "selector_calibrated": True}))
+    assert state.select_min == 2
     # A resumed run's event without settings keeps what is known; an LLM run is not calibrated.
     state.apply(SearchStarted("q", resumed=True))
     assert state.calibrated
