@@ -6,6 +6,7 @@ window's search process, the first-run wizard and labelled Selector pairs: `prep
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -69,3 +70,20 @@ async def update_index(
             notify=notify,
             progress=progress,
         )
+
+
+def describe_update(result: UpdateResult, index: Path) -> str:
+    """What an update did, in one line (the command line and the window say the same)."""
+    r = result.report
+    rankings = {"delta": "delta segment rewritten", "full": "rebuilt", "none": "unchanged"}[r.rankings]
+    return (
+        f"Updated {index} from {result.since.isoformat()}: {r.added:,} added, {r.changed:,} revised, "
+        f"{r.removed:,} removed, {r.unchanged:,} unchanged; rankings: {rankings}. "
+        f"Last update: {result.harvest.harvested_until or 'unchanged'}."
+    )
+
+
+def update_index_now(settings: Settings, since: date | None = None, endpoint: str | None = None) -> str:
+    """The window's File → Update offline index, run to completion on a worker thread."""
+    result = asyncio.run(update_index(settings, since=since, endpoint=endpoint or oai_pmh.DEFAULT_ENDPOINT))
+    return describe_update(result, settings.index_path())

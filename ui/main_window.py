@@ -11,6 +11,7 @@ import importlib.util
 import threading
 import time
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -391,6 +392,7 @@ class MainWindow(QMainWindow):
             ("&Import…", "Ctrl+I", self.actions.import_file),
             ("&Export selection…", "Ctrl+E", self.actions.export_selection),
             ("Send to &Zotero…", "Ctrl+Shift+Z", self.actions.send_to_zotero),
+            ("Update offline &index…", "", self.update_offline_index),
             ("&Settings…", "Ctrl+,", self.actions.open_settings),
             ("&Quit", "Ctrl+Q", self.close),
         ):
@@ -435,6 +437,49 @@ class MainWindow(QMainWindow):
     def sync_theme_menu(self, theme: str) -> None:
         for name, action in self.theme_actions.items():
             action.setChecked(name == theme)
+
+    def update_offline_index(self) -> None:
+        """File → Update offline index: asks from which date (the last update's, by default), then
+        harvests arXiv's new, revised and withdrawn papers in the background (pasa_desktop/offline_index.py)."""
+        from PySide6.QtWidgets import QInputDialog
+
+        from pasa_desktop.offline_index import index_health
+
+        health = index_health(self.services.settings)
+        if health.papers is None:
+            self.show_error("index", f"No offline index to update ({health.detail}).", "warning")
+            return
+        text, ok = QInputDialog.getText(
+            self,
+            "Update offline index",
+            f"{health.papers:,} papers; last update: {health.last_update or 'never'}.\n"
+            "Add arXiv's new, revised and withdrawn papers since (YYYY-MM-DD):",
+            text=health.last_update or "",
+        )
+        if not ok:
+            return
+        try:
+            since = date.fromisoformat(text.strip())
+        except ValueError:
+            self.show_error("index", f"{text.strip()!r} is not a date (YYYY-MM-DD).", "warning")
+            return
+        self.start_index_update(since)
+
+    def start_index_update(self, since: date, endpoint: str | None = None) -> None:
+        from pasa_desktop.offline_index import update_index_now
+
+        settings = self.services.settings
+        self.status_text.setText("Updating the offline index from arXiv…")
+
+        def done(summary: str) -> None:
+            self.status_text.setText(summary)
+            self.show_error("index", summary, "info")
+
+        def failed() -> None:
+            self.status_text.setText("The offline index was not updated (see the notifications).")
+
+        # Each search opens the index afresh (its own process), so the next one sees the update.
+        self.run_later(lambda: update_index_now(settings, since, endpoint), done, "index", on_error=failed)
 
     def show_about(self) -> None:
         from ui.about_dialog import AboutDialog

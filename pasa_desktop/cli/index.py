@@ -15,7 +15,7 @@ from engine.events import Notice
 from engine.sources import index_lifecycle
 from engine.sources.oai_pmh import DEFAULT_ENDPOINT
 from pasa_desktop.cli.progress import indexing_progress, stderr_console
-from pasa_desktop.offline_index import prepare_index, update_index
+from pasa_desktop.offline_index import describe_update, prepare_index, update_index
 from pasa_desktop.settings import Settings, load_settings
 
 
@@ -178,11 +178,5 @@ def update(args: argparse.Namespace) -> int:
             progress=pages,
         )
     )
-    r = result.report
-    console.print(
-        f"Updated {settings.index_path()} from {result.since.isoformat()}: {r.added:,} added, {r.changed:,} revised, "
-        f"{r.removed:,} removed, {r.unchanged:,} unchanged; rankings: "
-        f"{'delta segment rewritten' if r.rankings == 'delta' else 'rebuilt' if r.rankings == 'full' else 'unchanged'}. "
-        f"Last update: {result.harvest.harvested_until or 'unchanged'}."
-    )
+    console.print(describe_update(result, settings.index_path()))
     return 0
