@@ -29,7 +29,7 @@ class LabelledPair:
 
 def labelled_pairs(queries: Path, settings: Settings, *, count: int, seed: int = 0) -> list[LabelledPair]:
     """`count` pairs from the queries in `queries` (AutoScholarQuery format), over the offline index."""
-    from pasa_desktop.search_service import ensure_index
+    from pasa_desktop.offline_index import prepare_index
     from training.data import IndexRetriever, read_queries, selector_pairs_from_queries
 
     if count <= 0:
@@ -38,7 +38,7 @@ def labelled_pairs(queries: Path, settings: Settings, *, count: int, seed: int =
     if not records:
         raise InputError(f"no usable queries in {queries}")
     try:
-        ensure_index(settings)  # builds it from the configured corpus on first use
+        prepare_index(settings)  # builds it from the configured corpus on first use, repairs its rankings
     except ConfigError as exc:
         raise ConfigError(
             f"labelled pairs need the offline paper index ({exc.message})",

@@ -110,7 +110,7 @@ class IndexBuilder(QObject):
     failed = Signal(str)
 
     def start(self, source: Path, target: Path) -> threading.Thread:
-        from engine.sources.local_index import build_index
+        from pasa_desktop.offline_index import build_index
 
         def work() -> None:
             try:
