@@ -83,7 +83,7 @@ class ScorePlots(QWidget):
         if state.calibrated:
             self.histogram.setLabel("bottom", "P(relevant), calibrated")
         else:
-            self.histogram.setLabel("bottom", "Selector score (P(True), not calibrated)")
+            self.histogram.setLabel("bottom", "P(True), not calibrated")
         self._threshold.setVisible(by_threshold)
         if by_threshold:
             self._threshold.setValue(state.threshold)
@@ -92,6 +92,7 @@ class ScorePlots(QWidget):
         self._bars.setOpts(brushes=brushes)
 
     def caption_text(self) -> str:
+        """One short line under the histogram (it shares a small pane at 1024×700); details in the tooltip."""
         state = self._state
         scored = len(state.scores)
         if state.select_rule == "top_unrejected":
@@ -99,14 +100,18 @@ class ScorePlots(QWidget):
         else:
             rule = f"Selected: score above {state.threshold:.2f}"
             rule += f", and at least the best {state.select_min}." if state.select_min > 0 else "."
-        if not scored:
-            return rule
         expected = state.likely_relevant()
         if expected is None:
-            return f"{rule} Scores are not calibrated: they rank papers but do not say how many are relevant."
+            self.caption.setToolTip(f"{rule} An uncalibrated score (an LLM's P(True)) orders papers; its values "
+                                    "do not say how likely each one is to be relevant, so they are not summed.")
+            text = "Scores are not calibrated (no count)."
+            return f"{text} Best {state.select_k} selected." if state.select_rule == "top_unrejected" else text
+        self.caption.setToolTip(f"The sum of the calibrated probabilities of the {scored} scored papers: the "
+                                f"number of relevant papers to expect among them. {rule}")
+        if not scored:
+            return rule
         n = round(expected)
-        return (f"About {n} of these {scored} scored paper{'s' * (scored != 1)} "
-                f"{'is' if n == 1 else 'are'} likely relevant (sum of calibrated probabilities). {rule}")
+        return f"About {n} of these {scored} scored paper{'s' * (scored != 1)} {'is' if n == 1 else 'are'} likely relevant."
 
     def histogram_counts(self) -> list[int]:
         counts, _ = np.histogram(np.array(list(self._state.scores.values()), dtype=float), bins=BINS)
