@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from engine.agent.ranking import is_embedded_selector
 from engine.agent.selector import Selector
 from engine.models.base import ChatModel
 from engine.papers import Paper
@@ -302,6 +303,13 @@ CANNOT_EXPLAIN = (
     "highlights the sentences that drive its score."
 )
 
+EMBEDDED_CANNOT_EXPLAIN = (
+    "This model cannot explain its scores: the small embedded model (SmolLM2-135M) answers requests for "
+    "a reason by repeating itself or its instructions, and its scores do not tell relevant papers from "
+    "others. The relevance Selector, once prepared, explains each score by highlighting the sentences "
+    "that drive it."
+)
+
 
 def explain_generated(reply: str, *, query: str, title: str, abstract: str, score: float | None,
                       model: str = "", seconds: float = 0.0) -> Explanation:
@@ -351,6 +359,12 @@ def explain_paper(
     scorer = scorer_for(model)
     if scorer is not None:
         return explain_by_ablation(scorer, query, title, abstract, model=model.info.name)
+    if is_embedded_selector(model.info):
+        # Measured, not assumed: asked for reasons, SmolLM2-135M looped one sentence or echoed its prompt,
+        # taking 22-160 s on 2 busy cores, and its scores do not discriminate (AUC 0.50 on labelled
+        # pairs). Waiting a minute for that helps no one; say so at once.
+        return Explanation(ExplanationKind.UNAVAILABLE, score, abstract=abstract, reason=EMBEDDED_CANNOT_EXPLAIN,
+                           model=model.info.name)
     t0 = time.monotonic()
     selector = Selector(model, abstract_chars=abstract_chars)
     reply = selector.reason(query, Paper(id="explain", title=title, abstract=abstract), decision=decision)

@@ -151,6 +151,13 @@ def test_an_llm_selector_that_echoes_its_prompt_cannot_explain() -> None:
     assert exp.kind is ExplanationKind.UNAVAILABLE and exp.score == 0.05
 
 
+def test_the_embedded_model_declines_at_once_instead_of_looping_for_a_minute() -> None:
+    model = ScriptedModel(["The user's request was met. " * 10], name="embedded")
+    exp = explain_paper(model, QUERY, TITLE, ABSTRACT, decision=True, score=0.04)
+    assert exp.kind is ExplanationKind.UNAVAILABLE and not model.prompts  # nothing generated
+    assert exp.text().startswith("This model cannot explain its scores")
+
+
 def test_an_llm_selector_with_a_reason_is_quoted() -> None:
     model = ScriptedModel([REASONS[1]])
     exp = explain_paper(model, QUERY, TITLE, ABSTRACT, decision=True, score=0.9)
