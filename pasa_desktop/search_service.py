@@ -20,11 +20,22 @@ from engine.events import Event, Notice, SearchStarted
 from engine.fulltext.model import FullTextProvider
 from engine.models.base import ChatModel
 from engine.models.profiles import load_model
-from engine.sources.local_index import BuildReport, LocalIndex, build_index, ensure_postings
+from engine.sources.index_lifecycle import IndexHealth
+from engine.sources.local_index import LocalIndex
+from pasa_desktop.search_request import SearchPlan, SearchRequest
 from pasa_desktop.settings import Settings
 
 if TYPE_CHECKING:
     from pasa_desktop.library import Library
+
+
+async def _beat(library: Library, run_id: int) -> None:
+    """Keep the run's lease fresh while the search runs (a long model call records no event)."""
+    from pasa_desktop.library.leases import HEARTBEAT_S
+
+    while True:
+        await asyncio.sleep(HEARTBEAT_S)
+        await asyncio.to_thread(library.heartbeat_run, run_id)
 
 
 def default_fulltext_path(settings: Settings) -> Path | None:
@@ -32,28 +43,27 @@ def default_fulltext_path(settings: Settings) -> Path | None:
     return Path(value) if value else None
 
 
-def ensure_index(settings: Settings, progress: Callable[[int, int, int], None] | None = None) -> BuildReport | None:
-    """Build the offline index from the configured corpus when none exists yet; None if one exists
-    (after writing its BM25F postings if an older version built it without)."""
-    index = settings.index_path()
-    if index.exists():
-        ensure_postings(index)
-        return None
-    corpus = settings.corpus_path()
-    if corpus is None or not corpus.exists():
-        raise ConfigError(
-            f"no offline paper index at {index}",
-            hint="run `pasa index build --from CORPUS.jsonl.gz` (or set PASA_CORPUS)",
-        )
-    return build_index(corpus, index, progress=progress)
+def ensure_index(settings: Settings, progress: Callable[[int, int, int], None] | None = None) -> IndexHealth:
+    """The offline index ready to search: pasa_desktop/offline_index.py (index_lifecycle) decides."""
+    from pasa_desktop.offline_index import prepare_index
+
+    return prepare_index(settings, progress=progress)
 
 
 class SearchService:
     """Long-lived: the GUI keeps one; the CLI makes one per command."""
 
-    def __init__(self, settings: Settings, library: Library | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        library: Library | None = None,
+        *,
+        model_loader: Callable[[str], ChatModel] | None = None,
+    ) -> None:
         self.settings = settings
         self.library = library
+        # Tests (and embedders) hand in models by profile name; by default profiles are loaded.
+        self._model_loader = model_loader
         self._models: dict[str, ChatModel] = {}
         self._index: LocalIndex | None = None
         self._fulltext: FullTextProvider | None = None
@@ -62,7 +72,10 @@ class SearchService:
 
     def model(self, profile_name: str) -> ChatModel:
         if profile_name not in self._models:
-            self._models[profile_name] = load_model(self.settings.profile(profile_name))
+            if self._model_loader is not None:
+                self._models[profile_name] = self._model_loader(profile_name)
+            else:
+                self._models[profile_name] = load_model(self.settings.profile(profile_name))
         return self._models[profile_name]
 
     def index(self) -> LocalIndex:
@@ -83,50 +96,64 @@ class SearchService:
     # -- running --
 
     async def run(
-        self,
-        query: str,
-        *,
-        agent: AgentSettings | None = None,
-        resume_run: int | None = None,
-        cancel: asyncio.Event | None = None,
-        crawler: str | None = None,
-        selector: str | None = None,
-        sources: list[str] | None = None,
+        self, request: SearchRequest, *, cancel: asyncio.Event | None = None
     ) -> AsyncIterator[tuple[int, Event]]:
-        """Run (or resume) a search, recording each event before yielding it. run_id is 0 without a library."""
-        agent = agent or self.settings.agent
+        """Run (or resume) a search, recording each event before yielding it. run_id is 0 without a library.
+
+        The run is held (leases.py) from before the first event to the last: resuming a run that another
+        live process holds raises RunHeld (an InputError) before any model loads."""
+        plan = request.plan(self.settings)
+        query, agent = plan.query, plan.agent
         prior: list[Event] = []
         run_id = 0
-        if resume_run is not None:
+        if plan.resume_run is not None:
             if self.library is None:
                 raise ConfigError("resuming needs the library", hint="do not pass --no-library with --resume")
-            prior = self.library.run_events(resume_run)
+            run_id = plan.resume_run
+            self.library.claim_run(run_id)
+            prior = self.library.run_events(run_id)
             started = next((e for e in prior if isinstance(e, SearchStarted)), None)
             if started is None:
-                raise InputError(f"run {resume_run} has no recorded start", hint="pasa history lists runs")
+                self.library.release_run(run_id)
+                raise InputError(f"run {run_id} has no recorded start", hint="pasa history lists runs")
             query = started.query
             agent = AgentSettings.model_validate(started.settings) if started.settings else agent
-            run_id = resume_run
-        elif not query.strip():
-            raise InputError("the research query is empty", hint="describe the papers you are looking for")
-        names = list(dict.fromkeys(sources or self.settings.sources.enabled))
-        if not names:
-            raise ConfigError("no paper source is enabled", hint="enable `local` or an online source in settings")
-        roles = {crawler or self.settings.crawler_profile, selector or self.settings.selector_profile}
-        to_load = [p for p in self.settings.profiles if p.name in roles and p.name not in self._models]
-        if to_load:
+        try:
+            async for item in self._run(plan, query, agent, prior, run_id, cancel):
+                yield item
+        finally:
+            if self.library is not None and run_id:
+                self.library.release_run(run_id)
+
+    async def _run(
+        self,
+        plan: SearchPlan,
+        query: str,
+        agent: AgentSettings,
+        prior: list[Event],
+        run_id: int,
+        cancel: asyncio.Event | None,
+    ) -> AsyncIterator[tuple[int, Event]]:
+        names = plan.sources
+        crawler, selector = plan.settings.crawler_profile, plan.settings.selector_profile
+        from pasa_desktop.selector_setup import selector_for_search
+
+        # The default relevance Selector until its first-use training is done: the embedded model, said so.
+        selector, selector_waiting = selector_for_search(plan.settings, selector)
+        to_load = [p for p in plan.settings.profiles if p.name in {crawler, selector} and p.name not in self._models]
+        if to_load and self._model_loader is None:
             from engine.models.memory import ensure_fits
 
-            # Both roles are checked together: each alone may fit where the pair does not. (An unknown
-            # profile name is reported by loading it, below.)
+            # Both roles are checked together: each alone may fit where the pair does not.
             await asyncio.to_thread(ensure_fits, to_load)
-        crawler_model = await asyncio.to_thread(self.model, crawler or self.settings.crawler_profile)
-        selector_model = await asyncio.to_thread(self.model, selector or self.settings.selector_profile)
+        crawler_model = await asyncio.to_thread(self.model, crawler)
+        selector_model = await asyncio.to_thread(self.model, selector)
         index = await asyncio.to_thread(self.index) if "local" in names else None
-        notices: list[Notice] = []
+        notices: list[Notice] = [selector_waiting] if selector_waiting is not None else []
         from pasa_desktop.online import OnlineStack
 
-        stack = OnlineStack(self.settings, names, index=index, offline_fulltext=self.fulltext(), notify=notices.append)
+        stack = OnlineStack(plan.settings, names, index=index, offline_fulltext=self.fulltext(),
+                            notify=notices.append)
         from engine.agent.queries import variants_with
 
         deps = SearchDeps(
@@ -138,14 +165,22 @@ class SearchService:
             query_variants=variants_with(index.acronyms if index is not None else None),
             notices=notices,
         )
-        if self.library is not None and resume_run is None:
-            run_id = self.library.create_run(query, agent.model_dump(mode="json"))
+        library = self.library
+        heartbeat: asyncio.Task[None] | None = None
+        if library is not None:
+            if not run_id:
+                run_id = library.create_run(query, agent.model_dump(mode="json"))  # held by this process
+            heartbeat = asyncio.create_task(_beat(library, run_id))
         try:
             async for event in run_search(query, agent, deps, resume=prior, cancel=cancel):
-                if self.library is not None:
-                    self.library.record(run_id, event)
+                if library is not None:
+                    library.record(run_id, event)
                 yield run_id, event
         finally:
+            if heartbeat is not None:
+                heartbeat.cancel()
+            if library is not None and run_id:
+                library.release_run(run_id)
             await stack.aclose()
 
     def close(self) -> None:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.errors import PasaError
+from engine.errors import InputError, PasaError
 from engine.events import Event, Notice
 from pasa_desktop.gui_controller import AppServices, ResultRow, SearchOutcome, SearchRequest
 from ui.crawl_state import CrawlState
@@ -87,12 +87,23 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.status_text, 1)
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.notify_button)
+        # First use: the default Selector's background preparation (pasa_desktop/selector_setup.py), until ready.
+        self.selector_setup_text = QLabel("")
+        self.selector_setup_text.setObjectName("selector-setup")
+        bar.addPermanentWidget(self.selector_setup_text)
+        self._selector_timer = QTimer(self)
+        self._selector_timer.setInterval(3000)
+        self._selector_timer.timeout.connect(self._show_selector_setup)
+        if settings.selector_profile == "relevance":
+            self._show_selector_setup()
+            self._selector_timer.start()
 
         from ui.actions import ActionHandler  # export, Zotero, settings, clipboard
 
         self.actions = ActionHandler(self)
         self._build_menus()
         profiles = [p.name for p in settings.profiles] or ["embedded"]
+        profiles += [] if "relevance" in profiles else ["relevance"]  # built in: the Selector trained on first use
         from ui.settings_dialog import KNOWN_SOURCES
 
         self.search_panel.set_options(list(KNOWN_SOURCES), settings.sources.enabled, profiles,
@@ -111,6 +122,25 @@ class MainWindow(QMainWindow):
         self._flush_timer.setInterval(FLUSH_MS)
         self._flush_timer.timeout.connect(self._flush)
         self._flush_timer.start()
+
+    def _show_selector_setup(self) -> None:
+        """The relevance Selector's first-use preparation in the status bar; hidden once it is ready."""
+        from pasa_desktop.selector_setup import setup_status
+
+        status = setup_status()
+        if status.ready:
+            self._selector_timer.stop()
+            self.selector_setup_text.setText("")
+            self.selector_setup_text.setToolTip("")
+            return
+        self.selector_setup_text.setText(
+            f"Selector: preparing ({status.done:,}/{status.total:,})" if status.stage == "embed" and status.running
+            else "Selector: preparing" if status.running else "Selector: not prepared"
+        )
+        self.selector_setup_text.setToolTip(
+            status.describe() + " Searches meanwhile use the embedded model; `pasa models prepare-selector` "
+            "prepares it in a terminal."
+        )
 
     # -- start-up ----------------------------------------------------------------------------------
 
@@ -136,12 +166,11 @@ class MainWindow(QMainWindow):
     # -- searching ---------------------------------------------------------------------------------
 
     def start_search(self, request: SearchRequest) -> None:
-        if not request.query and request.resume_run is None:
-            self.show_error("Search", "Type what you are looking for first.", "warning")
+        try:
+            self.services.plan(request)  # the one check every front end runs (SearchRequest.plan)
+        except InputError as exc:
+            self.show_error("Search", str(exc), "warning")
             self.search_panel.query.setFocus()
-            return
-        if not request.sources:
-            self.show_error("Search", "Choose at least one source (Sources menu).", "warning")
             return
         self.state = CrawlState(threshold=self.services.settings.agent.select_threshold)
         self._library_stale = True
@@ -199,19 +228,46 @@ class MainWindow(QMainWindow):
                 self.status_text.setText(f"Failed: {outcome.message}")
         elif state.finished is None:
             self.status_text.setText(f"{outcome.status.value.capitalize()}: {state.summary()}")
-        if outcome.run_id and self.services.library_ready():
-            self.run_later(lambda: self.services.gateway().run_rows(outcome.run_id),  # type: ignore[arg-type]
-                           self._run_rows_loaded, "Library")
-
-    def _run_rows_loaded(self, rows: list[ResultRow]) -> None:
-        state = self.state
-        if state.finished is not None and state.finished.results:
-            # The engine's final ranking decides what is selected; show that for the search just run.
-            rows = [r.with_updates(selected=r.key in state.selected) if r.key in state.papers else r for r in rows]
-        self.search_panel.results.set_rows(rows)
+        self._show_final(state)
         self._library_stale = True
+        if outcome.run_id and self.services.library_ready():
+            run_id = outcome.run_id
+            self.run_later(lambda: self.services.gateway().run_rows(run_id),
+                           lambda rows: self._library_fields_loaded(state, rows), "Library")
+        elif self.tabs.currentIndex() == LIBRARY_TAB:
+            self.refresh_library()
+
+    def _library_fields_loaded(self, state: CrawlState, stored: list[ResultRow]) -> None:
+        """What the library adds to the search's rows: ids, decisions, tags, ratings (the user's data).
+        Score, selection and reason stay as the event stream said them."""
+        if state is self.state:
+            model = self.search_panel.results.model
+            by_key = {r.key: r for r in stored}
+            rows = [r.with_updates(library_id=by_key[r.key].library_id, decision=by_key[r.key].decision,
+                                   tags=by_key[r.key].tags, rating=by_key[r.key].rating)
+                    for r in model.all_rows() if r.key in by_key]
+            self.search_panel.results.upsert(rows)
         if self.tabs.currentIndex() == LIBRARY_TAB:
             self.refresh_library()
+
+    def _show_final(self, state: CrawlState) -> None:
+        """The table after the search: the engine's final ranking (SearchFinished) as the stream said it,
+        the same record the library stored. Nothing is re-read and patched: without a SearchFinished (the
+        search process died) the table stays what the events so far folded to, which is also what the
+        library holds."""
+        finished = state.finished
+        if finished is None or not finished.results:
+            return
+        shown = {r.key: r for r in self.search_panel.results.model.all_rows()}
+        rows = []
+        for ranked in finished.results:
+            key = ranked.paper.key
+            base = shown.get(key) or ResultRow.from_paper(ranked.paper)
+            how = ranked.found_by[0] if ranked.found_by else state.found_by.get(key)
+            rows.append(base.with_updates(score=ranked.selector_score, selected=ranked.selected,
+                                          found_by=how.label() if how else "",
+                                          reason=state.reasons.get(key, base.reason)))
+        self.search_panel.results.set_rows(rows)
 
     def _flush(self) -> None:
         if not self._dirty:

@@ -14,14 +14,15 @@ from typing import Any
 
 from rich.table import Table
 
-from engine.agent.settings import AgentSettings
+from engine.errors import InputError
 from engine.eval.metrics import Candidate, EvalQuery, MetricTable, load_queries, query_metrics
 from engine.events import SearchFinished
 from engine.sources.local_index import BASELINE_TITLE_WEIGHT
 from pasa_desktop.cli.progress import stderr_console
 from pasa_desktop.cli.search import ensure_index_with_progress, paper_json
+from pasa_desktop.search_request import SearchRequest
 from pasa_desktop.search_service import SearchService
-from pasa_desktop.settings import load_settings
+from pasa_desktop.settings import Settings, load_settings
 
 
 def register(sub: Any) -> None:
@@ -47,13 +48,29 @@ def cutoff(query: EvalQuery) -> date | None:
         return None
 
 
+def request_from(args: argparse.Namespace) -> SearchRequest:
+    """The options every query of the file is searched with (each adds its own date cut-off)."""
+    return SearchRequest.make(
+        preset=args.preset,
+        max_seconds=args.max_seconds,
+        crawler_profile=args.crawler_model or "",
+        selector_profile=args.selector_model or "",
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
+    if args.limit is not None and args.limit < 1:
+        raise InputError(f"--limit must be at least 1 (got {args.limit})", hint="omit it to run every query")
+    base = request_from(args)
+    # Sources, profiles and budgets are checked before any work (exit code 2); the question here only
+    # stands in for the file's questions, which come later.
+    base.model_copy(update={"query": "a question"}).plan(settings)
     ensure_index_with_progress(settings)
-    return asyncio.run(_run(args, settings))
+    return asyncio.run(_run(args, settings, base))
 
 
-async def _run(args: argparse.Namespace, settings: Any) -> int:
+async def _run(args: argparse.Namespace, settings: Settings, base: SearchRequest) -> int:
     console = stderr_console()
     queries, skipped = load_queries(Path(args.queries))
     if skipped:
@@ -69,10 +86,7 @@ async def _run(args: argparse.Namespace, settings: Any) -> int:
                 done[str(row["qid"])] = row
             except (ValueError, KeyError):
                 continue
-    base = AgentSettings.preset(args.preset) if args.preset else settings.agent
-    if args.max_seconds:
-        base = base.model_copy(update={"max_seconds": args.max_seconds})
-    service = SearchService(settings, library=None)
+    service = SearchService(settings, library=None, model_loader=getattr(args, "model_loader", None))
     index = service.index()
     agent_table, bm25_table = MetricTable(), MetricTable()
     cancel = asyncio.Event()
@@ -86,16 +100,10 @@ async def _run(args: argparse.Namespace, settings: Any) -> int:
                     break
                 row = done.get(query.qid)
                 if row is None:
-                    agent = base.model_copy(update={"before": cutoff(query)})
+                    request = base.model_copy(update={"query": query.question, "before": cutoff(query)})
                     started = time.perf_counter()
                     finished: SearchFinished | None = None
-                    async for _run_id, event in service.run(
-                        query.question,
-                        agent=agent,
-                        cancel=cancel,
-                        crawler=args.crawler_model,
-                        selector=args.selector_model,
-                    ):
+                    async for _run_id, event in service.run(request, cancel=cancel):
                         if isinstance(event, SearchFinished):
                             finished = event
                     assert finished is not None

@@ -11,15 +11,12 @@ from typing import Any
 
 from rich.table import Table
 
-from engine.agent.settings import AgentSettings
 from engine.errors import InputError
 from engine.events import Counts, Notice, Progress, RankedPaper, SearchFinished, SearchStatus
-from engine.sources.bm25f import build_postings, postings_current
-from pasa_desktop.cli.progress import counts_fields, indexing_progress, search_progress, stderr_console
-from pasa_desktop.search_service import SearchService, ensure_index
+from pasa_desktop.cli.progress import counts_fields, search_progress, stderr_console
+from pasa_desktop.search_request import SOURCES, SearchPlan, SearchRequest
+from pasa_desktop.search_service import SearchService
 from pasa_desktop.settings import Settings, load_settings
-
-SOURCES = ("local", "arxiv", "semantic_scholar", "openalex", "serper")
 
 
 def register(sub: Any) -> None:
@@ -45,51 +42,45 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def agent_settings(settings: Settings, args: argparse.Namespace) -> AgentSettings:
-    agent = AgentSettings.preset(args.preset) if args.preset else settings.agent
-    if args.max_seconds:
-        agent = agent.model_copy(update={"max_seconds": args.max_seconds})
-    if args.crawler_samples:
-        agent = agent.model_copy(update={"crawler_samples": args.crawler_samples})
-    return AgentSettings.model_validate(agent.model_dump())
+def request_from(args: argparse.Namespace) -> SearchRequest:
+    """The command line's options as the one search request every front end sends."""
+    return SearchRequest.make(
+        query=args.query,
+        preset=args.preset,
+        max_seconds=args.max_seconds,
+        crawler_samples=args.crawler_samples,
+        sources=tuple(args.source or ()),
+        crawler_profile=args.crawler_model or "",
+        selector_profile=args.selector_model or "",
+        resume_run=args.resume,
+    )
 
 
 def ensure_index_with_progress(settings: Settings) -> None:
-    console = stderr_console()
-    if "local" not in settings.sources.enabled:
-        return
-    index = settings.index_path()
-    if index.exists():
-        if not postings_current(index):  # an index built by an older version
-            console.print("Preparing the index's BM25F and dense rankings (once, about three minutes)…")
-            build_postings(index)
-        return
-    corpus = settings.corpus_path()
-    console.print(f"Building the offline paper index from {corpus} (first use, a few minutes)…")
-    with indexing_progress(console) as step:
-        report = ensure_index(settings, step)
-    if report is not None:
-        console.print(f"Index ready: {report.added:,} papers ({report.skipped} unusable lines skipped).")
+    """The offline index ready (built, or its rankings repaired, with a notice): index_lifecycle's answer."""
+    from pasa_desktop.cli.index import ensure_with_progress
+
+    ensure_with_progress(settings)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.resume is None and not args.query.strip():
-        raise InputError("the research query is empty", hint='pasa search "papers that …"')
+    if args.top < 1:
+        raise InputError(f"--top must be at least 1 (got {args.top})", hint="the rows shown in the table")
     settings = load_settings()
-    if args.source:
-        settings.sources.enabled = list(dict.fromkeys(args.source))
-    ensure_index_with_progress(settings)
-    return asyncio.run(_run(args, settings))
+    plan = request_from(args).plan(settings)  # every check before any work (exit code 2)
+    ensure_index_with_progress(plan.settings)
+    return asyncio.run(_run(args, plan))
 
 
-async def _run(args: argparse.Namespace, settings: Settings) -> int:
+async def _run(args: argparse.Namespace, plan: SearchPlan) -> int:
+    settings = plan.settings
     console = stderr_console()
     library = None
     if not args.no_library:
         from pasa_desktop.library import open_library
 
         library = open_library(settings.library_path())
-    service = SearchService(settings, library)
+    service = SearchService(settings, library, model_loader=getattr(args, "model_loader", None))
     cancel = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -100,19 +91,15 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         console.print("[yellow]Stopping… (Ctrl-C again to quit at once)[/]")
 
     loop.add_signal_handler(signal.SIGINT, on_sigint)
+    # SIGTERM (a logout, `kill`) stops like Ctrl-C: the run ends "cancelled" and resumable. kill -9
+    # cannot be caught; the run's lease then reads "interrupted" (library/leases.py).
+    loop.add_signal_handler(signal.SIGTERM, cancel.set)
     finished: SearchFinished | None = None
     run_id = 0
     try:
         with search_progress(console) as bar:
             task = bar.add_task("search", total=None, stage="start", step="loading models…", **counts_fields(Counts()))
-            async for event_run, event in service.run(
-                args.query,
-                agent=agent_settings(settings, args),
-                resume_run=args.resume,
-                cancel=cancel,
-                crawler=args.crawler_model,
-                selector=args.selector_model,
-            ):
+            async for event_run, event in service.run(plan.request, cancel=cancel):
                 run_id = event_run
                 if isinstance(event, Progress):
                     c = event.counts
@@ -141,6 +128,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             console.print(f"Interrupted: resume with `pasa search --resume {run_id}`.")
     finally:
         loop.remove_signal_handler(signal.SIGINT)
+        loop.remove_signal_handler(signal.SIGTERM)
         if library is not None:
             library.close()
         service.close()

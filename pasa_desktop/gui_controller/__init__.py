@@ -11,11 +11,11 @@ from pasa_desktop.gui_controller.engine_thread import (
     EngineThread,
     SearchController,
     SearchOutcome,
-    SearchRequest,
     StreamFactory,
 )
 from pasa_desktop.gui_controller.rows import LibraryGateway, ResultRow
 from pasa_desktop.gui_controller.services import EXPORT_FORMATS, AppServices, zotero_url
+from pasa_desktop.search_request import SearchRequest
 
 __all__ = [
     "CANCEL_GRACE_S",

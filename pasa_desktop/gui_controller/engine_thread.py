@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from engine.errors import PasaError
 from engine.events import Event, SearchFinished, SearchStatus
+from pasa_desktop.search_request import SearchRequest
 
 T = TypeVar("T")
 
@@ -75,16 +76,6 @@ class EngineThread:
 
 
 @dataclass(frozen=True, slots=True)
-class SearchRequest:
-    query: str
-    preset: str = "standard"
-    sources: tuple[str, ...] = ()
-    crawler_profile: str = ""
-    selector_profile: str = ""
-    resume_run: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class SearchOutcome:
     run_id: int | None
     status: SearchStatus
@@ -93,6 +84,8 @@ class SearchOutcome:
 
 # A search stream: given a request and a cancel flag, yields (run_id, event) until SearchFinished.
 StreamFactory = Callable[[SearchRequest, asyncio.Event], AsyncIterator[tuple[int, Event]]]
+# A run's recorded events (the library's log), folded first when the window resumes it.
+RunHistory = Callable[[int], list[Event]]
 
 
 @dataclass(slots=True)
@@ -107,9 +100,10 @@ class _Session:
 class SearchController:
     """Runs one search at a time on the engine thread; a new search replaces (cancels) the running one."""
 
-    def __init__(self, engine: EngineThread, stream: StreamFactory) -> None:
+    def __init__(self, engine: EngineThread, stream: StreamFactory, history: RunHistory | None = None) -> None:
         self._engine = engine
         self._stream = stream
+        self._history = history
         self._session: _Session | None = None
 
     @property
@@ -122,8 +116,7 @@ class SearchController:
         on_event: Callable[[int, Event], None],
         on_done: Callable[[SearchOutcome], None],
     ) -> None:
-        if not request.query.strip() and request.resume_run is None:
-            raise PasaError("Type what you are looking for first", hint="the query box is empty")
+        # The request was checked by its sender (SearchRequest.plan); the stream's service plans it again.
         if self.running:
             self.cancel()
         previous = self._session
@@ -164,6 +157,13 @@ class SearchController:
         status = SearchStatus.FAILED
         message = ""
         try:
+            resume = session.request.resume_run
+            if resume is not None and self._history is not None:
+                # What the run already found, shown at once: a resumed search reports only what is new,
+                # and the search process takes seconds to start (its models, minutes).
+                session.run_id = resume
+                for event in await asyncio.to_thread(self._history, resume):
+                    on_event(resume, event)
             async for run_id, event in self._stream(session.request, session.cancel):
                 session.run_id = run_id
                 on_event(run_id, event)

@@ -25,8 +25,8 @@ from engine.errors import PasaError
 from engine.events import Event, Progress, SearchFinished, SearchStatus
 
 if TYPE_CHECKING:
-    from pasa_desktop.gui_controller.engine_thread import SearchRequest
     from pasa_desktop.library import Library
+    from pasa_desktop.search_request import SearchRequest
     from pasa_desktop.settings import Settings
 
 # A model factory for the child, "module:function" taking a profile name (tests use scripted models).
@@ -38,25 +38,13 @@ NICE = 5  # the search process's lower scheduling priority (POSIX)
 class ProcessSearch:
     """A `StreamFactory`: each search runs in a fresh child process (spawned: no forked Qt state)."""
 
-    def __init__(
-        self,
-        settings_for: Callable[[SearchRequest], Settings],
-        agent_for: Callable[[str], Any],
-        library: Callable[[], Library],
-    ) -> None:
-        self._settings_for = settings_for
-        self._agent_for = agent_for
+    def __init__(self, settings: Callable[[], Settings], library: Callable[[], Library]) -> None:
+        self._settings = settings
         self._library = library
 
     async def __call__(self, request: SearchRequest, cancel: asyncio.Event) -> AsyncIterator[tuple[int, Event]]:
-        settings = self._settings_for(request)
-        agent = self._agent_for(request.preset)
-        job = {
-            "settings": settings.model_dump_json(),
-            "agent": agent.model_dump_json(),
-            "query": request.query,
-            "resume_run": request.resume_run,
-        }
+        # The child plans the request with these settings, as `pasa search` does (SearchRequest.plan).
+        job = {"settings": self._settings().model_dump_json(), "request": request.model_dump_json()}
         ctx = multiprocessing.get_context("spawn")
         ours, theirs = ctx.Pipe()
         process = ctx.Process(target=child_main, args=(theirs, job), name="pasa-search", daemon=True)
@@ -131,9 +119,10 @@ def child_main(conn: Connection, job: dict[str, Any]) -> None:
 
 
 async def _child(conn: Connection, job: dict[str, Any]) -> None:
-    from engine.agent.settings import AgentSettings
     from pasa_desktop.library import open_library
-    from pasa_desktop.search_service import SearchService, ensure_index
+    from pasa_desktop.offline_index import index_health, prepare_index
+    from pasa_desktop.search_request import SearchRequest
+    from pasa_desktop.search_service import SearchService
     from pasa_desktop.settings import Settings
 
     loop = asyncio.get_running_loop()
@@ -149,26 +138,22 @@ async def _child(conn: Connection, job: dict[str, Any]) -> None:
         loop.call_soon_threadsafe(cancel.set)
 
     threading.Thread(target=listen, name="pasa-search-cancel", daemon=True).start()
-    settings = Settings.model_validate_json(job["settings"])
-    if "local" in settings.sources.enabled and not settings.index_path().exists():
-        _send(conn, ("event", 0, Progress("index", "Building the offline paper index (first use only)…")))
-        await asyncio.to_thread(ensure_index, settings)
+    request = SearchRequest.model_validate_json(job["request"])
+    settings = request.plan(Settings.model_validate_json(job["settings"])).settings
+    if "local" in settings.sources.enabled and not index_health(settings).ready:
+        # Built, or its rankings repaired, here; what that does (or could not do) arrives as notices.
+        _send(conn, ("event", 0, Progress("index", "Preparing the offline paper index…")))
+        await asyncio.to_thread(prepare_index, settings, notify=lambda notice: _send(conn, ("event", 0, notice)))
     library = open_library(settings.library_path())
-    service = SearchService(settings, library)
+    loader = None
     factory = os.environ.get(MODELS_ENV, "")
     if factory:
         module, _, name = factory.partition(":")
-        make = getattr(importlib.import_module(module), name)
-        service.model = make  # type: ignore[method-assign]
+        loader = getattr(importlib.import_module(module), name)
+    service = SearchService(settings, library, model_loader=loader)
     _send(conn, ("event", 0, Progress("load", "Loading the Crawler and Selector models…")))
     try:
-        async for run_id, event in service.run(
-            job["query"],
-            agent=AgentSettings.model_validate_json(job["agent"]),
-            resume_run=job["resume_run"],
-            cancel=cancel,
-            sources=list(settings.sources.enabled),
-        ):
+        async for run_id, event in service.run(request, cancel=cancel):
             if not _send(conn, ("event", run_id, event)):
                 cancel.set()
     finally:

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from engine.errors import PasaError
-from pasa_desktop.gui_controller.engine_thread import EngineThread, SearchController, SearchRequest, StreamFactory
+from pasa_desktop.gui_controller.engine_thread import EngineThread, SearchController, StreamFactory
 from pasa_desktop.gui_controller.rows import LibraryGateway, ResultRow
 from pasa_desktop.gui_controller.search_process import ProcessSearch
+from pasa_desktop.search_request import SearchPlan, SearchRequest
 
 if TYPE_CHECKING:  # heavy modules load on first use, not at import time (cold start)
     from engine.agent.explain import Explanation
-    from engine.agent.settings import AgentSettings
     from engine.models.base import ChatModel
     from pasa_desktop.library import Library
     from pasa_desktop.settings import Settings
@@ -46,7 +46,9 @@ class AppServices:
         self._models: dict[str, ChatModel] = {}
         self._models_lock = threading.Lock()
         self.search = SearchController(
-            self.engine, stream or ProcessSearch(self.settings_for, self.agent_settings, lambda: self.gateway().library)
+            self.engine,
+            stream or ProcessSearch(lambda: self.settings, lambda: self.gateway().library),
+            history=lambda run_id: self.gateway().library.run_events(run_id),
         )
 
     # -- library -----------------------------------------------------------------------------------
@@ -65,28 +67,9 @@ class AppServices:
 
     # -- searching ---------------------------------------------------------------------------------
 
-    def settings_for(self, request: SearchRequest) -> Settings:
-        """The app settings with this request's sources and model profile applied."""
-        sources = self.settings.sources.model_copy(
-            update={"enabled": list(request.sources) or list(self.settings.sources.enabled)}
-        )
-        return self.settings.model_copy(
-            update={
-                "sources": sources,
-                "crawler_profile": request.crawler_profile or self.settings.crawler_profile,
-                "selector_profile": request.selector_profile or self.settings.selector_profile,
-            }
-        )
-
-    def agent_settings(self, preset: str) -> AgentSettings:
-        """Standard = the user's budgets (Settings); quick and thorough are the engine's presets."""
-        from engine.agent.settings import AgentSettings
-
-        agent = self.settings.agent
-        if preset in ("quick", "thorough"):
-            base = AgentSettings.preset(preset)  # type: ignore[arg-type]
-            return base.model_copy(update={"select_threshold": agent.select_threshold, "before": agent.before})
-        return agent
+    def plan(self, request: SearchRequest) -> SearchPlan:
+        """Check a request from the window against the current settings (InputError says what is wrong)."""
+        return request.plan(self.settings)
 
     # -- models (explanations) ---------------------------------------------------------------------
 

@@ -66,7 +66,7 @@ def test_engine_errors_land_in_the_notification_area(qtbot, make_window) -> None
     # An empty query is refused with a message, nothing starts.
     window.search_panel.query.clear()
     window.search_panel.search_button.click()
-    assert "Type what you are looking for" in window.notifications.messages()[-1][2]
+    assert "query is empty" in window.notifications.messages()[-1][2]
     assert not window.services.search.running
     screenshot(window, "11-error-notification")
 
