@@ -1,8 +1,11 @@
 """BibTeX out (arXiv's own form for preprints, @article/@inproceedings with a venue) and in.
 
-Writing and reading go through bibtexparser 2.x; field text is escaped and decoded by `latex`.
-Imports report every entry they could not use (syntax errors, duplicate keys or fields, no title,
-oversized fields) instead of failing the whole file.
+Writing and reading go through bibtexparser 2.x; field text is escaped and decoded by `latex`, names
+split into BibTeX's four parts by `names`. What is written is what bibtex and biber accept (the test
+suite compiles fuzzed libraries through both): braces always balance, DOIs and URLs are verbatim.
+Imports expand `@string` macros and `#` concatenation, repair a field closed by stray `}` (instead of
+silently losing the fields after it), and report every entry they could not use (syntax errors,
+duplicate keys or fields, no title, oversized fields) instead of failing the whole file.
 """
 
 from __future__ import annotations
@@ -22,8 +25,17 @@ from bibtexparser.model import (
 from bibtexparser.writer import BibtexFormat
 
 from engine.papers import find_arxiv_id, find_doi
-from pasa_desktop.export import latex
-from pasa_desktop.export.record import MAX_FIELD_CHARS, Parsed, Record, Skipped, arxiv_url, is_conference
+from pasa_desktop.export import latex, names
+from pasa_desktop.export.record import (
+    MAX_FIELD_CHARS,
+    Parsed,
+    Record,
+    Skipped,
+    arxiv_url,
+    is_conference,
+    pages,
+    visible,
+)
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_:.+\-/]+$")
 
@@ -34,40 +46,70 @@ def entry_type(record: Record) -> str:
     return "misc"
 
 
+def _name_part(text: str) -> str:
+    # A word "and" inside a name would split the author list: braced, it is a word of the name.
+    words = [latex.escape(w) for w in text.split()]
+    return " ".join("{" + w + "}" if w.lower() == "and" else w for w in words)
+
+
 def _name(author: str) -> str:
-    # " and " or a comma inside one name would split it: a braced group keeps it whole.
-    if " and " in f" {author.lower()} " or "," in author:
-        return "{" + latex.escape(author) + "}"
-    return latex.escape(author)
+    """ "von Last, Jr, First" — the form BibTeX and biber read unambiguously."""
+    n = names.parse(visible(author))
+    family = " ".join(p for p in (_name_part(n.von), _name_part(n.last)) if p)
+    first, jr = _name_part(n.first), _name_part(n.jr)
+    if jr:
+        return f"{family}, {jr}, {first}"
+    return f"{family}, {first}" if first else family
+
+
+def _verbatim(value: str) -> str:
+    # URLs and DOIs are verbatim fields in biblatex and \url in BibTeX styles: written as they are, with
+    # only what would break the .bib file (braces, backslashes) and control characters percent-encoded.
+    out = []
+    for ch in value:
+        if ch in "{}\\%#" or ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F:
+            out.append("".join(f"%{b:02X}" for b in ch.encode("utf-8")))
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def to_entry(record: Record) -> Entry:
-    fields: list[tuple[str, str]] = [("title", latex.encode(record.title, protect_capitals=True))]
+    def text(value: str, *, protect: bool = False) -> str:
+        return latex.encode(visible(value, keep_newlines=True), protect_capitals=protect)
+
+    fields: list[tuple[str, str]] = [("title", text(record.title, protect=True))]
     if record.authors:
         fields.append(("author", " and ".join(_name(a) for a in record.authors)))
     kind = entry_type(record)
     if kind == "inproceedings":
-        fields.append(("booktitle", latex.encode(record.venue or "", protect_capitals=True)))
+        fields.append(("booktitle", text(record.venue or "", protect=True)))
     elif kind == "article":
-        fields.append(("journal", latex.encode(record.venue or "", protect_capitals=True)))
+        fields.append(("journal", text(record.venue or "", protect=True)))
     if record.year:
         fields.append(("year", str(record.year)))
+    for key, value in (("volume", record.volume), ("number", record.issue), ("publisher", record.publisher)):
+        if value:
+            fields.append((key, text(value)))
+    if record.pages:
+        fields.append(("pages", text(record.pages).replace("-", "--")))
+    if record.isbn:
+        fields.append(("isbn", text(record.isbn)))
     if record.arxiv_id:
         fields += [("eprint", latex.escape(record.arxiv_id)), ("archivePrefix", "arXiv")]
         if record.primary_class:
-            fields.append(("primaryClass", latex.escape(record.primary_class)))
+            fields.append(("primaryClass", text(record.primary_class)))
     if record.doi:
-        fields.append(("doi", latex.escape(record.doi)))
+        fields.append(("doi", _verbatim(record.doi)))
     url = record.url or (arxiv_url(record.arxiv_id) if record.arxiv_id else None)
     if url:
-        # URLs are verbatim in biblatex/hyperref: only braces and backslashes would break the field.
-        fields.append(("url", url.replace("\\", "%5C").replace("{", "%7B").replace("}", "%7D")))
+        fields.append(("url", _verbatim(url)))
     if record.abstract:
-        fields.append(("abstract", latex.encode(record.abstract)))
+        fields.append(("abstract", text(record.abstract)))
     if record.tags:
-        fields.append(("keywords", latex.escape(", ".join(record.tags))))
+        fields.append(("keywords", text(", ".join(record.tags))))
     if record.notes:
-        fields.append(("annote", latex.encode("\n\n".join(record.notes))))
+        fields.append(("annote", text("\n\n".join(record.notes))))
     return Entry(kind, record.citekey, [Field(k, "{" + v + "}") for k, v in fields])
 
 
@@ -109,20 +151,20 @@ def _split_top_level(value: str, separator: re.Pattern[str]) -> list[str]:
 
 
 def _split_authors(value: str) -> list[str]:
-    """Split on " and " outside braces; "Last, First" becomes "First Last"."""
+    """Split on " and " outside braces; each name into BibTeX's parts, stored as `names.stored` says."""
     out = []
     for raw in _split_top_level(value, _AND):
-        raw = raw.strip()
-        if not raw:
+        raw = " ".join(raw.split())
+        if not raw or raw.lower() == "others":
             continue
-        # Commas inside braces ("{Smith, Jr.}") belong to the name.
-        parts = [p.strip() for p in _split_top_level(raw, _COMMA)]
-        if len(parts) == 2:  # Last, First
-            raw = f"{parts[1]} {parts[0]}"
-        elif len(parts) == 3:  # Last, Jr, First
-            raw = f"{parts[2]} {parts[0]} {parts[1]}"
-        out.append(" ".join(latex.decode(raw).split()))
-    return [n for n in out if n and n.lower() != "others"]
+        parts = names.parse_bibtex(raw)
+        decoded = names.Name(
+            *(" ".join(latex.decode(p).split()) for p in (parts.first, parts.von, parts.last, parts.jr))
+        )
+        name = names.stored(decoded)
+        if name:
+            out.append(name)
+    return out
 
 
 def _year(value: str) -> int | None:
@@ -158,6 +200,10 @@ def from_entry(entry: Entry) -> Record | str:
     url = raw.get("url", "").strip() or None
     if url and arxiv and url == arxiv_url(arxiv):
         url = None  # written by us from the id; not a separate fact
+
+    def text(key: str) -> str | None:
+        return " ".join(latex.decode(raw.get(key, "")).split()) or None
+
     keywords = latex.decode(raw.get("keywords", ""))
     tags = tuple(t.strip() for t in re.split(r"[,;]", keywords) if t.strip())
     notes_text = latex.decode(raw.get("annote", "") or raw.get("annotation", ""))
@@ -175,12 +221,88 @@ def from_entry(entry: Entry) -> Record | str:
         tags=tags,
         notes=notes,
         primary_class=latex.decode(raw["primaryclass"]) if raw.get("primaryclass") else None,
+        volume=text("volume"),
+        issue=text("number") or text("issue"),
+        pages=pages(latex.decode(raw.get("pages", ""))),
+        publisher=text("publisher"),
+        isbn=text("isbn"),
     )
 
 
+_ENTRY_START = re.compile(r"@\s*([A-Za-z]+)\s*\{")
+_NEXT_FIELD = re.compile(r"\s*,\s*[A-Za-z][\w\-:.]*\s*=")
+
+
+def repair_stray_braces(text: str) -> tuple[str, list[str]]:
+    """Drop a `}` that would close an entry while a `, field =` follows it.
+
+    `title = {Ends badly}}}, author = {…}` closes the entry after the title for every parser, and the
+    author and year that follow are lost without a word. The extra braces belong to the title's text:
+    dropping them keeps the entry whole, and the warning names it.
+    """
+    out: list[str] = []
+    warnings: list[str] = []
+    pos = 0
+    for match in _ENTRY_START.finditer(text):
+        if match.start() < pos or match.group(1).lower() in ("comment", "preamble"):
+            continue
+        depth, i, dropped = 1, match.end(), 0
+        while i < len(text) and depth > 0:
+            ch = text[i]
+            if ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                if depth == 0 and _NEXT_FIELD.match(text, i + 1):
+                    depth, dropped = 1, dropped + 1
+                    out.append(text[pos:i])
+                    pos = i + 1
+            elif ch == "@" and depth == 1 and text[i - 1] in "\n\r":
+                break  # a new entry begins: this one was never closed (the parser reports it)
+            i += 1
+        if dropped:
+            line = text.count("\n", 0, match.start()) + 1
+            warnings.append(f"line {line}: {dropped} unbalanced '}}' dropped so the entry keeps its fields")
+    out.append(text[pos:])
+    return "".join(out), warnings
+
+
+_MONTHS = {m: str(i) for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
+
+
+def _concat_pieces(value: str) -> list[str]:
+    return [p.strip() for p in _split_top_level(value, re.compile(r"#")) if p.strip()]
+
+
+def expand(value: str, macros: dict[str, str]) -> tuple[str, list[str]]:
+    """A raw BibTeX value (`{…}`, `"…"`, a number, a macro, or `a # "b"`) → its text, and unknown macro names."""
+    out: list[str] = []
+    unknown: list[str] = []
+    for piece in _concat_pieces(value):
+        if piece[0] == "{" and piece[-1] == "}":
+            out.append(piece[1:-1])
+        elif piece[0] == '"' and piece[-1] == '"' and len(piece) > 1:
+            out.append(piece[1:-1])
+        elif piece.isdigit():
+            out.append(piece)
+        elif piece.lower() in macros:
+            out.append(macros[piece.lower()])
+        elif piece.lower() in _MONTHS:
+            out.append(_MONTHS[piece.lower()])
+        else:
+            unknown.append(piece)
+            out.append(piece)
+    return "".join(out), unknown
+
+
 def loads(text: str) -> Parsed:
-    library = parse_string(text)
-    parsed = Parsed()
+    text, repaired = repair_stray_braces(text)
+    # No middleware: values come raw (with their braces or quotes), so macros and `#` are expanded here.
+    library = parse_string(text, parse_stack=[])
+    parsed = Parsed(warnings=repaired)
+    macros: dict[str, str] = {}
+    for string in library.strings:
+        macros[string.key.lower()] = expand(str(string.value), macros)[0]
     for block in library.failed_blocks:
         line = (getattr(block, "start_line", 0) or 0) + 1
         if isinstance(block, DuplicateBlockKeyBlock):
@@ -193,8 +315,15 @@ def loads(text: str) -> Parsed:
             reason = "syntax error (unbalanced braces or quotes, or a missing comma)"
             parsed.skipped.append(Skipped(f"block at line {line}", reason))
     for entry in library.entries:
-        result = from_entry(entry)
         where = f"entry {entry.key!r} (line {(entry.start_line or 0) + 1})"
+        for f in entry.fields:
+            value, unknown = expand(str(f.value), macros)
+            if unknown:
+                parsed.warnings.append(
+                    f"{where}: undefined @string macro {', '.join(unknown)} in {f.key} (kept as text)"
+                )
+            f.value = value
+        result = from_entry(entry)
         if isinstance(result, str):
             parsed.skipped.append(Skipped(where, result))
         else:

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from engine.papers import find_arxiv_id, find_doi
-from pasa_desktop.export.record import MAX_FIELD_CHARS, Parsed, Record, Skipped, arxiv_url, is_conference
+from pasa_desktop.export import names
+from pasa_desktop.export.record import MAX_FIELD_CHARS, Parsed, Record, Skipped, arxiv_url, is_conference, pages
 
 
 def csl_type(record: Record) -> str:
@@ -18,10 +19,9 @@ def csl_type(record: Record) -> str:
 
 
 def name_to_csl(name: str) -> dict[str, str]:
-    if " " not in name:
-        return {"family": name}
-    given, family = name.rsplit(" ", 1)
-    return {"family": family, "given": given}
+    n = names.parse(name)
+    item = {"family": n.last, "given": n.first, "non-dropping-particle": n.von, "suffix": n.jr}
+    return {k: v for k, v in item.items() if v} or {"family": name}
 
 
 def name_from_csl(data: Any) -> str:
@@ -31,8 +31,18 @@ def name_from_csl(data: Any) -> str:
         return ""
     if data.get("literal"):
         return " ".join(str(data["literal"]).split())
-    parts = [data.get("given"), data.get("non-dropping-particle"), data.get("family"), data.get("suffix")]
-    return " ".join(" ".join(str(p) for p in parts if p).split())
+
+    def part(*keys: str) -> str:
+        return " ".join(" ".join(str(data[k]).split()) for k in keys if data.get(k))
+
+    return names.stored(
+        names.Name(
+            first=part("given"),
+            von=part("dropping-particle", "non-dropping-particle"),
+            last=part("family"),
+            jr=part("suffix"),
+        )
+    )
 
 
 def to_item(r: Record) -> dict[str, Any]:
@@ -47,6 +57,11 @@ def to_item(r: Record) -> dict[str, Any]:
         item["number"] = f"arXiv:{r.arxiv_id}"
         if not r.venue:
             item["publisher"] = "arXiv"
+    for key, value in (("volume", r.volume), ("issue", r.issue), ("publisher", r.publisher), ("ISBN", r.isbn)):
+        if value:
+            item[key] = value
+    if r.pages:
+        item["page"] = r.pages
     if r.doi:
         item["DOI"] = r.doi
     url = r.url or (arxiv_url(r.arxiv_id) if r.arxiv_id else None)
@@ -63,8 +78,14 @@ def to_item(r: Record) -> dict[str, Any]:
     return item
 
 
+# JSON escapes C0 controls itself; DEL and the C1 range (0x9b is a terminal's CSI) are written as
+# escapes too, so the file never carries terminal codes and still reads back exactly.
+_C1 = re.compile("[\x7f-\x9f]")
+
+
 def dumps(records: Iterable[Record]) -> str:
-    return json.dumps([to_item(r) for r in records], ensure_ascii=False, indent=2) + "\n"
+    text = json.dumps([to_item(r) for r in records], ensure_ascii=False, indent=2) + "\n"
+    return _C1.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def _year(issued: Any) -> int | None:
@@ -99,6 +120,13 @@ def from_item(item: Any) -> Record | str:
         value = item.get(key)
         return value if isinstance(value, str) else ""
 
+    def scalar(key: str) -> str | None:
+        # CSL allows numbers for volume, issue and page.
+        value = item.get(key)
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            return None
+        return " ".join(str(value).split()) or None
+
     number, url, doi_raw = text("number"), text("URL").strip(), text("DOI")
     arxiv = find_arxiv_id(number) if "arxiv" in number.lower() else None
     if arxiv is None and "arxiv.org" in url:
@@ -128,6 +156,11 @@ def from_item(item: Any) -> Record | str:
         tags=tags,
         notes=tuple(n for n in text("note").split("\n\n") if n.strip()),
         primary_class=str(categories[0]) if isinstance(categories, list) and categories and arxiv else None,
+        volume=scalar("volume"),
+        issue=scalar("issue"),
+        pages=pages(scalar("page") or ""),
+        publisher=None if text("publisher") == "arXiv" and arxiv else scalar("publisher"),
+        isbn=scalar("ISBN"),
     )
 
 
@@ -138,6 +171,9 @@ def loads(text: str) -> Parsed:
     except json.JSONDecodeError as exc:
         parsed.skipped.append(Skipped("whole file", f"not valid JSON: {exc.msg} (line {exc.lineno})"))
         return parsed
+    except RecursionError:
+        parsed.skipped.append(Skipped("whole file", "JSON nested too deeply to be a bibliography"))
+        return parsed
     if isinstance(data, dict):
         data = data.get("items", [data]) if "title" not in data else [data]
     if not isinstance(data, list):
@@ -145,7 +181,10 @@ def loads(text: str) -> Parsed:
         return parsed
     seen: set[str] = set()
     for i, item in enumerate(data, start=1):
-        result = from_item(item)
+        try:
+            result = from_item(item)
+        except RecursionError:
+            result = "nested too deeply"
         ident = item.get("id") if isinstance(item, dict) else None
         where = f"item {i}" + (f" ({ident!r})" if ident else "")
         if isinstance(result, str):

@@ -6,13 +6,13 @@ import contextlib
 import os
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import InputError
 from pasa_desktop.export import bibtex, csljson, ris
-from pasa_desktop.export.record import Record
+from pasa_desktop.export.record import DETAILS, Record
 from pasa_desktop.library import Library, PaperRow
 
 FORMATS = {"bibtex": bibtex.dumps, "ris": ris.dumps, "csljson": csljson.dumps}
@@ -30,7 +30,8 @@ class Selection:
     paper_ids: tuple[int, ...] = ()
 
 
-def to_record(row: PaperRow, notes: Sequence[str] = ()) -> Record:
+def to_record(row: PaperRow, notes: Sequence[str] = (), details: Mapping[str, str] | None = None) -> Record:
+    extra = {k: str(v) for k, v in (details or {}).items() if k in DETAILS and v}
     return Record(
         citekey=row.citekey,
         title=row.title,
@@ -43,6 +44,7 @@ def to_record(row: PaperRow, notes: Sequence[str] = ()) -> Record:
         abstract=row.abstract,
         tags=row.tags,
         notes=tuple(notes),
+        **extra,
     )
 
 
@@ -72,8 +74,10 @@ def select_papers(library: Library, selection: Selection) -> list[PaperRow]:
 
 def records(library: Library, selection: Selection) -> list[Record]:
     rows = select_papers(library, selection)
-    notes = library.notes_by_paper([r.id for r in rows])
-    return [to_record(r, notes.get(r.id, ())) for r in rows]
+    ids = [r.id for r in rows]
+    notes = library.notes_by_paper(ids)
+    details = library.details_by_paper(ids)
+    return [to_record(r, notes.get(r.id, ()), details.get(r.id)) for r in rows]
 
 
 def render(fmt: str, recs: Sequence[Record]) -> str:

@@ -1,8 +1,11 @@
 """LaTeX text for BibTeX fields: escaping that round-trips exactly, and decoding of what others write.
 
 `encode` escapes LaTeX specials (& % $ # _ { } ~ ^ \\) and, for titles, protects words with inner
-capitals (`{BERT}`, `{iPhone}`) so bibliography styles do not lower-case them. `decode(encode(s)) == s`
-for every string; `decode` also reads common accent commands (`{\\"o}`, `\\'e`, `\\ss`) from real files.
+capitals (`{BERT}`, `{iPhone}`) so bibliography styles do not lower-case them. Inline math that LaTeX can
+typeset (`$O(n \\log n)$`: no `%`, `#`, `&`, balanced braces) is kept as math, braced in titles. Literal
+braces become `\\textbraceleft{}` / `\\textbraceright{}`: BibTeX and biber count every brace, escaped or
+not, so `\\}` alone breaks the entry. `decode(encode(s)) == s` for every string; `decode` also reads
+common accent commands (`{\\"o}`, `\\'e`, `\\ss`) from real files and keeps `$…$` math as written.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ import unicodedata
 
 _SPECIALS = {
     "\\": r"\textbackslash{}",
-    "{": r"\{",
-    "}": r"\}",
+    "{": r"\textbraceleft{}",
+    "}": r"\textbraceright{}",
     "&": r"\&",
     "%": r"\%",
     "$": r"\$",
@@ -27,6 +30,8 @@ _SPECIALS = {
 }
 _WORDS = {
     "textbackslash": "\\",
+    "textbraceleft": "{",
+    "textbraceright": "}",
     "textasciitilde": "~",
     "textasciicircum": "^",
     "ss": "ß",
@@ -92,13 +97,33 @@ _ACCENTS = {
     "b": "\u0331",
 }
 _INNER_CAPITAL = re.compile(r"\S[A-Z]|^[A-Z]{2}")
+# Candidate inline math: `$…$` on one line, not starting or ending with a space (so "$5 and $10" is text).
+_MATH = re.compile(r"\$([^$\s](?:[^$\n]*[^$\s\\])?)\$")
+_MATH_FORBIDDEN = re.compile(r"[%#&@]")
+_MATH_NEEDS = re.compile(r"[A-Za-z\\^_]")
+
+
+def _is_math(content: str) -> bool:
+    if _MATH_FORBIDDEN.search(content) or not _MATH_NEEDS.search(content):
+        return False
+    depth = 0
+    for ch in content:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def math_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` holds inline math that LaTeX can typeset as written."""
+    return [m.span() for m in _MATH.finditer(text) if _is_math(m.group(1))]
 
 
 def escape(text: str) -> str:
     return "".join(_SPECIALS.get(ch, ch) for ch in text)
 
 
-def encode(text: str, *, protect_capitals: bool = False) -> str:
+def _encode_text(text: str, protect_capitals: bool) -> str:
     if not protect_capitals:
         return escape(text)
     out = []
@@ -107,6 +132,18 @@ def encode(text: str, *, protect_capitals: bool = False) -> str:
             out.append("{" + escape(piece) + "}")
         else:
             out.append(escape(piece))
+    return "".join(out)
+
+
+def encode(text: str, *, protect_capitals: bool = False) -> str:
+    out: list[str] = []
+    last = 0
+    for start, end in math_spans(text):
+        out.append(_encode_text(text[last:start], protect_capitals))
+        # Braced in titles: styles that change case leave a group alone.
+        out.append("{" + text[start:end] + "}" if protect_capitals else text[start:end])
+        last = end
+    out.append(_encode_text(text[last:], protect_capitals))
     return "".join(out)
 
 
@@ -119,8 +156,13 @@ def decode(text: str) -> str:
         if ch in "{}":
             i += 1
             continue
-        if ch == "$":  # inline math: keep its text
-            i += 1
+        if ch == "$":  # inline math: kept as written, dollars and all
+            close = text.find("$", i + 1)
+            if close != -1 and "\n" not in text[i:close]:
+                out.append(text[i : close + 1])
+                i = close + 1
+            else:
+                i += 1
             continue
         if ch == "~":  # an unescaped tie is a non-breaking space
             out.append(" ")

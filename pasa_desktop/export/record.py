@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 from engine.papers import Paper
+
+# Bibliographic details beyond the engine's Paper, kept in the library paper's `external_ids`.
+DETAILS = ("volume", "issue", "pages", "publisher", "isbn")
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +25,15 @@ class Record:
     tags: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     primary_class: str | None = None  # arXiv category, when known
+    volume: str | None = None
+    issue: str | None = None  # BibTeX `number`, RIS `IS`, CSL `issue`
+    pages: str | None = None  # "12-34" (a hyphen; BibTeX writes "--")
+    publisher: str | None = None
+    isbn: str | None = None
+
+    @property
+    def details(self) -> dict[str, str]:
+        return {k: v for k in DETAILS if (v := getattr(self, k))}
 
     def to_paper(self, source: str) -> Paper:
         return Paper(
@@ -34,6 +47,7 @@ class Record:
             doi=self.doi,
             url=self.url,
             source=source,
+            external_ids=self.details,
         )
 
 
@@ -71,3 +85,26 @@ def is_conference(venue: str) -> bool:
     lowered = venue.lower()
     words = set(lowered.replace("-", " ").split())
     return any(w in words or (len(w) > 5 and w in lowered) for w in _CONFERENCE_WORDS)
+
+
+_PAGE_DASH = str.maketrans({"–": "-", "—": "-", "‐": "-", "‑": "-"})
+
+
+def pages(value: str) -> str | None:
+    """ "12--34", "12–34", "12 - 34" → "12-34"; a single page or an article number stays as it is."""
+    text = " ".join(value.translate(_PAGE_DASH).split())
+    while "--" in text:
+        text = text.replace("--", "-")
+    return text.replace(" - ", "-") or None
+
+
+def visible(text: str, *, keep_newlines: bool = False) -> str:
+    """Control characters as visible escapes (`\\x1b`): an exported file never carries terminal codes."""
+    out = []
+    for ch in text:
+        if unicodedata.category(ch) == "Cc" and not (keep_newlines and ch == "\n") and ch != "\t":
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)

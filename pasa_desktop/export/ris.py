@@ -11,13 +11,23 @@ import re
 from collections.abc import Iterable
 
 from engine.papers import find_arxiv_id, find_doi
-from pasa_desktop.export.record import MAX_FIELD_CHARS, Parsed, Record, Skipped, arxiv_url, is_conference
+from pasa_desktop.export import names
+from pasa_desktop.export.record import (
+    MAX_FIELD_CHARS,
+    Parsed,
+    Record,
+    Skipped,
+    arxiv_url,
+    is_conference,
+    pages,
+    visible,
+)
 
 _LINE = re.compile(r"^([A-Z][A-Z0-9])  ?-(?: (.*))?$")
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return visible(" ".join(text.split()))
 
 
 def ris_type(record: Record) -> str:
@@ -27,45 +37,54 @@ def ris_type(record: Record) -> str:
 
 
 def author_to_ris(name: str) -> str:
-    """ "Ashish Vaswani" → "Vaswani, Ashish" (RIS wants family name first)."""
-    if "," in name or " " not in name:
-        return name
-    given, family = name.rsplit(" ", 1)
-    return f"{family}, {given}"
+    """ "Jan van der Berg" → "van der Berg, Jan"; "Smith, Jr., John" → "Smith, John, Jr." (RIS: family name
+    with its particle, given names, suffix)."""
+    n = names.parse(name)
+    if not n.first and not n.jr:
+        return n.family
+    return ", ".join(p for p in (n.family, n.first, n.jr) if p) if n.first else f"{n.family}, , {n.jr}"
 
 
 def author_from_ris(value: str) -> str:
-    parts = [p.strip() for p in value.split(",")]
-    if len(parts) == 2 and parts[0] and parts[1]:
-        return f"{parts[1]} {parts[0]}"
-    if len(parts) == 3 and all(parts):  # Family, Given, Suffix
-        return f"{parts[1]} {parts[0]} {parts[2]}"
-    return _one_line(value)
+    parts = [" ".join(p.split()) for p in value.split(",")]
+    if len(parts) == 1:
+        return names.stored(names.parse(parts[0]))
+    family = names.parse(f"{parts[0]}, x") if parts[0] else names.Name()
+    jr = ", ".join(p for p in parts[2:] if p)
+    return names.stored(names.Name(parts[1], family.von, family.last, jr))
 
 
 def dumps(records: Iterable[Record]) -> str:
     out: list[str] = []
     for r in records:
-        lines = [("TY", ris_type(r)), ("ID", r.citekey), ("TI", _one_line(r.title))]
-        lines += [("AU", author_to_ris(a)) for a in r.authors]
+        lines = [("TY", ris_type(r)), ("ID", _one_line(r.citekey)), ("TI", _one_line(r.title))]
+        lines += [("AU", _one_line(author_to_ris(a))) for a in r.authors]
         if r.year:
             lines.append(("PY", str(r.year)))
         if r.venue:
             lines.append(("T2", _one_line(r.venue)))
+        for tag, value in (("VL", r.volume), ("IS", r.issue), ("PB", r.publisher), ("SN", r.isbn)):
+            if value:
+                lines.append((tag, _one_line(value)))
+        if r.pages:
+            start, _, end = r.pages.partition("-")
+            lines.append(("SP", _one_line(start if end else r.pages)))
+            if end:
+                lines.append(("EP", _one_line(end)))
         if r.abstract:
             lines.append(("AB", _one_line(r.abstract)))
         if r.doi:
-            lines.append(("DO", r.doi))
+            lines.append(("DO", _one_line(r.doi)))
         if r.arxiv_id:
             lines.append(("AN", f"arXiv:{r.arxiv_id}"))
             if r.primary_class:
                 lines.append(("M3", r.primary_class))
         url = r.url or (arxiv_url(r.arxiv_id) if r.arxiv_id else None)
         if url:
-            lines.append(("UR", url))
+            lines.append(("UR", _one_line(url)))
         lines += [("KW", _one_line(t)) for t in r.tags]
         lines += [("N1", _one_line(n)) for n in r.notes if n.strip()]
-        out.extend(f"{tag}  - {value}" for tag, value in lines)
+        out.extend(f"{tag}  - {value}" for tag, value in lines)  # ID, AU, KW and N1 values went through visible()
         out.append("ER  - ")
         out.append("")
     return "\n".join(out)
@@ -94,6 +113,12 @@ def _record(fields: list[tuple[str, str]]) -> Record | str:
     if url and arxiv and url == arxiv_url(arxiv):
         url = None
     doi_raw = first.get("DO", "")
+    start, end = first.get("SP", "").strip(), first.get("EP", "").strip()
+    page_text = f"{start}-{end}" if start and end else start or end
+
+    def text(*tags: str) -> str | None:
+        return next((_one_line(first[t]) for t in tags if first.get(t, "").strip()), None)
+
     return Record(
         citekey=first.get("ID", "").strip(),
         title=title,
@@ -107,7 +132,18 @@ def _record(fields: list[tuple[str, str]]) -> Record | str:
         tags=tuple(_one_line(v) for t, v in fields if t == "KW" and v.strip()),
         notes=tuple(_one_line(v) for t, v in fields if t == "N1" and v.strip()),
         primary_class=first.get("M3", "").strip() or None if arxiv else None,
+        volume=text("VL"),
+        issue=text("IS", "CP"),
+        pages=pages(page_text),
+        publisher=text("PB"),
+        isbn=text("SN") if _looks_like_isbn(first.get("SN", "")) else None,
     )
+
+
+def _looks_like_isbn(value: str) -> bool:
+    # RIS's SN holds an ISSN for journals and an ISBN for books; only the latter names one work.
+    digits = re.sub(r"[^0-9Xx]", "", value)
+    return len(digits) in (10, 13)
 
 
 def loads(text: str) -> Parsed:
@@ -115,6 +151,8 @@ def loads(text: str) -> Parsed:
     fields: list[tuple[str, str]] | None = None
     start = 0
     count = 0
+    # Lines outside any record: counted, reported once (a binary file would be thousands of warnings).
+    stray: list[int] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.rstrip("\r\n").lstrip("\ufeff")
         m = _LINE.match(line)
@@ -136,7 +174,7 @@ def loads(text: str) -> Parsed:
                     parsed.records.append(result)
                 fields = None
             elif fields is None:
-                parsed.warnings.append(f"line {number}: {tag} outside a record (ignored)")
+                stray.append(number)
             else:
                 fields.append((tag, value))
         elif line.strip():
@@ -144,7 +182,11 @@ def loads(text: str) -> Parsed:
                 tag, value = fields[-1]
                 fields[-1] = (tag, f"{value} {line.strip()}")  # a wrapped long line
             else:
-                parsed.warnings.append(f"line {number}: not RIS (ignored)")
+                stray.append(number)
     if fields is not None:
         parsed.skipped.append(Skipped(f"record {count} (line {start})", "file ends before the record's ER line"))
+    if count == 0 and text.strip():
+        parsed.skipped.append(Skipped("whole file", "not RIS: no record starts with a 'TY  - ' line"))
+    elif stray:
+        parsed.warnings.append(f"{len(stray):,} line(s) outside any record ignored (first at line {stray[0]})")
     return parsed

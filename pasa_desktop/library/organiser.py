@@ -5,6 +5,7 @@ A mix-in of `Library` (kept apart so each file stays readable); every method is 
 
 from __future__ import annotations
 
+import json
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -233,6 +234,20 @@ class Organiser:
             shared = conn.execute("SELECT 1 FROM attachment WHERE path = ?", (row[2],)).first()
         if not shared:
             att.path.unlink(missing_ok=True)
+
+    # -- bibliographic details ---------------------------------------------------------------------
+    def details_by_paper(self, paper_ids: list[int]) -> dict[int, dict[str, str]]:
+        """Volume, issue, pages, publisher, ISBN… (kept in `external_ids`) for many papers at once (exports)."""
+        out: dict[int, dict[str, str]] = {}
+        with self._read() as conn:
+            for start in range(0, len(paper_ids), 500):
+                chunk = tuple(paper_ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                for pid, ext in conn.execute(f"SELECT id, external_ids FROM paper WHERE id IN ({marks})", chunk):
+                    data = json.loads(ext or "{}")
+                    if isinstance(data, dict) and data:
+                        out[int(pid)] = {str(k): str(v) for k, v in data.items()}
+        return out
 
     # -- duplicates and merges ---------------------------------------------------------------------
     def merges(self) -> list[MergeRow]:

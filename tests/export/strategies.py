@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from pasa_desktop.export import names
 from pasa_desktop.export.record import Record
 
 
@@ -18,7 +19,23 @@ PARAGRAPHS = st.lists(LINE, max_size=3).map(lambda ls: "\n\n".join(x for x in ls
 NAME_WORD = st.text(
     st.characters(categories=("Lu", "Ll", "Lo")) | st.sampled_from(list("-.'&_{}")), min_size=1, max_size=12
 )
-NAME = st.lists(NAME_WORD, min_size=1, max_size=3).map(" ".join).filter(lambda n: n.lower() != "others")
+# "and" separates names in BibTeX and "others" is "et al.": no real name has them as a word.
+_FREE_NAME = st.lists(NAME_WORD.filter(lambda w: w.lower() not in ("and", "others")), min_size=1, max_size=3).map(
+    " ".join
+)
+_CAPITAL = st.text(st.characters(categories=("Ll", "Lo")), min_size=1, max_size=8).map(lambda w: w[:1].upper() + w[1:])
+# Real-world shapes: particles ("van der Berg"), suffixes ("Smith, Jr."), initials, hyphens, any script.
+_PERSON = st.builds(
+    names.Name,
+    first=st.lists(_CAPITAL | st.sampled_from(["J.", "J.-P.", "Anne-Marie", "Émile"]), max_size=2).map(" ".join),
+    von=st.sampled_from(["", "", "van", "van der", "de", "de la", "von", "di", "Van der", "De"]),
+    last=_CAPITAL | st.sampled_from(["Müller-Łukasz", "O'Neil", "Berg", "Smith"]),
+    jr=st.sampled_from(["", "", "", "Jr.", "Sr.", "III"]),
+).map(names.stored)
+NAME = (_FREE_NAME | _PERSON).filter(bool)
+# Inline math as papers write it in titles and abstracts.
+MATH = st.sampled_from(["$O(n \\log n)$", "$x_1$", "${\\alpha}^2$", "$\\mathcal{O}(1/\\sqrt{T})$", "$k$"])
+TITLE = st.one_of(LINE.filter(bool), st.tuples(LINE, MATH, LINE).map(lambda t: _squash(" ".join(t))).filter(bool))
 TAG = LINE.map(lambda t: _squash(t.replace(",", " ").replace(";", " "))).filter(bool)
 
 
@@ -36,7 +53,7 @@ def records(draw: st.DrawFn) -> Record:
     url = draw(st.none() | st.text("abcxyz019/", max_size=20).map("https://example.org/{}".format))
     return Record(
         citekey=draw(st.builds("{}{}".format, st.sampled_from("abcXYZ"), st.text(_KEYCHARS, max_size=20))),
-        title=draw(LINE.filter(bool)),
+        title=draw(TITLE),
         authors=tuple(draw(st.lists(NAME, max_size=4))),
         year=draw(st.none() | st.integers(1900, 2100)),
         venue=venue,
@@ -47,4 +64,9 @@ def records(draw: st.DrawFn) -> Record:
         tags=tuple(draw(st.lists(TAG, max_size=3, unique=True))),
         notes=tuple(draw(st.lists(LINE.filter(bool), max_size=2))),
         primary_class=draw(st.sampled_from(["cs.CL", "cs.LG", "stat.ML"])) if arxiv and draw(st.booleans()) else None,
+        volume=draw(st.none() | st.sampled_from(["1", "42", "XII", "37 (Suppl.)"])),
+        issue=draw(st.none() | st.sampled_from(["3", "4-5", "Special Issue"])),
+        pages=draw(st.none() | st.sampled_from(["1-12", "e1004", "101-117", "7"])),
+        publisher=draw(st.none() | LINE.filter(bool)),
+        isbn=draw(st.none() | st.sampled_from(["978-0-306-40615-7", "0-306-40615-2", "9781234567897"])),
     )

@@ -42,7 +42,7 @@ def test_broken_bibtex_report(empty: Library, tmp_path: Path) -> None:
     report = import_file(empty, _write(tmp_path, "refs.bib", BROKEN_BIB))
     assert report.format == "bibtex"
     titles = sorted(t for _, t in report.added)
-    assert titles == ["A Good Paper", "Emphasis and α-nets", "Quoted Title with ö"]
+    assert titles == ["A Good Paper", "Emphasis and $\\alpha$-nets", "Quoted Title with ö"]  # math kept as math
     reasons = {s.reason.split(" (")[0].split(":")[0] for s in report.skipped}
     assert reasons == {"syntax error", "duplicate citation key", "duplicate field", "no title"}
     assert all(s.where for s in report.skipped)
@@ -84,7 +84,7 @@ def test_ris_faults(empty: Library, tmp_path: Path) -> None:
     report = import_file(empty, _write(tmp_path, "x.ris", text))
     assert [t for _, t in report.added] == ["Fine"]
     assert sorted(s.reason for s in report.skipped) == ["file ends before the record's ER line", "no title (TI)"]
-    assert report.warnings == ["line 1: not RIS (ignored)"]
+    assert report.warnings == ["1 line(s) outside any record ignored (first at line 1)"]
     assert empty.paper(report.added[0][0]).year == 2020
 
 
