@@ -47,6 +47,8 @@ class OnlineStack:
             notify=notify,
             # The agent reports a source going offline itself (once); the fetcher must not repeat it.
             report_offline=False,
+            # One stalled source gives up well inside the search budget; the others and the index carry on.
+            deadline_s=min(30.0, max(10.0, settings.agent.max_seconds / 6)),
         )
         built = build_online_sources(online, self.fetcher, keys=env_or_keyring)
         self.sources: list[PaperSource] = list(built.values())

@@ -297,8 +297,8 @@ async def _score_pending(run: _Run) -> AsyncIterator[Event]:
         try:
             scores = await run.guard(asyncio.to_thread(selector.score, run.query, papers))
         except PasaError as exc:
-            yield Notice(level="error", source="selector", message=f"the Selector failed: {exc}")
-            return
+            # The run ends "failed" (run_search's handler): "done" with nothing scored would be untrue.
+            raise PasaError(f"the Selector failed after scoring {len(state.scores)} paper(s): {exc}") from exc
         for key, score in zip(batch, scores, strict=True):
             yield run.emit(PaperScored(key=key, score=score, selected=score > settings.select_threshold))
 

@@ -27,6 +27,15 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return i
 
 
+def _abort_callback(flag: threading.Event) -> Any:
+    """A llama.cpp abort callback reading `flag` (None when this llama-cpp-python lacks the hook)."""
+    import llama_cpp
+
+    if not hasattr(llama_cpp, "llama_set_abort_callback"):
+        return None
+    return llama_cpp.ggml_abort_callback(lambda _data: flag.is_set())
+
+
 class LlamaCppModel:
     """A GGUF model. Thread-safe: calls are serialised (llama.cpp contexts are not re-entrant)."""
 
@@ -75,6 +84,15 @@ class LlamaCppModel:
                 hint="check that the file is a complete GGUF model (re-download or re-convert it)",
             ) from exc
         self._lock = threading.Lock()
+        # close() sets this; llama.cpp asks the callback between the graph's operations and stops the
+        # prompt it is evaluating in a worker thread. A search cancelled with Ctrl-C then closes in
+        # milliseconds instead of waiting for the whole prompt (seconds on a busy CPU).
+        self._closing = threading.Event()
+        self._abort_callback = _abort_callback(self._closing)
+        if self._abort_callback is not None:
+            import llama_cpp
+
+            llama_cpp.llama_set_abort_callback(self._llm._ctx.ctx, self._abort_callback, None)
         meta: dict[str, Any] = dict(self._llm.metadata)
         template = meta.get("tokenizer.chat_template") or CHATML_TEMPLATE
         self._add_bos = str(meta.get("tokenizer.ggml.add_bos_token", "false")).lower() == "true"
@@ -214,6 +232,7 @@ class LlamaCppModel:
         return sum(len(t) for t in encoded), seconds
 
     def close(self) -> None:
+        self._closing.set()  # a prompt still being evaluated stops now (see __init__)
         with self._lock:
             close = getattr(self._llm, "close", None)
             if close is not None:

@@ -8,7 +8,10 @@ at a loopback server). The fetcher
 - translates httpx errors into `SourceError` / `SourceOffline` (messages never carry URLs' query strings,
   where API keys may live),
 - reports "offline" once per source until that source answers again, and fails fast meanwhile,
-- stores successful (and 404) responses in a `DiskCache` so a repeated or resumed search is free.
+- stores successful (and 404) responses in a `DiskCache` so a repeated or resumed search is free,
+- with `deadline_s`, gives up on a request (retries and waits included) that has not succeeded in that
+  time, and treats its source as offline for `offline_cooldown_s`: one stalled source never uses a
+  whole search budget, and the agent says once that it goes on without it.
 """
 
 from __future__ import annotations
@@ -107,9 +110,10 @@ class Response:
 
 
 def redact(url: str) -> str:
-    """The URL without its query string (which may carry an API key)."""
+    """The URL without its query string (which may carry an API key) or its user:password."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    netloc = f"***@{parts.netloc.rsplit('@', 1)[1]}" if "@" in parts.netloc else parts.netloc
+    return f"{parts.scheme}://{netloc}{parts.path}"
 
 
 def retry_after_s(value: str | None) -> float | None:
@@ -147,6 +151,9 @@ class HttpFetcher:
     # A Retry-After longer than this is not waited out: the request fails (retriable) and the search goes on.
     max_retry_after_s: float = 60.0
     offline_cooldown_s: float = 60.0
+    # Longest one request may take, its retries and rate-limit waits included (None: no limit, for
+    # harvesting). A search sets it well inside its budget so the other sources carry on.
+    deadline_s: float | None = None
     policies: dict[str, HostPolicy] = field(default_factory=lambda: dict(DEFAULT_POLICIES))
     notify: Notify | None = None
     # False when the caller reports SourceOffline itself (the agent does), so "offline" is said once.
@@ -207,6 +214,44 @@ class HttpFetcher:
                 source, "offline (not retried yet)", retriable=True, hint="check the network connection"
             )
 
+        if self.deadline_s is None:
+            return await self._fetch_live(
+                source, method, url, key, params, headers, json_body, accept, cache_ns, follow_redirects, check
+            )
+        try:
+            async with asyncio.timeout(self.deadline_s):
+                return await self._fetch_live(
+                    source, method, url, key, params, headers, json_body, accept, cache_ns, follow_redirects, check
+                )
+        except TimeoutError as exc:
+            raise self._gave_up(source, url) from exc
+
+    def _gave_up(self, source: str, url: str) -> SourceOffline:
+        """A request that outlived the deadline: the source sits out the cool-down like an offline one."""
+        already = self.is_offline(source)
+        self._offline_until[source] = time.monotonic() + self.offline_cooldown_s
+        message = (
+            f"gave up after {self.deadline_s:g} s without an answer from {urlsplit(url).netloc}; "
+            f"not asked again for {self.offline_cooldown_s:g} s"
+        )
+        if not already and self.report_offline:
+            self._tell("warning", source, message)
+        return SourceOffline(source, message, retriable=True, hint="the source is slow or not answering")
+
+    async def _fetch_live(
+        self,
+        source: str,
+        method: str,
+        url: str,
+        key: str,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        json_body: Any,
+        accept: frozenset[int],
+        cache_ns: str | None,
+        follow_redirects: bool,
+        check: Callable[[Response], object] | None,
+    ) -> Response:
         host = urlsplit(url).netloc.split(":")[0]
         limiter = self.limiter(host)
         request_headers = {"User-Agent": USER_AGENT, **(headers or {})}

@@ -12,7 +12,8 @@ import dataclasses
 import json
 from typing import Any
 
-from engine.events import Event, FoundBy, PapersFound, RankedPaper, SearchFinished, event_to_dict
+from engine.events import Event, FoundBy, Notice, PapersFound, RankedPaper, SearchFinished, event_to_dict
+from engine.redact import redact
 
 _FOUND_BY_FIELDS = ("kind", "query", "parent_key", "section", "rank", "source", "origin")
 _FAST = (
@@ -59,4 +60,8 @@ def event_dict(event: Event) -> dict[str, Any]:
 
 
 def event_json(event: Event) -> str:
-    return json.dumps(event_dict(event), ensure_ascii=False, separators=(",", ":"))
+    data = event_dict(event)
+    if isinstance(event, (Notice, SearchFinished)) and isinstance(data.get("message"), str):
+        # Messages quote servers' replies and URLs: a credential in them never reaches the library file.
+        data["message"] = redact(data["message"])
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
