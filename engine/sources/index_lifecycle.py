@@ -37,7 +37,7 @@ from engine.sources.bm25f import (
     postings_state,
 )
 from engine.sources.http import HttpFetcher
-from engine.sources.local_index import BuildReport, UpdateReport, apply_updates, build_index
+from engine.sources.local_index import BuildReport, UpdateReport, apply_updates, build_index, writer_lock
 from engine.sources.oai_pmh import DEFAULT_ENDPOINT, Harvest, PageProgress, harvest
 from engine.sources.snapshot import CategoryFilter, parse_categories
 
@@ -207,7 +207,8 @@ def build(
 ) -> BuildReport:
     """Build the index from a corpus or arXiv metadata snapshot (local_index.build_index: streamed,
     resumable, limited by category)."""
-    return build_index(source, target, progress=progress, categories=categories, resume=resume)
+    with writer_lock(target):
+        return build_index(source, target, progress=progress, categories=categories, resume=resume)
 
 
 def repair(
@@ -221,6 +222,16 @@ def repair(
     path = health.path
     if not health.repairable:
         return health
+    with writer_lock(path):
+        # Another process (a search, an update) may have repaired it while this one waited.
+        now = check(path)
+        if now.state != health.state:
+            return now if not now.repairable else _repair(now, notify, progress)
+        return _repair(health, notify, progress)
+
+
+def _repair(health: IndexHealth, notify: Notify | None, progress: Callable[[int, int], None] | None) -> IndexHealth:
+    path = health.path
     try:
         if health.state == "delta_stale":
             _tell(notify, "info", "Bringing the rankings up to the index's last update…")
@@ -266,14 +277,23 @@ def ensure_ready(
                 f"no offline paper index at {path}" if health.state == "missing" else f"{path}: {health.detail}",
                 hint="run `pasa index build --from CORPUS.jsonl.gz` (or set PASA_CORPUS)",
             )
-        if health.state == "broken":
-            _tell(notify, "warning", f"The offline index is unreadable ({health.detail}); rebuilding it from {corpus}.")
-            path.unlink()
-        else:
-            resumed = " (continuing an interrupted build)" if health.partial_build else ""
-            _tell(notify, "info", f"Building the offline paper index from {corpus}{resumed}…")
-        build_index(corpus, path, progress=progress)
-        return check(path)
+        with writer_lock(path):
+            health = check(path)  # another process may have built it while this one waited
+            if health.state == "broken":
+                _tell(
+                    notify,
+                    "warning",
+                    f"The offline index is unreadable ({health.detail}); rebuilding it from {corpus}.",
+                )
+                path.unlink()
+            elif health.state == "missing":
+                resumed = " (continuing an interrupted build)" if health.partial_build else ""
+                _tell(notify, "info", f"Building the offline paper index from {corpus}{resumed}…")
+            if health.state in ("missing", "broken"):
+                build_index(corpus, path, progress=progress)
+                health = check(path)
+        if not health.repairable:
+            return health
     return repair(health, notify=notify, progress=postings_progress)
 
 

@@ -18,7 +18,8 @@ import re
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -367,6 +368,25 @@ def _flush(con: sqlite3.Connection, batch: list[tuple[Any, ...]], counts: dict[s
     batch.clear()
 
 
+@contextmanager
+def writer_lock(index_path: Path) -> Iterator[None]:
+    """One process at a time writes an index and its rankings (a build, an update, a repair): the
+    window's search process and `pasa index update` could otherwise both rewrite the same files. An
+    advisory lock on `<index>.lock`; not re-entrant, so it is taken once, around the whole write."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no second process to guard against in the bundle's platforms
+        yield
+        return
+    index_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(index_path.with_name(index_path.name + ".lock"), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 @dataclass(frozen=True, slots=True)
 class UpdateReport:
     added: int
@@ -411,6 +431,18 @@ def apply_updates(
     or the postings are rebuilt whole when the delta has outgrown `compact_share` of the base or the
     postings were not current to begin with. A crash between the two steps leaves 'delta_stale'
     postings, which `ensure_postings` (and index_lifecycle) repair."""
+    with writer_lock(index_path):
+        return _apply_updates(index_path, papers, deleted, last_update=last_update, compact_share=compact_share)
+
+
+def _apply_updates(
+    index_path: Path,
+    papers: Iterable[Paper],
+    deleted: Iterable[str],
+    *,
+    last_update: str | None,
+    compact_share: float,
+) -> UpdateReport:
     state = postings_state(index_path)
     base_rows, _ = delta_rows(index_path)
     added = changed = unchanged = removed = 0

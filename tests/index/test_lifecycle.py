@@ -118,3 +118,25 @@ def test_health_reports_state_for_the_cli(snapshot_index: Path) -> None:
     (postings_dir(snapshot_index) / "meta.json").write_text(json.dumps(meta))
     assert index_lifecycle.check(snapshot_index).state == "postings_stale"
     assert np.load(postings_dir(snapshot_index) / "years.npy").shape[0] == 41  # rowids 1..40 (+ row 0)
+
+
+def test_a_second_writer_waits_for_the_first_and_finds_the_work_done(snapshot_index: Path) -> None:
+    import shutil
+    import threading
+    import time
+
+    from engine.sources.bm25f import build_postings
+    from engine.sources.local_index import writer_lock
+
+    shutil.rmtree(postings_dir(snapshot_index))
+    health = index_lifecycle.check(snapshot_index)
+    results: list[index_lifecycle.IndexHealth] = []
+    notices: list[Notice] = []
+    with writer_lock(snapshot_index):  # e.g. `pasa index update` writing while a search starts
+        second = threading.Thread(target=lambda: results.append(index_lifecycle.repair(health, notify=notices.append)))
+        second.start()
+        time.sleep(0.3)
+        assert second.is_alive() and not results  # waiting, not writing the same files
+        build_postings(snapshot_index)
+    second.join(60)
+    assert results[0].ready and notices == []  # nothing left to repair, so nothing said
