@@ -32,6 +32,7 @@ RESTATEMENT_COVER = 0.6
 _ECHOES = (
     "please generate",
     "mutually exclusive",
+    "mutual exclusive",
     "generate some",
     "search the relevant papers",
     "according to the user query",
@@ -56,6 +57,12 @@ _ECHOES = (
 # Labels that open (or sit inside) an item; what follows a label is the candidate query. Longest first.
 _LABELS = (
     "available queries",
+    "references",
+    "reference",
+    "sources",
+    "source",
+    "link",
+    "ref",
     "search queries",
     "search query",
     "the answer is",
@@ -115,6 +122,17 @@ _REQUEST = re.compile(
     r"(?:\s+(?:that|which|on|about|in|for|related\s+to|regarding|where|discussing|covering))?\s+",
     re.IGNORECASE,
 )
+# URLs and Markdown links the model invents ("[IDMs](https://www.sciencedirect.com/…)"): a search
+# string is words; the link's text is kept, the address dropped.
+_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)?")
+_URL = re.compile(r"\(?\b(?:https?://|www\.)\S*|\b[\w.-]+\.(?:com|org|net|edu|io)\b(?:/\S*)?", re.IGNORECASE)
+# A restated request without its verb ("papers that discuss the topic of X") and a dangling preposition.
+_SUBJECT_LEAD = re.compile(
+    r"^(?:(?:papers|studies|works|articles|research)\s+(?:that|which)\s+(?:have\s+been\s+published\s+on|discuss|"
+    r"cover|address|study|focus\s+on|are\s+about)\s+)?(?:the\s+topic\s+of\s+)?",
+    re.IGNORECASE,
+)
+_PREPOSITION_LEAD = re.compile(r"^(?:in|on|of|for|about|with|to|into|by)\s+", re.IGNORECASE)
 _TAGS = re.compile(r"\[\s*/?\s*(?:search|stopsearch|expand|stopexpand)\s*\]", re.IGNORECASE)
 _MARKUP = re.compile(r"[*_`#>]+")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
@@ -176,7 +194,17 @@ def _collapse_repeats(text: str) -> str:
     return text
 
 
+def _balance(text: str) -> str:
+    """Drop brackets left unmatched by a cut-off reply ("Networks (GANs" → "Networks GANs")."""
+    for opening, closing in (("(", ")"), ("[", "]")):
+        if text.count(opening) != text.count(closing):
+            text = text.replace(opening, " ").replace(closing, " ")
+    return " ".join(text.split())
+
+
 def _tidy(text: str) -> str:
+    text = _MD_LINK.sub(r"\1", text)
+    text = _URL.sub(" ", text)
     text = _TAGS.sub(" ", text)
     text = _MARKUP.sub(" ", text)
     text = " ".join(text.split())
@@ -184,8 +212,10 @@ def _tidy(text: str) -> str:
     text = text.strip(" \t\"'“”‘’`()[]{}<>")
     text = re.sub(r"[\s.,;:!\-–—]+$", "", text)
     text = re.sub(r"^(?:and|or|also|then)\s+", "", text, flags=re.IGNORECASE)
-    for lead in (_REQUEST, _QUESTION_LEAD, _TOPIC_LEAD, _CLAUSE_LEAD):
+    for lead in (_REQUEST, _QUESTION_LEAD, _TOPIC_LEAD, _CLAUSE_LEAD, _SUBJECT_LEAD, _PREPOSITION_LEAD):
         text = lead.sub("", text)
+    text = _balance(text)
+    text = re.sub(r"[\s.,;:!\-–—]+$", "", text).strip(" \t\"'“”‘’`")
     text = text.strip(" \t\"'“”‘’`")
     return _collapse_repeats(text)
 

@@ -75,6 +75,17 @@ def assert_clean(queries: list[str], question: str) -> None:
         ("", []),
         ("2023, 2023, 2023, 2023", []),
         (" ".join(["word"] * 5 + [f"term{i}" for i in range(30)]), []),
+        # Further real replies (train questions 21-100, benchmarks/crawler_queries.py fill):
+        ("Mutual Exclusive Query", []),
+        ("https://www.researchgate.net/projects/active-learning/", []),
+        ("Ref: [https://www.researchgate.net/discover/publication/2023/02/22/the-future-of-data-protection", []),
+        ("Inverse Dynamic Models (IDMs)](https://www.sciencedirect.com/sciencejournals/research/innovation",
+         ["Inverse Dynamic Models IDMs"]),
+        ("Generative Adversarial Networks (GANs", ["Generative Adversarial Networks GANs"]),
+        ("Auxiliary Learning Methods: Auxiliary Learning Methods: Auxiliary Learning Methods:",
+         ["Auxiliary Learning Methods"]),
+        ("Syntactically, the answer is:\n[Syntactically]\n\nThis is a list of queries that search the relevant "
+         "papers according to the User Query.", []),
     ],
 )
 def test_issue_cases(raw: str, expected: list[str]) -> None:
