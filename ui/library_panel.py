@@ -30,10 +30,12 @@ if TYPE_CHECKING:
     from pasa_desktop.library import RunSummary
 
 ALL, COLLECTION, TAG = "all", "collection", "tag"
-RESUMABLE = ("running", "cancelled", "failed", "truncated")
+# "running" is a run another process still holds (its lease is live: resuming it is refused);
+# "interrupted" is one whose process died (pasa_desktop/library/leases.py).
+RESUMABLE = ("interrupted", "cancelled", "failed", "truncated")
 LIST_LIMIT = 5000  # papers listed at once in the library table (sorting stays under 100 ms)
 _STATUS = {"done": "✔ done", "cancelled": "■ cancelled", "failed": "✘ failed", "truncated": "● stopped at budget",
-           "running": "■ interrupted"}
+           "running": "▶ running", "interrupted": "■ interrupted"}
 
 
 class ElidedLabel(QLabel):

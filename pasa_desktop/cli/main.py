@@ -8,10 +8,14 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from engine.errors import InputError, PasaError
 from pasa_desktop import __version__
 from pasa_desktop.cli.terminal import safe_message
+
+if TYPE_CHECKING:
+    from engine.models.base import ChatModel
 
 # Sub-command modules, each defining `register(subparsers) -> None`; their handlers return an exit code.
 COMMAND_MODULES = (
@@ -93,12 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, model_loader: Callable[[str], ChatModel] | None = None) -> int:
+    """Run one command. `model_loader` (profile name → model) replaces loading model profiles for the
+    commands that search: how tests and embedders hand in their own models."""
     parser = build_parser()
     args = parser.parse_args(list(argv) if argv is not None else None)
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    args.model_loader = model_loader
     # Everything the app writes (settings, library, index, cache, backups) is the user's alone:
     # files 0600, folders 0700, as ssh and gpg do. Restored after, for callers that embed `main`.
     old_umask = os.umask(0o077)
