@@ -92,6 +92,8 @@ def info(args: argparse.Namespace) -> int:
     del args
     health = index_lifecycle.check(load_settings().index_path())
     print(health.describe())
+    if health.papers is not None:
+        print(f"ranking: {health.ranking}")
     if health.categories:
         print(f"categories: {', '.join(health.categories)}")
     print(f"last update: {health.last_update or 'never (`pasa index update --from DATE`)'}")
