@@ -15,7 +15,6 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeyEvent, QPixma
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QScrollArea,
     QToolButton,
     QVBoxLayout,
@@ -76,9 +75,12 @@ class PdfPane(QWidget):
         self.next_button.setText("▶")
         self.next_button.setToolTip("Next page (PgDown)")
         self.page_label = QLabel()
-        self.attach_button = QPushButton("Attach PDF…")
+        # Tool buttons (no push-button padding): the bar must fit a 320 px pane at 1024×700.
+        self.attach_button = QToolButton()
+        self.attach_button.setText("Attach…")
         self.attach_button.setToolTip("Copy a PDF into the library for this paper (or drop the file here)")
-        self.open_button = QPushButton("Open in viewer")
+        self.open_button = QToolButton()
+        self.open_button.setText("Open ↗")
         self.open_button.setToolTip("Open the attached PDF in the system's PDF viewer")
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
@@ -145,7 +147,8 @@ class PdfPane(QWidget):
 
     def _update_nav(self) -> None:
         has = self._image is not None
-        self.page_label.setText(f"Page {self.page + 1} of {self.page_count}" if has else "")
+        self.page_label.setText(f"{self.page + 1} / {self.page_count}" if has else "")
+        self.page_label.setToolTip(f"Page {self.page + 1} of {self.page_count}" if has else "")
         self.prev_button.setEnabled(has and self.page > 0)
         self.next_button.setEnabled(has and self.page + 1 < self.page_count)
 

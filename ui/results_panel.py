@@ -36,8 +36,9 @@ class ResultsPanel(QWidget):
         self.filter_edit.setClearButtonEnabled(True)
         # Never narrower than a few words: the check boxes beside it give way first (they elide).
         self.filter_edit.setMinimumWidth(self.filter_edit.fontMetrics().horizontalAdvance("x" * 26))
-        # The pane's own minimum is a wide-window value; at 1024 px the table needs the width more.
-        self.detail.setMinimumWidth(320)
+        # The pane's own minimum is a wide-window value; at 1024 px the table needs the width more. (Its
+        # scroll area below holds the minimum: the pane itself must fit beside the vertical scroll bar.)
+        self.detail.setMinimumWidth(0)
         self.selected_only = QCheckBox("Selected / accepted only")
         self.hide_rejected = QCheckBox("Hide rejected")
         self.count = QLabel()
@@ -64,9 +65,9 @@ class ResultsPanel(QWidget):
         self.detail_scroll = QScrollArea()
         self.detail_scroll.setWidgetResizable(True)
         self.detail_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.detail_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.detail_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.detail_scroll.setWidget(self.detail)
-        self.detail_scroll.setMinimumWidth(self.detail.minimumWidth())
+        self.detail_scroll.setMinimumWidth(320)
         self.splitter.addWidget(self.detail_scroll)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)

@@ -139,10 +139,23 @@ def apply_theme(app: QApplication, theme: str = "system", *, force: str = "") ->
     palette = dark_palette() if dark else light_palette(app)
     app.setPalette(palette)
     app.setStyleSheet(style_sheet(palette, dark))
+    _reparse_links(app)
     if not _following:
         _following = True
         QGuiApplication.styleHints().colorSchemeChanged.connect(
             lambda _scheme: apply_theme(app, "system") if _chosen == "system" and not _forced else None)
+
+
+def _reparse_links(app: QApplication) -> None:
+    """Labels parse their HTML once, taking the link colour from the palette of that moment: dark-blue
+    links on a dark background after a switch unless their text is set again."""
+    from PySide6.QtWidgets import QLabel
+
+    for widget in app.allWidgets():
+        if isinstance(widget, QLabel) and widget.textFormat() != Qt.TextFormat.PlainText and "<a " in widget.text():
+            text = widget.text()
+            widget.clear()
+            widget.setText(text)
 
 
 def apply_saved_theme(app: QApplication, theme: str) -> None:
