@@ -286,6 +286,7 @@ def build_index(
     total = source.stat().st_size
 
     con = sqlite3.connect(tmp)
+    failed = False
     try:
         # WAL, synchronous=NORMAL: a committed chunk survives a crash or kill -9, at little cost.
         con.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" + _CREATE)
@@ -321,6 +322,13 @@ def build_index(
                     if progress:
                         progress(line.position, total, counts["added"])
             _flush(con, batch, counts)
+            if not counts["added"]:
+                # An empty index would silently replace a working one: say why nothing was usable.
+                outside = f", {counts['filtered']:,} outside {', '.join(patterns)}" if patterns else ""
+                raise InputError(
+                    f"no usable papers in {source} ({counts['skipped']:,} unusable lines{outside})",
+                    hint="a corpus is JSON lines with at least an id and a title per line",
+                )
             checkpoint("rows", line.offset if line is not None else start)
             con.execute("INSERT INTO papers_fts(papers_fts) VALUES('rebuild')")
             con.executescript(_INDEXES)
@@ -330,8 +338,14 @@ def build_index(
             con.execute("INSERT OR REPLACE INTO meta VALUES('build_id', ?)", (uuid.uuid4().hex,))
             checkpoint("postings", total)
         con.execute("PRAGMA journal_mode=DELETE")  # one self-contained file from here on
+    except InputError:
+        failed = True
+        raise
     finally:
         con.close()
+        if failed:  # nothing to resume: the corpus itself is unusable
+            for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+                leftover.unlink(missing_ok=True)
     if progress:
         progress(total, total, counts["added"])
     build_postings(tmp, target=postings_dir(target))

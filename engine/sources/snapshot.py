@@ -85,9 +85,12 @@ def stream(source: Path, *, start: int = 0) -> Iterator[Line]:
     first `start` bytes (fast next to parsing and indexing them again)."""
     if not source.is_file():
         raise InputError(f"corpus file not found: {source}", hint="pass --from PATH to a JSON-lines corpus")
+    compressed = is_gzip(source)
+    if source.suffix == ".gz" and not compressed:
+        raise InputError(f"{source} is named .gz but is not gzip-compressed", hint="check the file (or rename it)")
     raw = source.open("rb")
     with raw:
-        fh: io.BufferedIOBase = gzip.GzipFile(fileobj=raw) if is_gzip(source) else raw
+        fh: io.BufferedIOBase = gzip.GzipFile(fileobj=raw) if compressed else raw
         if start:
             fh.seek(start)
         offset = start

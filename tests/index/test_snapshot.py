@@ -99,3 +99,15 @@ def test_a_different_file_or_filter_starts_over(tmp_path: Path) -> None:
         build_index(source, target, chunk=10, progress=stop)
     report = build_index(source, target, chunk=10, categories="cs.*")  # another filter: not a resume
     assert report.resumed_at == 0 and report.added == len(_ids(target)) < 30
+
+
+def test_an_unusable_corpus_never_replaces_a_working_index(tmp_path: Path) -> None:
+    target = tmp_path / "index.sqlite"
+    build_index(write_snapshot(tmp_path / "good.jsonl", 12), target)
+    fake = tmp_path / "fake.json.gz"
+    fake.write_bytes(b"this is not gzip")
+    with pytest.raises(InputError, match="not gzip-compressed"):
+        build_index(fake, target)
+    with pytest.raises(InputError, match=r"no usable papers .*30 outside q-fin\.\*"):
+        build_index(write_snapshot(tmp_path / "cs.jsonl", 30), target, categories="q-fin.*")
+    assert len(_ids(target)) == 12 and not target.with_name("index.sqlite.building").exists()
