@@ -28,12 +28,13 @@ def render_pdf_page(path: str, page: int = 0, zoom: float = 1.3) -> tuple[QImage
     """One page of a PDF as an image, and the PDF's page count (pymupdf loads only when a PDF is shown)."""
     import pymupdf
 
-    with pymupdf.open(path) as doc:
+    with pymupdf.open(path) as doc:  # type: ignore[no-untyped-call]  # pymupdf ships no annotations here
         if doc.needs_pass:
             raise ValueError("the PDF is password-protected")
         if doc.page_count == 0:
             raise ValueError("the PDF has no pages")
-        pix = doc[min(max(page, 0), doc.page_count - 1)].get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
+        matrix = pymupdf.Matrix(zoom, zoom)  # type: ignore[no-untyped-call]
+        pix = doc[min(max(page, 0), doc.page_count - 1)].get_pixmap(matrix=matrix, alpha=False)
         image = QImage(pix.samples, pix.width, pix.height, pix.stride, QImage.Format.Format_RGB888)
         return image.copy(), doc.page_count  # copy: detach from pymupdf's buffer before it is freed
 

@@ -165,3 +165,36 @@ def test_theme_in_settings_dialog(qtbot, make_window) -> None:  # type: ignore[n
         assert chosen_theme() == "dark" and window.theme_actions["dark"].isChecked()
     finally:
         apply_theme(QApplication.instance(), "light")
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_check_boxes_show_their_frame_and_state(qtbot, theme: str) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QCheckBox
+
+    from ui.theme import apply_theme
+
+    app = QApplication.instance()
+    apply_theme(app, theme)
+    try:
+        boxes = []
+        for checked in (False, True):
+            box = QCheckBox("Hide rejected")
+            box.setChecked(checked)
+            qtbot.addWidget(box)
+            box.show()
+            boxes.append(box.grab().toImage())
+        background = app.palette().window().color()
+
+        def contrast(image, x0: int, x1: int) -> float:  # type: ignore[no-untyped-def]
+            """Largest lightness difference from the window colour within the indicator's columns."""
+            return max(abs(QColor(image.pixelColor(x, y)).lightnessF() - background.lightnessF())
+                       for x in range(x0, x1) for y in range(image.height()))
+
+        unchecked, checked = boxes
+        assert contrast(unchecked, 0, 18) > 0.25  # the empty box's frame stands out
+        # Checked and unchecked look different inside the box.
+        assert any(unchecked.pixelColor(x, y) != checked.pixelColor(x, y)
+                   for x in range(2, 16) for y in range(2, unchecked.height() - 2))
+    finally:
+        apply_theme(app, "light")
