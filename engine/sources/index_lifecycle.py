@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.errors import ConfigError, InputError
-from engine.events import Notice
+from engine.events import Notice, NoticeLevel
 from engine.sources import acronyms, dense
 from engine.sources.bm25f import (
     ACRONYMS_FILE,
@@ -45,6 +45,7 @@ HealthState = Literal[
     "ready",  # papers, FTS5 and every ranking in place
     "missing",  # no index file
     "broken",  # a file that is not a readable PaSa index
+    "foreign",  # a readable SQLite database of something else (never overwritten)
     "postings_missing",  # no BM25F postings (or a file of them gone): an older version built it
     "postings_stale",  # postings of another build or version, or the MiniLM installed/removed since
     "postings_damaged",  # the postings' files are there but unreadable or inconsistent
@@ -88,12 +89,12 @@ class IndexHealth:
     def describe(self) -> str:
         if self.state == "ready":
             return f"{self.path}: ready, {self.papers:,} papers, ranked by {self.ranking}"
-        if self.state in ("missing", "broken"):
+        if self.state in ("missing", "broken", "foreign"):
             return f"{self.path}: {self.detail}"
         return f"{self.path}: {self.papers:,} papers; {self.detail}; ranked by {self.ranking}"
 
 
-def _tell(notify: Notify | None, level: str, message: str) -> None:
+def _tell(notify: Notify | None, level: NoticeLevel, message: str) -> None:
     if notify is not None:
         notify(Notice(level=level, source="index", message=message))
 
@@ -156,6 +157,19 @@ def _damage(index_path: Path) -> str:
     return "; ".join(problems)
 
 
+def _is_other_database(path: Path) -> bool:
+    """A SQLite file whose tables are readable and are not an index's (a library, say)."""
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = {str(r[0]) for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            con.close()
+    except sqlite3.DatabaseError:
+        return False
+    return bool(tables) and not {"papers", "meta"} <= tables
+
+
 def check(path: Path) -> IndexHealth:
     """The index's state, without changing anything. Cheap: file headers and shapes, not contents."""
     partial = path.with_name(path.name + ".building").is_file()
@@ -171,6 +185,9 @@ def check(path: Path) -> IndexHealth:
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
+        if _is_other_database(path):
+            detail = "a SQLite database of something else, not a PaSa index (check paths.index)"
+            return IndexHealth(path, "foreign", detail, partial_build=partial)
         return IndexHealth(path, "broken", f"not a readable PaSa index ({exc})", partial_build=partial)
     try:
         categories = tuple(str(c) for c in json.loads(raw_categories)) if raw_categories else ()
@@ -271,6 +288,8 @@ def ensure_ready(
     rankings written or repaired when they are missing, stale or damaged. ConfigError when there is
     no index and no corpus to build one from."""
     health = check(path)
+    if health.state == "foreign":
+        raise ConfigError(f"{path}: {health.detail}", hint="point paths.index at the offline index's own file")
     if health.state in ("missing", "broken"):
         if corpus is None or not corpus.is_file():
             raise ConfigError(
@@ -280,12 +299,15 @@ def ensure_ready(
         with writer_lock(path):
             health = check(path)  # another process may have built it while this one waited
             if health.state == "broken":
+                # Kept aside, not deleted: what is at the configured path is the user's file.
+                aside = path.with_name(path.name + ".damaged")
                 _tell(
                     notify,
                     "warning",
-                    f"The offline index is unreadable ({health.detail}); rebuilding it from {corpus}.",
+                    f"The offline index is unreadable ({health.detail}); moved it to {aside} and rebuilding "
+                    f"it from {corpus}.",
                 )
-                path.unlink()
+                path.replace(aside)
             elif health.state == "missing":
                 resumed = " (continuing an interrupted build)" if health.partial_build else ""
                 _tell(notify, "info", f"Building the offline paper index from {corpus}{resumed}…")
@@ -319,7 +341,7 @@ async def update(
     the index's last update) in `categories` (default: the ones it was built with), then apply them
     all at once (local_index.apply_updates). A failed or malformed harvest changes nothing."""
     health = check(path)
-    if health.state in ("missing", "broken"):
+    if health.state in ("missing", "broken", "foreign"):
         raise ConfigError(f"{path}: {health.detail}", hint="build the index first: `pasa index build --from FILE`")
     if since is None:
         if not health.last_update:

@@ -112,7 +112,7 @@ def repair(args: argparse.Namespace) -> int:
         health = index_lifecycle.IndexHealth(
             health.path, "postings_stale", "a full rewrite was asked for", health.papers
         )
-    if health.state in ("missing", "broken"):
+    if health.state in ("missing", "broken", "foreign"):
         health = prepare_index(settings, notify=_notice_printer(console))
     else:
         health = index_lifecycle.repair(health, notify=_notice_printer(console))

@@ -107,6 +107,22 @@ def test_an_unreadable_index_is_rebuilt_from_the_corpus(tmp_path: Path) -> None:
     corpus = write_snapshot(tmp_path / "snapshot.jsonl", 12)
     assert index_lifecycle.ensure_ready(target, corpus, notify=notices.append).papers == 12
     assert notices[0].level == "warning" and "unreadable" in notices[0].message
+    assert target.with_name("index.sqlite.damaged").read_bytes().startswith(b"SQLite format 3")  # kept aside
+
+
+def test_a_database_of_something_else_is_never_overwritten(tmp_path: Path) -> None:
+    import sqlite3
+
+    library = tmp_path / "library.sqlite"  # paths.index pointed at the library by mistake
+    con = sqlite3.connect(library)
+    con.execute("CREATE TABLE paper(id INTEGER PRIMARY KEY, title TEXT)")
+    con.commit()
+    con.close()
+    before = library.read_bytes()
+    assert index_lifecycle.check(library).state == "foreign"
+    with pytest.raises(ConfigError, match="not a PaSa index"):
+        index_lifecycle.ensure_ready(library, write_snapshot(tmp_path / "snapshot.jsonl", 5))
+    assert library.read_bytes() == before
 
 
 def test_health_reports_state_for_the_cli(snapshot_index: Path) -> None:
