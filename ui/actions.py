@@ -98,6 +98,9 @@ class ActionHandler:
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, theme)
+        from ui.colors import restyle_plots
+
+        restyle_plots(self.window)
         self.window.sync_theme_menu(theme)
         current = self.window.services.settings
         if current.appearance.theme != theme:

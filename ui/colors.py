@@ -53,6 +53,20 @@ def plot_colors() -> tuple[str, str]:
     return (palette.color(QPalette.ColorRole.Base).name(), palette.color(QPalette.ColorRole.Text).name())
 
 
+def restyle_plots(root: object) -> int:
+    """After a theme switch: palette colours again on every pyqtgraph plot under `root` (a QWidget), titles
+    kept. Plots take their colours when they are made; without this a dark window keeps white plots."""
+    import sys
+
+    pg = sys.modules.get("pyqtgraph")
+    if pg is None:  # no plot was ever made
+        return 0
+    plots = root.findChildren(pg.PlotWidget)  # type: ignore[attr-defined]
+    for plot in plots:
+        style_plot(plot, plot.getPlotItem().titleLabel.text)
+    return len(plots)
+
+
 def style_plot(plot: object, title: str = "") -> None:
     """Palette colours on a pyqtgraph PlotWidget: its default black background ignores the theme."""
     background, foreground = plot_colors()

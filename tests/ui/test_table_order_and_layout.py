@@ -122,6 +122,8 @@ def test_1024x700_title_keeps_priority_and_theme_choice(qtbot, searched, theme: 
         assert load_settings().appearance.theme == theme  # remembered
         dark = app.palette().base().color() == dark_palette().base().color()
         assert dark == (theme == "dark")
+        # The plots follow the switch too (they took their colours when they were made).
+        assert window.search_panel.plots.histogram.backgroundBrush().color() == app.palette().base().color()
         window.resize(1024, 700)
         results = window.search_panel.results
         results.table.selectRow(0)
