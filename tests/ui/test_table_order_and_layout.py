@@ -200,3 +200,17 @@ def test_check_boxes_show_their_frame_and_state(qtbot, theme: str) -> None:  # t
                    for x in range(2, 16) for y in range(2, unchecked.height() - 2))
     finally:
         apply_theme(app, "light")
+
+
+def test_saved_theme_applies_when_the_window_opens(qtbot, settings, make_window) -> None:  # type: ignore[no-untyped-def]
+    from ui.theme import apply_theme, chosen_theme, dark_palette
+
+    app = QApplication.instance()
+    apply_theme(app, "light")
+    settings.appearance.theme = "dark"
+    try:
+        window = make_window()
+        assert chosen_theme() == "dark" and window.theme_actions["dark"].isChecked()
+        assert app.palette().base().color() == dark_palette().base().color()
+    finally:
+        apply_theme(app, "light")
