@@ -9,6 +9,7 @@ from typing import Any
 
 from pasa_desktop.cli.library_cmds import open_user_library
 from pasa_desktop.cli.main import row_id
+from pasa_desktop.cli.terminal import printable
 from pasa_desktop.export import FORMATS, Selection, export, import_file
 
 
@@ -25,6 +26,9 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+_MERGES_SHOWN = 20
+
+
 def _import(args: argparse.Namespace) -> int:
     code = 0
     with open_user_library() as lib:
@@ -36,20 +40,31 @@ def _import(args: argparse.Namespace) -> int:
                     lib.add_tag(pid, tag)
             if args.collection and ids:
                 lib.add_to_collection(lib.ensure_collection_path(args.collection), ids)
-            print(report.summary())
+            print(printable(report.summary()))
             if report.encoding not in ("utf-8", "utf-8-sig"):
                 print(f"  read as {report.encoding}")
             for warning in report.warnings:
-                print(f"  warning: {warning}")
+                print(f"  warning: {printable(warning)}")
             for skipped in report.skipped:
-                print(f"  skipped {skipped.where}: {skipped.reason}")
+                print(f"  skipped {printable(skipped.where)}: {printable(skipped.reason)}")
+            # Every merge says why; a long list is cut here and kept whole by `pasa library duplicates`.
+            shown = report.merges if args.verbose else report.merges[:_MERGES_SHOWN]
+            for m in shown:
+                print(f"  merged into [{m.paper_id}] {printable(m.title)}  ({m.reason})")
+            if len(shown) < len(report.merges):
+                print(f"  … {len(report.merges) - len(shown)} more merges (--verbose, or pasa library duplicates)")
             if args.verbose:
                 for pid, title in report.added:
-                    print(f"  added [{pid}] {title}")
-                for pid, title in report.merged:
-                    print(f"  merged into [{pid}] {title}")
-            if report.skipped:
-                code = 1 if args.strict else code
+                    print(f"  added [{pid}] {printable(title)}")
+            unbacked = report.unbacked_merges
+            if args.strict and (report.skipped or unbacked):
+                why = []
+                if report.skipped:
+                    why.append(f"{len(report.skipped)} skipped")
+                if unbacked:
+                    why.append(f"{len(unbacked)} merged without a shared identifier")
+                print(f"  --strict: {', '.join(why)} (undo merges with pasa library unmerge)", file=sys.stderr)
+                code = 1
     return code
 
 
@@ -68,7 +83,11 @@ def register(sub: Any) -> None:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--format", choices=sorted(FORMATS), help="override detection by extension/content")
     p.add_argument("--verbose", "-v", action="store_true", help="list every paper added or merged")
-    p.add_argument("--strict", action="store_true", help="exit 1 when any entry was skipped")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when any entry was skipped or merged without a shared identifier (DOI, arXiv id, ISBN, key)",
+    )
     p.add_argument("--tag", "-t", action="append", default=[], help="tag every imported paper (repeatable)")
     p.add_argument("--collection", help="put every imported paper in this collection (created if missing)")
     p.set_defaults(handler=_import)

@@ -57,8 +57,11 @@ def _name(author: str) -> str:
     n = names.parse(visible(author))
     family = " ".join(p for p in (_name_part(n.von), _name_part(n.last)) if p)
     first, jr = _name_part(n.first), _name_part(n.jr)
+    if not first and not jr and len(family.split()) > 1:
+        return "{" + family + "}"  # one name of several words ("Barnes and Noble"): kept as one unit
     if jr:
-        return f"{family}, {jr}, {first}"
+        # BibTeX refuses a name ending in a comma: an empty group stands for a missing given name.
+        return f"{family}, {jr}, {first or '{}'}"
     return f"{family}, {first}" if first else family
 
 
@@ -67,7 +70,7 @@ def _verbatim(value: str) -> str:
     # only what would break the .bib file (braces, backslashes) and control characters percent-encoded.
     out = []
     for ch in value:
-        if ch in "{}\\%#" or ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F:
+        if ch in "{}\\" or ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F:
             out.append("".join(f"%{b:02X}" for b in ch.encode("utf-8")))
         else:
             out.append(ch)
@@ -253,10 +256,14 @@ def repair_stray_braces(text: str) -> tuple[str, list[str]]:
                 depth += 1
             elif ch == "}":
                 depth -= 1
-                if depth == 0 and _NEXT_FIELD.match(text, i + 1):
-                    depth, dropped = 1, dropped + 1
+                run_end = i
+                while depth == 0 and run_end < len(text) and text[run_end] == "}":
+                    run_end += 1
+                if depth == 0 and _NEXT_FIELD.match(text, run_end):
+                    depth, dropped = 1, dropped + run_end - i
                     out.append(text[pos:i])
-                    pos = i + 1
+                    pos = i = run_end
+                    continue
             elif ch == "@" and depth == 1 and text[i - 1] in "\n\r":
                 break  # a new entry begins: this one was never closed (the parser reports it)
             i += 1

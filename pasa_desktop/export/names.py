@@ -33,6 +33,10 @@ class Name:
 
 def _parts(text: str) -> Name:
     text = text.strip()
+    if text.endswith(",") and text.count(",") == 1:
+        # "Barnes and Noble," — a family name of several words and no given name (a corporate author).
+        parts = parse_single_name_into_parts(text + " x", strict=False)
+        return Name("", " ".join(parts.von), " ".join(parts.last), "")
     if text.endswith(",") and text.count(",") >= 2:
         # "Smith, Jr.," — a suffix and no given name (the parser would take "Jr." for the given name).
         parts = parse_single_name_into_parts(text + " x", strict=False)
@@ -66,7 +70,7 @@ def stored(name: Name) -> str:
     family = " ".join(p for p in (von, last) if p)
     if jr:
         return f"{family}, {jr}, {first}" if first else f"{family}, {jr},"
-    return f"{family}, {first}" if first else family
+    return f"{family}, {first}" if first else f"{family},"
 
 
 def display(stored_name: str) -> str:

@@ -41,7 +41,7 @@ def author_to_ris(name: str) -> str:
     with its particle, given names, suffix)."""
     n = names.parse(name)
     if not n.first and not n.jr:
-        return n.family
+        return name if name.endswith(",") else n.family
     return ", ".join(p for p in (n.family, n.first, n.jr) if p) if n.first else f"{n.family}, , {n.jr}"
 
 

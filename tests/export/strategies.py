@@ -70,3 +70,59 @@ def records(draw: st.DrawFn) -> Record:
         publisher=draw(st.none() | LINE.filter(bool)),
         isbn=draw(st.none() | st.sampled_from(["978-0-306-40615-7", "0-306-40615-2", "9781234567897"])),
     )
+
+
+# What pdflatex (default OT1 fonts, utf8 input) can typeset: ASCII, Latin accents, typographic punctuation. Other
+# scripts are a font question for the document, not a property of the .bib file, and stay in the
+# round-trip tests above.
+_LATIN = "ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝßàáâãäåæçèéêëìíîïñòóôõöøùúûüýÿŁłŒœŠšŽžŸőűĆćČčŚśŹźŻż–—‘’“”…"
+_TEXT_CHARS = st.characters(min_codepoint=0x20, max_codepoint=0x7E) | st.sampled_from(list(_LATIN))
+LATEX_LINE = st.text(_TEXT_CHARS | st.sampled_from(list("{}%&$_\\#~^@")), min_size=1, max_size=50).map(_squash)
+_LATIN_WORD = st.text(st.sampled_from(list("abcdefghijklmnopqrstuvwxyzéèüöäßłøñç")), min_size=1, max_size=8)
+_LATEX_PERSON = st.builds(
+    names.Name,
+    first=st.lists(_LATIN_WORD.map(str.capitalize), max_size=2).map(" ".join),
+    von=st.sampled_from(["", "", "van", "van der", "de", "de la", "von", "Van der"]),
+    last=_LATIN_WORD.map(str.capitalize) | st.sampled_from(["Müller-Łukasz", "O'Neil", "Berg"]),
+    jr=st.sampled_from(["", "", "Jr.", "III"]),
+).map(names.stored)
+
+
+@st.composite
+def latex_records(draw: st.DrawFn) -> Record:
+    """Records whose every field is hostile to LaTeX and BibTeX, in characters pdflatex can print."""
+    base = draw(records())
+    title = draw(
+        st.one_of(
+            LATEX_LINE.filter(bool),
+            st.tuples(LATEX_LINE, MATH, LATEX_LINE).map(lambda t: _squash(" ".join(t))).filter(bool),
+        )
+    )
+    venue = draw(st.none() | LATEX_LINE.filter(lambda v: bool(v) and not v.lower().startswith("arxiv")))
+    return Record(
+        citekey=base.citekey,
+        title=title,
+        authors=tuple(draw(st.lists(_LATEX_PERSON.filter(bool), max_size=3))),
+        year=base.year,
+        venue=venue,
+        arxiv_id=base.arxiv_id,
+        doi=base.doi,
+        url=base.url,
+        abstract=draw(st.lists(LATEX_LINE, max_size=2).map(" ".join)),
+        tags=tuple(
+            draw(
+                st.lists(
+                    LATEX_LINE.map(lambda t: _squash(t.replace(",", " ").replace(";", " "))).filter(bool),
+                    max_size=2,
+                    unique=True,
+                )
+            )
+        ),
+        notes=(),
+        primary_class=base.primary_class,
+        volume=base.volume,
+        issue=base.issue,
+        pages=base.pages,
+        publisher=draw(st.none() | LATEX_LINE.filter(bool)),
+        isbn=base.isbn,
+    )
