@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -87,3 +87,17 @@ def update_index_now(settings: Settings, since: date | None = None, endpoint: st
     """The window's File → Update offline index, run to completion on a worker thread."""
     result = asyncio.run(update_index(settings, since=since, endpoint=endpoint or oai_pmh.DEFAULT_ENDPOINT))
     return describe_update(result, settings.index_path())
+
+
+def due_update(settings: Settings, today: date | None = None) -> date | None:
+    """The window's schedule (sources.index_update_days): the date to harvest from when the index's last
+    update is that many days old; None when it is not due, is off, or the index was never updated (the
+    first update needs a date only the user can give)."""
+    days = settings.sources.index_update_days
+    if days <= 0:
+        return None
+    health = index_health(settings)
+    if health.papers is None or not health.last_update:
+        return None
+    last = date.fromisoformat(health.last_update[:10])
+    return last if (today or date.today()) - last >= timedelta(days=days) else None

@@ -66,6 +66,13 @@ class SourceSettings(BaseModel):
         description="Fetch full texts online (arXiv HTML, then ar5iv, then the PDF) for citation expansion, "
         "also when only the offline index is searched. Always on when an online source is enabled.",
     )
+    index_update_days: int = Field(
+        0,
+        ge=0,
+        le=365,
+        description="While the window is open, update the offline index from arXiv (OAI-PMH) when its last "
+        "update is this many days old; 0 = only when asked (File → Update offline index).",
+    )
 
 
 class AppearanceSettings(BaseModel):

@@ -154,6 +154,7 @@ class MainWindow(QMainWindow):
             self.bridge.post(self._plots_loaded)
 
         threading.Thread(target=load, name="pasa-import", daemon=True).start()
+        self.schedule_index_updates()
 
     def _plots_loaded(self) -> None:
         self.search_panel.attach_plots()
@@ -494,6 +495,29 @@ class MainWindow(QMainWindow):
         for name, action in self.theme_actions.items():
             action.setChecked(name == theme)
 
+    _index_updating = False  # an update is running (one at a time)
+
+    def schedule_index_updates(self) -> None:
+        """Settings → Sources → Update offline index every N days: checked now and every hour."""
+        self._index_timer = QTimer(self)
+        self._index_timer.setInterval(3_600_000)
+        self._index_timer.timeout.connect(self.maybe_update_index)
+        self._index_timer.start()
+        self.maybe_update_index()
+
+    def maybe_update_index(self, endpoint: str | None = None) -> None:
+        if self._index_updating or self.services.settings.sources.index_update_days <= 0:
+            return
+        from pasa_desktop.offline_index import due_update
+
+        settings = self.services.settings
+
+        def due(since: date | None) -> None:
+            if since is not None and not self._index_updating:
+                self.start_index_update(since, endpoint)
+
+        self.run_later(lambda: due_update(settings), due, "index")
+
     def update_offline_index(self) -> None:
         """File → Update offline index: asks from which date (the last update's, by default), then
         harvests arXiv's new, revised and withdrawn papers in the background (pasa_desktop/offline_index.py)."""
@@ -525,13 +549,16 @@ class MainWindow(QMainWindow):
         from pasa_desktop.offline_index import update_index_now
 
         settings = self.services.settings
+        self._index_updating = True
         self.status_text.setText("Updating the offline index from arXiv…")
 
         def done(summary: str) -> None:
+            self._index_updating = False
             self.status_text.setText(summary)
             self.show_error("index", summary, "info")
 
         def failed() -> None:
+            self._index_updating = False
             self.status_text.setText("The offline index was not updated (see the notifications).")
 
         # Each search opens the index afresh (its own process), so the next one sees the update.

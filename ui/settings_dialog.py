@@ -226,6 +226,12 @@ class SettingsDialog(QDialog):
         self.timeout.setSuffix(" s")
         self.timeout.setValue(self._settings.sources.timeout_s)
         form.addRow("Request timeout", self.timeout)
+        self.index_update_days = QSpinBox()
+        self.index_update_days.setRange(0, 365)
+        self.index_update_days.setSuffix(" days")
+        self.index_update_days.setSpecialValueText("only when asked (File menu)")
+        self.index_update_days.setValue(self._settings.sources.index_update_days)
+        form.addRow("Update offline index every", self.index_update_days)
         # Citation expansion reads full texts; without a source for them it cannot run (issue #15).
         form.addRow(QLabel("<b>Full texts</b> — citation expansion reads them to follow a paper's references."))
         self.fulltext_path = QLineEdit(default_fulltext_text(self._settings))
@@ -388,6 +394,7 @@ class SettingsDialog(QDialog):
             "enabled": [n for n, box in self.source_checks.items() if box.isChecked()] or ["local"],
             "timeout_s": self.timeout.value(),
             "fulltext_online": self.fulltext_online.isChecked(),
+            "index_update_days": self.index_update_days.value(),
         })
         paths = self._settings.paths.model_copy(update={
             "fulltext": self.fulltext_path.text().strip(),

@@ -50,3 +50,34 @@ def test_the_window_updates_the_offline_index(qtbot, make_window, settings, tmp_
         server.stop()
     assert "2 added, 1 revised, 1 removed" in window.status_text.text()
     assert index_health(settings).last_update == "2024-03-05"
+
+
+def test_the_window_updates_on_its_schedule_when_the_last_update_is_old(
+    qtbot, make_window, settings, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from engine.sources.local_index import apply_updates
+    from pasa_desktop.offline_index import due_update
+
+    index = build_index(write_snapshot(tmp_path / "snapshot.json.gz", 20), tmp_path / "index.sqlite").path
+    apply_updates(index, [], last_update="2024-03-01")  # updated once before, by hand
+    settings.paths.index = str(index)
+    assert due_update(settings) is None  # off by default
+    settings.sources.index_update_days = 7
+    assert due_update(settings, today=date(2024, 3, 5)) is None  # not a week old yet
+    assert due_update(settings, today=date(2024, 3, 8)) == date(2024, 3, 1)
+    server = FakeServer().start()
+    try:
+        xml = "text/xml;charset=utf-8"
+        server.route(
+            "/oai",
+            Reply(200, (DATA / "oai_page1.xml").read_bytes(), content_type=xml),
+            Reply(200, (DATA / "oai_page2.xml").read_bytes(), content_type=xml),
+        )
+        settings.sources.index_update_days = 0  # the startup check would ask arXiv itself
+        window = make_window(show=False)
+        settings.sources.index_update_days = 7
+        window.maybe_update_index(server.url + "/oai")
+        qtbot.waitUntil(lambda: "Last update: 2024-03-05" in window.status_text.text(), timeout=60_000)
+        assert server.hits("/oai")[0].query["from"] == ["2024-03-01"]
+    finally:
+        server.stop()
