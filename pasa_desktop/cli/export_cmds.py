@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from pasa_desktop.cli.library_cmds import open_user_library
+from pasa_desktop.cli.library_complete import complete_before_export
 from pasa_desktop.cli.main import row_id
 from pasa_desktop.cli.terminal import printable
 from pasa_desktop.export import FORMATS, Selection, export, import_file
+from pasa_desktop.export.exporter import select_papers
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -18,6 +20,8 @@ def _export(args: argparse.Namespace) -> int:
         run=args.run, selected_only=args.selected, collection=args.collection, tag=args.tag, paper_ids=tuple(args.paper)
     )
     with open_user_library() as lib:
+        # Citable entries first (authors, DOI, venue…) when the user let the app go online (#17).
+        complete_before_export(lib, [r.id for r in select_papers(lib, selection)], force=args.complete)
         text, count = export(lib, args.format, selection, Path(args.output) if args.output != "-" else None)
     if args.output == "-":
         sys.stdout.write(text)
@@ -77,6 +81,12 @@ def register(sub: Any) -> None:
     p.add_argument("--tag")
     p.add_argument("--paper", type=row_id, action="append", default=[], help="a paper id (repeatable)")
     p.add_argument("--output", "-o", required=True, help="file to write, or - for standard output")
+    p.add_argument(
+        "--complete",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="complete metadata online first (default: when an online source is enabled in Settings)",
+    )
     p.set_defaults(handler=_export)
 
     p = sub.add_parser("import", help="bring a .bib, .ris or CSL .json file into the library (merged, deduplicated)")

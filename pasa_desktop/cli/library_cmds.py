@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import InputError
-from pasa_desktop.cli import library_care
+from pasa_desktop.cli import library_care, library_complete
 from pasa_desktop.cli.main import count, integer, row_id
 from pasa_desktop.cli.terminal import printable
 from pasa_desktop.library import Library, PaperRow, RunPaperRow, RunQueryRow, open_library
@@ -324,6 +324,7 @@ def register(sub: Any) -> None:
     lib = sub.add_parser("library", help="search and organise the paper library")
     cmds = lib.add_subparsers(dest="library_command", metavar="ACTION", required=True)
     library_care.register(cmds)  # check, backup, restore
+    library_complete.register(cmds)  # complete (metadata from online sources)
 
     p = cmds.add_parser("search", help="full-text search (titles, abstracts, notes, PDF text)")
     p.add_argument("query", nargs="*", help='words, "a phrase", or pre* (empty: newest papers)')
