@@ -2,6 +2,12 @@
 
 Every event is a frozen dataclass that round-trips through `event_to_dict` / `event_from_dict`,
 so a run's event log is enough to rebuild its state (that is how an interrupted search resumes).
+
+The kinds are closed sets, written once as `Literal` types below (EventKind, FoundByKind, QueryOrigin,
+ProgressStage, NoticeLevel): every fold of events (engine/agent/state.py, the library's recorder, the
+window's crawl state) matches them exhaustively (`assert_never`), so a new kind fails type-checking
+until each fold handles it, and tests/ui/test_event_folds.py checks that every comment listing
+kinds here says what the Literal says.
 """
 
 from __future__ import annotations
@@ -9,9 +15,31 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from engine.papers import Paper
+
+# The event classes by name (the event log's "type" field).
+EventKind = Literal[
+    "SearchStarted",
+    "QueryIssued",
+    "PapersFound",
+    "QueryFinished",
+    "PaperScored",
+    "SectionsChosen",
+    "PaperExpanded",
+    "Progress",
+    "Notice",
+    "SearchFinished",
+]
+FoundByKind = Literal["query", "expansion"]
+# Who wrote a search query: the user's question itself, a deterministic variant of it
+# (engine/agent/queries.py), or the Crawler model.
+QueryOrigin = Literal["user", "planner", "crawler"]
+# What a Progress event reports: the engine's steps, and the app's own before the engine starts
+# (preparing the offline index, loading the models).
+ProgressStage = Literal["search", "score", "expand", "index", "load"]
+NoticeLevel = Literal["info", "warning", "error"]
 
 
 class SearchStatus(enum.StrEnum):
@@ -26,13 +54,14 @@ class SearchStatus(enum.StrEnum):
 class FoundBy:
     """How a paper entered the queue: a Crawler search query, or a section of an expanded paper."""
 
-    kind: str  # "query" | "expansion"
+    kind: FoundByKind  # "query" | "expansion"
     query: str = ""  # the search query text (kind == "query")
     parent_key: str = ""  # the expanded paper's key (kind == "expansion")
     section: str = ""
     rank: int = 0  # 1-based position in the source's result list / bibliography order
     source: str = ""
-    origin: str = ""  # who wrote the query (kind == "query"): "user" | "planner" | "crawler"; "" = not recorded
+    # Who wrote the query (kind == "query"); "" = not recorded (runs from before it was).
+    origin: QueryOrigin | Literal[""] = ""  # "user" | "planner" | "crawler" | ""
 
     def label(self) -> str:
         if self.kind == "query":
@@ -68,7 +97,7 @@ class QueryIssued:
     (engine/agent/query_cleaner.py)."""
 
     query: str
-    origin: str = "crawler"  # "user" | "planner" | "crawler"
+    origin: QueryOrigin = "crawler"  # "user" | "planner" | "crawler"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +145,7 @@ class PaperExpanded:
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    stage: str  # "search" | "score" | "expand" | "rank"
+    stage: ProgressStage  # "search" | "score" | "expand" | "index" | "load"
     message: str
     counts: Counts = Counts()
 
@@ -125,7 +154,7 @@ class Progress:
 class Notice:
     """Something the user should know that does not stop the search (a source offline, a retry)."""
 
-    level: str  # "info" | "warning" | "error"
+    level: NoticeLevel  # "info" | "warning" | "error"
     source: str
     message: str
 
@@ -175,6 +204,8 @@ EVENT_TYPES: dict[str, type[Any]] = {
         SearchFinished,
     )
 }
+# The Literal and the classes name the same kinds (checked once, at import).
+assert set(EVENT_TYPES) == set(get_args(EventKind)), "EventKind and the event classes disagree"
 
 
 def _encode(value: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import assert_never
 
 from engine.events import (
     QUERY_AUTHORS,
@@ -20,6 +21,7 @@ from engine.events import (
     PaperScored,
     PapersFound,
     Progress,
+    QueryFinished,
     QueryIssued,
     SearchFinished,
     SearchStarted,
@@ -103,61 +105,72 @@ class CrawlState:
     # -- folding -----------------------------------------------------------------------------------
 
     def apply(self, event: Event) -> None:
-        if isinstance(event, SearchStarted):
-            self._selection(event.settings)
-            self.finished = None  # a resumed run goes on after the end its recorded events reached
-            root = self.nodes[ROOT]
-            root.label = event.query
-            self._updated.add(ROOT)
-            self._set_status("Resuming search…" if event.resumed else "Starting search…")
-        elif isinstance(event, QueryIssued):
-            self.query_origin.setdefault(event.query, event.origin)
-            self._query(event.query)
-            who = QUERY_AUTHORS.get(event.origin, "")
-            self._set_status(f"Searching “{_short(event.query)}”" + (f" (written by {who})" if who else ""))
-        elif isinstance(event, PapersFound):
-            for paper, how in zip(event.papers, event.found_by, strict=False):
-                self._paper(paper, how)
-        elif isinstance(event, PaperScored):
-            self._score(event)
-        elif isinstance(event, SectionsChosen):
-            title = self._title(event.key)
-            for section in event.sections:
-                self._section(event.key, section)
-            n = len(event.sections)
-            self._set_status(f"Crawler: expanding {n} section{'s' * (n != 1)} of “{_short(title)}”…")
-        elif isinstance(event, PaperExpanded):
-            node_id = self._paper_node.get(event.key)
-            if node_id is not None:
-                self.nodes[node_id].expanded = True
-                self._updated.add(node_id)
-            for section in event.sections:
-                self._section(event.key, section)
-        elif isinstance(event, Progress):
-            self.stage = event.stage
-            self._set_status(event.message)
-        elif isinstance(event, Notice):
-            self.notices.append(event)
-        elif isinstance(event, SearchFinished):
-            self.finished = event
-            # The final ranking decides what is selected (it may differ from the live P(True) > threshold).
-            for ranked in event.results:
-                key = ranked.paper.key
-                if key not in self.papers:
-                    self._paper(ranked.paper, ranked.found_by[0] if ranked.found_by else FoundBy("query"))
-                score = ranked.selector_score if ranked.selector_score is not None else self.scores.get(key)
-                if score is not None and (key not in self.scores or ranked.selected != (key in self.selected)):
-                    self._score(PaperScored(key, score, ranked.selected, self.reasons.get(key, "")))
-            word = {"done": "Finished", "cancelled": "Cancelled", "failed": "Failed",
-                    "truncated": "Stopped at budget"}
-            summary = f"{word.get(event.status.value, event.status.value)}: {self.summary()}"
-            self._set_status(f"{summary} — {event.message}" if event.message else summary)
+        match event:
+            case SearchStarted():
+                self._selection(event.settings)
+                self.finished = None  # a resumed run goes on after the end its recorded events reached
+                root = self.nodes[ROOT]
+                root.label = event.query
+                self._updated.add(ROOT)
+                self._set_status("Resuming search…" if event.resumed else "Starting search…")
+            case QueryIssued():
+                self.query_origin.setdefault(event.query, event.origin)
+                self._query(event.query)
+                who = QUERY_AUTHORS.get(event.origin, "")
+                self._set_status(f"Searching “{_short(event.query)}”" + (f" (written by {who})" if who else ""))
+            case PapersFound():
+                for paper, how in zip(event.papers, event.found_by, strict=False):
+                    self._paper(paper, how)
+            case PaperScored():
+                self._score(event)
+            case SectionsChosen():
+                title = self._title(event.key)
+                for section in event.sections:
+                    self._section(event.key, section)
+                n = len(event.sections)
+                self._set_status(f"Crawler: expanding {n} section{'s' * (n != 1)} of “{_short(title)}”…")
+            case PaperExpanded():
+                node_id = self._paper_node.get(event.key)
+                if node_id is not None:
+                    self.nodes[node_id].expanded = True
+                    self._updated.add(node_id)
+                for section in event.sections:
+                    self._section(event.key, section)
+            case Progress():
+                self.stage = event.stage
+                self._set_status(event.message)
+            case Notice():
+                self.notices.append(event)
+            case QueryFinished():
+                pass  # the query's papers arrived as PapersFound; nothing more to draw
+            case SearchFinished():
+                self._finish(event)
+            case _:
+                assert_never(event)
         self._sample()
 
     def likely_relevant(self) -> float | None:
         """Expected number of relevant papers among those scored (sum of calibrated probabilities); None
         when the scores are not calibrated, since then their sum means nothing."""
         return sum(self.scores.values()) if self.calibrated else None
+
+    def _finish(self, event: SearchFinished) -> None:
+        self.finished = event
+        # The final ranking decides what is selected (it may differ from the live P(True) > threshold),
+        # scored or not: the same selection the library stores (pasa_desktop/library/recorder.py).
+        for ranked in event.results:
+            key = ranked.paper.key
+            if key not in self.papers:
+                self._paper(ranked.paper, ranked.found_by[0] if ranked.found_by else FoundBy("query"))
+            score = ranked.selector_score if ranked.selector_score is not None else self.scores.get(key)
+            if score is not None and (key not in self.scores or ranked.selected != (key in self.selected)):
+                self._score(PaperScored(key, score, ranked.selected, self.reasons.get(key, "")))
+            elif score is None and ranked.selected != (key in self.selected):
+                self._mark(key, ranked.selected)
+        word = {"done": "Finished", "cancelled": "Cancelled", "failed": "Failed",
+                "truncated": "Stopped at budget"}
+        summary = f"{word.get(event.status.value, event.status.value)}: {self.summary()}"
+        self._set_status(f"{summary} — {event.message}" if event.message else summary)
 
     def summary(self) -> str:
         return f"{len(self.papers)} found · {len(self.scores)} scored · {len(self.selected)} selected"
@@ -262,17 +275,25 @@ class CrawlState:
             self.reasons[event.key] = event.reason
         if had is None:
             self._new_scores.append(event.score)
-        if event.selected:
-            self.selected.add(event.key)
-        else:
-            self.selected.discard(event.key)
         node_id = self._paper_node.get(event.key)
+        if node_id is not None:
+            self.nodes[node_id].score = event.score
+        self._mark(event.key, event.selected, was_selected)
+
+    def _mark(self, key: str, selected: bool, was_selected: bool | None = None) -> None:
+        """Selected or not, in the set and in the tree (with its parents' counts)."""
+        was = key in self.selected if was_selected is None else was_selected
+        if selected:
+            self.selected.add(key)
+        else:
+            self.selected.discard(key)
+        node_id = self._paper_node.get(key)
         if node_id is None:
             return
         node = self.nodes[node_id]
-        node.score, node.selected = event.score, event.selected
+        node.selected = selected
         self._updated.add(node_id)
-        delta = int(event.selected) - int(was_selected)
+        delta = int(selected) - int(was)
         if delta and node.parent is not None:
             self._bump(node.parent, found=0, chosen=delta)
 

@@ -31,8 +31,10 @@ from engine.events import (
     PaperScored,
     PapersFound,
     Progress,
+    ProgressStage,
     QueryFinished,
     QueryIssued,
+    QueryOrigin,
     RankedPaper,
     SearchFinished,
     SearchStarted,
@@ -109,7 +111,7 @@ class _Run:
         if self.elapsed() >= self.settings.max_seconds:
             raise _OutOfTime
 
-    def progress(self, stage: str, message: str) -> Progress:
+    def progress(self, stage: ProgressStage, message: str) -> Progress:
         return Progress(stage=stage, message=message, counts=self.state.counts())
 
     def drain(self) -> list[Notice]:
@@ -172,7 +174,7 @@ async def _search_session(run: _Run) -> AsyncIterator[Event]:
     Then the Crawler writes its queries and they are searched in turn."""
     state, settings = run.state, run.settings
     if not state.queries:
-        planned: list[tuple[str, str]] = []
+        planned: list[tuple[str, QueryOrigin]] = []
         if settings.include_user_query:
             planned.append((run.query, "user"))
         if run.deps.query_variants is not None:
@@ -197,7 +199,7 @@ async def _search_session(run: _Run) -> AsyncIterator[Event]:
             yield event
 
 
-def _issue(run: _Run, planned: list[tuple[str, str]]) -> list[Event]:
+def _issue(run: _Run, planned: list[tuple[str, QueryOrigin]]) -> list[Event]:
     """QueryIssued for each new query. A model-written query passes the query cleaner first (lists
     split, labels and prompt echoes removed, restatements of the question dropped), so nothing but a
     search string reaches a source or the crawl view."""

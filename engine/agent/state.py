@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import assert_never
 
 from engine.events import (
     Counts,
     Event,
     FoundBy,
+    Notice,
     PaperExpanded,
     PaperScored,
     PapersFound,
+    Progress,
     QueryFinished,
     QueryIssued,
+    QueryOrigin,
+    SearchFinished,
     SearchStarted,
+    SectionsChosen,
 )
 from engine.papers import Paper
 
@@ -22,7 +28,7 @@ from engine.papers import Paper
 @dataclass
 class RunState:
     query: str = ""
-    queries: list[tuple[str, str]] = field(default_factory=list)  # (query, origin) in issue order
+    queries: list[tuple[str, QueryOrigin]] = field(default_factory=list)  # (query, origin) in issue order
     queries_done: set[str] = field(default_factory=set)
     papers: dict[str, Paper] = field(default_factory=dict)  # by Paper.key, in order found
     found_by: dict[str, list[FoundBy]] = field(default_factory=dict)
@@ -39,30 +45,37 @@ class RunState:
         return state
 
     def apply(self, event: Event) -> None:
-        if isinstance(event, SearchStarted):
-            self.query = self.query or event.query
-        elif isinstance(event, QueryIssued):
-            if event.query not in {q for q, _ in self.queries}:
-                self.queries.append((event.query, event.origin))
-        elif isinstance(event, QueryFinished):
-            self.queries_done.add(event.query)
-        elif isinstance(event, PapersFound):
-            for paper, how in zip(event.papers, event.found_by, strict=False):
-                if paper.key not in self.papers:
-                    self.papers[paper.key] = paper
-                self.found_by.setdefault(paper.key, []).append(how)
-            for key, how in event.also_found:
-                if key in self.papers:
-                    self.found_by[key].append(how)
-        elif isinstance(event, PaperScored):
-            self.scores[event.key] = event.score
-            if event.selected:
-                self.selected.add(event.key)
-            else:
-                self.selected.discard(event.key)
-        elif isinstance(event, PaperExpanded):
-            self.expanded.add(event.key)
-            self.layer = max(self.layer, event.layer)
+        match event:
+            case SearchStarted():
+                self.query = self.query or event.query
+            case QueryIssued():
+                if event.query not in {q for q, _ in self.queries}:
+                    self.queries.append((event.query, event.origin))
+            case QueryFinished():
+                self.queries_done.add(event.query)
+            case PapersFound():
+                for paper, how in zip(event.papers, event.found_by, strict=False):
+                    if paper.key not in self.papers:
+                        self.papers[paper.key] = paper
+                    self.found_by.setdefault(paper.key, []).append(how)
+                for key, how in event.also_found:
+                    if key in self.papers:
+                        self.found_by[key].append(how)
+            case PaperScored():
+                self.scores[event.key] = event.score
+                if event.selected:
+                    self.selected.add(event.key)
+                else:
+                    self.selected.discard(event.key)
+            case PaperExpanded():
+                self.expanded.add(event.key)
+                self.layer = max(self.layer, event.layer)
+            case SectionsChosen() | Progress() | Notice() | SearchFinished():
+                # Nothing to resume from: sections are chosen again if their expansion never finished,
+                # progress and notices are for people, and the final ranking is computed anew.
+                pass
+            case _:
+                assert_never(event)
 
     def counts(self) -> Counts:
         return Counts(

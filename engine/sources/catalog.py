@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from engine.errors import SourceError, SourceOffline
-from engine.events import Notice
+from engine.events import Notice, NoticeLevel
 from engine.papers import Paper
 from engine.sources.arxiv import ArxivSource
 from engine.sources.base import PaperSource
@@ -57,6 +57,6 @@ class GuardedSource:
             kind = "offline" if isinstance(exc, SourceOffline) else exc.message
             if kind not in self._reported:
                 self._reported.add(kind)
-                level = "warning" if isinstance(exc, SourceOffline) or exc.retriable else "error"
+                level: NoticeLevel = "warning" if isinstance(exc, SourceOffline) or exc.retriable else "error"
                 self.notify(Notice(level=level, source=self.name, message=str(exc)))
             return []

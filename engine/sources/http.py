@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from engine.errors import SourceError, SourceOffline
-from engine.events import Notice
+from engine.events import Notice, NoticeLevel
 from engine.sources.cache import DiskCache, cache_key
 
 Notify = Callable[[Notice], None]
@@ -172,7 +172,7 @@ class HttpFetcher:
     def is_offline(self, source: str) -> bool:
         return self._offline_until.get(source, 0.0) > time.monotonic()
 
-    def _tell(self, level: str, source: str, message: str) -> None:
+    def _tell(self, level: NoticeLevel, source: str, message: str) -> None:
         if self.notify is not None:
             self.notify(Notice(level=level, source=source, message=message))
 

@@ -7,11 +7,12 @@ The raw event goes to the run's event log (the source of truth for resume); the 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, assert_never
 
 from engine.events import (
     Event,
     FoundBy,
+    Notice,
     PaperExpanded,
     PaperScored,
     PapersFound,
@@ -83,52 +84,59 @@ def _append_found_by(conn: Db, run_id: int, key: str, current: str, extra: list[
 
 def apply(conn: Db, run_id: int, event: Event, seq: int) -> None:
     """Write the normalised effect of `event` (already logged as row `seq`)."""
-    if isinstance(event, PapersFound):
-        for i, paper in enumerate(event.papers):
-            found_by = event.found_by[i] if i < len(event.found_by) else None
-            _link(conn, run_id, paper, found_by, seq)
-        for key, found_by in event.also_found:
-            row = conn.execute(
-                "SELECT found_by FROM run_paper WHERE run_id = ? AND paper_key = ?", (run_id, key)
-            ).first()
-            if row is not None:
-                _append_found_by(conn, run_id, key, row[0], [_found_by_dict(found_by)])
-    elif isinstance(event, PaperScored):
-        conn.execute(
-            "UPDATE run_paper SET score = ?, selected = ?, reason = ? WHERE run_id = ? AND paper_key = ?",
-            (float(event.score), bool(event.selected), event.reason, run_id, event.key),
-        )
-    elif isinstance(event, SectionsChosen):
-        conn.execute(
-            "UPDATE run_paper SET sections_chosen = ? WHERE run_id = ? AND paper_key = ?",
-            (_dump(list(event.sections)), run_id, event.key),
-        )
-    elif isinstance(event, PaperExpanded):
-        conn.execute(
-            "UPDATE run_paper SET sections_expanded = ?, cited = ?, resolved = ? WHERE run_id = ? AND paper_key = ?",
-            (_dump(list(event.sections)), event.cited, event.resolved, run_id, event.key),
-        )
-    elif isinstance(event, QueryIssued):
-        conn.execute(
-            "INSERT INTO run_query(run_id, query, origin) VALUES (?, ?, ?)", (run_id, event.query, event.origin)
-        )
-    elif isinstance(event, QueryFinished):
-        updated = conn.execute(
-            "UPDATE run_query SET hits = ? WHERE id = (SELECT id FROM run_query WHERE run_id = ? AND query = ?"
-            " AND hits IS NULL ORDER BY id LIMIT 1)",
-            (event.hits, run_id, event.query),
-        )
-        if not updated.rowcount:
+    match event:
+        case PapersFound():
+            for i, paper in enumerate(event.papers):
+                found_by = event.found_by[i] if i < len(event.found_by) else None
+                _link(conn, run_id, paper, found_by, seq)
+            for key, found_by in event.also_found:
+                row = conn.execute(
+                    "SELECT found_by FROM run_paper WHERE run_id = ? AND paper_key = ?", (run_id, key)
+                ).first()
+                if row is not None:
+                    _append_found_by(conn, run_id, key, row[0], [_found_by_dict(found_by)])
+        case PaperScored():
             conn.execute(
-                "INSERT INTO run_query(run_id, query, origin, hits) VALUES (?, ?, 'crawler', ?)",
-                (run_id, event.query, event.hits),
+                "UPDATE run_paper SET score = ?, selected = ?, reason = ? WHERE run_id = ? AND paper_key = ?",
+                (float(event.score), bool(event.selected), event.reason, run_id, event.key),
             )
-    elif isinstance(event, SearchStarted):
-        conn.execute("UPDATE run SET status = 'running', finished = NULL WHERE id = ?", (run_id,))
-        if event.settings:
-            conn.execute("UPDATE run SET settings = ? WHERE id = ?", (_dump(event.settings), run_id))
-    elif isinstance(event, SearchFinished):
-        _finish(conn, run_id, event, seq)
+        case SectionsChosen():
+            conn.execute(
+                "UPDATE run_paper SET sections_chosen = ? WHERE run_id = ? AND paper_key = ?",
+                (_dump(list(event.sections)), run_id, event.key),
+            )
+        case PaperExpanded():
+            conn.execute(
+                "UPDATE run_paper SET sections_expanded = ?, cited = ?, resolved = ? WHERE run_id = ? AND paper_key = ?",
+                (_dump(list(event.sections)), event.cited, event.resolved, run_id, event.key),
+            )
+        case QueryIssued():
+            conn.execute(
+                "INSERT INTO run_query(run_id, query, origin) VALUES (?, ?, ?)", (run_id, event.query, event.origin)
+            )
+        case QueryFinished():
+            updated = conn.execute(
+                "UPDATE run_query SET hits = ? WHERE id = (SELECT id FROM run_query WHERE run_id = ? AND query = ?"
+                " AND hits IS NULL ORDER BY id LIMIT 1)",
+                (event.hits, run_id, event.query),
+            )
+            if not updated.rowcount:
+                conn.execute(
+                    "INSERT INTO run_query(run_id, query, origin, hits) VALUES (?, ?, 'crawler', ?)",
+                    (run_id, event.query, event.hits),
+                )
+        case SearchStarted():
+            conn.execute("UPDATE run SET status = 'running', finished = NULL WHERE id = ?", (run_id,))
+            if event.settings:
+                conn.execute("UPDATE run SET settings = ? WHERE id = ?", (_dump(event.settings), run_id))
+        case SearchFinished():
+            _finish(conn, run_id, event, seq)
+        case Progress():
+            set_progress(conn, run_id, event)  # Library.record keeps only the latest; this is it
+        case Notice():
+            pass  # only in the event log: a notice is for the person watching, not part of the run's record
+        case _:
+            assert_never(event)
 
 
 def _finish(conn: Db, run_id: int, event: SearchFinished, seq: int) -> None:
