@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QInputDialog, QMenu
 
 from engine.errors import PasaError
 from pasa_desktop.gui_controller import ResultRow
+from ui.metadata_action import complete_metadata
 
 if TYPE_CHECKING:
     from ui.actions import ActionHandler
@@ -78,6 +79,7 @@ class RowMenu:
         menu.addAction("Copy citation", lambda: self._copy_citation(rows))
         menu.addAction("Copy BibTeX", self.commands.copy_bibtex)
         menu.addAction(f"Export {them}…", self.commands.export_selection)
+        menu.addAction("Complete metadata online", lambda: complete_metadata(self.window, self.papers, panel, rows))
         menu.addSeparator()
         open_pdf = menu.addAction("Open PDF", lambda: self.papers.open_pdf(first.pdf_path))
         open_pdf.setEnabled(n == 1 and bool(first.pdf_path))
