@@ -111,8 +111,14 @@ class SearchPlan:
         return self.request.resume_run
 
 
+# How the command line names a request's fields (the window's widgets cannot produce a bad value).
+_OPTIONS = {"query": "the query", "resume_run": "--resume", "sources": "--source", "crawler_profile": "--crawler-model",
+            "selector_profile": "--selector-model"}
+
+
 def _validation_message(exc: ValidationError) -> str:
     error = exc.errors()[0]
-    where = ".".join(str(p) for p in error.get("loc", ())) or "request"
-    option = "--" + where.replace("_", "-")
+    loc = error.get("loc", ())
+    field = str(loc[0]) if loc else "request"
+    option = _OPTIONS.get(field, "--" + field.replace("_", "-"))
     return f"{option}: {error.get('msg', 'invalid value')} (got {error.get('input')!r})"
