@@ -37,7 +37,7 @@ from engine.sources.openalex import SELECT as OPENALEX_SELECT
 from engine.sources.openalex import OpenAlexSource, paper_from_work
 from engine.sources.semantic_scholar import SemanticScholarSource, paper_from_s2
 from engine.sources.title_match import same_words, title_similarity
-from engine.venues import is_preprint_venue, normalise_venue
+from engine.venues import is_preprint_venue, normalise_venue, venues_conflict
 
 DETAILS = ("volume", "issue", "pages", "publisher")
 FIELDS = ("authors", "year", "venue", "doi", "url", "arxiv_id", *DETAILS)
@@ -69,6 +69,7 @@ class Found:
     basis: str  # "arXiv id 1706.03762", "DOI 10.1145/…", "verified title"
     details: dict[str, str] = field(default_factory=dict)
     landing_url: str | None = None  # the publisher's page, when the source names one
+    kind: str = ""  # "journal", "conference", "repository" when the source says
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +142,9 @@ def _s2_found(data: dict[str, Any], basis: str) -> Found | None:
     pub = data.get("publicationVenue")
     if not venue and isinstance(pub, dict) and pub.get("name"):
         venue = str(pub["name"]).strip() or None
+    kind = str(pub.get("type") or "") if isinstance(pub, dict) else ""
     # S2's `url` is its own page: a link, but not where the paper is published.
-    return Found(paper.with_updates(venue=venue), "semantic_scholar", basis, details)
+    return Found(paper.with_updates(venue=venue), "semantic_scholar", basis, details, kind=kind)
 
 
 def _openalex_found(work: dict[str, Any], basis: str) -> Found | None:
@@ -163,13 +165,14 @@ def _openalex_found(work: dict[str, Any], basis: str) -> Found | None:
     source = primary.get("source") if isinstance(primary, dict) else None
     if isinstance(source, dict) and (source.get("type") == "repository" or is_preprint_venue(paper.venue)):
         # The preprint's record: its "publisher" is the repository's host (Cornell for arXiv).
-        return Found(paper, "openalex", basis, {})
+        return Found(paper, "openalex", basis, {}, kind="repository")
     if isinstance(primary, dict):
         landing = str(primary.get("landing_page_url") or "") or None
         source = primary.get("source")
         if isinstance(source, dict) and source.get("host_organization_name") and "publisher" not in details:
             details["publisher"] = str(source["host_organization_name"]).strip()
-    return Found(paper, "openalex", basis, details, landing_url=landing)
+    kind = str(source.get("type") or "") if isinstance(source, dict) else ""
+    return Found(paper, "openalex", basis, details, landing_url=landing, kind=kind)
 
 
 async def _s2_paper(source: SemanticScholarSource, paper_id: str, basis: str) -> Found | None:
@@ -257,7 +260,7 @@ async def _openalex_title(source: OpenAlexSource, title: str) -> list[Found]:
 
 async def _crossref_title(source: CrossrefSource, title: str) -> list[Found]:
     works = await source.search_title(title)
-    return [Found(w.paper, "crossref", "title", dict(w.details)) for w in works]
+    return [Found(w.paper, "crossref", "title", dict(w.details), kind=_crossref_kind(w.kind)) for w in works]
 
 
 # -- deciding which records describe the paper -------------------------------------------------------
@@ -275,8 +278,15 @@ def _surnames(authors: Iterable[str]) -> set[str]:
     return out
 
 
-def title_verified(paper: Paper, candidate: Paper) -> str | None:
-    """None when `candidate`, found by title, is this paper; otherwise why it is not."""
+def _crossref_kind(kind: str) -> str:
+    return {"journal-article": "journal", "proceedings-article": "conference", "posted-content": "repository"}.get(
+        kind, ""
+    )
+
+
+def title_verified(paper: Paper, candidate: Paper, kind: str = "") -> str | None:
+    """None when `candidate`, found by title, is this paper; otherwise why it is not. `kind` is where the
+    candidate was published ("journal", "conference"), when its source says."""
     if title_similarity(paper.title, candidate.title) < TITLE_MATCH_MIN or not same_words(paper.title, candidate.title):
         return f"title {candidate.title!r} is another paper's"
     if paper.year is not None and candidate.year is not None and abs(paper.year - candidate.year) > 1:
@@ -284,6 +294,8 @@ def title_verified(paper: Paper, candidate: Paper) -> str | None:
     mine, theirs = _surnames(paper.authors), _surnames(candidate.authors)
     if mine and theirs and not mine & theirs:
         return f"{candidate.title!r} has other authors"
+    if venues_conflict(paper.venue, candidate.venue, kind):
+        return f"{candidate.title!r} was published in {candidate.venue!r}, not {paper.venue!r}"
     return None
 
 
@@ -432,7 +444,7 @@ async def complete_paper(
     def accept(f: Found | None, by_title: bool) -> bool:
         if f is None:
             return False
-        why = title_verified(paper, f.paper) if by_title else _identifier_verified(paper, f.paper)
+        why = title_verified(paper, f.paper, f.kind) if by_title else _identifier_verified(paper, f.paper)
         if why is not None:
             messages.append(f"{f.source}: refused a {f.basis} match: {why}")
             return False
@@ -478,7 +490,10 @@ async def complete_paper(
     if first_doi and crossref is not None:
         work = await ask("crossref", first_doi, lambda: crossref.work(first_doi))
         if work is not None:
-            accept(Found(work.paper, "crossref", f"DOI {first_doi}", dict(work.details)), by_title=False)
+            accept(
+                Found(work.paper, "crossref", f"DOI {first_doi}", dict(work.details), kind=_crossref_kind(work.kind)),
+                by_title=False,
+            )
     doi = first_doi
     # 3. Semantic Scholar, by arXiv id or DOI, else by title.
     s2 = sources.semantic_scholar
@@ -511,7 +526,10 @@ async def complete_paper(
             doi = later_doi
             work = await ask("crossref", later_doi, lambda: crossref.work(later_doi))
             if work is not None:
-                accept(Found(work.paper, "crossref", f"DOI {doi}", dict(work.details)), by_title=False)
+                accept(
+                    Found(work.paper, "crossref", f"DOI {doi}", dict(work.details), kind=_crossref_kind(work.kind)),
+                    by_title=False,
+                )
         elif paper.title and _needs_more(paper, found):
             for cand in await ask("crossref", "title", lambda: _crossref_title(crossref, paper.title)) or []:
                 if accept(cand, by_title=True):

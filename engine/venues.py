@@ -112,3 +112,23 @@ def normalise_venue(venue: str | None, year: int | None) -> str | None:
     if short == "NeurIPS" and year is None and _key(text) == "nips":
         return "NIPS"  # no year to tell which: the name the source gave
     return short
+
+
+def _acronym(venue: str) -> bool:
+    """ "IROS", "SIGGRAPH", "NeurIPS": how the offline index and many .bib files name a conference."""
+    text = venue.strip()
+    return 2 <= len(text) <= 14 and text.isalpha() and sum(c.isupper() for c in text) >= 2
+
+
+def venues_conflict(known: str | None, other: str | None, other_kind: str = "") -> bool:
+    """True when `other` (a record found by title) was plainly published somewhere else than `known`:
+    two different conferences of the table, or a journal article for a paper known from a conference
+    (a journal extension shares the title but is another publication, with its own DOI and pages)."""
+    if not known or not other or is_preprint_venue(known) or is_preprint_venue(other):
+        return False
+    mine, theirs = conference_short_name(known), conference_short_name(other)
+    if mine and theirs:
+        return mine != theirs
+    # Otherwise only a journal record for a conference paper is plainly another publication; two spellings
+    # of one conference outside the table ("IROS" and "… Intelligent Robots and Systems (IROS)") are not.
+    return (mine is not None or _acronym(known)) and other_kind == "journal"

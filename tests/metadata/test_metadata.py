@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from engine.metadata import Completion, MetadataSources, complete_paper, complete_papers, merge, offline_completion
 from engine.papers import Paper
 from engine.sources.crossref import CrossrefSource
 from engine.sources.http import HttpFetcher
-from engine.venues import conference_short_name, is_preprint_venue, normalise_venue
+from engine.venues import conference_short_name, is_preprint_venue, normalise_venue, venues_conflict
 from tests.metadata.sources import ARXIV, CROSSREF, OPENALEX, S2, data, metadata_sources, route_recorded
 from tests.sources.fake_server import FakeServer, Reply
 
@@ -186,3 +188,44 @@ def test_preprint_venues() -> None:
     assert all(is_preprint_venue(v) for v in ("arXiv", "arXiv.org", "ArXiv", "arXiv (Cornell University)", "CoRR"))
     assert not any(is_preprint_venue(v) for v in ("NeurIPS", "", None, "Journal of arXiv studies"))
     assert conference_short_name("ICLR 2024") == "ICLR" and conference_short_name("Nature") is None
+
+
+def _crossref_list(*items: dict[str, object]) -> bytes:
+    return json.dumps({"status": "ok", "message-type": "work-list", "message": {"items": list(items)}}).encode()
+
+
+async def test_a_journal_version_is_not_taken_for_the_conference_paper(
+    server: FakeServer, fetcher: HttpFetcher
+) -> None:
+    # As the offline index holds a conference paper: authors, year and venue, no identifier.
+    paper = Paper(
+        id="nips2019:abc", title="Coded Computation Against Straggling Workers", authors=("Ada Lovelace", "Alan Turing"),
+        year=2019, venue="NIPS", source="conference",
+    )  # fmt: skip
+    journal = {
+        "DOI": "10.1109/tit.2020.3000001", "type": "journal-article",
+        "title": ["Coded computation against straggling workers"],
+        "author": [{"given": "Ada", "family": "Lovelace", "sequence": "first", "affiliation": []}],
+        "container-title": ["IEEE Transactions on Information Theory"], "issued": {"date-parts": [[2020, 3]]},
+        "page": "1-14", "volume": "66", "issue": "3", "publisher": "Institute of Electrical and Electronics Engineers (IEEE)",
+    }  # fmt: skip
+    server.route(f"{CROSSREF}/works", Reply(200, _crossref_list(journal)))
+    sources = MetadataSources(crossref=CrossrefSource(fetcher, api_url=f"{server.url}{CROSSREF}"))
+    done = await complete_paper(paper, sources)
+    assert done.paper == paper.with_updates(venue="NeurIPS")  # only the venue name, offline knowledge
+    assert "was published in 'IEEE Transactions on Information Theory', not 'NIPS'" in done.messages[0]
+    # The same record for a paper the library knows only by title and year is accepted (nothing contradicts it).
+    bare = paper.with_updates(venue=None, authors=())
+    accepted = await complete_paper(bare, sources)
+    assert accepted.paper.doi == "10.1109/tit.2020.3000001" and accepted.paper.external_ids["volume"] == "66"
+
+
+def test_venue_conflicts() -> None:
+    assert venues_conflict("ICML", "Advances in Neural Information Processing Systems 32")
+    assert not venues_conflict("NIPS", "Advances in Neural Information Processing Systems 32")
+    assert venues_conflict("IROS", "IEEE Robotics and Automation Letters", "journal")
+    assert not venues_conflict(
+        "IROS", "2019 IEEE/RSJ International Conference on Intelligent Robots and Systems", "conference"
+    )
+    assert not venues_conflict("arXiv", "Nature", "journal") and not venues_conflict(None, "ICML")
+    assert not venues_conflict("Nature", "Nature", "journal")
