@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import pytest
 
@@ -190,8 +191,8 @@ def test_preprint_venues() -> None:
     assert conference_short_name("ICLR 2024") == "ICLR" and conference_short_name("Nature") is None
 
 
-def _crossref_list(*items: dict[str, object]) -> bytes:
-    return json.dumps({"status": "ok", "message-type": "work-list", "message": {"items": list(items)}}).encode()
+def _crossref_list(*items: Mapping[str, object]) -> bytes:
+    return json.dumps({"status": "ok", "message-type": "work-list", "message": {"items": [dict(i) for i in items]}}).encode()
 
 
 async def test_a_journal_version_is_not_taken_for_the_conference_paper(
