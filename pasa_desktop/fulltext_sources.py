@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pasa_desktop.search_service import default_fulltext_path
 from pasa_desktop.settings import Settings
 
 ONLINE_FULLTEXT_LABEL = "arXiv HTML, ar5iv and PDFs (online)"
@@ -31,6 +30,9 @@ def sample_fulltext_path() -> Path | None:
 
 def offline_fulltext_path(settings: Settings) -> Path | None:
     """The configured offline full texts when the path exists (what SearchService.fulltext opens)."""
+    # Imported here: the search service brings the whole engine, and tooltips need only this answer.
+    from pasa_desktop.search_service import default_fulltext_path
+
     path = default_fulltext_path(settings)
     return path if path is not None and path.exists() else None
 
