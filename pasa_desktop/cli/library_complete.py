@@ -21,6 +21,7 @@ from pasa_desktop.library.completion import (
 from pasa_desktop.settings import Settings, load_settings
 
 _SHOWN_MESSAGES = 12
+_EXPORT_BATCH = 50
 
 
 def print_report(report: CompletionReport, out: TextIO, *, verbose: bool = False) -> None:
@@ -96,8 +97,20 @@ def complete_before_export(lib: Library, paper_ids: Sequence[int], *, force: boo
     todo = [pid for pid in paper_ids if pid not in done]
     if not todo:
         return
-    print(f"Completing metadata of {len(todo)} paper{'s' if len(todo) != 1 else ''} first…", file=sys.stderr)
-    report = complete_library_papers(lib, settings, todo, METADATA_SOURCES, progress=_progress)
+    print(
+        f"Completing metadata of {len(todo)} paper{'s' if len(todo) != 1 else ''} first (Ctrl-C: export as is)…",
+        file=sys.stderr,
+    )
+    # In batches, each written when done: Ctrl-C during a long first completion keeps what was found.
+    report = CompletionReport(sources=METADATA_SOURCES)
+    try:
+        for start in range(0, len(todo), _EXPORT_BATCH):
+            part = complete_library_papers(lib, settings, todo[start : start + _EXPORT_BATCH], METADATA_SOURCES)
+            report.papers += part.papers
+            report.applied = report.applied or part.applied
+            _progress(min(start + _EXPORT_BATCH, len(todo)), len(todo))
+    except KeyboardInterrupt:
+        print("\ncompletion stopped; exporting what the library holds now", file=sys.stderr)
     print_report(report, sys.stderr)
 
 

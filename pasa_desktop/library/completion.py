@@ -203,12 +203,26 @@ def _identifier_owner(conn: Db, column: str, value: str, paper_id: int) -> int |
     return int(row[0]) if row else None
 
 
+def _metadata(paper: Paper) -> tuple[object, ...]:
+    return (
+        paper.title,
+        paper.authors,
+        paper.year,
+        paper.venue,
+        paper.arxiv_id,
+        paper.doi,
+        paper.url,
+        paper.external_ids,
+    )
+
+
 def _apply(conn: Db, loaded: _Loaded, done: Completion) -> PaperCompletion:
     """Write one completion (inside the caller's transaction); returns what was really written."""
     messages = list(done.messages)
-    current = conn.execute("SELECT updated FROM paper WHERE id = ?", (loaded.paper_id,)).first()
-    if current is None or current[0] != loaded.updated:
-        why = "was deleted" if current is None else "changed while the sources were asked"
+    now = _load(conn, [loaded.paper_id])
+    # A decision, tag or rating meanwhile is fine; new metadata (an import merged into it) is the user's.
+    if not now or _metadata(now[0].paper) != _metadata(loaded.paper):
+        why = "was deleted" if not now else "changed while the sources were asked"
         return PaperCompletion(
             loaded.paper_id,
             loaded.paper.title,

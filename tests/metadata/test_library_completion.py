@@ -133,3 +133,15 @@ def test_export_completes_first_only_when_online_sources_are_enabled(
     asked = len(server.seen)
     assert main(["export", "--paper", "1", "-o", str(out)]) == 0  # completed once: not asked again
     assert len(server.seen) == asked
+
+
+def test_a_paper_edited_while_the_sources_answer_keeps_the_edit(server: FakeServer, library: Library) -> None:
+    def meanwhile(done: int, total: int) -> None:
+        if done == 1:
+            library.set_decision(1, True)  # not metadata: the completion still applies
+            library.add_paper(GPT3.with_updates(id="import:x", authors=("Tom Brown",), source="import:x.bib"))
+
+    report = complete_library_papers(library, load_settings(), [1, 2], progress=meanwhile)
+    assert library.paper(1).authors[0] == "Jacob Devlin" and library.paper(1).decision is True
+    assert library.paper(2).authors == ("Tom Brown",) and library.paper(2).venue == "NIPS"
+    assert "paper 2 changed while the sources were asked; left as it is" in report.messages
