@@ -144,7 +144,7 @@ class RecordingSource:
     async def search(self, query: str, *, limit: int, before: date | None = None) -> list[Paper]:
         self.asked.append(query)
         slug = abs(hash(query))
-        return [Paper(id=f"x:{slug}-{i}", title=f"{query} result {i}") for i in range(3)][:limit]
+        return [Paper(id=f"x:{slug}-{i}", title=f"{query} {word}") for i, word in enumerate(("alpha", "beta", "gamma"))][:limit]
 
 
 async def _drain(question: str, reply: str, settings: AgentSettings) -> tuple[list[Event], RecordingSource]:
@@ -207,3 +207,36 @@ async def test_one_notice_when_expansion_cannot_run() -> None:
     # No notice when the budget asks for no expansion.
     events, _source = await _drain(QUESTION, "[StopSearch]", settings.model_copy(update={"expand_layers": 0}))
     assert not [e for e in events if isinstance(e, Notice) and e.source == "expansion"]
+
+
+class OfflineFullTexts:
+    """Online full texts with no network: every paper fails the same way."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    async def fulltext(self, paper: Paper) -> None:
+        from engine.errors import SourceOffline
+
+        self.asked += 1
+        raise SourceOffline("fulltext", "arxiv.org unreachable")
+
+
+class NoResolver:
+    async def resolve(self, citing: Paper, entries: object) -> list[object]:
+        return []
+
+
+async def test_one_notice_when_online_full_texts_are_unreachable() -> None:
+    source = RecordingSource()
+    model = ScriptedModel(["[StopSearch]"], lambda _p: 0.2)
+    texts = OfflineFullTexts()
+    deps = SearchDeps(crawler_model=model, selector_model=model, sources=[source], fulltext=texts,
+                      resolver=NoResolver())  # type: ignore[arg-type]
+    settings = AgentSettings(expand_layers=2, expand_per_layer=3, score_top=0)
+    events = [e async for e in run_search(QUESTION, settings, deps)]
+    notices = [e for e in events if isinstance(e, Notice) and e.source == "expansion"]
+    assert texts.asked >= 3  # every candidate was still tried (offline full texts could have had them)
+    assert len(notices) == 1 and notices[0].level == "warning" and "unreachable" in notices[0].message
+    assert not [e for e in events if isinstance(e, Notice) and e.source == "fulltext"]
+    assert isinstance(events[-1], SearchFinished) and events[-1].status.value == "done"
