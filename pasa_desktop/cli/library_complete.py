@@ -79,7 +79,7 @@ def _complete(args: argparse.Namespace) -> int:
     print_report(report, sys.stdout, verbose=args.verbose)
     if args.dry_run and report.changed:
         print("(dry run: nothing was written)")
-    return 0
+    return 1 if report.unreachable else 0
 
 
 def online_enabled(settings: Settings) -> bool:

@@ -86,7 +86,17 @@ class CompletionReport:
         for p in self.papers:
             for m in p.messages:
                 seen.setdefault(m, None)
-        return list(seen)
+        # "offline (not retried yet)" repeats, for every later paper, what the first failure already said.
+        offline = {m.split(":", 1)[0] for m in seen if ": offline: " in m or ": gave up after" in m}
+        return [m for m in seen if not (m.endswith("offline (not retried yet) (check the network connection)")
+                                        and m.split(":", 1)[0] in offline)]  # fmt: skip
+
+    @property
+    def unreachable(self) -> bool:
+        """Sources were asked, none answered for any paper, and they said why: nothing could be checked."""
+        return (
+            bool(self.sources) and bool(self.papers) and not any(p.matches for p in self.papers) and bool(self.messages)
+        )
 
     def summary(self) -> str:
         fields = sum(len(p.changes) for p in self.papers)
@@ -243,6 +253,10 @@ def _apply(conn: Db, loaded: _Loaded, done: Completion) -> PaperCompletion:
                     f"paper {owner} already has {column} {value}: not copied (pasa library merge {owner} {loaded.paper_id}?)"
                 )
     if not changes:
+        if done.matches:  # checked, and complete already: an export need not ask again
+            catalogue.add_source(
+                conn, loaded.paper_id, loaded.paper.with_updates(id=COMPLETION_SOURCE, source=COMPLETION_SOURCE)
+            )
         return PaperCompletion(loaded.paper_id, loaded.paper.title, (), tuple(messages), done.matches)
     paper = catalogue.clean(paper)
     citekey = loaded.citekey
@@ -317,7 +331,7 @@ def complete_library_papers(
     else:
         completions = [offline_completion(p.paper, protected=p.protected) for p in loaded]
     report = CompletionReport(sources=names)
-    if dry_run or not any(c.changed for c in completions):
+    if dry_run or not any(c.changed or c.matches for c in completions):
         report.papers = [
             PaperCompletion(p.paper_id, p.paper.title, c.changes, c.messages, c.matches)
             for p, c in zip(loaded, completions, strict=True)
@@ -325,5 +339,5 @@ def complete_library_papers(
         return report
     with library._write() as conn:
         report.papers = [_apply(conn, p, c) for p, c in zip(loaded, completions, strict=True)]
-    report.applied = True
+    report.applied = any(p.changes for p in report.papers)
     return report

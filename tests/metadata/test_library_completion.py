@@ -103,7 +103,7 @@ def test_cli_reports_changes_and_failures(
     # Every service answering garbage: nothing changes, and each says why once.
     for path in (ARXIV, f"{S2}/paper/ARXIV:1810.04805", f"{OPENALEX}/works/doi:10.48550/arxiv.1810.04805"):
         server.route(path, Reply(200, b"<html>Service Unavailable</html>", content_type="text/html"))
-    assert main(["library", "complete", "--paper", "1", "--sources", "arxiv,semantic_scholar,openalex"]) == 0
+    assert main(["library", "complete", "--paper", "1", "--sources", "arxiv,semantic_scholar,openalex"]) == 1
     out = capsys.readouterr().out
     assert "note: arxiv: not an Atom feed" in out and "note: semantic_scholar: malformed JSON" in out
     assert "completed 0 of 1 paper (0 fields)" in out and library.paper(1).authors == ()
