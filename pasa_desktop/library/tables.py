@@ -15,7 +15,7 @@ class PaperTable(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     title: str
-    title_key: str = Field(index=True)  # engine.papers.normalise_title(title)
+    title_key: str = Field(index=True)  # identity.title_key(title); letters only in older files
     abstract: str = ""
     authors: str = "[]"  # JSON list of "First Last"
     first_author_key: str = ""  # lower-case letters of the first author's last name

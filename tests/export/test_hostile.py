@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,9 @@ from pasa_desktop.library import Library, open_library
 
 
 @pytest.fixture
-def empty(tmp_path: Path) -> Library:
+def empty(tmp_path: Path) -> Iterator[Library]:
     lib = open_library(tmp_path / "empty.sqlite")
-    yield lib  # type: ignore[misc]
+    yield lib
     lib.close()
 
 
