@@ -274,3 +274,30 @@ def test_one_scripted_search_agrees_everywhere(qtbot, make_window, library: Libr
     assert len(views["search tab"]) == 3
     agree(views["search tab"], views)
     agree(views["search tab"], cli_views(gui_killed, env, library, tmp_path))
+
+
+def test_a_delete_and_a_merge_during_a_real_search_are_kept(library: Library, env, settings,  # type: ignore[no-untyped-def]
+                                                            tmp_path: Path) -> None:
+    """`pasa search` runs (a slow Selector); meanwhile the user deletes one of its papers and merges two
+    others. When it finishes, the deleted paper is still gone and the merged one is one paper, listed once."""
+    proc = cli_start("search", QUERY, "--json", env={**env, "PASA_TEST_SELECTOR_DELAY": "0.5"})
+    run_id = wait_for_scores(Path(settings.paths.library), 1, proc)
+    rows = library.run_papers(run_id)
+    assert len(rows) >= 3
+    gone, keep, drop = rows[0].paper, rows[1].paper, rows[2].paper
+    assert library.delete_papers([gone.id]) == 1
+    library.merge_papers(keep.id, drop.id)
+    stdout, stderr = proc.communicate(timeout=240)
+    assert proc.returncode == 0, stderr
+    out = json.loads(stdout)
+    assert out["status"] == "done"
+    reported = {_title(p["title"]) for p in out["papers"]}
+    assert {_title(gone.title), _title(drop.title)} <= reported  # the search did report them again
+    titles = [_title(p.title) for p in library.search("", limit=None)]
+    assert _title(gone.title) not in titles  # deleted stays deleted
+    assert _title(drop.title) not in titles and titles.count(_title(keep.title)) == 1  # merged stays merged
+    final = library.run_papers(run_id)
+    assert [r.paper.id for r in final].count(keep.id) == 1
+    assert gone.id not in {r.paper.id for r in final} and drop.id not in {r.paper.id for r in final}
+    shown = cli("show", str(run_id), "--limit", "0", env=env).stdout
+    assert shown.count(f"[{keep.id}]") == 1 and f"[{gone.id}]" not in shown
