@@ -16,6 +16,7 @@ score is shown that the model did not compute.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import subprocess
 import sys
@@ -56,6 +57,18 @@ def work_dir() -> Path:
 def selector_ready(directory: Path | None = None) -> bool:
     directory = directory or relevance_dir()
     return (directory / META_FILE).is_file() and (directory / WEIGHTS_FILE).is_file()
+
+
+def recorded_score_top(directory: Path | None = None) -> int | None:
+    """How many papers a search shows the prepared relevance Selector (at least; the pool its rule was
+    calibrated on, recorded with it); None while it is not prepared (searches then use the embedded model)."""
+    directory = directory or relevance_dir()
+    if not selector_ready(directory):
+        return None
+    try:
+        return int(json.loads((directory / META_FILE).read_text(encoding="utf-8"))["score_top"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def training_queries_path(settings: Settings) -> Path | None:

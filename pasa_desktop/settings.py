@@ -88,7 +88,11 @@ class Settings(BaseModel):
     sources: SourceSettings = Field(default_factory=SourceSettings)
     profiles: list[ModelProfile] = Field(default_factory=lambda: [ModelProfile()])
     crawler_profile: str = Field("embedded", description="Profile name used for the Crawler.")
-    selector_profile: str = Field("embedded", description="Profile name used for the Selector.")
+    selector_profile: str = Field(
+        RELEVANCE_PROFILE,
+        description="Profile name used for the Selector. The default, `relevance`, is the calibrated relevance model "
+        "the app trains on first use (pasa_desktop/selector_setup.py); until it is ready searches use `embedded`.",
+    )
 
     def profile(self, name: str) -> ModelProfile:
         for p in self.profiles:

@@ -393,7 +393,9 @@ class FirstRunWizard(QWizard):
         sources = chosen.sources.model_copy(update={"enabled": self.sources_page.enabled_sources()})
         return self.base.model_copy(update={
             "paths": paths, "sources": sources, "profiles": profiles,
-            "crawler_profile": profile.name, "selector_profile": profile.name,
+            "crawler_profile": profile.name,
+            # The embedded choice keeps the default Selector: the relevance model trained on first use.
+            "selector_profile": self.base.selector_profile if profile.kind == "embedded" else profile.name,
         })
 
     def api_keys(self) -> dict[str, str]:

@@ -5,7 +5,7 @@ selector_setup.py). Stages, each recorded in `<work>/state.json` so an interrupt
 
 1. collect — for every training question, the papers a search presents (the agent's fused
    retrieval, best `pool` first) with gold flags, plus the gold papers found in the index but not
-   retrieved (extra positives for fitting). Supplied by the caller (it needs the index).
+   retrieved (kept for reporting; not fitted on, see `_design`). Supplied by the caller (it needs the index).
 2. embed — MiniLM embeddings of every question, paper text and title, `CHUNK` papers at a time,
    each chunk saved as it is done (the expensive part: minutes on two cores).
 3. fit — K-fold over questions: each fold's model scores held-out questions' pools, so every choice
@@ -54,11 +54,11 @@ QUESTIONS_FILE = "questions.json"
 GRID: tuple[tuple[bool, float, float], ...] = (
     (False, 0.01, 0.0),
     (False, 1.0, 0.0),
-    (True, 0.01, 10.0),
-    (True, 0.01, 100.0),
+    (True, 0.01, 300.0),
     (True, 0.01, 1000.0),
+    (True, 0.01, 3000.0),
 )
-RANK_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0)
+RANK_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 MIN_SELECTED = (0, 1, 2)
 THRESHOLDS = tuple(round(0.05 + 0.025 * i, 3) for i in range(37))  # 0.05 … 0.95
 
@@ -142,7 +142,7 @@ def _fingerprint(texts: Sequence[str]) -> str:
 
 def embed_stage(
     job: _Job, encoder: MiniLMEncoder, questions: Sequence[TrainingQuestion], chunk: int = CHUNK
-) -> tuple[dict[str, int], F64 | npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+) -> tuple[dict[str, int], npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     """Embeddings of questions and of every paper (text and title), from cached chunks where present."""
     papers = _papers(questions)
     texts = [document_text(p.title, p.abstract) for p in papers]
@@ -310,7 +310,10 @@ def _design(
     fit_rows: list[npt.NDArray[np.int64]] = []
     for qi, q in enumerate(questions):
         start = len(labels)
-        for paper in [*q.pool, *q.extra_gold]:
+        # Fitted on the pool only, as a search presents it. The gold papers retrieval misses
+        # (extra_gold) are, by selection, the least like their question: added as positives they taught
+        # the model the opposite of relevance (held-out AUC 0.40 over the pools; benchmarks/RESULTS.md §1.9).
+        for paper in q.pool:
             q_index.append(qi)
             p_index.append(row_of[paper.key])
             labels.append(1.0 if paper.gold else 0.0)
@@ -374,11 +377,20 @@ def _log_loss(p: F64, y: F64) -> float:
     return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
 
 
+def usable_questions(
+    questions: Sequence[TrainingQuestion], q_emb: npt.NDArray[np.float32]
+) -> tuple[list[TrainingQuestion], npt.NDArray[np.float32]]:
+    """The questions with a pool and a gold paper in the index, and their rows of the question embeddings
+    (which follow `questions`: the rows must move with the questions they belong to)."""
+    keep = [i for i, q in enumerate(questions) if q.pool and any(p.gold for p in [*q.pool, *q.extra_gold])]
+    return [questions[i] for i in keep], q_emb[keep]
+
+
 def fit_stage(
     job: _Job, questions: Sequence[TrainingQuestion], embeddings: Any, pairs: PairEncoder, *, seed: int = 0, pool: int = 30
 ) -> RelevanceModel:
     row_of, q_emb, doc, title = embeddings
-    usable = [q for q in questions if q.pool and any(p.gold for p in [*q.pool, *q.extra_gold])]
+    usable, q_emb = usable_questions(questions, q_emb)
     fold = _folds(len(usable), seed)
     designs = {products: _design(usable, row_of, q_emb, doc, title, pairs, products) for products in (False, True)}
     pool_idx = np.concatenate(designs[False].pool_rows)
