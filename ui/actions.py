@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from engine.errors import PasaError
 from pasa_desktop.gui_controller import EXPORT_FORMATS, ResultRow
+from ui.metadata_action import export_completed, exported
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -144,10 +145,10 @@ class ActionHandler:
         fmt = fmt or _format_from_suffix(path)
         if not os.path.splitext(path)[1]:
             path += EXPORT_FORMATS[fmt]
-        target = path
-        self.window.run_later(
-            lambda: self.window.services.export_file(rows, fmt, target, run_id),  # type: ignore[arg-type]
-            lambda n: self.window.status_text.setText(f"Exported {n} paper{'s' * (n != 1)} to {target}"),
+        target, target_fmt = path, fmt
+        self.window.run_later(  # metadata completed first when online (#17, ui/metadata_action.py)
+            lambda: export_completed(self.window.services, rows, target_fmt, target, run_id),
+            lambda result: exported(self.window, target, result),
             "Export",
         )
 

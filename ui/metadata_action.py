@@ -11,9 +11,15 @@ from typing import TYPE_CHECKING
 
 from engine.errors import PasaError
 from pasa_desktop.gui_controller import ResultRow
-from pasa_desktop.library.completion import CompletionReport, complete_library_papers
+from pasa_desktop.library.completion import (
+    CompletionReport,
+    complete_library_papers,
+    completed_before,
+    online_enabled,
+)
 
 if TYPE_CHECKING:
+    from pasa_desktop.gui_controller import AppServices
     from ui.main_window import MainWindow
     from ui.paper_actions import PaperActions
     from ui.results_panel import ResultsPanel
@@ -48,3 +54,37 @@ def complete_metadata(window: MainWindow, papers: PaperActions, panel: ResultsPa
             window.refresh_library()
 
     window.run_later(lambda: complete_library_papers(library, settings, ids), done, "Metadata")
+
+
+def export_completed(
+    services: AppServices, rows: list[ResultRow], fmt: str, path: str, run_id: int | None
+) -> tuple[int, CompletionReport | None]:
+    """The window's export (run in the background): when an online source is enabled in Settings, the
+    papers never completed before are completed first, as `pasa export` does."""
+    report = None
+    if online_enabled(services.settings) and services.library_ready():
+        gateway = services.gateway()
+        ids = []
+        for row in rows:
+            try:
+                ids.append(gateway.library_id(row, run_id))
+            except PasaError:
+                continue  # not recorded yet: export_file says so
+        done = completed_before(gateway.library, ids)
+        todo = [pid for pid in ids if pid not in done]
+        if todo:
+            report = complete_library_papers(gateway.library, services.settings, todo)
+    return services.export_file(rows, fmt, path, run_id), report
+
+
+def exported(window: MainWindow, path: str, result: tuple[int, CompletionReport | None]) -> None:
+    n, report = result
+    text = f"Exported {n} paper{'s' * (n != 1)} to {path}"
+    if report is not None and report.changed:
+        fields = sum(len(p.changes) for p in report.papers)
+        k = len(report.changed)
+        text += f" (metadata completed first: {k} paper{'s' * (k != 1)}, {fields} field{'s' * (fields != 1)})"
+        window.refresh_library()
+    window.status_text.setText(text)
+    for note in (report.messages if report is not None else [])[:_NOTES_SHOWN]:
+        window.show_error("Metadata", note, "warning")

@@ -17,8 +17,9 @@ from pasa_desktop.library.completion import (
     CompletionReport,
     complete_library_papers,
     completed_before,
+    online_enabled,
 )
-from pasa_desktop.settings import Settings, load_settings
+from pasa_desktop.settings import load_settings
 
 _SHOWN_MESSAGES = 12
 _EXPORT_BATCH = 50
@@ -80,11 +81,6 @@ def _complete(args: argparse.Namespace) -> int:
     if args.dry_run and report.changed:
         print("(dry run: nothing was written)")
     return 1 if report.unreachable else 0
-
-
-def online_enabled(settings: Settings) -> bool:
-    """Whether the user let the app go online: an online search source is enabled in Settings."""
-    return any(name != "local" for name in settings.sources.enabled)
 
 
 def complete_before_export(lib: Library, paper_ids: Sequence[int], *, force: bool | None) -> None:

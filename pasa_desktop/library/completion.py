@@ -295,6 +295,12 @@ def _apply(conn: Db, loaded: _Loaded, done: Completion) -> PaperCompletion:
     return PaperCompletion(loaded.paper_id, loaded.paper.title, tuple(changes), tuple(messages), done.matches)
 
 
+def online_enabled(settings: Settings) -> bool:
+    """Whether the user let the app go online: an online search source is enabled in Settings. Exports
+    complete metadata first only then (an explicit "complete" always asks)."""
+    return any(name != "local" for name in settings.sources.enabled)
+
+
 def completed_before(library: Library, paper_ids: Sequence[int]) -> set[int]:
     """Papers that were completed once already (an export does not ask again for them)."""
     out: set[int] = set()

@@ -51,3 +51,23 @@ def test_complete_metadata_from_the_row_menu(qtbot, make_window, library, metada
     qtbot.waitUntil(lambda: window.status_text.text().startswith("Completed 1 of 1 paper"), timeout=5_000)
     # The view shows the new authors without a restart.
     qtbot.waitUntil(lambda: lib.results.model.row_at(0).authors[:1] == ("Jacob Devlin",), timeout=5_000)
+
+
+def test_the_window_export_completes_first_when_online(
+    qtbot, make_window, library, settings, metadata_api, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    pid = library.add_entries([NewEntry(paper=BERT)])[0].paper_id
+    settings.sources.enabled = ["local", "arxiv"]  # the user let the app go online
+    window = make_window()
+    lib = window.library_panel
+    window.tabs.setCurrentIndex(1)
+    lib.tree.setCurrentItem(lib.tree.topLevelItem(0))
+    qtbot.waitUntil(lambda: lib.results.model.total() == 1, timeout=5_000)
+    lib.results.table.selectRow(0)
+    target = tmp_path / "refs.bib"
+    window.actions.export_selection(path=str(target), fmt="bibtex")
+    qtbot.waitUntil(lambda: window.status_text.text().startswith("Exported 1 paper"), timeout=15_000)
+    assert "metadata completed first: 1 paper," in window.status_text.text()
+    bib = target.read_text()
+    assert "Devlin, Jacob" in bib and "10.18653/v1/n19-1423" in bib
+    assert library.paper(pid).venue == "NAACL"
