@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.events import FoundBy, PapersFound
 from engine.papers import Paper
 from pasa_desktop.cli.main import main
 from pasa_desktop.library import Library, NewEntry, open_library
@@ -109,6 +110,12 @@ def test_cli_reports_changes_and_failures(
     assert "completed 0 of 1 paper (0 fields)" in out and library.paper(1).authors == ()
     assert main(["library", "complete"]) == 2
     assert "--paper ID" in capsys.readouterr().err
+    run = library.create_run("language models", {})
+    library.record(run, PapersFound((GPT3,), (FoundBy("query", query="language models", rank=0),)))
+    assert main(["library", "complete", "--run", str(run), "--offline", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "[2] Language Models are Few-Shot Learners\n    (nothing to add)" in out and "[1]" not in out
+    assert main(["library", "complete", "--run", "99"]) == 1
     asked = len(server.seen)
     assert main(["library", "complete", "--all", "--sources", "google"]) == 2
     assert len(server.seen) == asked  # refused before any request
