@@ -21,7 +21,9 @@ from engine.sources.http import HostPolicy, HttpFetcher, Response
 from engine.sources.title_match import same_words, title_similarity
 
 API_URL = "https://api.crossref.org"
-SELECT = "DOI,title,author,container-title,event,published,issued,page,volume,issue,publisher,URL,type"
+# Only fields Crossref's `select` has long accepted (an unknown one is a 400 for the whole query);
+# `issued` carries the year, `container-title` the journal or proceedings.
+SELECT = "DOI,title,author,container-title,issued,page,volume,issue,publisher,URL,type"
 # Crossref's public pool asks for a few requests a second at most; stay well under it.
 POLICY = HostPolicy(min_interval_s=0.25, max_concurrency=2)
 _TAGS = re.compile(r"<[^>]+>")  # JATS markup (<i>, <sub>) inside titles
