@@ -107,6 +107,10 @@ def to_entry(record: Record) -> Entry:
     url = record.url or (arxiv_url(record.arxiv_id) if record.arxiv_id else None)
     if url:
         fields.append(("url", _verbatim(url)))
+    aliases = [a for a in record.aliases if _SAFE_KEY.match(a)]
+    if aliases:
+        # biblatex/biber: \cite{alias} finds this entry (the key a merged record had in its own file).
+        fields.append(("ids", ",".join(aliases)))
     if record.abstract:
         fields.append(("abstract", text(record.abstract)))
     if record.tags:

@@ -30,7 +30,12 @@ class Selection:
     paper_ids: tuple[int, ...] = ()
 
 
-def to_record(row: PaperRow, notes: Sequence[str] = (), details: Mapping[str, str] | None = None) -> Record:
+def to_record(
+    row: PaperRow,
+    notes: Sequence[str] = (),
+    details: Mapping[str, str] | None = None,
+    aliases: Sequence[str] = (),
+) -> Record:
     extra = {k: str(v) for k, v in (details or {}).items() if k in DETAILS and v}
     return Record(
         citekey=row.citekey,
@@ -44,6 +49,7 @@ def to_record(row: PaperRow, notes: Sequence[str] = (), details: Mapping[str, st
         abstract=row.abstract,
         tags=row.tags,
         notes=tuple(notes),
+        aliases=tuple(a for a in aliases if a != row.citekey),
         **extra,
     )
 
@@ -77,7 +83,8 @@ def records(library: Library, selection: Selection) -> list[Record]:
     ids = [r.id for r in rows]
     notes = library.notes_by_paper(ids)
     details = library.details_by_paper(ids)
-    return [to_record(r, notes.get(r.id, ()), details.get(r.id)) for r in rows]
+    aliases = library.citekey_aliases(ids)
+    return [to_record(r, notes.get(r.id, ()), details.get(r.id), aliases.get(r.id, ())) for r in rows]
 
 
 def render(fmt: str, recs: Sequence[Record]) -> str:

@@ -30,6 +30,8 @@ class Record:
     pages: str | None = None  # "12-34" (a hyphen; BibTeX writes "--")
     publisher: str | None = None
     isbn: str | None = None
+    # Citation keys of records merged into this paper: biblatex's `ids` lets \cite{old-key} still work.
+    aliases: tuple[str, ...] = ()
 
     @property
     def details(self) -> dict[str, str]:

@@ -249,6 +249,24 @@ class Organiser:
                         out[int(pid)] = {str(k): str(v) for k, v in data.items()}
         return out
 
+    def citekey_aliases(self, paper_ids: list[int]) -> dict[int, list[str]]:
+        """The citation keys that records merged into each paper came with (exports write them as aliases)."""
+        out: dict[int, list[str]] = {}
+        with self._read() as conn:
+            for start in range(0, len(paper_ids), 500):
+                chunk = tuple(paper_ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    "SELECT paper_id, json_extract(record, '$.merge.citekey') FROM paper_source"
+                    f" WHERE paper_id IN ({marks}) AND coalesce(json_extract(record, '$.merge.citekey'), '') != ''"
+                    " ORDER BY id",
+                    chunk,
+                )
+                for pid, key in rows:
+                    if str(key) not in out.setdefault(int(pid), []):
+                        out[int(pid)].append(str(key))
+        return out
+
     # -- duplicates and merges ---------------------------------------------------------------------
     def merges(self) -> list[MergeRow]:
         """Every record an import folded into an existing paper, with why (oldest first); undo with `unmerge`."""

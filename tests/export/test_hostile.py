@@ -163,3 +163,13 @@ def test_strict_import_fails_on_a_merge_without_an_identifier(tmp_path: Path) ->
     assert undone.returncode == 0 and "is paper 4 again" in undone.stdout
     after = pasa("library", "duplicates").stdout  # apart again, and listed for the user to decide
     assert "merged automatically" not in after and "1 ⟵ 4: Deep Nets / Deep nets." in after
+
+
+def test_a_merged_records_citekey_stays_citable_through_biblatex_ids(empty: Library, tmp_path: Path) -> None:
+    import_file(empty, _write(tmp_path, "a.bib", "@article{x1, title={One}, doi={10.1/same}, year=2020, journal={J}}"))
+    report = import_file(empty, _write(tmp_path, "b.bib", "@misc{y1, title={One (preprint)}, doi={10.1/SAME}}"))
+    assert report.merges[0].basis == "doi" and report.merges[0].reason == "same DOI 10.1/same"
+    from pasa_desktop.export import Selection, export
+
+    text, count = export(empty, "bibtex", Selection())
+    assert count == 1 and "@article{x1," in text and "ids = {y1}" in text

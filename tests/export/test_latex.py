@@ -126,3 +126,20 @@ def test_hostile_entries_compile_with_bibtex_and_biber() -> None:
 def test_fuzzed_library_compiles_with_bibtex_and_biber(recs: list[Record]) -> None:
     _require_tools()
     compile_both(recs)
+
+
+def test_biber_resolves_the_key_of_a_merged_record() -> None:
+    """A merge keeps one entry; `\\cite{old-key}` still works in biblatex through the `ids` field."""
+    _require_tools()
+    rec = Record(citekey="x1", title="One", authors=("Ann Lee",), year=2020, aliases=("y1",))
+    with tempfile.TemporaryDirectory(prefix="pasa-latex-") as folder:
+        work = Path(folder)
+        (work / "refs.bib").write_text(bibtex.dumps([rec]), encoding="utf-8")
+        (work / "doc.tex").write_text(_document(["x1", "y1"], biblatex=True), encoding="utf-8")
+        latex = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"]
+        assert _run(latex, work).returncode == 0
+        assert _run(["biber", "doc"], work).returncode == 0
+        _run(latex, work)
+        assert _run(latex, work).returncode == 0
+        log = (work / "doc.log").read_text(errors="replace")
+        assert not re.findall(r"Citation .*? undefined", log)
