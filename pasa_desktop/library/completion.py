@@ -189,23 +189,38 @@ def build_sources(
 async def _ask(
     settings: Settings, papers: list[_Loaded], names: Sequence[str], progress: Callable[[int, int], None] | None
 ) -> list[Completion]:
-    async with httpx.AsyncClient(timeout=settings.sources.timeout_s, follow_redirects=True) as client:
-        fetcher = HttpFetcher(
-            client=client,
-            cache=DiskCache(settings.cache_path()),
-            max_retries=settings.sources.max_retries,
-            timeout_s=settings.sources.timeout_s,
-            # One silent service must not hold the whole library: it sits out and the others carry on.
-            deadline_s=max(30.0, 3 * settings.sources.timeout_s),
-            report_offline=False,  # each failure is in the report's messages
-        )
-        sources = build_sources(fetcher, names, base_url=os.environ.get(API_BASE_ENV) or None)
-        return await complete_papers(
-            [p.paper for p in papers],
-            sources,
-            protected={p.paper.id: p.protected for p in papers},
-            progress=progress,
-        )
+    cache = DiskCache(settings.cache_path())
+    try:
+        async with httpx.AsyncClient(timeout=settings.sources.timeout_s, follow_redirects=True) as client:
+            return await _ask_with(settings, papers, names, progress, client, cache)
+    finally:
+        cache.close()
+
+
+async def _ask_with(
+    settings: Settings,
+    papers: list[_Loaded],
+    names: Sequence[str],
+    progress: Callable[[int, int], None] | None,
+    client: httpx.AsyncClient,
+    cache: DiskCache,
+) -> list[Completion]:
+    fetcher = HttpFetcher(
+        client=client,
+        cache=cache,
+        max_retries=settings.sources.max_retries,
+        timeout_s=settings.sources.timeout_s,
+        # One silent service must not hold the whole library: it sits out and the others carry on.
+        deadline_s=max(30.0, 3 * settings.sources.timeout_s),
+        report_offline=False,  # each failure is in the report's messages
+    )
+    sources = build_sources(fetcher, names, base_url=os.environ.get(API_BASE_ENV) or None)
+    return await complete_papers(
+        [p.paper for p in papers],
+        sources,
+        protected={p.paper.id: p.protected for p in papers},
+        progress=progress,
+    )
 
 
 def _identifier_owner(conn: Db, column: str, value: str, paper_id: int) -> int | None:
