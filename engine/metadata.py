@@ -446,7 +446,7 @@ async def complete_paper(
             return False
         why = title_verified(paper, f.paper, f.kind) if by_title else _identifier_verified(paper, f.paper)
         if why is not None:
-            messages.append(f"{f.source}: refused a {f.basis} match: {why}")
+            messages.append(f"{f.source}: refused the match by {f.basis}: {why}")
             return False
         found.append(f)
         matches.append(f"{f.source}: {f.basis}")

@@ -89,7 +89,7 @@ async def test_title_match_is_verified_and_a_wrong_candidate_is_refused(
         other, MetadataSources(crossref=CrossrefSource(fetcher, api_url=f"{server.url}{CROSSREF}"))
     )
     assert refused.paper == other and not refused.changes
-    assert refused.messages and "refused a title match" in refused.messages[0]
+    assert refused.messages and "refused the match by title" in refused.messages[0]
 
 
 async def test_title_match_needs_the_year_and_shared_authors(server: FakeServer, fetcher: HttpFetcher) -> None:
@@ -192,7 +192,9 @@ def test_preprint_venues() -> None:
 
 
 def _crossref_list(*items: Mapping[str, object]) -> bytes:
-    return json.dumps({"status": "ok", "message-type": "work-list", "message": {"items": [dict(i) for i in items]}}).encode()
+    return json.dumps(
+        {"status": "ok", "message-type": "work-list", "message": {"items": [dict(i) for i in items]}}
+    ).encode()
 
 
 async def test_a_journal_version_is_not_taken_for_the_conference_paper(
@@ -230,3 +232,20 @@ def test_venue_conflicts() -> None:
     )
     assert not venues_conflict("arXiv", "Nature", "journal") and not venues_conflict(None, "ICML")
     assert not venues_conflict("Nature", "Nature", "journal")
+
+
+async def test_a_wrong_identifier_is_refused_and_an_unknown_doi_is_no_error(
+    server: FakeServer, fetcher: HttpFetcher
+) -> None:
+    route_recorded(server)
+    sources = metadata_sources(server, fetcher)
+    # A typo in the user's arXiv id: arXiv and S2 answer with BERT, whose title is plainly another paper's.
+    typo = Paper(id="import:x", title="Gradient Coding from Cyclic MDS Codes", year=2018, arxiv_id="1810.04805")
+    done = await complete_paper(typo, MetadataSources(arxiv=sources.arxiv, semantic_scholar=sources.semantic_scholar))
+    assert done.paper == typo and not done.changes
+    assert "arxiv: refused the match by arXiv id 1810.04805: the record found is titled 'BERT" in done.messages[0]
+    # Crossref does not know every DOI (DataCite's, a typo): 404 is an answer, not a failure.
+    unknown = Paper(id="import:y", title="A dataset", year=2021, doi="10.5281/zenodo.123456")
+    done = await complete_paper(unknown, MetadataSources(crossref=sources.crossref))
+    assert done.paper == unknown and not done.messages
+    assert server.hits(f"{CROSSREF}/works/10.5281/zenodo.123456")
