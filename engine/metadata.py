@@ -294,6 +294,11 @@ def title_verified(paper: Paper, candidate: Paper, kind: str = "") -> str | None
     mine, theirs = _surnames(paper.authors), _surnames(candidate.authors)
     if mine and theirs and not mine & theirs:
         return f"{candidate.title!r} has other authors"
+    if paper.arxiv_id and candidate.arxiv_id and find_arxiv_id(paper.arxiv_id) != find_arxiv_id(candidate.arxiv_id):
+        return f"{candidate.title!r} is arXiv {candidate.arxiv_id}, not {paper.arxiv_id}"
+    mine_doi, their_doi = find_doi(paper.doi or ""), find_doi(candidate.doi or "")
+    if mine_doi and their_doi and mine_doi != their_doi and not (_is_arxiv_doi(mine_doi) or _is_arxiv_doi(their_doi)):
+        return f"{candidate.title!r} has DOI {their_doi}, not {mine_doi}"
     if venues_conflict(paper.venue, candidate.venue, kind):
         return f"{candidate.title!r} was published in {candidate.venue!r}, not {paper.venue!r}"
     return None

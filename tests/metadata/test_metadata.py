@@ -7,7 +7,15 @@ from collections.abc import Mapping
 
 import pytest
 
-from engine.metadata import Completion, MetadataSources, complete_paper, complete_papers, merge, offline_completion
+from engine.metadata import (
+    Completion,
+    MetadataSources,
+    complete_paper,
+    complete_papers,
+    merge,
+    offline_completion,
+    title_verified,
+)
 from engine.papers import Paper
 from engine.sources.crossref import CrossrefSource
 from engine.sources.http import HttpFetcher
@@ -249,3 +257,13 @@ async def test_a_wrong_identifier_is_refused_and_an_unknown_doi_is_no_error(
     done = await complete_paper(unknown, MetadataSources(crossref=sources.crossref))
     assert done.paper == unknown and not done.messages
     assert server.hits(f"{CROSSREF}/works/10.5281/zenodo.123456")
+
+
+def test_a_title_match_with_another_identifier_is_another_version() -> None:
+    cvpr = Paper(id="c", title="Deep Residual Learning for Image Recognition", year=2016, doi="10.1109/cvpr.2016.90")
+    assert title_verified(RESNET, cvpr) is None
+    why = title_verified(RESNET.with_updates(doi="10.1109/tpami.2016.0001"), cvpr)
+    assert why is not None and "has DOI 10.1109/cvpr.2016.90, not 10.1109/tpami.2016.0001" in why
+    assert title_verified(RESNET.with_updates(doi="10.48550/arxiv.1512.03385"), cvpr) is None  # the preprint's DOI
+    why = title_verified(RESNET.with_updates(arxiv_id="1512.03385"), cvpr.with_updates(arxiv_id="1603.05027"))
+    assert why is not None and "is arXiv 1603.05027" in why
