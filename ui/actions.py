@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 
 from engine.errors import PasaError
 from pasa_desktop.gui_controller import EXPORT_FORMATS, ResultRow
-from ui.metadata_action import export_completed, exported
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -146,6 +145,10 @@ class ActionHandler:
         if not os.path.splitext(path)[1]:
             path += EXPORT_FORMATS[fmt]
         target, target_fmt = path, fmt
+        # Imported here, not at the top: it loads the library (SQLAlchemy, ~1.3 s) and the window must
+        # open before that (cold start).
+        from ui.metadata_action import export_completed, exported
+
         self.window.run_later(  # metadata completed first when online (#17, ui/metadata_action.py)
             lambda: export_completed(self.window.services, rows, target_fmt, target, run_id),
             lambda result: exported(self.window, target, result),

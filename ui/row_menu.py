@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QInputDialog, QMenu
 
 from engine.errors import PasaError
 from pasa_desktop.gui_controller import ResultRow
-from ui.metadata_action import complete_metadata
 
 if TYPE_CHECKING:
     from ui.actions import ActionHandler
@@ -79,7 +78,7 @@ class RowMenu:
         menu.addAction("Copy citation", lambda: self._copy_citation(rows))
         menu.addAction("Copy BibTeX", self.commands.copy_bibtex)
         menu.addAction(f"Export {them}…", self.commands.export_selection)
-        menu.addAction("Complete metadata online", lambda: complete_metadata(self.window, self.papers, panel, rows))
+        menu.addAction("Complete metadata online", lambda: self._complete(panel, rows))
         menu.addSeparator()
         open_pdf = menu.addAction("Open PDF", lambda: self.papers.open_pdf(first.pdf_path))
         open_pdf.setEnabled(n == 1 and bool(first.pdf_path))
@@ -111,6 +110,13 @@ class RowMenu:
     def _collector(panel: ResultsPanel, first: ResultRow, path: str) -> Callable[[], None]:
         # The window adds the whole selection (it reads it from the panel), as the detail pane's button does.
         return lambda: panel.detail.collection_requested.emit(first.key, path)
+
+    def _complete(self, panel: ResultsPanel, rows: list[ResultRow]) -> None:
+        # Imported when used: ui.metadata_action loads the library (SQLAlchemy, ~1.3 s), and this module is
+        # imported while the window is being built (cold start).
+        from ui.metadata_action import complete_metadata
+
+        complete_metadata(self.window, self.papers, panel, rows)
 
     def _tag(self, panel: ResultsPanel, rows: list[ResultRow]) -> None:
         tag, ok = QInputDialog.getText(self.window, "Add tag", f"Tag for {len(rows)} paper{'s' * (len(rows) != 1)}:")
