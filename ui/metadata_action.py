@@ -11,15 +11,10 @@ from typing import TYPE_CHECKING
 
 from engine.errors import PasaError
 from pasa_desktop.gui_controller import ResultRow
-from pasa_desktop.library.completion import (
-    CompletionReport,
-    complete_library_papers,
-    completed_before,
-    online_enabled,
-)
 
 if TYPE_CHECKING:
     from pasa_desktop.gui_controller import AppServices
+    from pasa_desktop.library.completion import CompletionReport
     from ui.main_window import MainWindow
     from ui.paper_actions import PaperActions
     from ui.results_panel import ResultsPanel
@@ -38,6 +33,9 @@ def complete_metadata(window: MainWindow, papers: PaperActions, panel: ResultsPa
     except PasaError as exc:
         window.show_error("Metadata", str(exc), "warning")
         return
+    # Imported when used: it loads the library's stack (SQLAlchemy), which the window's cold start defers.
+    from pasa_desktop.library.completion import complete_library_papers
+
     library, settings = gateway.library, window.services.settings
     n = len(ids)
     window.status_text.setText(f"Completing the metadata of {n} paper{'s' * (n != 1)} online…")
@@ -61,6 +59,8 @@ def export_completed(
 ) -> tuple[int, CompletionReport | None]:
     """The window's export (run in the background): when an online source is enabled in Settings, the
     papers never completed before are completed first, as `pasa export` does."""
+    from pasa_desktop.library.completion import complete_library_papers, completed_before, online_enabled
+
     report = None
     if online_enabled(services.settings) and services.library_ready():
         gateway = services.gateway()
