@@ -84,6 +84,56 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
+# The local jobs this process started, by pid: kept so each is reaped when it ends (no zombie left
+# while the app runs) and so the app can stop its own jobs' process groups when it closes.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def _group_gone(pid: int) -> bool:
+    """No process is left in the group `pid` leads (its leader reaped first when it is our child)."""
+    proc = _CHILDREN.get(pid)
+    if proc is not None and proc.poll() is not None:
+        del _CHILDREN[pid]
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def stop_group(pid: int, *, grace_s: float = 5.0) -> bool:
+    """Stop a job's whole process group: SIGTERM (after SIGCONT: a paused job must run to handle it),
+    then SIGKILL whatever is left after `grace_s`. True when the group is gone (a job that never
+    stops is killed, so only a group in another user's hands can remain)."""
+    import time
+
+    if _group_gone(pid):
+        return True
+    _send(pid, "cancel")
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        if _group_gone(pid):
+            return True
+        time.sleep(0.05)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return True
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        if _group_gone(pid):
+            return True
+        time.sleep(0.05)
+    return _group_gone(pid)
+
+
+def children() -> list[int]:
+    """Pids of the local jobs this process started that have not been reaped yet."""
+    return [pid for pid in list(_CHILDREN) if not _group_gone(pid)]
+
+
 class LocalLauncher:
     """Runs the job as a child process of its own session on this machine."""
 
@@ -103,6 +153,7 @@ class LocalLauncher:
             )
         _write_handle(job_dir, {"mode": "local", "pid": proc.pid, "argv": argv})
         self._proc = proc  # kept so the parent reaps it (no zombie) when it is polled
+        _CHILDREN[proc.pid] = proc  # …by any launcher: the panel polls through a new one (launcher_for)
         return job_dir
 
     def poll(self, job_dir: Path) -> PollResult:
@@ -112,6 +163,8 @@ class LocalLauncher:
         proc = getattr(self, "_proc", None)
         if proc is not None and proc.pid == pid:
             proc.poll()
+        if pid in _CHILDREN:
+            _group_gone(pid)  # reaps the leader once it has ended
         if state not in FINAL_STATES and pid and not _pid_alive(pid):
             message = "the training process ended without a final status (killed, or out of memory?); see log.txt"
             write_status(job_dir, "failed", message)
@@ -120,6 +173,13 @@ class LocalLauncher:
 
     def signal(self, job_dir: Path, action: str) -> None:
         pid = int(read_handle(job_dir).get("pid", 0))
+        if action == "cancel" and pid:
+            # The whole group, and waited for: a job stuck in native code past the grace is killed,
+            # so cancelling never leaves a process behind.
+            stop_group(pid)
+            if read_status(job_dir).get("state") not in FINAL_STATES:
+                write_status(job_dir, "cancelled", "cancelled (it did not stop on SIGTERM and was killed)")
+            return
         if not pid or not _pid_alive(pid):
             return
         _send(pid, action)

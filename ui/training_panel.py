@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from engine.models.profiles import ModelProfile
 from training.config import JobConfig, parse_config
 from training.metrics import FINAL_STATES, METRICS_FILE, MetricsTail, list_checkpoints, read_status
+from ui.training_needs import cuda_available, describe_missing, gpu_note, in_panel_terms, missing_for
 
 PLOTTED = (
     ("loss", "loss"),
@@ -93,6 +94,9 @@ class TrainingPanel(QWidget):
         self._series: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k, _ in PLOTTED}
         self._paused = False
         self.state = "idle"
+        self._shut_down = False
+        self._watched_window: QWidget | None = None
+        self._quit_hooked = False
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         tabs = QTabWidget()
@@ -280,7 +284,7 @@ class TrainingPanel(QWidget):
         try:
             text = self.job_config().to_toml()
         except Exception as exc:
-            self._log(f"Cannot save: {exc}")
+            self._log(f"Cannot save: {in_panel_terms(str(exc))}")
             return
         path, _ = QFileDialog.getSaveFileName(self, "Save job file", "job.toml", "TOML (*.toml)")
         if path:
@@ -362,7 +366,7 @@ class TrainingPanel(QWidget):
             config = self.job_config()
             config.validate_for_run()
         except Exception as exc:
-            self._log(f"Cannot launch: {exc}")
+            self._refuse(str(exc))
             return
         self.launch_config(config)
 
@@ -375,27 +379,51 @@ class TrainingPanel(QWidget):
                                    "data": {"queries": queries, "index": index}})
             config.validate_for_run()
         except Exception as exc:
-            self._log(f"Cannot launch: {exc}")
+            self._refuse(str(exc))
             return
         self.launch_config(config)
+
+    def _refuse(self, why: str) -> None:
+        """Say why nothing was started, in the panel's words (its fields and buttons, not job-file keys)."""
+        text = f"Cannot launch: {in_panel_terms(why)}"
+        self.status_label.setText(text)
+        self._log(text)
 
     def launch_config(self, config: JobConfig) -> None:
         from training.launch import start_job
 
+        # Checked here, before a process is started: a job that dies on `No module named 'torch'` says
+        # nothing about what to do, and this costs no import (find_spec only).
+        missing = missing_for(config)
+        if missing:
+            self.state = "idle"
+            self._refuse(describe_missing(config, missing))
+            self._update_buttons()
+            return
         self.state = "queued"
         self.status_label.setText(f"Starting {config.job.kind} job…")
         self._update_buttons()
-        self._submit(lambda: start_job(config), self._started)
+        needs_gpu_check = config.job.kind in ("sft", "ppo") and not config.job.smoke
+
+        def work() -> tuple[Path, str]:
+            note = gpu_note(config, cuda_available()) if needs_gpu_check else ""  # imports torch: off the GUI thread
+            return start_job(config), note
+
+        self._submit(work, self._started)
 
     def _started(self, result: Any) -> None:
         if isinstance(result, Exception):
             self.state = "failed"
-            self.status_label.setText(f"Launch failed: {result}")
-            self._log(f"Launch failed: {result}")
+            text = f"Launch failed: {in_panel_terms(str(result))}"
+            self.status_label.setText(text)
+            self._log(text)
             self._update_buttons()
             return
-        self.attach(Path(result))
-        self.job_started.emit(str(result))
+        job_dir, note = result
+        self.attach(Path(job_dir))
+        if note:
+            self._log(note)
+        self.job_started.emit(str(job_dir))
 
     def attach(self, job_dir: Path) -> None:
         """Watch a job directory (started here, by the CLI, or on a remote machine earlier)."""
@@ -424,6 +452,8 @@ class TrainingPanel(QWidget):
         job_dir = self.job_dir
         if job_dir is None:
             return
+        if action == "cancel":
+            self.status_label.setText("Cancelling…")
         self._submit(lambda: launcher_for(job_dir).signal(job_dir, action),
                      lambda r: self._log(f"{action}: {r}" if isinstance(r, Exception) else f"{action} sent"))
 
@@ -449,12 +479,12 @@ class TrainingPanel(QWidget):
             future, self._poll_future = self._poll_future, None
             exc = future.exception()
             if exc is not None:
-                self.status_label.setText(f"Cannot read the job: {exc}")
+                self.status_label.setText(f"Cannot read the job: {in_panel_terms(str(exc))}")
                 return
             result = future.result()
             changed = result.state != self.state
             self.state = result.state
-            message = result.message
+            message = in_panel_terms(result.message)
             self.status_label.setText(message if message.startswith(result.state) else f"{result.state}: {message}")
             if changed:
                 self._refresh_checkpoints()
@@ -549,10 +579,36 @@ class TrainingPanel(QWidget):
         self._pending.append((self._convert_executor.submit(work), done))
 
     def shutdown(self) -> None:
-        """Stop polling (the job itself keeps running; it is its own process)."""
+        """Stop polling, and stop the jobs this app started: their process groups get SIGTERM, then
+        SIGKILL after a grace, so closing never leaves a training process behind. A job started by
+        `pasa train run` and only attached here is not this app's child and keeps running."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         self._timer.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._convert_executor.shutdown(wait=False, cancel_futures=True)
+        from training.launch import children, stop_group
+
+        for pid in children():
+            stop_group(pid, grace_s=3.0)
+
+    def showEvent(self, event: Any) -> None:
+        # The main window closes without closing its tabs: watch the top-level window and the app.
+        window = self.window()
+        if window is not self and window is not self._watched_window:
+            window.installEventFilter(self)
+            self._watched_window = window
+        app = QCoreApplication.instance()
+        if app is not None and not self._quit_hooked:
+            app.aboutToQuit.connect(self.shutdown)
+            self._quit_hooked = True
+        super().showEvent(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._watched_window and event.type() == QEvent.Type.Close:
+            self.shutdown()
+        return False
 
     def closeEvent(self, event: Any) -> None:
         self.shutdown()
