@@ -65,8 +65,10 @@ def _show(args: argparse.Namespace) -> int:
     )
     if run.message:
         print(f"  {printable(run.message)}")
-    if run.status == "running" and progress is not None:
+    if run.status in ("running", "interrupted") and progress is not None:
         print(f"  last progress: {printable(progress.message)}")
+    if run.status == "interrupted":  # its process died without recording an end (library/leases.py)
+        print(f"  resume it with `pasa search --resume {run.id}`")
     if args.queries:
         for q in queries:
             hits = "…" if q.hits is None else str(q.hits)

@@ -233,7 +233,8 @@ def test_one_scripted_search_agrees_everywhere(qtbot, make_window, library: Libr
     proc.kill()
     proc.communicate(timeout=30)
     assert cli_views(killed_run, env, library, tmp_path)["history"][0] == "interrupted"
-    assert "status interrupted" in cli("show", str(killed_run), env=env).stdout
+    shown = cli("show", str(killed_run), env=env).stdout
+    assert "status interrupted" in shown and f"pasa search --resume {killed_run}" in shown
     resumed = cli("search", "--resume", str(killed_run), "--json", env=env)
     assert resumed.returncode == 0, resumed.stderr
     out, resumed_set = json_selected(resumed.stdout)
