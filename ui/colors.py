@@ -62,8 +62,17 @@ def restyle_plots(root: object) -> int:
     if pg is None:  # no plot was ever made
         return 0
     plots = root.findChildren(pg.PlotWidget)  # type: ignore[attr-defined]
+    foreground = plot_colors()[1]
     for plot in plots:
-        style_plot(plot, plot.getPlotItem().titleLabel.text)
+        item = plot.getPlotItem()
+        style_plot(plot, item.titleLabel.text)
+        if item.legend is not None:
+            item.legend.setLabelTextColor(foreground)
+            for _sample, label in item.legend.items:  # setLabelTextColor only affects labels set later
+                label.setText(label.text, color=foreground)
+        for child in item.items:  # a threshold line's label ("select > 0.50")
+            if isinstance(child, pg.InfiniteLine) and child.label is not None:
+                child.label.setColor(foreground)
     return len(plots)
 
 

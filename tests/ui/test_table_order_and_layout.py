@@ -123,7 +123,10 @@ def test_1024x700_title_keeps_priority_and_theme_choice(qtbot, searched, theme: 
         dark = app.palette().base().color() == dark_palette().base().color()
         assert dark == (theme == "dark")
         # The plots follow the switch too (they took their colours when they were made).
-        assert window.search_panel.plots.histogram.backgroundBrush().color() == app.palette().base().color()
+        plots = window.search_panel.plots
+        assert plots.histogram.backgroundBrush().color() == app.palette().base().color()
+        legend = plots.timeline.getPlotItem().legend
+        assert all(app.palette().text().color().name() in label.item.toHtml() for _s, label in legend.items)
         window.resize(1024, 700)
         results = window.search_panel.results
         results.table.selectRow(0)
