@@ -269,8 +269,10 @@ def start_background(settings: Settings) -> subprocess.Popen[bytes] | None:
     selector_root().mkdir(parents=True, exist_ok=True)
     log = (selector_root() / LOG_FILE).open("ab")
     try:
+        # A frozen bundle's executable is the `pasa` command itself; otherwise run the CLI module.
+        command = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "pasa_desktop.cli.main"]
         return subprocess.Popen(
-            [sys.executable, "-m", "pasa_desktop.cli.main", "models", "prepare-selector", "--quiet"],
+            [*command, "models", "prepare-selector", "--quiet"],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

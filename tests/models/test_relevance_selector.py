@@ -213,3 +213,25 @@ def test_a_ready_selector_is_used_and_selects_by_its_recorded_rule(
         assert chosen == passing | set(best)
     else:
         assert chosen == passing
+
+
+def test_models_check_reports_auc_and_calibration_error(
+    trained: Path, tmp_path: Path, small_index: Path, questions_file: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pasa_desktop.cli.main import main
+    from pasa_desktop.settings import save_settings, settings_file
+
+    data = tmp_path / "data"
+    shutil.copytree(trained / "selector" / "relevance", data / "selector" / "relevance")
+    monkeypatch.setenv("PASA_DATA_DIR", str(data))
+    monkeypatch.setenv("PASA_CONFIG_DIR", str(tmp_path / "config"))
+    save_settings(_settings(small_index), settings_file())
+    code = main(["models", "check", "relevance", "--pairs", "12", "--queries", str(questions_file), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0  # a Selector-only model: the Crawler check is skipped, not failed
+    assert "skipped" in report["crawler"] and report["backend"] == "relevance"
+    pairs = report["pairs"]
+    assert pairs["pairs"] == 12 and 0.0 <= pairs["auc"] <= 1.0 and 0.0 <= pairs["ece"] <= 1.0
+    assert sum(row["count"] for row in pairs["reliability"]) == 12
+    assert pairs["select_threshold"] == RelevanceModel.load(data / "selector" / "relevance").rule.threshold
