@@ -165,7 +165,8 @@ def run_local_selector(config: JobConfig, metrics: MetricsWriter, *, retriever: 
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, logging
 
-    logging.set_verbosity_error()  # the "classifier weights newly initialised" notice is expected here
+    # the "classifier weights newly initialised" notice is expected here; transformers leaves this unannotated
+    logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     opts = config.local_selector
     smoke = config.job.smoke
     if opts.threads:

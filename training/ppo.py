@@ -125,6 +125,7 @@ def make_relevance(selector_profile: str, config: JobConfig) -> RelevanceFn:
     """I(q, p): gold, or the Selector (any backend profile) says P(True) > 0.5."""
     selector = None
     if selector_profile:
+        from engine.models.base import user_message
         from engine.models.profiles import ModelProfile, load_model
 
         path = config.resolve(selector_profile)
@@ -139,10 +140,7 @@ def make_relevance(selector_profile: str, config: JobConfig) -> RelevanceFn:
         flags = [record.is_gold(p) for p in papers]
         if selector is not None:
             todo = [i for i, f in enumerate(flags) if not f]
-            prompts = [
-                [{"role": "user", "content": selector_prompt(record.question, papers[i].title, papers[i].abstract)}]
-                for i in todo
-            ]
+            prompts = [user_message(selector_prompt(record.question, papers[i].title, papers[i].abstract)) for i in todo]
             for i, prob in zip(todo, selector.true_probabilities(prompts) if prompts else [], strict=True):
                 flags[i] = prob > 0.5
         return flags

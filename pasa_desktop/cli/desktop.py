@@ -17,7 +17,13 @@ def register(sub: Any) -> None:
     i.set_defaults(handler=install)
     u = dsub.add_parser("uninstall", help="remove the entry and icon")
     u.set_defaults(handler=uninstall)
-    p.set_defaults(handler=lambda _args: (p.print_help(), 2)[1])
+    p.set_defaults(handler=lambda _args: _help(p))
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    """`pasa desktop` with no action: the usage, and exit code 2 as argparse uses for a missing choice."""
+    parser.print_help()
+    return 2
 
 
 def install(args: argparse.Namespace) -> int:

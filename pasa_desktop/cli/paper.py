@@ -42,7 +42,13 @@ def register(sub: Any) -> None:
     csub = c.add_subparsers(dest="cache_command", metavar="ACTION")
     csub.add_parser("clear", help="delete every cached response and parsed full text").set_defaults(handler=clear_cache)
     csub.add_parser("info", help="where the cache is and what it holds").set_defaults(handler=cache_info)
-    c.set_defaults(handler=lambda _args: (c.print_help(), 2)[1])
+    c.set_defaults(handler=lambda _args: _help(c))
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    """`pasa cache` with no action: the usage, and exit code 2 as argparse uses for a missing choice."""
+    parser.print_help()
+    return 2
 
 
 def _cache(settings: Settings) -> DiskCache:

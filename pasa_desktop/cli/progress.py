@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -30,7 +31,9 @@ def search_progress(console: Console) -> Progress:
     )
 
 
-def counts_fields(counts: Counts) -> dict[str, int]:
+def counts_fields(counts: Counts) -> dict[str, Any]:
+    # Any, not int: these are spread into rich's `add_task`/`update(**fields: Any)`, and a `**dict[str, int]`
+    # would be checked against their typed keywords (visible: bool, description: str) too.
     return {"queries": counts.queries, "found": counts.found, "scored": counts.scored}
 
 

@@ -106,7 +106,7 @@ def extract_text(path: Path, mime: str, *, max_chars: int = 2_000_000) -> str:
     import pymupdf  # heavy: only when a PDF is attached
 
     try:
-        with pymupdf.open(path) as doc:
+        with pymupdf.open(path) as doc:  # type: ignore[no-untyped-call]  # pymupdf's Document() has no annotations
             if doc.needs_pass:
                 return ""
             parts: list[str] = []
