@@ -112,6 +112,13 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._sources_tab(key_status or {}), "Sources && keys")
         self.tabs.addTab(self._budgets_tab(), "Budgets")
         self.tabs.addTab(self._library_tab(), "Library && appearance")
+        from ui.model_test import ModelTestWidget
+        from ui.zotero_settings import ZoteroSettings
+
+        self.zotero = ZoteroSettings()
+        self.tabs.addTab(self.zotero, "Zotero")
+        self.model_test = ModelTestWidget(self._test_settings, self._test_profiles, default=settings.selector_profile)
+        self.tabs.addTab(self.model_test, "Test model")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -409,5 +416,16 @@ class SettingsDialog(QDialog):
         })
 
     def api_keys(self) -> dict[str, str]:
-        return {name: edit.text().strip() for name, edit in self.key_edits.items() if edit.text().strip()}
+        keys = {name: edit.text().strip() for name, edit in self.key_edits.items() if edit.text().strip()}
+        return keys | self.zotero.keyring_entries()  # the Zotero key and library: same keyring, same save
+
+    def _test_settings(self) -> Settings:
+        """The settings as typed so far, for Test model (the index path may have just been changed)."""
+        paths = self._settings.paths.model_copy(update={
+            "index": self.index_path.text().strip(), "corpus": self.corpus_path.text().strip()})
+        return self._settings.model_copy(update={"paths": paths})
+
+    def _test_profiles(self) -> list[ModelProfile]:
+        self._store_profile()  # the profile being edited, as it stands
+        return list(self._profiles)
 

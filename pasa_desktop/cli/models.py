@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -268,11 +269,8 @@ def default_queries_file() -> Path | None:
     return shared if shared.is_file() else None
 
 
-def _pairs_eval(model: ChatModel, settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
-    queries = Path(args.queries) if args.queries else default_queries_file()
-    if queries is None:
-        raise InputError("--pairs needs a query file", hint="pass --queries PATH (AutoScholarQuery format)")
-    pairs = labelled_pairs(queries, settings, count=args.pairs, seed=args.seed)
+def _pairs_eval(model: ChatModel, settings: Settings, queries: Path, count: int, seed: int) -> dict[str, Any]:
+    pairs = labelled_pairs(queries, settings, count=count, seed=seed)
     from engine.agent.selector import Selector
 
     selector = Selector(model, abstract_chars=settings.agent.abstract_chars)
@@ -303,6 +301,34 @@ def _pairs_eval(model: ChatModel, settings: Settings, args: argparse.Namespace) 
 def check(args: argparse.Namespace) -> int:
     settings = load_settings()
     profile = resolve_profile(settings, args.profile, _overrides(args))
+    queries = None
+    if args.pairs > 0:
+        queries = Path(args.queries) if args.queries else default_queries_file()
+        if queries is None:
+            raise InputError("--pairs needs a query file", hint="pass --queries PATH (AutoScholarQuery format)")
+    report, ok = run_check(settings, profile, pairs=args.pairs, queries=queries, seed=args.seed)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_report(report)
+    return 0 if ok else 1
+
+
+def run_check(
+    settings: Settings,
+    profile: ModelProfile,
+    *,
+    pairs: int = 0,
+    queries: Path | None = None,
+    seed: int = 0,
+    load: Callable[[ModelProfile], ChatModel] = load_model,
+) -> tuple[dict[str, Any], bool]:
+    """The self-check `pasa models check` prints (and Settings → Models → Test model shows): load the
+    profile, one Crawler and one Selector call on a built-in example, and with `pairs` > 0 the AUC and
+    speed on that many labelled pairs from `queries` over the offline index. Returns the report and
+    whether the calls worked. Blocking (seconds to minutes): call it off the GUI thread."""
+    if pairs > 0 and queries is None:
+        raise InputError("labelled pairs need a query file (AutoScholarQuery format)")
     report: dict[str, Any] = {"profile": profile.name, "kind": profile.kind, "where": _where(profile)}
     from engine.models.memory import estimate_profile
 
@@ -310,7 +336,7 @@ def check(args: argparse.Namespace) -> int:
     if estimate is not None:
         report["memory"] = estimate.describe()
     start = time.perf_counter()
-    model = load_model(profile)
+    model = load(profile)
     ok = True
     try:
         report["load_seconds"] = round(time.perf_counter() - start, 2)
@@ -340,15 +366,11 @@ def check(args: argparse.Namespace) -> int:
         except PasaError as exc:
             report["selector"] = {"error": str(exc)}
             ok = False
-        if args.pairs > 0:
-            report["pairs"] = _pairs_eval(model, settings, args)
+        if pairs > 0 and queries is not None:
+            report["pairs"] = _pairs_eval(model, settings, queries, pairs, seed)
     finally:
         model.close()
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        _print_report(report)
-    return 0 if ok else 1
+    return report, ok
 
 
 def _print_report(report: dict[str, Any]) -> None:

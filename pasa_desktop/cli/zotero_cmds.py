@@ -19,13 +19,15 @@ def _connector_url() -> str:
 
 
 def _web_client() -> WebApiClient | None:
-    key = os.environ.get("ZOTERO_API_KEY", "")
+    from pasa_desktop.zotero.webapi import saved_credentials
+
+    key, user_id, group_id = saved_credentials()  # the environment, else Settings → Zotero (OS keyring)
     if not key:
         return None
     return WebApiClient(
         key,
-        user_id=os.environ.get("ZOTERO_USER_ID") or None,
-        group_id=os.environ.get("ZOTERO_GROUP_ID") or None,
+        user_id=user_id,
+        group_id=group_id,
         base_url=os.environ.get("PASA_ZOTERO_API_URL", "https://api.zotero.org"),
     )
 
@@ -46,7 +48,8 @@ def _push(args: argparse.Namespace) -> int:
     )
     web = _web_client() if args.web else None
     if args.web and web is None:
-        print("pasa: --web needs ZOTERO_API_KEY and ZOTERO_USER_ID (or ZOTERO_GROUP_ID)", file=sys.stderr)
+        print("pasa: --web needs a Zotero key and library: save them in Settings → Zotero, or set "
+              "ZOTERO_API_KEY and ZOTERO_USER_ID (or ZOTERO_GROUP_ID)", file=sys.stderr)
         return 2
     uri = f"pasa-desktop://run/{args.run}" if args.run is not None else "pasa-desktop://library"
     with open_user_library() as lib:

@@ -23,6 +23,53 @@ from pasa_desktop.zotero.errors import ZoteroError, ZoteroUnavailable
 DEFAULT_URL = "https://api.zotero.org"
 MAX_BATCH = 50
 MAX_WAIT_S = 300.0
+# Where Settings → Zotero keeps the key and the library it writes to: the OS keyring (service
+# "pasa-desktop", like the sources' keys). The library ("users/123" or "groups/456") sits beside the key
+# because one is useless without the other; neither goes into the settings file.
+KEY_NAME = "zotero"
+LIBRARY_NAME = "zotero_library"
+
+
+def parse_library(text: str) -> tuple[str | None, str | None]:
+    """(user id, group id) from "users/123", "groups/456" or a bare user id; (None, None) when empty."""
+    value = text.strip().strip("/")
+    kind, _, ident = value.rpartition("/")
+    if not ident:
+        return None, None
+    if kind.endswith("groups"):
+        return None, ident
+    return ident, None
+
+
+def library_text(user_id: str | None, group_id: str | None) -> str:
+    """How the keyring holds a library: "users/<id>" or "groups/<id>" ("" when neither)."""
+    if group_id:
+        return f"groups/{group_id}"
+    return f"users/{user_id}" if user_id else ""
+
+
+def saved_credentials(lookup: Callable[[str], str | None] | None = None) -> tuple[str, str | None, str | None]:
+    """(API key, user id, group id): ZOTERO_API_KEY / ZOTERO_USER_ID / ZOTERO_GROUP_ID when set, else what
+    Settings → Zotero saved in the OS keyring. `lookup` reads a keyring name (tests pass a dict's get)."""
+    import os
+
+    def stored(name: str) -> str:
+        if lookup is not None:
+            return (lookup(name) or "").strip()
+        try:
+            import keyring  # a broken keyring backend must not break the command
+
+            from engine.sources.keys import KEYRING_SERVICE
+
+            return (keyring.get_password(KEYRING_SERVICE, name) or "").strip()
+        except Exception:
+            return ""
+
+    key = os.environ.get("ZOTERO_API_KEY", "").strip() or stored(KEY_NAME)
+    user, group = os.environ.get("ZOTERO_USER_ID") or None, os.environ.get("ZOTERO_GROUP_ID") or None
+    if not user and not group:
+        user, group = parse_library(stored(LIBRARY_NAME))
+    return key, user, group
 
 
 @dataclass
@@ -46,9 +93,11 @@ class WebApiClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not api_key:
-            raise ZoteroError("No Zotero API key", hint="set ZOTERO_API_KEY (zotero.org/settings/keys)")
+            raise ZoteroError("No Zotero API key", hint="save one in Settings → Zotero, or set ZOTERO_API_KEY "
+                              "(zotero.org/settings/keys)")
         if bool(user_id) == bool(group_id):
-            raise ZoteroError("Give exactly one of a Zotero user id or group id", hint="set ZOTERO_USER_ID")
+            raise ZoteroError("Give exactly one of a Zotero user id or group id",
+                              hint="choose the library in Settings → Zotero, or set ZOTERO_USER_ID")
         self.prefix = f"/users/{user_id}" if user_id else f"/groups/{group_id}"
         self.base_url = base_url.rstrip("/")
         self._key = api_key
