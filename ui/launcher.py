@@ -58,12 +58,21 @@ def run_gui(args: Sequence[str] = ()) -> int:
     theme = next((a.split("=", 1)[1] for a in args if a.startswith("--theme=")), "")
     from PySide6.QtCore import QTimer
 
+    from engine.errors import PasaError
     from pasa_desktop.gui_controller import AppServices
     from pasa_desktop.settings import load_settings
     from ui.main_window import MainWindow
 
     app = prepare_app(theme)
-    settings, first_run_notes = load_settings(), []
+    settings_problems: list[str] = []  # an invalid or damaged settings file: said in the window, not only on stderr
+    first_run_notes: list[str] = []
+    try:
+        settings = load_settings(report=settings_problems.append)
+    except PasaError as exc:  # e.g. a folder where settings.json belongs: a message box, not a traceback
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(None, "PaSa Desktop", str(exc))
+        return 1
     if not (exit_when_ready or screenshot):  # the first-run wizard, only when no settings file exists yet
         from ui.first_run import first_run_if_needed
 
@@ -87,6 +96,8 @@ def run_gui(args: Sequence[str] = ()) -> int:
         window.finish_startup()
         for note in first_run_notes:
             window.show_error("Set-up", note, "warning")
+        for problem in settings_problems:
+            window.show_error("Settings", problem, "warning")
         if screenshot:
             QTimer.singleShot(quit_after_ms, lambda: (window.grab().save(screenshot), window.close(), app.quit()))
 
