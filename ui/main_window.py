@@ -280,7 +280,9 @@ class MainWindow(QMainWindow):
         self.status_text.setText(state.status)
         self._update_progress(state)
         new_keys = [state.nodes[n].key for n in changes.added if state.nodes[n].kind == "paper"]
-        changed = set(new_keys) | {state.nodes[n].key for n in changes.updated if state.nodes[n].kind == "paper"}
+        updated = {state.nodes[n].key for n in changes.updated if state.nodes[n].kind == "paper"}
+        # New rows reach the table in the order they were found: its rank column while the search runs.
+        changed = list(dict.fromkeys([*new_keys, *updated]))
         if changed:
             self._live_keys.update(new_keys)
             self.search_panel.results.upsert([self._live_row(state, k) for k in changed])

@@ -217,3 +217,16 @@ def test_saved_theme_applies_when_the_window_opens(qtbot, settings, make_window)
         assert app.palette().base().color() == dark_palette().base().color()
     finally:
         apply_theme(app, "light")
+
+
+def test_rank_is_discovery_order_while_a_search_runs(qtbot, make_window, library) -> None:  # type: ignore[no-untyped-def]
+    window = make_window(ScriptedSearch(library, delay_s=0.05))
+    window.search_panel.query.setPlainText("coded computation against stragglers")
+    window.search_panel.search_button.click()
+    model = window.search_panel.results.model
+    qtbot.waitUntil(lambda: model.total() >= 8, timeout=20_000)
+    found = list(window.state.papers)  # in the order the search found them
+    shown = [r.key for r in model.all_rows()]  # rank order
+    assert shown == [k for k in found if k in set(shown)]
+    window.cancel_search()
+    qtbot.waitUntil(lambda: not window.services.search.running, timeout=10_000)
