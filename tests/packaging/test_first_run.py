@@ -47,7 +47,8 @@ def test_next_next_start_keeps_the_defaults(qtbot, tmp_path: Path) -> None:  # t
     assert problems == []
     assert settings.paths.library == ""  # follows the data dir
     assert settings.sources.enabled == ["local"]
-    assert (settings.crawler_profile, settings.selector_profile) == ("embedded", "embedded")
+    # The embedded choice keeps the default Selector: the relevance model the app trains on first use.
+    assert (settings.crawler_profile, settings.selector_profile) == ("embedded", "relevance")
     assert load_settings(tmp_path / "s.json") == settings
 
 
@@ -167,7 +168,7 @@ def test_the_wizard_shows_only_without_a_settings_file(qtbot, monkeypatch: pytes
     monkeypatch.setattr(FirstRunWizard, "exec", fake_exec)
     assert not settings_file().exists()
     settings, _ = first_run_if_needed(Settings())
-    assert len(shown) == 1 and settings_file().exists() and settings.selector_profile == "embedded"
+    assert len(shown) == 1 and settings_file().exists() and settings.selector_profile == "relevance"
     first_run_if_needed(load_settings())
     assert len(shown) == 1
 
