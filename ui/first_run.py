@@ -148,7 +148,7 @@ class SourcesPage(QWizardPage):
         self.builder.progressed.connect(self._progressed)
         self.builder.finished.connect(self._built)
         self.builder.failed.connect(self._failed)
-        self.thread: threading.Thread | None = None
+        self.build_thread: threading.Thread | None = None  # not `thread`: that would hide QObject.thread()
         self._building = False
         self.indexed = 0
 
@@ -225,7 +225,7 @@ class SourcesPage(QWizardPage):
         self.progress.show()
         self.status.setText(f"Indexing {source.name}…")
         self._building = True  # until the result arrives here (the thread may end before that)
-        self.thread = self.builder.start(source, self.index_path)
+        self.build_thread = self.builder.start(source, self.index_path)
         self.completeChanged.emit()
 
     def building(self) -> bool:
@@ -309,7 +309,9 @@ class ModelPage(QWizardPage):
 
     def _kind_changed(self) -> None:
         kind = self.kind()
-        self.path.parentWidget().setEnabled(kind in ("gguf", "transformers"))
+        holder = self.path.parentWidget()  # the path field with its Browse button
+        if holder is not None:
+            holder.setEnabled(kind in ("gguf", "transformers"))
         self.url.setEnabled(kind == "openai")
         self.model.setEnabled(kind == "openai")
         self.error.clear()

@@ -9,6 +9,7 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -79,9 +80,9 @@ def run_gui(args: Sequence[str] = ()) -> int:
         settings, first_run_notes = first_run_if_needed(settings)
     window = MainWindow(AppServices(settings))
 
-    def unexpected(kind: type[BaseException], exc: BaseException, tb: object) -> None:
+    def unexpected(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         # Never a traceback dialog: the message goes to the notification area, the traceback to stderr.
-        traceback.print_exception(kind, exc, tb)  # type: ignore[arg-type]
+        traceback.print_exception(kind, exc, tb)
         window.show_error("PaSa Desktop", f"Unexpected error: {type(exc).__name__}: {exc}")
 
     sys.excepthook = unexpected

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -228,10 +228,11 @@ class LibraryPanel(QWidget):
 
     def _select_scope_item(self) -> None:
         for i in range(self.tree.topLevelItemCount()):
-            top = self.tree.topLevelItem(i)
-            stack = [top]
+            stack: list[QTreeWidgetItem | None] = [self.tree.topLevelItem(i)]
             while stack:
                 item = stack.pop()
+                if item is None:
+                    continue
                 if item.data(0, Qt.ItemDataRole.UserRole) == self._scope:
                     self.tree.setCurrentItem(item)
                     return
@@ -241,12 +242,12 @@ class LibraryPanel(QWidget):
         data = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
         if not data:
             return
-        self._scope = tuple(data)  # type: ignore[assignment]
+        self._scope = tuple(data)
         self.current_run = None
         self.results.reset_filters()
         self.runs.blockSignals(True)
         self.runs.clearSelection()
-        self.runs.setCurrentItem(None)
+        self.runs.setCurrentIndex(QModelIndex())  # no run chosen (the stubs refuse setCurrentItem(None))
         self.runs.blockSignals(False)
         self._update_resume()
         self._run_query()
@@ -282,7 +283,7 @@ class LibraryPanel(QWidget):
         self.search_box.clear()
         self.search_box.blockSignals(False)
         self.tree.blockSignals(True)
-        self.tree.setCurrentItem(None)
+        self.tree.setCurrentIndex(QModelIndex())  # no scope chosen (the stubs refuse setCurrentItem(None))
         self.tree.blockSignals(False)
         self._update_resume()
         self.run_chosen.emit(self.current_run)

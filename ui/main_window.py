@@ -100,7 +100,8 @@ class MainWindow(QMainWindow):
 
         from ui.actions import ActionHandler  # export, Zotero, settings, clipboard
 
-        self.actions = ActionHandler(self)
+        # Not `self.actions`: that would hide QWidget.actions(), which Qt code and tests may call.
+        self.action_handler = ActionHandler(self)
         self._build_menus()
         profiles = [p.name for p in settings.profiles] or ["embedded"]
         profiles += [] if "relevance" in profiles else ["relevance"]  # built in: the Selector trained on first use
@@ -340,8 +341,12 @@ class MainWindow(QMainWindow):
         gw = self.services.gateway
         detail.decision_requested.connect(lambda k, d: apply(k, lambda r: gw().set_decision(r, d, run_id())))
         detail.rating_requested.connect(lambda k, n: apply(k, lambda r: gw().set_rating(r, n, run_id())))
-        detail.tag_requested.connect(lambda k, t: (apply(k, lambda r: gw().add_tag(r, t, run_id())),
-                                                   self.library_panel.reload_sidebar(gw())))
+
+        def add_tag(key: str, tag: str) -> None:
+            apply(key, lambda r: gw().add_tag(r, tag, run_id()))
+            self.library_panel.reload_sidebar(gw())  # a new tag appears in the sidebar
+
+        detail.tag_requested.connect(add_tag)
         detail.collection_requested.connect(lambda k, c: self._add_to_collection(panel, k, c, run_id()))
         detail.explain_requested.connect(lambda k: self._explain(panel, k, run_id()))
         panel.current_changed.connect(lambda row: self._load_pdf(panel, row))
@@ -448,11 +453,11 @@ class MainWindow(QMainWindow):
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         for text, keys, slot in (
-            ("&Import…", "Ctrl+I", self.actions.import_file),
-            ("&Export selection…", "Ctrl+E", self.actions.export_selection),
-            ("Send to &Zotero…", "Ctrl+Shift+Z", self.actions.send_to_zotero),
+            ("&Import…", "Ctrl+I", self.action_handler.import_file),
+            ("&Export selection…", "Ctrl+E", self.action_handler.export_selection),
+            ("Send to &Zotero…", "Ctrl+Shift+Z", self.action_handler.send_to_zotero),
             ("Update offline &index…", "", self.update_offline_index),
-            ("&Settings…", "Ctrl+,", self.actions.open_settings),
+            ("&Settings…", "Ctrl+,", self.action_handler.open_settings),
             ("&Quit", "Ctrl+Q", self.close),
         ):
             action = QAction(text, self)
@@ -462,11 +467,11 @@ class MainWindow(QMainWindow):
         edit_menu = menu.addMenu("&Edit")
         copy = QAction("Copy &BibTeX of selection", self)
         copy.setShortcut(QKeySequence("Ctrl+Shift+C"))
-        copy.triggered.connect(self.actions.copy_bibtex)
+        copy.triggered.connect(self.action_handler.copy_bibtex)
         edit_menu.addAction(copy)
         find = QAction("&Find in table", self)  # the table's filter box, not the query box
         find.setShortcut(QKeySequence.StandardKey.Find)
-        find.triggered.connect(self.actions.find)
+        find.triggered.connect(self.action_handler.find)
         edit_menu.addAction(find)
         view_menu = menu.addMenu("&View")
         graph = QAction("Crawl as &graph", self)
@@ -483,7 +488,7 @@ class MainWindow(QMainWindow):
         for name in THEMES:
             action = theme_menu.addAction("Follow the system" if name == "system" else name.capitalize())
             action.setCheckable(True)
-            action.triggered.connect(lambda _c=False, n=name: self.actions.set_theme(n))
+            action.triggered.connect(lambda _c=False, n=name: self.action_handler.set_theme(n))
             self.theme_actions[name] = action
         self.sync_theme_menu(chosen_theme())
         about = QAction("&About PaSa Desktop", self)
@@ -577,7 +582,8 @@ class MainWindow(QMainWindow):
         if importlib.util.find_spec("ui.training_panel") is None:
             return
         self._training_holder = QWidget()
-        QVBoxLayout(self._training_holder).setContentsMargins(0, 0, 0, 0)
+        self._training_layout = QVBoxLayout(self._training_holder)
+        self._training_layout.setContentsMargins(0, 0, 0, 0)
         self.training_panel: QWidget | None = None
         self.tabs.addTab(self._training_holder, "Training")
 
@@ -588,12 +594,12 @@ class MainWindow(QMainWindow):
             from ui.training_panel import TrainingPanel
 
             panel = TrainingPanel()
-            panel.profile_requested.connect(self.actions.add_profile)
+            panel.profile_requested.connect(self.action_handler.add_profile)
             self.training_panel = panel
         except Exception as exc:  # a broken optional panel must not take the app down
             self.training_panel = QLabel(f"The training panel is unavailable: {type(exc).__name__}: {exc}")
             self.show_error("Training", str(self.training_panel.text()), "warning")
-        self._training_holder.layout().addWidget(self.training_panel)
+        self._training_layout.addWidget(self.training_panel)
         self.training_panel.show()  # added to a visible parent: shown now, not on the next event loop pass
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,8 +74,8 @@ class PaperDetail(QWidget):
         self.collection_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.collection_button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")
         actions = QHBoxLayout()
-        for widget in (self.accept, self.reject, self.rating):
-            actions.addWidget(widget)
+        for control in (self.accept, self.reject, self.rating):
+            actions.addWidget(control)
         actions.addStretch(1)
         organise = QHBoxLayout()
         organise.addWidget(self.tag_edit, 1)
@@ -157,7 +158,7 @@ class PaperDetail(QWidget):
 
         menu = QMenu(self.collection_button)
         for name in names:
-            menu.addAction(name, lambda n=name: self._collect(n))
+            menu.addAction(name, partial(self._collect, name))
         if names:
             menu.addSeparator()
         menu.addAction("New collection…", self._new_collection)

@@ -344,7 +344,9 @@ class SettingsDialog(QDialog):
         self._kind_changed(p.kind)
 
     def _kind_changed(self, kind: str) -> None:
-        self.p_path.parentWidget().setEnabled(kind in ("gguf", "transformers"))
+        holder = self.p_path.parentWidget()  # the path field with its Browse button
+        if holder is not None:
+            holder.setEnabled(kind in ("gguf", "transformers"))
         self.p_threads.setEnabled(kind in ("embedded", "gguf"))
         self.p_device.setEnabled(kind == "transformers")
         for w in (self.p_url, self.p_model, self.p_key_env):
@@ -355,7 +357,7 @@ class SettingsDialog(QDialog):
             return
         name = self.p_name.text().strip() or f"profile-{self._current + 1}"
         self._profiles[self._current] = ModelProfile(
-            name=name, kind=self.p_kind.currentText(), path=self.p_path.text().strip(),  # type: ignore[arg-type]
+            name=name, kind=self.p_kind.currentText(), path=self.p_path.text().strip(),
             threads=self.p_threads.value(), device=self.p_device.text().strip() or "auto",
             base_url=self.p_url.text().strip(), model=self.p_model.text().strip(),
             api_key_env=self.p_key_env.text().strip(),

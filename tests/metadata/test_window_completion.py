@@ -42,7 +42,7 @@ def test_complete_metadata_from_the_row_menu(qtbot, make_window, library, metada
     qtbot.waitUntil(lambda: lib.results.model.total() == 1, timeout=5_000)
     lib.results.table.selectRow(0)
     row = lib.results.table.current_row()
-    menu = window.actions.row_menu.build(lib.results, [row])
+    menu = window.action_handler.row_menu.build(lib.results, [row])
     action = next(a for a in menu.actions() if a.text() == "Complete metadata online")
     action.trigger()
     qtbot.waitUntil(lambda: library.paper(pid).authors != (), timeout=15_000)
@@ -65,7 +65,7 @@ def test_the_window_export_completes_first_when_online(
     qtbot.waitUntil(lambda: lib.results.model.total() == 1, timeout=5_000)
     lib.results.table.selectRow(0)
     target = tmp_path / "refs.bib"
-    window.actions.export_selection(path=str(target), fmt="bibtex")
+    window.action_handler.export_selection(path=str(target), fmt="bibtex")
     qtbot.waitUntil(lambda: window.status_text.text().startswith("Exported 1 paper"), timeout=15_000)
     assert "metadata completed first: 1 paper," in window.status_text.text()
     bib = target.read_text()

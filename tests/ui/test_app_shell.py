@@ -97,7 +97,7 @@ def test_settings_dialog_saves_profiles_budgets_and_sources(qtbot, make_window, 
     assert new.profile("pasa-7b").path.endswith(".gguf") and new.profile("pasa-7b").threads == 8
     assert new.selector_profile == "pasa-7b" and new.crawler_profile == "embedded"
     assert new.sources.enabled == ["local", "arxiv"] and new.agent.max_queries == 7
-    window.actions.apply_settings(new, {})
+    window.action_handler.apply_settings(new, {})
     saved = load_settings()
     assert saved.selector_profile == "pasa-7b" and saved.sources.enabled == ["local", "arxiv"]
     # The search view's pickers follow: sources, and "crawler + selector" as the default model entry.

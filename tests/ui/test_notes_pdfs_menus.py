@@ -74,7 +74,7 @@ def test_context_menu_on_result_and_library_rows(qtbot, searched, library) -> No
     rows = table.selected_rows()
     # A right-click on a selected row opens the menu for the whole selection.
     table.customContextMenuRequested.emit(table.visualRect(table.model().index(1, 4)).center())
-    menu = window.actions.row_menu.last_menu
+    menu = window.action_handler.row_menu.last_menu
     assert menu is not None
     qtbot.waitUntil(menu.isVisible, timeout=2_000)
     menu.close()
@@ -104,7 +104,7 @@ def test_context_menu_on_result_and_library_rows(qtbot, searched, library) -> No
     # One row: the search that found it, and a new search seeded with it.
     table.selectRow(2)
     row = table.current_row()
-    menu = window.actions.row_menu.build(results, [row])
+    menu = window.action_handler.row_menu.build(results, [row])
     _action(menu, "Show the search that found it").trigger()
     assert window.tabs.currentIndex() == 1
     assert window.library_panel.current_run == window.run_id
@@ -116,10 +116,10 @@ def test_context_menu_on_result_and_library_rows(qtbot, searched, library) -> No
     lib.results.table.selectRow(0)
     lib_row = lib.results.table.current_row()
     assert lib_row.key.startswith("library:")
-    menu = window.actions.row_menu.build(lib.results, [lib_row])
+    menu = window.action_handler.row_menu.build(lib.results, [lib_row])
     _action(menu, "Show the search that found it").trigger()
     assert lib.current_run == window.run_id
-    menu = window.actions.row_menu.build(lib.results, [lib_row])
+    menu = window.action_handler.row_menu.build(lib.results, [lib_row])
     _action(menu, "Search from this paper").trigger()
     assert window.tabs.currentIndex() == 0
     assert lib_row.title in window.search_panel.query.toPlainText()
@@ -209,7 +209,7 @@ def test_pdfs_attach_render_pages_index_and_open(qtbot, searched, library, tmp_p
     screenshot(window, "h6-results-pdf")
 
     # Open in the system viewer: with none (this offscreen platform has none) a clear message...
-    assert window.actions.papers.open_pdf(results.table.current_row().pdf_path) is False
+    assert window.action_handler.papers.open_pdf(results.table.current_row().pdf_path) is False
     messages = [window.notifications.list.item(i).text() for i in range(window.notifications.list.count())]
     assert any("No application is set up to open PDF files" in m for m in messages)
     # ...and with one, the file is handed over.
@@ -255,16 +255,16 @@ def test_import_by_menu_and_by_drop(qtbot, make_window, library, tmp_path) -> No
     assert any(a.text().replace("&", "").startswith("Import") for a in file_menu.actions())
     bib = tmp_path / "refs.bib"
     bib.write_text(BIB, encoding="utf-8")
-    window.actions.papers.import_file(str(bib))  # what File → Import… runs once a file is chosen
-    qtbot.waitUntil(lambda: window.actions.papers.last_import is not None, timeout=10_000)
+    window.action_handler.papers.import_file(str(bib))  # what File → Import… runs once a file is chosen
+    qtbot.waitUntil(lambda: window.action_handler.papers.last_import is not None, timeout=10_000)
     assert library.count_papers() == 2
     assert "2 added" in window.status_text.text()
-    window.actions.papers.last_import = None
+    window.action_handler.papers.last_import = None
     ris = tmp_path / "more.ris"
     ris.write_text("TY  - JOUR\nTI  - Attention Is All You Need\nAU  - Vaswani, Ashish\nPY  - 2017\nER  - \n",
                    encoding="utf-8")
     _drop(window, [ris])
-    qtbot.waitUntil(lambda: window.actions.papers.last_import is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.action_handler.papers.last_import is not None, timeout=10_000)
     assert library.count_papers() == 3
     window.tabs.setCurrentIndex(1)
     qtbot.waitUntil(lambda: window.library_panel.results.model.total() == 3, timeout=5_000)

@@ -149,7 +149,7 @@ def test_export_from_the_window(qtbot, searched, tmp_path: Path, fmt: str) -> No
     chosen = [r.title for r in table.selected_rows()]
     assert len(chosen) == 2
     out = tmp_path / f"papers.{fmt}"
-    searched.actions.export_selection(path=str(out), fmt=fmt)
+    searched.action_handler.export_selection(path=str(out), fmt=fmt)
     qtbot.waitUntil(lambda: out.exists() and "Exported 2 papers" in searched.status_text.text(), timeout=5_000)
     text = out.read_text(encoding="utf-8")
     if fmt == "bibtex":
@@ -198,7 +198,7 @@ def test_send_to_zotero_through_the_connector(qtbot, searched, monkeypatch) -> N
         table.selectRow(0)
         title = table.current_row().title
         timer = _accept_modal(pick="My Library/Thesis/Background")
-        searched.actions.send_to_zotero()
+        searched.action_handler.send_to_zotero()
         qtbot.waitUntil(lambda: getattr(searched, "last_zotero_report", None) is not None, timeout=10_000)
         timer.stop()
         report = searched.last_zotero_report
@@ -212,7 +212,7 @@ def test_send_to_zotero_through_the_connector(qtbot, searched, monkeypatch) -> N
 def test_zotero_not_running_is_a_clear_message(qtbot, searched, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("PASA_ZOTERO_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
     searched.search_panel.results.table.selectRow(0)
-    searched.actions.send_to_zotero()
+    searched.action_handler.send_to_zotero()
     qtbot.waitUntil(lambda: "not running" in searched.status_text.text(), timeout=10_000)
     messages = [m for level, source, m in searched.notifications.messages() if source == "Zotero"]
     assert messages and "not reachable" in messages[0] and "start Zotero" in messages[0]

@@ -165,7 +165,7 @@ def test_theme_in_settings_dialog(qtbot, make_window) -> None:  # type: ignore[n
     qtbot.addWidget(dialog)
     dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
     try:
-        window.actions.apply_settings(dialog.result_settings(), {})
+        window.action_handler.apply_settings(dialog.result_settings(), {})
         assert window.services.settings.appearance.theme == "dark"
         assert chosen_theme() == "dark" and window.theme_actions["dark"].isChecked()
     finally:
