@@ -125,6 +125,9 @@ def ensure_with_progress(settings: Settings) -> index_lifecycle.IndexHealth | No
     repair its rankings with a notice); None when the offline source is not used."""
     if "local" not in settings.sources.enabled:
         return None
+    health = index_lifecycle.check(settings.index_path())
+    if health.ready:  # the common case: no empty "indexing 0/?" bar before every search
+        return health
     console = stderr_console()
     with indexing_progress(console) as step:
         health = prepare_index(settings, notify=_notice_printer(console), progress=step)
