@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,53 @@ CheckRunner = Callable[[Settings, ModelProfile, int, Path | None], tuple[dict[st
 DEFAULT_PAIRS = 100
 
 
-def run_model_check(settings: Settings, profile: ModelProfile, pairs: int, queries: Path | None) -> tuple[dict[str, Any], bool]:
+class CheckFailed(Exception):
+    """A PasaError from the child process, its hint kept across the pipe."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message, hint)
+        self.message, self.hint = message, hint
+
+
+def _check_in_child(conn: Connection, settings: Settings, profile: ModelProfile, pairs: int, queries: Path | None) -> None:
+    from engine.errors import PasaError
     from pasa_desktop.cli.models import run_check
 
-    return run_check(settings, profile, pairs=pairs, queries=queries)
+    try:
+        conn.send(("done", run_check(settings, profile, pairs=pairs, queries=queries)))
+    except PasaError as exc:
+        conn.send(("error", CheckFailed(exc.message, exc.hint)))
+    except Exception as exc:  # anything else still reaches the window, by name
+        conn.send(("error", CheckFailed(f"{type(exc).__name__}: {exc}")))
+    finally:
+        conn.close()
+
+
+def run_model_check(settings: Settings, profile: ModelProfile, pairs: int, queries: Path | None) -> tuple[dict[str, Any], bool]:
+    """`run_check` in a spawned child process, waited for by the calling (worker) thread. Not a thread of
+    its own: loading a model and building the pairs hold the GIL for long stretches, which stalled the
+    window's event loop by up to 0.4 s when the check ran in a thread. A daemon: it ends with the app."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    ours, theirs = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_check_in_child, args=(theirs, settings, profile, pairs, queries),
+                          name="pasa-model-check", daemon=True)
+    process.start()
+    theirs.close()
+    try:
+        kind, payload = ours.recv()
+    except EOFError:
+        process.join(5)
+        raise CheckFailed(f"the model check ended without a result (exit code {process.exitcode}): the model may "
+                          "have crashed or run out of memory") from None
+    finally:
+        ours.close()
+    process.join(5)
+    if kind == "error":
+        raise payload
+    report, ok = payload
+    return report, ok
 
 
 def labelled_questions(settings: Settings) -> Path | None:
@@ -77,7 +121,8 @@ def describe_report(report: dict[str, Any], ok: bool) -> str:
     elif selector:
         relevant, irrelevant = selector["scores"]
         lines.append(f"<b>Selector</b>: P(relevant) {relevant:.3f} for the example that fits, {irrelevant:.3f} for the "
-                     f"one that does not ({selector['decisions_right']}/2 decisions right) in {selector['seconds']} s.")
+                     f"one that does not ({selector['decisions_right']}/2 decisions right at P > 0.5) in "
+                     f"{selector['seconds']} s.")
     pairs = report.get("pairs")
     if pairs:
         speed = f"{pairs['papers_per_s']} papers/s" if pairs.get("papers_per_s") else f"{pairs['seconds']} s"
@@ -85,6 +130,10 @@ def describe_report(report: dict[str, Any], ok: bool) -> str:
         lines.append(f"<b>AUC {pairs['auc']:.3f}</b> on {pairs['pairs']} labelled pairs ({pairs['positives']} relevant; "
                      f"questions from {_esc(source)}, other papers from the offline index's BM25 top 30) — "
                      f"<b>{speed}</b>.")
+        if "select_threshold" in pairs:
+            lines.append(f"At the model's own threshold (P > {pairs['select_threshold']:.3f}): F1 "
+                         f"{pairs['f1_recorded']:.3f} (precision {pairs['precision_recorded']:.3f}, recall "
+                         f"{pairs['recall_recorded']:.3f}).")
         if source == "train.jsonl":
             lines.append("These are training questions: a Selector trained on them scores higher here than on new ones.")
     if not ok:
@@ -153,10 +202,15 @@ class ModelTestWidget(QWidget):
         self.result.setObjectName("model-test-result")
         self.result.setWordWrap(True)
         self.result.setTextFormat(Qt.TextFormat.RichText)
+        self.result.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.addWidget(note)
         layout.addLayout(form)
-        layout.addWidget(self.button)
+        button_row = QHBoxLayout()
+        button_row.addWidget(self.button)
+        button_row.addStretch(1)
+        layout.addLayout(button_row)
         layout.addWidget(self.result, 1)
         self._done.connect(self._show)
 

@@ -88,7 +88,7 @@ def describe_missing(config: JobConfig, missing: list[Missing]) -> str:
     listed = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
     verb = "is" if len(labels) == 1 else "are"
     hows = list(dict.fromkeys(m.how for m in missing))
-    text = f"{what} needs {listed}, which {verb} not installed here. To get {'it' if len(labels) == 1 else 'them'}: "
+    text = f"{what} needs {listed}, which {verb} not installed here. To get {'it' if len(labels) == 1 else 'them'}, "
     text += "; ".join(hows) + "."
     if any(m.module == "torch" for m in missing):
         text += " " + SEARCH_NEEDS_NO_TORCH
@@ -129,7 +129,7 @@ _PANEL_TERMS: tuple[tuple[str, str], ...] = (
     ("an sft job", "an SFT job"),
     ("a ppo job", "a PPO job"),
     ("[model] path", "a model (the “Model” field on the Job tab)"),
-    ("[data] train", "SFT rows (the “SFT rows” field on the Job tab, or “Build Selector data” on the Data tab)"),
+    ("[data] train", "SFT rows (the “SFT rows” field on the Job tab)"),
     ("[data] queries", "a query file (the “Queries” field on the Job tab or the Data tab)"),
     ("[data] index", "the paper index (the “Index” field on the Job tab or “Paper index” on the Data tab)"),
     ("[data] fulltext", "the “Full texts” field on the Job tab"),
@@ -147,7 +147,7 @@ def in_panel_terms(text: str) -> str:
     if match:
         top = match.group(1).split(".")[0]
         label, how = PACKAGES.get(top, (top, TRAIN_EXTRA_HINT))
-        plain = f"{label} is not installed for the Python that ran the job. To get it: {how}."
+        plain = f"{label} is not installed for the Python that ran the job. To get it, {how}."
         if top == "torch":
             plain += " " + SEARCH_NEEDS_NO_TORCH
         return text[: match.start()] + plain + text[match.end():]
