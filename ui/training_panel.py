@@ -236,8 +236,11 @@ class TrainingPanel(QWidget):
         form.addRow("Role", self.role)
         form.addRow("Model", _path_row(self.model_path, pick_dir=True))
         form.addRow("SFT rows", _path_row(self.train_file))
-        form.addRow("Queries (PPO)", _path_row(self.queries_file))
-        form.addRow("Index (PPO)", _path_row(self.index_file))
+        # Named as the errors name them (ui/training_needs.py); PPO and the local Selector both read them.
+        self.queries_file.setToolTip("PPO and the local Selector: AutoScholarQuery-format questions with gold papers")
+        self.index_file.setToolTip("PPO and the local Selector: the offline paper index (SQLite)")
+        form.addRow("Queries", _path_row(self.queries_file))
+        form.addRow("Index", _path_row(self.index_file))
         form.addRow("Full texts (PPO)", _path_row(self.fulltext_file))
         form.addRow("Output", _path_row(self.output_dir, pick_dir=True))
         form.addRow("Learning rate", self.lr)
