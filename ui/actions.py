@@ -21,7 +21,7 @@ from engine.errors import PasaError
 from pasa_desktop.gui_controller import EXPORT_FORMATS, ResultRow
 
 if TYPE_CHECKING:
-    from ui.main_window import MainWindow
+    from ui.window_host import WindowHost
 
 FORMAT_FILTERS = {
     "bibtex": "BibTeX (*.bib)",
@@ -61,7 +61,7 @@ class ZoteroDialog(QDialog):
 
 
 class ActionHandler:
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowHost) -> None:
         from ui.paper_actions import PaperActions
         from ui.row_menu import RowMenu
 

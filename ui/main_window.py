@@ -18,7 +18,6 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QLabel,
-    QMainWindow,
     QProgressBar,
     QTabWidget,
     QToolButton,
@@ -35,12 +34,12 @@ from ui.library_panel import LibraryPanel
 from ui.notifications import NotificationArea
 from ui.results_panel import ResultsPanel
 from ui.search_panel import SearchPanel
+from ui.window_host import LIBRARY_TAB, SEARCH_TAB, WindowHost
 
 FLUSH_MS = 100
-SEARCH_TAB, LIBRARY_TAB = 0, 1
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowHost):
     def __init__(self, services: AppServices) -> None:
         super().__init__()
         self.services = services

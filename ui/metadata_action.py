@@ -15,14 +15,14 @@ from pasa_desktop.gui_controller import ResultRow
 if TYPE_CHECKING:
     from pasa_desktop.gui_controller import AppServices
     from pasa_desktop.library.completion import CompletionReport
-    from ui.main_window import MainWindow
     from ui.paper_actions import PaperActions
     from ui.results_panel import ResultsPanel
+    from ui.window_host import WindowHost
 
 _NOTES_SHOWN = 3
 
 
-def complete_metadata(window: MainWindow, papers: PaperActions, panel: ResultsPanel, rows: list[ResultRow]) -> None:
+def complete_metadata(window: WindowHost, papers: PaperActions, panel: ResultsPanel, rows: list[ResultRow]) -> None:
     """Ask the online sources about these papers and write what they add (one transaction)."""
     if not window.services.library_ready():
         window.show_error("Metadata", "The library is still opening; try again in a moment.", "warning")
@@ -77,7 +77,7 @@ def export_completed(
     return services.export_file(rows, fmt, path, run_id), report
 
 
-def exported(window: MainWindow, path: str, result: tuple[int, CompletionReport | None]) -> None:
+def exported(window: WindowHost, path: str, result: tuple[int, CompletionReport | None]) -> None:
     n, report = result
     text = f"Exported {n} paper{'s' * (n != 1)} to {path}"
     if report is not None and report.changed:

@@ -23,8 +23,8 @@ from ui.pdf_pane import pdf_paths
 
 if TYPE_CHECKING:
     from pasa_desktop.export.importer import ImportReport
-    from ui.main_window import MainWindow
     from ui.results_panel import ResultsPanel
+    from ui.window_host import WindowHost
 
 IMPORT_SUFFIXES = (".bib", ".bibtex", ".ris", ".json")
 IMPORT_FILTER = "Bibliographies (*.bib *.bibtex *.ris *.json);;All files (*)"
@@ -49,7 +49,7 @@ def import_paths(urls: Sequence[QUrl]) -> list[str]:
 class PaperActions(QObject):
     """Notes, PDFs and imports for both results panels of the window (the search's and the library's)."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowHost) -> None:
         super().__init__(window)
         self.window = window
         self._notes: dict[tuple[int, str], _Note] = {}  # (id(panel), paper key) → where its note lives

@@ -8,7 +8,7 @@ a second implementation.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QPoint
 from PySide6.QtGui import QGuiApplication
@@ -18,10 +18,18 @@ from engine.errors import PasaError
 from pasa_desktop.gui_controller import ResultRow
 
 if TYPE_CHECKING:
-    from ui.actions import ActionHandler
-    from ui.main_window import MainWindow
     from ui.paper_actions import PaperActions
     from ui.results_panel import ResultsPanel
+    from ui.window_host import WindowHost
+
+
+class RowCommands(Protocol):
+    """The window-level commands the menu repeats (ui.actions.ActionHandler has them). A protocol, not
+    that class: actions builds this menu, so importing it back would be an import cycle."""
+
+    def copy_bibtex(self) -> None: ...
+
+    def export_selection(self, *, path: str | None = None, fmt: str | None = None) -> None: ...
 
 
 def citation_text(row: ResultRow) -> str:
@@ -47,7 +55,7 @@ def citation_text(row: ResultRow) -> str:
 
 
 class RowMenu:
-    def __init__(self, window: MainWindow, papers: PaperActions, commands: ActionHandler) -> None:
+    def __init__(self, window: WindowHost, papers: PaperActions, commands: RowCommands) -> None:
         self.window = window
         self.papers = papers
         self.commands = commands
@@ -156,7 +164,7 @@ class RowMenu:
             window.status_text.setText(f"No search found “{row.title[:60]}”: it came into the library another "
                                        "way (an import).")
             return
-        from ui.main_window import LIBRARY_TAB
+        from ui.window_host import LIBRARY_TAB
 
         window.tabs.setCurrentIndex(LIBRARY_TAB)
         if not window.library_panel.show_run(runs[0]):
@@ -168,7 +176,7 @@ class RowMenu:
 
     def search_from(self, row: ResultRow) -> None:
         """A new research question seeded with this paper, in the query box to edit before searching."""
-        from ui.main_window import SEARCH_TAB
+        from ui.window_host import SEARCH_TAB
 
         window = self.window
         box = window.search_panel.query

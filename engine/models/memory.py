@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from engine.errors import ConfigError
-from engine.models.profiles import ModelProfile, embedded_model_path
+from engine.models.profile_spec import ModelProfile, embedded_model_path
 
 GIB = 1024**3
 # llama.cpp compute buffers, logits and the runtime; measured ~150-400 MB for 0.1-7B models at n_batch 512.

@@ -33,7 +33,7 @@ from engine.redact import redact, redact_url
 from engine.sources.http import retry_after_s
 
 if TYPE_CHECKING:
-    from engine.models.profiles import ModelProfile
+    from engine.models.profile_spec import ModelProfile
 
 # 429 Too Many Requests: waited out (Retry-After, else a short backoff) at most this often and this long.
 RATE_LIMIT_RETRIES = 3

@@ -19,7 +19,7 @@ from engine.errors import ConfigError, ModelError
 from engine.models.base import Message, ModelInfo
 
 if TYPE_CHECKING:
-    from engine.models.profiles import ModelProfile
+    from engine.models.profile_spec import ModelProfile
 
 
 def _force_offline() -> None:
