@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from engine.agent.crawler import crawler_writes_queries_for
 from engine.models.profiles import ModelProfile
 from pasa_desktop.fulltext_sources import ONLINE_FULLTEXT_LABEL, fulltext_summary, sample_fulltext_path
-from pasa_desktop.settings import Settings
+from pasa_desktop.settings import RELEVANCE_PROFILE, Settings
 
 KNOWN_SOURCES = {
     "local": "Offline index (no network)",
@@ -383,9 +383,14 @@ class SettingsDialog(QDialog):
         self._refresh_role_pickers()
 
     def _refresh_role_pickers(self) -> None:
-        names = [p.name for p in self._profiles]
-        for combo, wanted in ((self.crawler, self._settings.crawler_profile),
-                              (self.selector, self._settings.selector_profile)):
+        listed = [p.name for p in self._profiles]
+        # Built-in profiles exist without being listed (Settings.profile knows them): offer them, or saving
+        # the dialog would silently switch the Selector away from the default relevance model. The
+        # relevance model only scores papers, so it is offered to the Selector alone.
+        crawler_names = listed + [n for n in ("embedded",) if n not in listed]
+        selector_names = crawler_names + [n for n in (RELEVANCE_PROFILE,) if n not in crawler_names]
+        for combo, wanted, names in ((self.crawler, self._settings.crawler_profile, crawler_names),
+                                     (self.selector, self._settings.selector_profile, selector_names)):
             current = combo.currentText() or wanted
             combo.blockSignals(True)
             combo.clear()

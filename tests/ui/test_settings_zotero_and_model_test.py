@@ -14,7 +14,7 @@ import keyring.backend
 import pytest
 
 from engine.models.profiles import ModelProfile
-from engine.models.scripted import ScriptedModel
+from pasa_testing.scripted import ScriptedModel
 from engine.sources.keys import KEYRING_SERVICE
 from pasa_desktop.cli.models import run_check
 from pasa_desktop.gui_controller.services import AppServices
@@ -223,3 +223,12 @@ def test_settings_dialog_has_the_zotero_and_test_model_tabs(qtbot, memory_keyrin
     dialog.p_name.setText("renamed")
     dialog.model_test.refresh_profiles()
     assert dialog.model_test.profile.findText("renamed") >= 0
+
+
+def test_saving_settings_keeps_the_default_relevance_selector(qtbot, memory_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
+    """Opening Settings and pressing Save used to switch the Selector to `embedded`: the built-in
+    `relevance` profile was not in the picker. The Crawler is not offered the Selector-only model."""
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    assert dialog.result_settings().selector_profile == "relevance"
+    assert dialog.crawler.findText("relevance") < 0 and dialog.selector.findText("embedded") >= 0
