@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.agent.search import NO_FULLTEXT
+from engine.agent.presets import NO_FULLTEXT
 from pasa_desktop.budget_text import preset_tooltips
 from pasa_desktop.fulltext_sources import fulltext_available
 from pasa_desktop.gui_controller import SearchRequest

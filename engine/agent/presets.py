@@ -22,6 +22,14 @@ from typing import Literal
 
 from engine.agent.settings import AgentSettings
 
+# The one notice a search gives when its budget asks for expansion but nothing can read full texts; the
+# window recognises it (ui/search_panel.py), so it lives here, light to import, rather than in the loop.
+NO_FULLTEXT = (
+    "Citation expansion did not run: it reads the full texts of the best papers, and no full-text source is "
+    "configured. Add one in Settings → Sources: the unarXive sample (offline) or an online source (arXiv "
+    "HTML, ar5iv and PDFs)."
+)
+
 PresetName = Literal["quick", "standard", "thorough"]
 PRESET_NAMES: tuple[PresetName, ...] = ("quick", "standard", "thorough")
 

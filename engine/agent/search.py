@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from engine.agent.crawler import Crawler, crawler_writes_queries
+from engine.agent.presets import NO_FULLTEXT
 from engine.agent.queries import retrieval_text
 from engine.agent.query_cleaner import clean_query
 from engine.agent.ranking import rank, resolve_select_rule, retrieval_order
@@ -303,13 +304,6 @@ async def _score_pending(run: _Run) -> AsyncIterator[Event]:
             raise PasaError(f"the Selector failed after scoring {len(state.scores)} paper(s): {exc}") from exc
         for key, score in zip(batch, scores, strict=True):
             yield run.emit(PaperScored(key=key, score=score, selected=score > settings.select_threshold))
-
-
-NO_FULLTEXT = (
-    "Citation expansion did not run: it reads the full texts of the best papers, and no full-text source is "
-    "configured. Add one in Settings → Sources: the unarXive sample (offline) or an online source (arXiv "
-    "HTML, ar5iv and PDFs)."
-)
 
 
 def _no_expansion_reason(run: _Run) -> str:
