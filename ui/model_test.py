@@ -112,7 +112,8 @@ def describe_report(report: dict[str, Any], ok: bool) -> str:
     elif "error" in crawler:
         lines.append(f"<b>Crawler</b>: <span style='color:#c0392b'>failed</span> — {_esc(crawler['error'])}")
     elif crawler:
-        parsed = f"{len(crawler['queries'])} search queries parsed" if crawler["parsed"] else "no search query parsed"
+        n = len(crawler["queries"])
+        parsed = f"{n} search quer{'y' if n == 1 else 'ies'} parsed" if crawler["parsed"] else "no search query parsed"
         lines.append(f"<b>Crawler</b>: {parsed}; {crawler['output_tokens']} tokens in {crawler['seconds']} s "
                      f"({crawler['tokens_per_s']} tokens/s).")
     selector = report.get("selector", {})
