@@ -14,13 +14,13 @@ import keyring.backend
 import pytest
 
 from engine.models.profiles import ModelProfile
-from pasa_testing.scripted import ScriptedModel
 from engine.sources.keys import KEYRING_SERVICE
 from pasa_desktop.cli.models import run_check
 from pasa_desktop.gui_controller.services import AppServices
 from pasa_desktop.settings import Settings, settings_file
 from pasa_desktop.zotero import WebApiClient
 from pasa_desktop.zotero.webapi import saved_credentials
+from pasa_testing.scripted import ScriptedModel
 from tests.zotero.fake_zotero import FakeZotero
 from ui.model_test import ModelTestWidget
 from ui.settings_dialog import SettingsDialog
