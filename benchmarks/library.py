@@ -29,11 +29,11 @@ sys.path.insert(0, str(REPO))
 from engine.agent.search import SearchDeps, run_search  # noqa: E402
 from engine.agent.settings import AgentSettings  # noqa: E402
 from engine.events import Event  # noqa: E402
-from engine.models.scripted import ScriptedModel  # noqa: E402
 from engine.papers import Paper  # noqa: E402
 from engine.sources.local_index import LocalIndex, build_index  # noqa: E402
 from pasa_desktop.export import Selection, export  # noqa: E402
 from pasa_desktop.library import Library, open_library  # noqa: E402
+from pasa_testing.scripted import ScriptedModel  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "data" / "corpus" / "papers.jsonl.gz"
 QUERIES = REPO.parent / "shared" / "data" / "queries" / "dev.jsonl"

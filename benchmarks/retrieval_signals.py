@@ -23,11 +23,11 @@ from engine.agent.search import SearchDeps, run_search
 from engine.agent.settings import AgentSettings
 from engine.eval.metrics import KS, Candidate, EvalQuery, MetricTable, load_queries, query_metrics
 from engine.events import SearchFinished
-from engine.models.scripted import ScriptedModel
 from engine.sources.acronyms import AcronymTable
 from engine.sources.bm25f import ACRONYMS_FILE
 from engine.sources.local_index import BASELINE_TITLE_WEIGHT, DENSE_DEPTH, DENSE_WEIGHT, LocalIndex
 from pasa_desktop.settings import load_settings
+from pasa_testing.scripted import ScriptedModel
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "queries"
 Variants = Callable[[str], list[str]]

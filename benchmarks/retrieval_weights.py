@@ -21,9 +21,9 @@ from engine.agent.search import SearchDeps, run_search
 from engine.agent.settings import AgentSettings
 from engine.eval.metrics import Candidate, MetricTable, load_queries, query_metrics
 from engine.events import SearchFinished
-from engine.models.scripted import ScriptedModel
 from engine.sources.local_index import BASELINE_TITLE_WEIGHT, LocalIndex
 from pasa_desktop.settings import load_settings
+from pasa_testing.scripted import ScriptedModel
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -161,7 +161,7 @@ def prepare(model: str, workdir: Path) -> tuple[Path, Path | None, str]:
     """(gguf file, HF dir or None, how transformers loads it)."""
     if model == "tiny":
         from engine.models.convert import convert_to_gguf
-        from engine.models.tiny import build_tiny_qwen2
+        from pasa_testing.tiny import build_tiny_qwen2
 
         hf = build_tiny_qwen2(workdir / "tiny")
         return convert_to_gguf(hf, workdir / "tiny-f32.gguf", quant="f32"), hf, "checkpoint (fp32)"

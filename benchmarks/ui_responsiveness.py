@@ -28,7 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 # Run as a script, benchmarks/ is sys.path[0], and benchmarks/packaging.py would shadow the `packaging` library.
@@ -100,7 +102,6 @@ def run_events(app: object, seconds: float, until: object = None) -> None:
 
 def stall_benchmark(work: Path, papers: int, search_seconds: float, embedded: bool) -> list[tuple[str, dict]]:
     from pasa_desktop.gui_controller import AppServices
-    from pasa_desktop.gui_controller.search_process import MODELS_ENV
     from pasa_desktop.settings import Settings
     from ui.launcher import prepare_app
     from ui.main_window import MainWindow
@@ -118,11 +119,15 @@ def stall_benchmark(work: Path, papers: int, search_seconds: float, embedded: bo
     ensure_index(settings)
     print(f"(index of {papers} papers built in {time.perf_counter() - t0:.1f} s)", flush=True)
 
-    window = MainWindow(AppServices(settings))
-    window.resize(1440, 920)
-    window.show()
-    window.finish_startup()
-    run_events(app, 30, lambda: window.search_panel.plots is not None and window.services.library_ready())
+    def open_window(search_models: Callable[[str], Any] | None) -> MainWindow:
+        window = MainWindow(AppServices(settings, search_model_loader=search_models))
+        window.resize(1440, 920)
+        window.show()
+        window.finish_startup()
+        run_events(app, 30, lambda: window.search_panel.plots is not None and window.services.library_ready())
+        return window
+
+    window = open_window(None)
     probe = StallProbe()
     rows: list[tuple[str, dict]] = []
 
@@ -146,21 +151,20 @@ def stall_benchmark(work: Path, papers: int, search_seconds: float, embedded: bo
 
     if embedded:
         search("default search: embedded SmolLM2 (llama.cpp), standard", "standard")
-    # The burst: instant scripted models in the search process (it imports this module's burst_models).
-    os.environ[MODELS_ENV] = "benchmarks.ui_responsiveness:burst_models"
+    # The burst: instant scripted models in the search process, in a window whose services hand the
+    # child this module's burst_models (sent by name, as spawn pickles a module-level function).
+    window.close()
     settings.crawler_profile = "burst-crawler"
-    try:
-        search("burst search: instant scripted models, thorough", "thorough")
-        search("burst search again", "thorough")
-    finally:
-        del os.environ[MODELS_ENV]
+    window = open_window(burst_models)
+    search("burst search: instant scripted models, thorough", "thorough")
+    search("burst search again", "thorough")
     window.close()
     return rows
 
 
 def burst_models(profile: str) -> object:
     """Models that answer at once: events arrive as fast as the engine can make them (GUI worst case)."""
-    from engine.models.scripted import ScriptedModel
+    from pasa_testing.scripted import ScriptedModel
 
     if profile == "burst-crawler":
         return ScriptedModel(lambda p: "[StopExpand]" if "predict which sections" in p else

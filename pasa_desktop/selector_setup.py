@@ -20,7 +20,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -30,6 +30,7 @@ import numpy as np
 
 from engine.errors import ConfigError, InputError
 from engine.events import Notice
+from engine.models.base import Message, ModelInfo
 from engine.models.relevance import META_FILE, WEIGHTS_FILE, RelevanceModel
 from engine.models.relevance_training import CHUNK, Interrupted, PoolPaper, TrainingQuestion, prepare, read_state
 from engine.papers import Paper, normalise_title, strip_arxiv_version
@@ -151,6 +152,27 @@ def _is_gold(paper: Paper, titles: set[str], ids: set[str]) -> bool:
     return normalise_title(paper.title) in titles
 
 
+class _NoModel:
+    """The Crawler and Selector of a retrieval-only search (no Crawler queries, no scoring): never asked
+    to generate or score, so a call is a bug and says so. Not the scripted test model: that lives in
+    pasa_testing, which production code does not import."""
+
+    info = ModelInfo(name="none", backend="none", chat_template="none", true_token_id=None, context_tokens=1 << 20)
+
+    def generate(self, messages: Sequence[Message], *, max_tokens: int = 256, temperature: float = 0.0,
+                 seed: int | None = None, prefix: str = "") -> str:
+        raise AssertionError("a retrieval-only search asked its Crawler for text")
+
+    def true_probabilities(self, prompts: Sequence[Sequence[Message]]) -> list[float]:
+        raise AssertionError("a retrieval-only search asked its Selector for scores")
+
+    def count_tokens(self, text: str) -> int:
+        return max(1, len(text) // 4)  # a rough estimate, about 4 characters a token
+
+    def close(self) -> None:
+        return None
+
+
 def collect_questions(settings: Settings, queries: Path, *, pool: int = POOL) -> list[TrainingQuestion]:
     """For each training question: the agent's fused retrieval (the question and its variants, as a
     search runs them; no Crawler, whose queries are a small, slow share of the fusion), top `pool`,
@@ -162,7 +184,6 @@ def collect_questions(settings: Settings, queries: Path, *, pool: int = POOL) ->
     from engine.agent.settings import AgentSettings
     from engine.eval.metrics import load_queries
     from engine.events import SearchFinished
-    from engine.models.scripted import ScriptedModel
     from engine.sources.local_index import LocalIndex
 
     records, _ = load_queries(queries)
@@ -170,7 +191,7 @@ def collect_questions(settings: Settings, queries: Path, *, pool: int = POOL) ->
         raise InputError(f"no usable training questions in {queries}")
     index = LocalIndex(settings.index_path())
     # Never called: no Crawler queries (max_queries=0) and no Selector scoring (score_top=0).
-    idle = ScriptedModel([""], lambda _p: 0.0, name="none")
+    idle = _NoModel()
     agent = AgentSettings(max_queries=0, expand_layers=0, score_top=0, select_rule="threshold")
     deps_variants = variants_with(index.acronyms)
 

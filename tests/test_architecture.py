@@ -39,7 +39,7 @@ def test_engine_searches_without_qt_orm_torch_or_app(tmp_path: Path) -> None:
         sys.meta_path.insert(0, Blocker())
         from engine.agent.search import SearchDeps, run_search
         from engine.agent.settings import AgentSettings
-        from engine.models.scripted import ScriptedModel
+        from pasa_testing.scripted import ScriptedModel
         from engine.sources.local_index import LocalIndex, build_index
         import engine.fulltext.unarxive, engine.references, engine.eval.metrics, engine.models.llamacpp  # noqa
 

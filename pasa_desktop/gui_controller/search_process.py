@@ -13,7 +13,6 @@ Messages to the child: ("cancel",).
 from __future__ import annotations
 
 import asyncio
-import importlib
 import multiprocessing
 import os
 import threading
@@ -25,12 +24,11 @@ from engine.errors import PasaError
 from engine.events import Event, Progress, SearchFinished, SearchStatus
 
 if TYPE_CHECKING:
+    from engine.models.base import ChatModel
     from pasa_desktop.library import Library
     from pasa_desktop.search_request import SearchRequest
     from pasa_desktop.settings import Settings
 
-# A model factory for the child, "module:function" taking a profile name (tests use scripted models).
-MODELS_ENV = "PASA_ENGINE_MODELS"
 GRACE_S = 0.6
 NICE = 5  # the search process's lower scheduling priority (POSIX)
 
@@ -38,16 +36,27 @@ NICE = 5  # the search process's lower scheduling priority (POSIX)
 class ProcessSearch:
     """A `StreamFactory`: each search runs in a fresh child process (spawned: no forked Qt state)."""
 
-    def __init__(self, settings: Callable[[], Settings], library: Callable[[], Library]) -> None:
+    def __init__(
+        self,
+        settings: Callable[[], Settings],
+        library: Callable[[], Library],
+        *,
+        model_loader: Callable[[str], ChatModel] | None = None,
+    ) -> None:
+        """`model_loader` (profile name -> model) replaces loading the settings' profiles in the child, as
+        SearchService's does; tests hand in scripted models. It must be a module-level function: the
+        spawned child receives it pickled, which is by its qualified name."""
         self._settings = settings
         self._library = library
+        self._model_loader = model_loader
 
     async def __call__(self, request: SearchRequest, cancel: asyncio.Event) -> AsyncIterator[tuple[int, Event]]:
         # The child plans the request with these settings, as `pasa search` does (SearchRequest.plan).
         job = {"settings": self._settings().model_dump_json(), "request": request.model_dump_json()}
         ctx = multiprocessing.get_context("spawn")
         ours, theirs = ctx.Pipe()
-        process = ctx.Process(target=child_main, args=(theirs, job), name="pasa-search", daemon=True)
+        process = ctx.Process(target=child_main, args=(theirs, job, self._model_loader), name="pasa-search",
+                              daemon=True)
         await asyncio.to_thread(process.start)
         theirs.close()
         loop = asyncio.get_running_loop()
@@ -103,13 +112,13 @@ class ProcessSearch:
 # -- the child process ---------------------------------------------------------------------------------
 
 
-def child_main(conn: Connection, job: dict[str, Any]) -> None:
+def child_main(conn: Connection, job: dict[str, Any], model_loader: Callable[[str], ChatModel] | None = None) -> None:
     """Entry point of the search process: run one search, send every event back, exit."""
     if hasattr(os, "nice"):
         # The search may use every core (llama.cpp); the window must still get the CPU when it needs it.
         os.nice(NICE)
     try:
-        asyncio.run(_child(conn, job))
+        asyncio.run(_child(conn, job, model_loader))
     except PasaError as exc:
         _send(conn, ("error", exc.message, exc.hint))
     except BaseException as exc:  # reported to the GUI's notification area, never a silent death
@@ -118,7 +127,7 @@ def child_main(conn: Connection, job: dict[str, Any]) -> None:
         conn.close()
 
 
-async def _child(conn: Connection, job: dict[str, Any]) -> None:
+async def _child(conn: Connection, job: dict[str, Any], model_loader: Callable[[str], ChatModel] | None) -> None:
     from pasa_desktop.library import open_library
     from pasa_desktop.offline_index import index_health, prepare_index
     from pasa_desktop.search_request import SearchRequest
@@ -145,12 +154,7 @@ async def _child(conn: Connection, job: dict[str, Any]) -> None:
         _send(conn, ("event", 0, Progress("index", "Preparing the offline paper index…")))
         await asyncio.to_thread(prepare_index, settings, notify=lambda notice: _send(conn, ("event", 0, notice)))
     library = open_library(settings.library_path())
-    loader = None
-    factory = os.environ.get(MODELS_ENV, "")
-    if factory:
-        module, _, name = factory.partition(":")
-        loader = getattr(importlib.import_module(module), name)
-    service = SearchService(settings, library, model_loader=loader)
+    service = SearchService(settings, library, model_loader=model_loader)
     _send(conn, ("event", 0, Progress("load", "Loading the Crawler and Selector models…")))
     try:
         async for run_id, event in service.run(request, cancel=cancel):

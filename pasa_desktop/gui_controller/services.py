@@ -37,7 +37,11 @@ class AppServices:
         stream: StreamFactory | None = None,
         model_loader: ModelLoader | None = None,
         library: Library | None = None,
+        search_model_loader: ModelLoader | None = None,
     ) -> None:
+        """`model_loader` makes the models explanations use; `search_model_loader` those of the search
+        process (a module-level function, sent to the child by name). Both default to the settings'
+        profiles; tests pass scripted models."""
         self.settings = settings
         self.engine = EngineThread()
         self._library = library
@@ -47,7 +51,8 @@ class AppServices:
         self._models_lock = threading.Lock()
         self.search = SearchController(
             self.engine,
-            stream or ProcessSearch(lambda: self.settings, lambda: self.gateway().library),
+            stream or ProcessSearch(lambda: self.settings, lambda: self.gateway().library,
+                                    model_loader=search_model_loader),
             history=lambda run_id: self.gateway().library.run_events(run_id),
         )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from engine.agent import prompts
 from engine.agent.crawler import Crawler
 from engine.agent.settings import AgentSettings
-from engine.models.scripted import ScriptedModel
+from pasa_testing.scripted import ScriptedModel
 
 
 def test_prompt_is_pasa_exact_and_junk_is_dropped() -> None:

@@ -21,7 +21,7 @@ from engine.agent.explain import (
     split_sentences,
 )
 from engine.agent.prompts import selector_prompt
-from engine.models.scripted import ScriptedModel
+from pasa_testing.scripted import ScriptedModel
 
 QUERY = "papers that use coded computation against stragglers in distributed training, not gradient accumulation"
 TITLE = "Gradient Coding: Avoiding Stragglers in Distributed Learning"

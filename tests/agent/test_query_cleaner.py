@@ -21,8 +21,8 @@ from engine.agent.query_cleaner import clean_queries, clean_query, is_restatemen
 from engine.agent.search import NO_FULLTEXT, SearchDeps, run_search
 from engine.agent.settings import AgentSettings
 from engine.events import Event, FoundBy, Notice, PapersFound, QueryIssued, SearchFinished
-from engine.models.scripted import ScriptedModel
 from engine.papers import Paper
+from pasa_testing.scripted import ScriptedModel
 
 REPLIES = Path(__file__).parent / "data" / "crawler_replies.jsonl"
 QUESTION = "Which works focus on face verification models and discuss their performance in unconstrained environments?"

@@ -29,10 +29,10 @@ from engine.events import (
     event_to_dict,
 )
 from engine.fulltext.model import BibEntry
-from engine.models.scripted import ScriptedModel
 from engine.papers import Paper
 from engine.references import Resolution
 from engine.sources.local_index import LocalIndex
+from pasa_testing.scripted import ScriptedModel
 
 QUERY = "Which works study coded computation to mitigate stragglers in distributed gradient descent?"
 

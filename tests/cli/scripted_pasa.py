@@ -1,8 +1,8 @@
 """`pasa` as a user runs it, with scripted Crawler and Selector models handed in by profile name.
 
 Run as `python -m tests.cli.scripted_pasa search "…" --json`: the real command line (pasa_desktop.cli.main)
-with `model_loader=scripted_models`. The window's search process gets the same models through
-PASA_ENGINE_MODELS=tests.cli.scripted_pasa:scripted_models, so both routes run the same search.
+with `model_loader=scripted_models`. The window's search process gets the same function as its
+services' `search_model_loader` (spawn sends it by name), so both routes run the same search.
 PASA_TEST_SELECTOR_DELAY (seconds per paper) slows the Selector so a test can stop or kill mid-search.
 """
 
@@ -12,8 +12,8 @@ import hashlib
 import os
 import sys
 
-from engine.models.scripted import ScriptedModel
 from pasa_desktop.cli.main import main
+from pasa_testing.scripted import ScriptedModel
 
 QUERIES = " language model\n[Search] neural network training\n[Search] transformer attention\n[StopSearch]"
 

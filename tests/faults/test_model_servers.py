@@ -16,8 +16,8 @@ from engine.errors import ModelError
 from engine.events import Event, Notice, SearchFinished, SearchStatus
 from engine.models.base import user_message
 from engine.models.openai_backend import OpenAICompatibleModel
-from engine.models.scripted import ScriptedModel
 from engine.papers import Paper
+from pasa_testing.scripted import ScriptedModel
 from tests.faults.server import RawServer, Reply, Seen
 
 PROMPT = user_message("Answer True or False: is 2 > 1?")

@@ -10,9 +10,9 @@ from engine.agent.queries import acronym_variant, variants_with
 from engine.agent.search import SearchDeps, run_search
 from engine.agent.settings import AgentSettings
 from engine.events import QueryIssued, SearchFinished
-from engine.models.scripted import ScriptedModel
 from engine.sources.acronyms import AcronymTable, long_form, mine
 from engine.sources.local_index import LocalIndex, build_index
+from pasa_testing.scripted import ScriptedModel
 
 
 def test_long_form_follows_the_initials_back_from_the_parenthesis() -> None:

@@ -16,9 +16,9 @@ from pathlib import Path
 from engine.agent.search import SearchDeps, run_search
 from engine.agent.settings import AgentSettings
 from engine.events import PaperScored, PapersFound
-from engine.models.scripted import ScriptedModel
 from engine.sources.local_index import LocalIndex
 from pasa_desktop.library import open_library
+from pasa_testing.scripted import ScriptedModel
 
 QUERIES = (
     "[Search] coded computation stragglers\n[Search] gradient coding distributed learning\n"

@@ -26,7 +26,7 @@ pytest.importorskip("llama_cpp")
 
 @pytest.fixture(scope="session")
 def tiny_hf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from engine.models.tiny import build_tiny_qwen2
+    from pasa_testing.tiny import build_tiny_qwen2
 
     return build_tiny_qwen2(tmp_path_factory.mktemp("tiny") / "tiny-qwen2")
 

@@ -13,7 +13,7 @@ from engine.models.base import user_message
 from engine.models.convert import convert_to_gguf
 from engine.models.memory import gguf_metadata
 from engine.models.profiles import ModelProfile, load_model
-from engine.models.tiny import TINY_EXAMPLES
+from pasa_testing.tiny import TINY_EXAMPLES
 
 
 def test_metadata_carries_tokenizer_and_template(tiny_gguf: Path, tiny_hf: Path) -> None:

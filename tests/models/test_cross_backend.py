@@ -16,8 +16,8 @@ from engine.models.base import ChatModel, Message, user_message
 from engine.models.llamacpp import LlamaCppModel
 from engine.models.openai_backend import OpenAICompatibleModel
 from engine.models.profiles import ModelProfile, load_model
-from engine.models.tiny import TINY_EXAMPLES, TINY_QUERY
 from engine.models.transformers_backend import TransformersModel
+from pasa_testing.tiny import TINY_EXAMPLES, TINY_QUERY
 
 # Builds the tiny model, its GGUF and a llama.cpp server once (~15 s of CPU): slow, but the point of the issue.
 pytestmark = pytest.mark.slow

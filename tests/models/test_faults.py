@@ -17,8 +17,8 @@ from engine.errors import ConfigError, ModelError
 from engine.models.base import user_message
 from engine.models.openai_backend import OpenAICompatibleModel
 from engine.models.profiles import ModelProfile, load_model
-from engine.models.tiny import TINY_EXAMPLES, TINY_QUERY
 from engine.papers import Paper
+from pasa_testing.tiny import TINY_EXAMPLES, TINY_QUERY
 from tests.models.conftest import FakeServer, free_port
 
 

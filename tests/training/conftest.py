@@ -33,7 +33,7 @@ QUERIES = [
 
 @pytest.fixture(scope="session")
 def tiny_qwen2(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from engine.models.tiny import build_tiny_qwen2
+    from pasa_testing.tiny import build_tiny_qwen2
 
     return build_tiny_qwen2(tmp_path_factory.mktemp("tiny-qwen2"))
 

@@ -22,10 +22,10 @@ from engine.events import (
     SearchStarted,
     SearchStatus,
 )
-from engine.models.scripted import ScriptedModel
 from engine.papers import Paper
 from pasa_desktop.gui_controller import SearchRequest
 from pasa_desktop.library import Library
+from pasa_testing.scripted import ScriptedModel
 
 QUERY = "coded computation against stragglers in distributed training, not gradient accumulation"
 THRESHOLD = 0.3

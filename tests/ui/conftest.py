@@ -10,10 +10,10 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from engine.models.scripted import ScriptedModel
 from pasa_desktop.gui_controller import AppServices
 from pasa_desktop.library import Library, open_library
 from pasa_desktop.settings import Settings
+from pasa_testing.scripted import ScriptedModel
 from tests.ui.scripted_search import ScriptedSearch
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -44,10 +44,13 @@ def make_window(qtbot, settings: Settings, library: Library):  # type: ignore[no
 
     made: list[MainWindow] = []
 
-    def make(stream: Callable | str | None = "scripted", show: bool = True) -> MainWindow:  # type: ignore[type-arg]
-        """stream: a StreamFactory, "scripted" (ScriptedSearch on the library) or None (the app's SearchService)."""
+    def make(stream: Callable | str | None = "scripted", show: bool = True,  # type: ignore[type-arg]
+             search_models: Callable[[str], ScriptedModel] | None = None) -> MainWindow:
+        """stream: a StreamFactory, "scripted" (ScriptedSearch on the library) or None (the app's SearchService
+        in a child process, whose models `search_models` makes: a module-level function, sent to it by name)."""
         factory = ScriptedSearch(library) if stream == "scripted" else stream
-        services = AppServices(settings, stream=factory, model_loader=reasoner, library=library)  # type: ignore[arg-type]
+        services = AppServices(settings, stream=factory, model_loader=reasoner, library=library,  # type: ignore[arg-type]
+                               search_model_loader=search_models)
         window = MainWindow(services)
         qtbot.addWidget(window)
         window.resize(1440, 920)

@@ -9,10 +9,10 @@ import pytest
 
 from engine.agent.explain import CANNOT_EXPLAIN
 from engine.models.base import ChatModel
-from engine.models.scripted import ScriptedModel
 from pasa_desktop.gui_controller import AppServices
 from pasa_desktop.library import Library
 from pasa_desktop.settings import Settings
+from pasa_testing.scripted import ScriptedModel
 from tests.ui.calibrated_search import QUERY, THRESHOLD, CalibratedSearch, KeywordRelevance
 from tests.ui.conftest import screenshot
 from ui import colors

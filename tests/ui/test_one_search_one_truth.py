@@ -3,7 +3,7 @@ controller, and every view of it agrees on what was selected.
 
 The command line runs as a user runs it (a subprocess of the real `pasa` entry point, scripted models handed
 in by profile name: tests/cli/scripted_pasa.py); the window runs its real search process (ProcessSearch, a
-child process with the same models through PASA_ENGINE_MODELS), on a real index built from the shared corpus,
+child process handed the same `scripted_models` as its model loader), on a real index built from the shared corpus,
 into one real library. For a finished run, a cancelled one, and one killed with SIGKILL and resumed, the
 selected set is the same in `--json`, `pasa show --selected`, `pasa export --selected`, `pasa history`,
 the Search tab and the Library view.
@@ -32,8 +32,8 @@ from PySide6.QtCore import Qt
 
 from engine.events import PaperScored
 from engine.models.profiles import ModelProfile
-from pasa_desktop.gui_controller.search_process import MODELS_ENV
 from pasa_desktop.library import Library, open_library
+from tests.cli.scripted_pasa import scripted_models
 from tests.conftest import REPO, shared_data
 
 QUERY = "neural networks for language modelling"
@@ -74,7 +74,6 @@ def env(settings, prepared_index: Path, tmp_path: Path, monkeypatch: pytest.Monk
     config = tmp_path / "config"
     config.mkdir()
     (config / "settings.json").write_text(settings.model_dump_json(), encoding="utf-8")
-    monkeypatch.setenv(MODELS_ENV, "tests.cli.scripted_pasa:scripted_models")
     monkeypatch.setenv("PASA_TEST_SELECTOR_DELAY", "0")
     base = {k: v for k, v in os.environ.items() if not k.startswith("PASA_")}
     return {**base, "PYTHONPATH": str(REPO), "PASA_DATA_DIR": str(tmp_path / "data"),
@@ -173,7 +172,7 @@ def agree(expected: set[str], views: dict[str, Any]) -> None:
 def test_one_scripted_search_agrees_everywhere(qtbot, make_window, library: Library, env, settings,  # type: ignore[no-untyped-def]
                                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     library_path = Path(settings.paths.library)
-    window = make_window(stream=None)  # the app's own search: SearchService in a child process
+    window = make_window(stream=None, search_models=scripted_models)  # SearchService in a child process
 
     # 1. Finished, through the command line.
     done = cli("search", QUERY, "--json", env=env)

@@ -16,8 +16,7 @@ import pytest
 
 from engine.events import PaperScored
 from engine.models.profiles import ModelProfile
-from engine.models.scripted import ScriptedModel
-from pasa_desktop.gui_controller.search_process import MODELS_ENV
+from pasa_testing.scripted import ScriptedModel
 from tests.conftest import shared_data
 from tests.ui.conftest import screenshot
 
@@ -36,7 +35,7 @@ def _score(prompt: str) -> float:
 
 
 def scripted_models(profile: str) -> ScriptedModel:
-    """The child search process's models (PASA_ENGINE_MODELS): a scripted Crawler and Selector;
+    """The child search process's models (the window's search_model_loader): a scripted Crawler and Selector;
     PASA_TEST_SELECTOR_DELAY slows the Selector so a test can cancel mid-scoring."""
     if profile == "selector":
         return ScriptedModel(scorer=_score, name="selector",
@@ -67,12 +66,12 @@ def real_window(make_window, settings, small_corpus, tmp_path, monkeypatch):  # 
     settings.sources.enabled = ["local"]
 
     def build(delay_s: float = 0.0):  # type: ignore[no-untyped-def]
-        monkeypatch.setenv(MODELS_ENV, "tests.ui.test_real_search:scripted_models")
         monkeypatch.setenv("PASA_TEST_SELECTOR_DELAY", str(delay_s))
         # Profiles the request names must exist (SearchRequest.plan); the child's loader makes their models.
         settings.profiles += [ModelProfile(name="crawler"), ModelProfile(name="selector")]
         settings.crawler_profile, settings.selector_profile = "crawler", "selector"
-        window = make_window(stream=None)  # the app's own search: SearchService in a child process
+        # the app's own search: SearchService in a child process, with these models
+        window = make_window(stream=None, search_models=scripted_models)
         window.search_panel.set_preset("quick")
         return window
 
