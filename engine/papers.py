@@ -76,7 +76,7 @@ class Paper:
         return f"title:{self.title_key}"
 
     def with_updates(self, **changes: object) -> Paper:
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return replace(self, **changes)  # type: ignore[arg-type]  # field names and types are checked by dataclasses.replace at run time
 
     def merged_with(self, other: Paper) -> Paper:
         """Fill this record's blanks from another record of the same paper."""

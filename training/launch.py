@@ -352,7 +352,7 @@ class SSHLauncher:
             state, message = "failed", "the remote training process ended without a final status (killed?)"
         if local.get("state") == "paused" and state == "running":
             state, message = "paused", str(local.get("message", "paused"))
-        write_status(job_dir, state, message)  # type: ignore[arg-type]
+        write_status(job_dir, state, message)  # type: ignore[arg-type]  # state is a JobState read back from the status file, typed str
         return PollResult(state, message, new_bytes=cut)
 
     def signal(self, job_dir: Path, action: str) -> None:

@@ -165,8 +165,8 @@ def run_local_selector(config: JobConfig, metrics: MetricsWriter, *, retriever: 
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, logging
 
-    # the "classifier weights newly initialised" notice is expected here; transformers leaves this unannotated
-    logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    # the "classifier weights newly initialised" notice is expected here
+    logging.set_verbosity_error()  # type: ignore[no-untyped-call]  # transformers leaves it unannotated
     opts = config.local_selector
     smoke = config.job.smoke
     if opts.threads:

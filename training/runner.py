@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingStopped as exc:
         state = "cancelled" if exc.state == "cancelled" else "failed"
         if main_proc:
-            write_status(out_dir, state, exc.message)  # type: ignore[arg-type]
+            write_status(out_dir, state, exc.message)  # type: ignore[arg-type]  # state is "cancelled" or "failed", both JobStates, typed str by the conditional
         print(f"training stopped: {exc.message}", file=sys.stderr)
         return 3 if state == "failed" else 130
     except PasaError as exc:

@@ -199,7 +199,7 @@ class ActionHandler:
                 self.window.show_error("Zotero", warning, "warning")
             for failure in report.failed:
                 self.window.show_error("Zotero", f"not sent: {failure}")
-            self.window.last_zotero_report = report  # type: ignore[attr-defined]
+            self.window.last_zotero_report = report  # type: ignore[attr-defined]  # tests read the last report
 
         self.window.run_later(lambda: self.window.services.zotero_push(rows, run_id, target), done, "Zotero")
 
@@ -209,7 +209,7 @@ class ActionHandler:
         from ui.settings_dialog import SettingsDialog
 
         dialog = SettingsDialog(self.window.services.settings, self.window, self.window.services.key_status())
-        self.window.settings_dialog = dialog  # type: ignore[attr-defined]
+        self.window.settings_dialog = dialog  # type: ignore[attr-defined]  # tests reach the open dialog
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.apply_settings(dialog.result_settings(), dialog.api_keys())
 

@@ -61,7 +61,7 @@ def restyle_plots(root: object) -> int:
     pg = sys.modules.get("pyqtgraph")
     if pg is None:  # no plot was ever made
         return 0
-    plots = root.findChildren(pg.PlotWidget)  # type: ignore[attr-defined]
+    plots = root.findChildren(pg.PlotWidget)  # type: ignore[attr-defined]  # pg is the module from sys.modules (a ModuleType): its attributes are unknown to mypy
     foreground = plot_colors()[1]
     for plot in plots:
         item = plot.getPlotItem()
@@ -79,11 +79,11 @@ def restyle_plots(root: object) -> int:
 def style_plot(plot: object, title: str = "") -> None:
     """Palette colours on a pyqtgraph PlotWidget: its default black background ignores the theme."""
     background, foreground = plot_colors()
-    plot.setBackground(background)  # type: ignore[attr-defined]
+    plot.setBackground(background)  # type: ignore[attr-defined]  # a pyqtgraph PlotWidget, typed object so this module need not import pyqtgraph
     if title:
-        plot.setTitle(title, color=foreground, size="10pt")  # type: ignore[attr-defined]
+        plot.setTitle(title, color=foreground, size="10pt")  # type: ignore[attr-defined]  # a pyqtgraph PlotWidget, typed object so this module need not import pyqtgraph
     for name in ("left", "bottom"):
-        axis = plot.getAxis(name)  # type: ignore[attr-defined]
+        axis = plot.getAxis(name)  # type: ignore[attr-defined]  # a pyqtgraph PlotWidget, typed object so this module need not import pyqtgraph
         axis.setPen(foreground)
         axis.setTextPen(foreground)
         axis.enableAutoSIPrefix(False)

@@ -111,7 +111,7 @@ class CrawlGraphView(QWidget):
     def _clicked(self, _scatter: object, points: list[object]) -> None:
         if not points or self.on_paper_clicked is None:
             return
-        index = points[0].index()  # type: ignore[attr-defined]
+        index = points[0].index()  # type: ignore[attr-defined]  # a pyqtgraph SpotItem, typed object in the sigClicked slot
         node = self._state.nodes[self._ids[index]]
         if node.kind == "paper":
             self.on_paper_clicked(node.key)

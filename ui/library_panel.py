@@ -170,7 +170,8 @@ class LibraryPanel(QWidget):
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
             item.setData(0, Qt.ItemDataRole.UserRole, (COLLECTION, c.id))
             item.setToolTip(0, c.path)
-            (items.get(c.parent_id) if c.parent_id in items else collections).addChild(item)  # type: ignore[union-attr]
+            parent = items.get(c.parent_id, collections) if c.parent_id is not None else collections
+            parent.addChild(item)
             items[c.id] = item
         if not items:
             hint = QTreeWidgetItem(["No collections yet", ""])
@@ -262,8 +263,8 @@ class LibraryPanel(QWidget):
             return
         self.current_run = None
         rows = self._gateway.search_rows(
-            text, limit=LIST_LIMIT, tag=value if kind == TAG else None,  # type: ignore[arg-type]
-            collection=value if kind == COLLECTION else None,  # type: ignore[arg-type]
+            text, limit=LIST_LIMIT, tag=value if kind == TAG else None,  # type: ignore[arg-type]  # the scope's value is the tag (str) for TAG; the item data it came from is typed object
+            collection=value if kind == COLLECTION else None,  # type: ignore[arg-type]  # and the collection id (int) for COLLECTION
         )
         self.results.set_rows(rows)
         label = {ALL: "All papers", COLLECTION: "Collection", TAG: f"Tag “{value}”"}[kind]

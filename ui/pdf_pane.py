@@ -33,7 +33,7 @@ def render_pdf_page(path: str, page: int = 0, zoom: float = 1.3) -> tuple[QImage
             raise ValueError("the PDF is password-protected")
         if doc.page_count == 0:
             raise ValueError("the PDF has no pages")
-        matrix = pymupdf.Matrix(zoom, zoom)  # type: ignore[no-untyped-call]
+        matrix = pymupdf.Matrix(zoom, zoom)  # type: ignore[no-untyped-call]  # pymupdf ships no annotations for Matrix()
         pix = doc[min(max(page, 0), doc.page_count - 1)].get_pixmap(matrix=matrix, alpha=False)
         image = QImage(pix.samples, pix.width, pix.height, pix.stride, QImage.Format.Format_RGB888)
         return image.copy(), doc.page_count  # copy: detach from pymupdf's buffer before it is freed

@@ -218,7 +218,7 @@ class SearchPanel(QWidget):
         sources = self.selected_sources() if self._source_actions else None
         tips = preset_tooltips(self._budget_settings, list(sources) if sources is not None else None)
         for i, name in enumerate(PRESETS):
-            self.presets.button(i).setToolTip(tips[name])  # type: ignore[index]
+            self.presets.button(i).setToolTip(tips[name])  # type: ignore[index]  # PRESETS lists the PresetName keys, typed str there
 
     def profiles(self) -> tuple[str, str]:
         """(crawler, selector) profile names; empty = as in Settings."""
@@ -266,9 +266,9 @@ class SearchPanel(QWidget):
         self.state = state
         self.tree_model.reset(state)
         if self.graph is not None:
-            self.graph.reset(state)  # type: ignore[attr-defined]
+            self.graph.reset(state)  # type: ignore[attr-defined]  # graph and plots are built lazily (pyqtgraph stays out of the cold start) and held as object
         if self.plots is not None:
-            self.plots.reset(state)  # type: ignore[attr-defined]
+            self.plots.reset(state)  # type: ignore[attr-defined]  # as above
         self.results.set_rows([])
         self._update_counts()
 
@@ -282,9 +282,9 @@ class SearchPanel(QWidget):
             self._pending_plot = False
             self._plotted_at = now
             if self.graph is not None and self.crawl_stack.currentIndex() == 1:
-                self.graph.redraw()  # type: ignore[attr-defined]
+                self.graph.redraw()  # type: ignore[attr-defined]  # as above
             if self.plots is not None:
-                self.plots.redraw()  # type: ignore[attr-defined]
+                self.plots.redraw()  # type: ignore[attr-defined]  # as above
         self._update_counts()
 
     def set_running(self, running: bool) -> None:
@@ -327,10 +327,10 @@ class SearchPanel(QWidget):
         self.crawl_stack.setCurrentIndex(1 if graph else 0)
         self.view_toggle.setText("Show as tree" if graph else "Show as graph")
         if graph and self.graph is not None:
-            self.graph.redraw()  # type: ignore[attr-defined]
+            self.graph.redraw()  # type: ignore[attr-defined]  # as above
 
     def _tree_current(self, current: object, _previous: object) -> None:
-        key = self.tree_model.data(current, KEY_ROLE)  # type: ignore[arg-type]
+        key = self.tree_model.data(current, KEY_ROLE)  # type: ignore[arg-type]  # currentChanged passes a QModelIndex; the slot takes object
         if key:
             self.results.table.select_key(str(key))
 

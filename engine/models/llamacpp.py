@@ -162,7 +162,7 @@ class LlamaCppModel:
                 top_p=1.0,
                 seed=seed if seed is not None else 0,
             )
-        text = out["choices"][0]["text"]  # type: ignore[index]
+        text = out["choices"][0]["text"]  # type: ignore[index]  # typed as a union with the streaming iterator; stream=False returns the dict
         return str(text)
 
     def _last_logits(self) -> np.ndarray[Any, np.dtype[np.float32]]:
@@ -205,11 +205,11 @@ class LlamaCppModel:
 
         ids = self._llm.tokenize(b" the" * tokens, add_bos=False, special=False)[:tokens]
         with self._lock:
-            self._llm.reset()  # type: ignore[no-untyped-call]
+            self._llm.reset()  # type: ignore[no-untyped-call]  # llama_cpp leaves Llama.reset unannotated
             start = time.perf_counter()
             self._llm.eval(ids)
             seconds = time.perf_counter() - start
-            self._llm.reset()  # type: ignore[no-untyped-call]
+            self._llm.reset()  # type: ignore[no-untyped-call]  # llama_cpp leaves Llama.reset unannotated
         return len(ids) / seconds
 
     def prefill_seconds(self, prompts: Sequence[Sequence[Message]]) -> tuple[int, float]:

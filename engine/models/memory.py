@@ -206,7 +206,7 @@ def available_memory_bytes() -> int | None:
 
         status = _Status()
         status.length = ctypes.sizeof(_Status)
-        if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined]
+        if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined]  # ctypes.windll exists only on Windows, where this branch runs
             return int(status.avail)
         return None
     try:

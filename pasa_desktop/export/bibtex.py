@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bibtexparser import parse_string, write_string  # type: ignore[attr-defined]
+from bibtexparser import parse_string, write_string  # type: ignore[attr-defined]  # bibtexparser re-exports these without __all__
 from bibtexparser.library import Library as BibLibrary
 from bibtexparser.model import (
     DuplicateBlockKeyBlock,
@@ -122,7 +122,7 @@ def to_entry(record: Record) -> Entry:
 
 def dumps(records: Iterable[Record]) -> str:
     library = BibLibrary([to_entry(r) for r in records])
-    fmt = BibtexFormat()  # type: ignore[no-untyped-call]
+    fmt = BibtexFormat()  # type: ignore[no-untyped-call]  # bibtexparser leaves BibtexFormat() unannotated
     fmt.indent = "  "
     fmt.block_separator = "\n\n"
     text: str = write_string(library, unparse_stack=[], bibtex_format=fmt)

@@ -48,7 +48,7 @@ def set_progress(conn: Db, run_id: int, progress: Progress) -> None:
 
 
 def _found_by_dict(found_by: FoundBy) -> dict[str, Any]:
-    data = event_to_dict(found_by)  # type: ignore[arg-type]
+    data = event_to_dict(found_by)  # type: ignore[arg-type]  # FoundBy is an engine dataclass, not an Event; the encoder handles any of them
     data.pop("type", None)
     return data
 
