@@ -165,6 +165,12 @@ def _where(profile: ModelProfile) -> str:
         return "SmolLM2-135M-Instruct (packaged)"
     if profile.kind == "openai":
         return printable(f"{redact_url(profile.base_url)} {profile.model}".strip())
+    if profile.kind == "relevance":
+        from pasa_desktop.selector_setup import selector_ready
+
+        # Listed before it exists (it trains itself on first use): say so rather than show a bare path.
+        state = "" if selector_ready(Path(profile.path)) else " (not prepared yet: pasa models prepare-selector)"
+        return printable(profile.path + state)
     return printable(profile.path or "(no path)")
 
 
@@ -216,9 +222,10 @@ def remove_profile(args: argparse.Namespace) -> int:
     if args.profile not in {p.name for p in settings.profiles}:
         settings.profile(args.profile)  # the "no such profile" error
     settings.profiles = [p for p in settings.profiles if p.name != args.profile]
-    for role in ("crawler_profile", "selector_profile"):
+    # A role whose profile goes back to its default: the embedded Crawler, the built-in relevance Selector.
+    for role, default in (("crawler_profile", "embedded"), ("selector_profile", RELEVANCE_PROFILE)):
         if getattr(settings, role) == args.profile:
-            setattr(settings, role, "embedded")
+            setattr(settings, role, default)
     save_settings(settings)
     print(f"removed profile {args.profile!r}")
     return 0

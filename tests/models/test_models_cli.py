@@ -20,9 +20,11 @@ def test_add_list_remove(tiny_gguf: Path, capsys: pytest.CaptureFixture[str]) ->
     capsys.readouterr()
     assert main(["models", "list", "--json"]) == 0
     names = [p["name"] for p in json.loads(capsys.readouterr().out)]
-    assert names == ["embedded", "cpu-tiny"]
+    assert names == ["embedded", "relevance", "cpu-tiny"]  # the built-in Selector is listed before it is prepared
+    assert main(["models", "list"]) == 0
+    assert "not prepared yet" in capsys.readouterr().out
     assert main(["models", "remove", "cpu-tiny"]) == 0
-    assert load_settings().selector_profile == "embedded"
+    assert load_settings().selector_profile == "relevance"  # back to the default Selector
     assert main(["models", "check", "nope"]) == 1  # unknown profile: a clear error, exit 1
 
 
