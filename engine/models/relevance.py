@@ -25,7 +25,6 @@ A model directory holds `relevance.npz` (weights, feature scaling, idf table) an
 from __future__ import annotations
 
 import json
-import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ import numpy.typing as npt
 from engine.errors import ModelError
 from engine.models.base import Message, ModelInfo
 from engine.models.cross_encoder import PROMPT_CONTEXT_TOKENS, parse_selector_prompt
-from engine.sources.dense import _erf, _layer_norm, find_model, read_safetensors
+from engine.sources.dense import Bert, find_model
 
 FloatArray = npt.NDArray[np.float32]
 WEIGHTS_FILE = "relevance.npz"
@@ -61,53 +60,11 @@ class MiniLMEncoder:
     def __init__(self, model_dir: Path) -> None:
         from tokenizers import Tokenizer
 
-        self.w = read_safetensors(model_dir / "model.safetensors")
-        config: dict[str, Any] = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-        self.layers = int(config["num_hidden_layers"])
-        self.heads = int(config["num_attention_heads"])
-        self.eps = float(config.get("layer_norm_eps", 1e-12))
-        self.dim = int(self.w["embeddings.word_embeddings.weight"].shape[1])
+        self.bert = Bert(model_dir)
+        self.dim = self.bert.dim
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
-
-    def _linear(self, x: FloatArray, name: str) -> FloatArray:
-        flat = x.reshape(-1, x.shape[-1]) @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"]
-        out: FloatArray = flat.reshape(*x.shape[:-1], flat.shape[-1])
-        return out
-
-    def _forward(self, ids: npt.NDArray[np.int64], mask: FloatArray) -> FloatArray:
-        """Hidden states (batch, length, hidden); `mask` is 1 for real tokens, 0 for padding."""
-        w = self.w
-        batch, length = ids.shape
-        x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:length]
-        x = x + w["embeddings.token_type_embeddings.weight"][0]
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
-        hidden = x.shape[-1]
-        size = hidden // self.heads
-        bias = ((mask - 1.0) * 1e4).astype(np.float32)[:, None, None, :]
-        for i in range(self.layers):
-            p = f"encoder.layer.{i}"
-
-            def split(t: FloatArray) -> FloatArray:
-                return t.reshape(batch, length, self.heads, size).transpose(0, 2, 1, 3)
-
-            q = split(self._linear(x, f"{p}.attention.self.query"))
-            k = split(self._linear(x, f"{p}.attention.self.key"))
-            v = split(self._linear(x, f"{p}.attention.self.value"))
-            att = q @ k.transpose(0, 1, 3, 2) / np.float32(math.sqrt(size)) + bias
-            att = np.exp(att - att.max(-1, keepdims=True))
-            att /= att.sum(-1, keepdims=True)
-            ctx = (att @ v).transpose(0, 2, 1, 3).reshape(batch, length, hidden)
-            out = self._linear(ctx, f"{p}.attention.output.dense")
-            x = _layer_norm(
-                x + out, w[f"{p}.attention.output.LayerNorm.weight"], w[f"{p}.attention.output.LayerNorm.bias"], self.eps
-            )
-            mid = self._linear(x, f"{p}.intermediate.dense")
-            mid = (0.5 * mid * (1.0 + _erf(mid / np.float32(math.sqrt(2.0))))).astype(np.float32)
-            out = self._linear(mid, f"{p}.output.dense")
-            x = _layer_norm(x + out, w[f"{p}.output.LayerNorm.weight"], w[f"{p}.output.LayerNorm.bias"], self.eps)
-        return x.astype(np.float32)
 
     def token_ids(self, texts: Sequence[str], max_tokens: int) -> list[list[int]]:
         """Word-piece ids with [CLS]/[SEP], cut to `max_tokens` as sentence-transformers cuts them."""
@@ -134,7 +91,7 @@ class MiniLMEncoder:
             for j, i in enumerate(rows):
                 batch[j, : len(ids[i])] = ids[i]
                 mask[j, : len(ids[i])] = 1.0
-            hidden = self._forward(batch, mask)
+            hidden = self.bert(batch, mask)
             pooled = (hidden * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             out[rows] = pooled / np.maximum(norms, 1e-12)

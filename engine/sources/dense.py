@@ -86,8 +86,9 @@ def _layer_norm(x: FloatArray, weight: FloatArray, bias: FloatArray, eps: float)
     return out
 
 
-class _Bert:
-    """The BERT encoder forward pass in NumPy (inference only, no padding: every row is the same length)."""
+class Bert:
+    """The BERT encoder forward pass in NumPy (inference only). Rows of a batch are the same length; with a
+    `mask`, padded positions are kept out of attention (the relevance Selector pads to the batch's longest)."""
 
     def __init__(self, model_dir: Path) -> None:
         self.w = read_safetensors(model_dir / "model.safetensors")
@@ -95,14 +96,16 @@ class _Bert:
         self.layers = int(config["num_hidden_layers"])
         self.heads = int(config["num_attention_heads"])
         self.eps = float(config.get("layer_norm_eps", 1e-12))
+        self.dim = int(self.w["embeddings.word_embeddings.weight"].shape[1])
 
     def _linear(self, x: FloatArray, name: str) -> FloatArray:
         # One 2-D product: a 3-D operand would make NumPy loop over the batch with tiny products.
         flat = x.reshape(-1, x.shape[-1]) @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"]
-        return flat.reshape(*x.shape[:-1], flat.shape[-1])
+        out: FloatArray = flat.reshape(*x.shape[:-1], flat.shape[-1])
+        return out
 
-    def __call__(self, ids: npt.NDArray[np.int64]) -> FloatArray:
-        """Hidden states (batch, length, hidden) of token ids (batch, length)."""
+    def __call__(self, ids: npt.NDArray[np.int64], mask: FloatArray | None = None) -> FloatArray:
+        """Hidden states (batch, length, hidden) of token ids (batch, length); `mask` is 1 for real tokens."""
         w = self.w
         batch, length = ids.shape
         x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:length]
@@ -110,6 +113,7 @@ class _Bert:
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
         hidden = x.shape[-1]
         size = hidden // self.heads
+        bias = None if mask is None else ((mask - 1.0) * 1e4).astype(np.float32)[:, None, None, :]
         for i in range(self.layers):
             p = f"encoder.layer.{i}"
 
@@ -119,7 +123,9 @@ class _Bert:
             q = split(self._linear(x, f"{p}.attention.self.query"))
             k = split(self._linear(x, f"{p}.attention.self.key"))
             v = split(self._linear(x, f"{p}.attention.self.value"))
-            att = q @ k.transpose(0, 1, 3, 2) / math.sqrt(size)
+            att = q @ k.transpose(0, 1, 3, 2) / np.float32(math.sqrt(size))
+            if bias is not None:
+                att = att + bias
             att = np.exp(att - att.max(-1, keepdims=True))
             att /= att.sum(-1, keepdims=True)
             ctx = (att @ v).transpose(0, 2, 1, 3).reshape(batch, length, hidden)
@@ -131,7 +137,7 @@ class _Bert:
                 self.eps,
             )
             mid = self._linear(x, f"{p}.intermediate.dense")
-            mid = (0.5 * mid * (1.0 + _erf(mid / math.sqrt(2.0)))).astype(np.float32)
+            mid = (0.5 * mid * (1.0 + _erf(mid / np.float32(math.sqrt(2.0))))).astype(np.float32)
             out = self._linear(mid, f"{p}.output.dense")
             x = _layer_norm(x + out, w[f"{p}.output.LayerNorm.weight"], w[f"{p}.output.LayerNorm.bias"], self.eps)
         return x.astype(np.float32)
@@ -139,7 +145,7 @@ class _Bert:
 
 def token_vectors(model_dir: Path, token_ids: Sequence[int], cls_id: int, sep_id: int) -> FloatArray:
     """Each token's static vector: MiniLM over "[CLS] token [SEP]", mean-pooled as sentence-transformers pools."""
-    bert = _Bert(model_dir)
+    bert = Bert(model_dir)
     ids = np.asarray(token_ids, dtype=np.int64)
     out = np.zeros((len(ids), bert.w["embeddings.word_embeddings.weight"].shape[1]), dtype=np.float32)
     for start in range(0, len(ids), _BATCH):
