@@ -5,6 +5,7 @@ PySide6 is imported only on the GUI path, so `pasa search …` never pays for Qt
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import traceback
@@ -26,7 +27,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     multiprocessing.freeze_support()
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] == "gui":
-        return run_gui(args[1:])
+        # As the command line does (pasa_desktop/cli/main.py): what the window and its search and training
+        # children write (library, index, cache, backups) is the user's alone, files 0600 and folders 0700.
+        old_umask = os.umask(0o077)
+        try:
+            return run_gui(args[1:])
+        finally:
+            os.umask(old_umask)
     from pasa_desktop.cli.main import main as cli_main
 
     return cli_main(args)

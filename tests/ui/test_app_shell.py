@@ -49,6 +49,20 @@ def test_window_opens_from_the_launcher_quickly(tmp_path: Path) -> None:
     assert seconds < 5.0  # the ≤ 2 s target is measured (median of 5) by benchmarks/ui_responsiveness.py
 
 
+def test_the_window_process_writes_private_files() -> None:
+    # What the window and its children create (library, index, cache) is the user's alone, files 0600 and
+    # folders 0700, as on the command line: the GUI path runs under umask 077 and restores it after.
+    code = (
+        "import os, ui.launcher as l\n"
+        "os.umask(0o022)\n"
+        "l.run_gui = lambda args: print('inside', oct(os.umask(0o077))) or 0\n"
+        "l.main(['gui'])\n"
+        "print('after', oct(os.umask(0o022)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["inside", "0o77", "after", "0o22"], out.stderr
+
+
 def test_engine_errors_land_in_the_notification_area(qtbot, make_window) -> None:  # type: ignore[no-untyped-def]
     async def broken(request: SearchRequest, cancel: asyncio.Event) -> AsyncIterator[tuple[int, Event]]:
         raise SourceOffline("arxiv", "network unreachable", hint="check the connection or use the offline index")
