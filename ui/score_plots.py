@@ -18,6 +18,13 @@ from ui.crawl_state import CrawlState
 BINS = np.linspace(0.0, 1.0, 21)
 
 
+
+def threshold_text(value: float) -> str:
+    """Two decimals, or three where two would round the real threshold (0.125 is not "0.12")."""
+    exact = f"{value:.3f}".rstrip("0")
+    return exact if len(exact.split(".")[-1]) > 2 else f"{value:.2f}"
+
+
 class ScorePlots(QWidget):
     def __init__(self, state: CrawlState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,7 +94,7 @@ class ScorePlots(QWidget):
         self._threshold.setVisible(by_threshold)
         if by_threshold:
             self._threshold.setValue(state.threshold)
-            self._threshold.label.setFormat(f"select > {state.threshold:.2f}")
+            self._threshold.label.setFormat(f"select > {threshold_text(state.threshold)}")
         brushes = [pg.mkBrush(colors.score_color(float(c))) for c in self._centres]
         self._bars.setOpts(brushes=brushes)
 
