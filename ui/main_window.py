@@ -125,7 +125,7 @@ class MainWindow(WindowHost):
 
     def _show_selector_setup(self) -> None:
         """The relevance Selector's first-use preparation in the status bar; hidden once it is ready."""
-        from pasa_desktop.selector_setup import setup_status
+        from pasa_desktop.selector_setup import preparation_blocker, setup_status
 
         status = setup_status()
         if status.ready:
@@ -137,9 +137,12 @@ class MainWindow(WindowHost):
             f"Selector: preparing ({status.done:,}/{status.total:,})" if status.stage == "embed" and status.running
             else "Selector: preparing" if status.running else "Selector: not prepared"
         )
+        blocker = "" if status.running else preparation_blocker(self.services.settings)
+        if blocker:
+            self.selector_setup_text.setText("Selector: cannot be prepared here")
         self.selector_setup_text.setToolTip(
-            status.describe() + " Searches meanwhile use the embedded model; `pasa models prepare-selector` "
-            "prepares it in a terminal."
+            status.describe() + (f" {blocker}" if blocker else "") + " Searches meanwhile use the embedded "
+            "model; `pasa models prepare-selector` prepares it in a terminal."
         )
 
     # -- start-up ----------------------------------------------------------------------------------

@@ -463,7 +463,9 @@ def prepare_selector_command(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     if args.status:
-        print(selector_setup.setup_status().describe())
+        status = selector_setup.setup_status()
+        blocker = "" if status.ready or status.running else selector_setup.preparation_blocker(settings)
+        print(f"{status.describe()} {blocker}".strip())
         return 0
     if selector_setup.selector_ready():
         print(f"The relevance Selector is ready ({selector_setup.relevance_dir()}).")

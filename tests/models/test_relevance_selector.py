@@ -172,6 +172,16 @@ def test_a_search_before_the_selector_is_ready_runs_and_says_so(
     assert isinstance(finished, SearchFinished) and finished.results
     # The embedded model scored the top papers, as before: its scores, not the relevance model's.
     assert len([e for e in events if isinstance(e, PaperScored)]) == 2
+    # Where it can never be prepared (no training questions beside the corpus, none named), it says why
+    # instead of promising a model that never comes.
+    monkeypatch.delenv("PASA_TRAIN_QUERIES", raising=False)
+    monkeypatch.delenv("PASA_CORPUS", raising=False)
+    bare = settings.model_copy(update={"paths": settings.paths.model_copy(update={"corpus": ""})})
+    assert "cannot be prepared yet" in selector_setup.preparation_blocker(bare)
+    _name, bare_notice = selector_setup.selector_for_search(bare)
+    assert bare_notice is not None and "train.jsonl" in bare_notice.message
+    monkeypatch.setenv("PASA_TRAIN_QUERIES", str(tmp_path / "train.jsonl"))
+    assert selector_setup.preparation_blocker(bare) == ""
 
 
 def test_a_ready_selector_is_used_and_selects_by_its_recorded_rule(
