@@ -151,7 +151,7 @@ class SelectRule:
     min_selected: int = 0
 
     def describe(self) -> str:
-        text = f"P > {self.threshold:.2f}"
+        text = f"P > {self.threshold:.3g}"  # 0.125 as recorded, not a rounded 0.12
         if self.min_selected:
             text += f", and at least the best {self.min_selected} by rank"
         return text
