@@ -142,18 +142,21 @@ def ensure(args: argparse.Namespace) -> int:
     settings = load_settings()
     if not settings.index_path().exists() and settings.corpus_path() is None:
         return 0
-    if not index_lifecycle.check(settings.index_path()).ready:
-        ensure_with_progress(settings)
-    _start_selector_preparation(settings)
+    # One check of the index (0.04-0.1 s on the full one): ensure_with_progress makes it and builds or
+    # repairs only when needed; with the offline source off, the index is only looked at.
+    health = ensure_with_progress(settings) or index_lifecycle.check(settings.index_path())
+    if health.ready:
+        _start_selector_preparation(settings)
     return 0
 
 
 def _start_selector_preparation(settings: Settings) -> None:
     """First use: the default Selector trains itself in the background, niced (pasa_desktop/selector_setup.py);
-    searches run meanwhile with the embedded model and say so. Nothing when it is ready or already running."""
+    searches run meanwhile with the embedded model and say so. Nothing when it is ready or already running.
+    The caller has checked that the index is ready (the Selector learns from its search results)."""
     from pasa_desktop.selector_setup import start_background
 
-    if index_lifecycle.check(settings.index_path()).ready and start_background(settings) is not None:
+    if start_background(settings) is not None:
         stderr_console().print(
             "Preparing the relevance Selector in the background (a few minutes; `pasa models prepare-selector "
             "--status` shows how far it is). Searches run meanwhile and say so.",
