@@ -12,7 +12,7 @@ from typing import Any
 from rich.table import Table
 
 from engine.errors import InputError
-from engine.events import Counts, Notice, Progress, RankedPaper, SearchFinished, SearchStatus
+from engine.events import Counts, Notice, Progress, RankedPaper, SearchFinished, SearchStarted, SearchStatus
 from pasa_desktop.cli.progress import counts_fields, search_progress, stderr_console
 from pasa_desktop.search_request import SOURCES, SearchPlan, SearchRequest
 from pasa_desktop.search_service import SearchService
@@ -95,6 +95,7 @@ async def _run(args: argparse.Namespace, plan: SearchPlan) -> int:
     # cannot be caught; the run's lease then reads "interrupted" (library/leases.py).
     loop.add_signal_handler(signal.SIGTERM, cancel.set)
     finished: SearchFinished | None = None
+    started: SearchStarted | None = None
     run_id = 0
     try:
         with search_progress(console) as bar:
@@ -116,6 +117,8 @@ async def _run(args: argparse.Namespace, plan: SearchPlan) -> int:
                     console.print(
                         f"[{'red' if event.level == 'error' else 'yellow'}]{event.source}: {event.message}[/]"
                     )
+                elif isinstance(event, SearchStarted):
+                    started = event
                 elif isinstance(event, SearchFinished):
                     finished = event
         assert finished is not None
@@ -123,7 +126,7 @@ async def _run(args: argparse.Namespace, plan: SearchPlan) -> int:
         if args.json:
             print(json.dumps(results_json(run_id, finished), ensure_ascii=False, indent=1), flush=True)
         else:
-            print_table(finished, args.top, run_id)
+            print_table(finished, args.top, run_id, started.settings if started is not None else {})
         if finished.status == SearchStatus.CANCELLED and library is not None:
             console.print(f"Interrupted: resume with `pasa search --resume {run_id}`.")
     finally:
@@ -184,7 +187,22 @@ def found_by_label(item: RankedPaper, numbers: dict[str, int]) -> str:
     return shown + (f" +{len(labels) - 3}" if len(labels) > 3 else "")
 
 
-def print_table(finished: SearchFinished, top: int, run_id: int) -> None:
+def score_legend(settings: dict[str, Any]) -> str:
+    """What the score and sel columns mean for this run (its resolved settings, as SearchStarted
+    recorded them): a calibrated probability and its recorded rule, or plainly an uncalibrated score."""
+    rule = settings.get("select_rule", "threshold")
+    if rule == "top_unrejected":
+        sel = f"sel: the best {settings.get('select_k', 1)} by rank"
+    else:
+        sel = f"sel: score > {settings.get('select_threshold', 0.5):.3g}"
+        if settings.get("select_min"):
+            sel += f", and at least the best {settings['select_min']} by rank"
+    if settings.get("selector_calibrated"):
+        return f"score: P(relevant), calibrated on held-out training questions; {sel}"
+    return f"score: the Selector model's P(True), not calibrated (not a probability of relevance); {sel}"
+
+
+def print_table(finished: SearchFinished, top: int, run_id: int, settings: dict[str, Any] | None = None) -> None:
     from rich.console import Console
 
     console = Console(file=sys.stdout, highlight=False, width=max(Console().width, 120))
@@ -212,6 +230,8 @@ def print_table(finished: SearchFinished, top: int, run_id: int) -> None:
             found_by_label(item, numbers),
         )
     console.print(table)
+    if settings:
+        console.print(f"[dim]{score_legend(settings)}[/]")
     for query, n in numbers.items():
         console.print(f"[dim]Q{n}: {query}[/]")
     if finished.message:
