@@ -6,7 +6,7 @@ Run:  nice -n 5 python benchmarks/crawler_queries.py fill  [--first 100] [--reco
 `fill` asks the embedded SmolLM2 Crawler PaSa's search prompt for the first N train questions, exactly
 as engine/agent/crawler.py does (same prompt, prefix, decoding, token budget), and caches each raw
 reply (benchmarks/quality.py's cache, keyed by the exact call). The first `--record` replies are also
-written, raw, to tests/agent/data/crawler_replies.jsonl: the query cleaner's tests run on them.
+written, raw, to tests/engine/agent/data/crawler_replies.jsonl: the query cleaner's tests run on them.
 
 `table` runs the real search loop (engine.agent.search.run_search: the question, its deterministic
 variants with the index's acronyms, BM25F with feedback and the dense ranking, the real ranking) over

@@ -7,7 +7,7 @@ silent resets, and the time Ctrl-C takes to stop a search. Results go to benchma
 
 Each probe runs `python -m pasa_desktop.cli.main …` in a subprocess with the tree as its working
 directory (so that tree's code is imported) and its own PASA_DATA_DIR. Misbehaving servers are
-loopback servers in this process (tests/faults/server.py). `--index` enables the probes that run a
+loopback servers in this process (tests/pasa_desktop/faults/server.py). `--index` enables the probes that run a
 real search (a failing Selector server; Ctrl-C), which need the offline index.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.faults.server import RawServer, Reply, Seen  # noqa: E402
+from tests.pasa_desktop.faults.server import RawServer, Reply, Seen  # noqa: E402
 
 SECRETS = ("hunter2secret", "sk-live-4f9a8b7c6d5e4f3a2b1c", "zk-probe-secret-1", "Bearer sk-echo")
 HUGE = "99999999999999999999"

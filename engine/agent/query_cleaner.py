@@ -7,8 +7,8 @@ Query: …"), labels its items ("Query:", "Method:", "The answer is:", "Availabl
 whole numbered list into one line, or repeats the user's question, sometimes several times over.
 `clean_queries` turns such raw items into search strings: lists are split, labels and markup
 stripped, repeated phrases collapsed; prompt echoes, restatements of the question, and strings too
-short or too long to be a search query are dropped. The cases in tests/agent/test_query_cleaner.py
-come from the embedded model's real replies (tests/agent/data/crawler_replies.jsonl).
+short or too long to be a search query are dropped. The cases in tests/engine/agent/test_query_cleaner.py
+come from the embedded model's real replies (tests/engine/agent/data/crawler_replies.jsonl).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import pytest
 
 from engine.events import FoundBy, PaperScored, PapersFound, QueryIssued, SearchFinished, SearchStatus
 from pasa_desktop.library import migrations, open_library
-from tests.library.conftest import make_paper
+from tests.pasa_desktop.library.conftest import make_paper
 
 PREVIOUS = migrations.SCHEMA_VERSION - 1
 

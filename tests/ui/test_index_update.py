@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QApplication, QInputDialog
 
 from engine.sources.local_index import build_index
 from pasa_desktop.offline_index import index_health
-from tests.index.arxiv_rows import write_snapshot
-from tests.index.conftest import DATA
-from tests.sources.fake_server import FakeServer, Reply
+from tests.engine.index.arxiv_rows import write_snapshot
+from tests.engine.index.conftest import DATA
+from tests.engine.sources.fake_server import FakeServer, Reply
 
 
 def test_the_window_updates_the_offline_index(qtbot, make_window, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

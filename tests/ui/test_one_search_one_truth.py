@@ -2,7 +2,7 @@
 controller, and every view of it agrees on what was selected.
 
 The command line runs as a user runs it (a subprocess of the real `pasa` entry point, scripted models handed
-in by profile name: tests/cli/scripted_pasa.py); the window runs its real search process (ProcessSearch, a
+in by profile name: tests/pasa_desktop/cli/scripted_pasa.py); the window runs its real search process (ProcessSearch, a
 child process handed the same `scripted_models` as its model loader), on a real index built from the shared corpus,
 into one real library. For a finished run, a cancelled one, and one killed with SIGKILL and resumed, the
 selected set is the same in `--json`, `pasa show --selected`, `pasa export --selected`, `pasa history`,
@@ -33,7 +33,7 @@ from PySide6.QtCore import Qt
 from engine.events import PaperScored
 from engine.models.profiles import ModelProfile
 from pasa_desktop.library import Library, open_library
-from tests.cli.scripted_pasa import scripted_models
+from tests.pasa_desktop.cli.scripted_pasa import scripted_models
 from tests.conftest import REPO, shared_data
 
 QUERY = "neural networks for language modelling"
@@ -84,7 +84,7 @@ def env(settings, prepared_index: Path, tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def _argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "tests.cli.scripted_pasa", *args]
+    return [sys.executable, "-m", "tests.pasa_desktop.cli.scripted_pasa", *args]
 
 
 def cli(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:

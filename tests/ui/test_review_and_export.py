@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 
 from tests.ui.conftest import screenshot
 from tests.ui.scripted_search import ScriptedSearch
-from tests.zotero.fake_zotero import FakeZotero
+from tests.pasa_desktop.zotero.fake_zotero import FakeZotero
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from pasa_desktop.settings import Settings, settings_file
 from pasa_desktop.zotero import WebApiClient
 from pasa_desktop.zotero.webapi import saved_credentials
 from pasa_testing.scripted import ScriptedModel
-from tests.zotero.fake_zotero import FakeZotero
+from tests.pasa_desktop.zotero.fake_zotero import FakeZotero
 from ui.model_test import ModelTestWidget
 from ui.settings_dialog import SettingsDialog
 
