@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import partial
 
 from PySide6.QtCore import QObject
 
@@ -38,7 +39,7 @@ def test_one_worker_runs_calls_in_order(qtbot) -> None:  # type: ignore[no-untyp
         return i
 
     for i in range(5):
-        background.run(lambda i=i: slower_first(i), order.append)
+        background.run(partial(slower_first, i), order.append)
     qtbot.waitUntil(lambda: len(order) == 5, timeout=5000)
     assert order == [0, 1, 2, 3, 4]
 
