@@ -1,9 +1,12 @@
 """The training panel: SFT data preview, a job form, launch/pause/cancel, live metric plots, checkpoints.
 
-Self-contained: the main window embeds it and listens to `profile_requested(ModelProfile)`. Nothing
-slow runs on the GUI thread: building data, launching (an SSH upload) and polling a job (an SSH
-round trip) run on a one-thread executor whose futures a QTimer collects; the metrics stream is read
-incrementally (a few new lines per tick) from the job's local mirror.
+Self-contained: the main window embeds it and listens to `profile_requested(ModelProfile)`. Every
+training question (what a job needs, starting it, its metrics and status, cancelling, checkpoints) goes
+to the app layer's training service, the same code `pasa train` runs, so the two never disagree; this
+module only renders the answers in the panel's words (ui/training_needs.py). Nothing slow runs on the
+GUI thread: building data, launching (an SSH upload) and polling a job (an SSH round trip) run on a
+one-thread executor whose futures a QTimer collects; the metrics stream is read incrementally (a few
+new lines per tick) from the job's local mirror. The plots take the application palette (light or dark).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
@@ -21,6 +24,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -38,20 +42,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.models.profiles import ModelProfile
-from training.config import JobConfig, parse_config
-from training.metrics import FINAL_STATES, METRICS_FILE, MetricsTail, list_checkpoints, read_status
-from ui.training_needs import cuda_available, describe_missing, gpu_note, in_panel_terms, missing_for
+from pasa_desktop import training_service as training
+from pasa_desktop.training_service import JobConfig
+from ui import colors
+from ui.training_needs import in_panel_terms
 
-PLOTTED = (
-    ("loss", "loss"),
-    ("reward", "reward"),
-    ("kl", "KL"),
-    ("value_loss", "value loss"),
-    ("lr", "learning rate"),
-    ("tokens_per_s", "tokens/s"),
-    ("gpu_mem", "GPU memory (GiB)"),
-)
+PLOTTED = training.METRICS
+
+
+def _optional_path(edit: QLineEdit) -> Path | None:
+    text = edit.text().strip()
+    return Path(text) if text else None
 
 
 def _path_row(edit: QLineEdit, pick_dir: bool = False) -> QWidget:
@@ -90,7 +91,7 @@ class TrainingPanel(QWidget):
         self._converting = False
         self._poll_future: Future[Any] | None = None
         self.job_dir: Path | None = None
-        self._tail: MetricsTail | None = None
+        self._watch: training.JobWatch | None = None
         self._series: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k, _ in PLOTTED}
         self._paused = False
         self.state = "idle"
@@ -152,44 +153,35 @@ class TrainingPanel(QWidget):
         return page
 
     def load_preview(self) -> None:
-        from training.data import preview
-
         path = Path(self.data_file.text().strip())
         if not path.is_file():
             self.counts_label.setText(f"File not found: {path}")
             return
-        self._submit(lambda: preview(path, 200), self._show_preview)
+        self._submit(lambda: training.preview_data(path, 200), self._show_preview)
 
     def _show_preview(self, result: Any) -> None:
         if isinstance(result, Exception):
-            self.counts_label.setText(f"Cannot read the data: {result}")
+            self.counts_label.setText(f"Cannot read the data: {in_panel_terms(str(result))}")
             return
-        table, report = result
-        self.counts_label.setText(report.summary() + "".join(f"\n  skipped: {s}" for s in report.skipped[:5]))
-        self.preview_table.setRowCount(len(table))
-        for i, row in enumerate(table):
+        assert isinstance(result, training.DataPreview)
+        self.counts_label.setText(result.summary + "".join(f"\n  skipped: {s}" for s in result.skipped[:5]))
+        self.preview_table.setRowCount(len(result.rows))
+        for i, row in enumerate(result.rows):
             for j, key in enumerate(("kind", "prompt", "reply")):
                 item = QTableWidgetItem(row[key].replace("\n", " ⏎ ")[:300])
                 item.setToolTip(row[key][:2000])
                 self.preview_table.setItem(i, j, item)
 
-    def _build_data(self, role: str) -> None:
-        from training.data import IndexRetriever, build_crawler_data, build_selector_data
-
-        queries = Path(self.data_queries.text().strip()) if self.data_queries.text().strip() else None
-        decisions = Path(self.data_decisions.text().strip()) if self.data_decisions.text().strip() else None
-        index = Path(self.data_index.text().strip())
+    def _build_data(self, role: Literal["selector", "crawler"]) -> None:
+        queries = _optional_path(self.data_queries)
+        decisions = _optional_path(self.data_decisions)
+        index = _optional_path(self.data_index)  # empty: the app's index
         out = Path(self.data_file.text().strip() or f"{role}_sft.jsonl")
         self.data_file.setText(str(out))
         self.counts_label.setText(f"Building {role} data…")
 
         def work() -> Any:
-            retriever = IndexRetriever(index) if queries else None
-            if role == "selector":
-                return build_selector_data(queries, out, retriever=retriever, decisions=decisions)
-            if retriever is None or queries is None:
-                raise ValueError("Crawler data needs a query file and an index")
-            return build_crawler_data(queries, out, retriever=retriever)
+            return training.build_data(role, out, queries=queries, index=index, decisions=decisions)
 
         self._submit(work, lambda r: self.load_preview() if not isinstance(r, Exception) else self._show_preview(r))
 
@@ -281,7 +273,7 @@ class TrainingPanel(QWidget):
             "launch": {"mode": self.launch_mode.currentText(), "host": self.host.text().strip(),
                        "num_processes": self.gpus.value()},
         }
-        return parse_config(raw)
+        return training.job_from_form(raw)
 
     def _save_toml(self) -> None:
         try:
@@ -316,13 +308,27 @@ class TrainingPanel(QWidget):
                   self.attach_button):
             buttons.addWidget(b)
         layout.addLayout(buttons)
-        pg.setConfigOptions(antialias=True, background="w", foreground="k")
-        self.plots = pg.GraphicsLayoutWidget()
+        # One PlotWidget per metric, coloured from the application palette (ui/colors.py): a theme switch
+        # restyles every PlotWidget in the window, these included. No global pyqtgraph background: it
+        # would also paint the search tab's plots white in the dark theme.
+        self.plots = QWidget()
+        grid = QGridLayout(self.plots)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(4)
         self.curves: dict[str, Any] = {}
+        self.plot_widgets: dict[str, pg.PlotWidget] = {}
         for i, (key, title) in enumerate(PLOTTED):
-            plot = self.plots.addPlot(row=i // 3, col=i % 3, title=title)
+            plot = pg.PlotWidget()
+            colors.style_plot(plot, title)
+            plot.setMenuEnabled(False)
             plot.showGrid(x=True, y=True, alpha=0.3)
-            self.curves[key] = plot.plot([], [], pen=pg.mkPen((40, 90, 200), width=2), symbol="o", symbolSize=4)
+            plot.setMinimumSize(120, 90)
+            self.plot_widgets[key] = plot
+            self.curves[key] = plot.plot(
+                [], [], pen=pg.mkPen(colors.QUERY, width=2), symbol="o", symbolSize=4,
+                symbolBrush=colors.QUERY, symbolPen=colors.QUERY, antialias=True,
+            )
+            grid.addWidget(plot, i // 3, i % 3)
         layout.addWidget(self.plots, 3)
         lower = QHBoxLayout()
         box = QGroupBox("Checkpoints")
@@ -367,20 +373,17 @@ class TrainingPanel(QWidget):
     def launch(self) -> None:
         try:
             config = self.job_config()
-            config.validate_for_run()
         except Exception as exc:
             self._refuse(str(exc))
             return
         self.launch_config(config)
 
     def launch_local_selector(self) -> None:
-        queries = self.queries_file.text().strip() or self.data_queries.text().strip()
-        index = self.index_file.text().strip() or self.data_index.text().strip()
-        out = self.output_dir.text().strip() or "runs/local-selector"
+        queries = _optional_path(self.queries_file) or _optional_path(self.data_queries)
+        index = _optional_path(self.index_file) or _optional_path(self.data_index)  # none: the app's index
+        out = Path(self.output_dir.text().strip() or "runs/local-selector")
         try:
-            config = parse_config({"job": {"kind": "local-selector", "output_dir": out, "smoke": self.smoke.isChecked()},
-                                   "data": {"queries": queries, "index": index}})
-            config.validate_for_run()
+            config = training.local_selector_job(queries=queries, index=index, out=out, smoke=self.smoke.isChecked())
         except Exception as exc:
             self._refuse(str(exc))
             return
@@ -393,24 +396,23 @@ class TrainingPanel(QWidget):
         self._log(text)
 
     def launch_config(self, config: JobConfig) -> None:
-        from training.launch import start_job
-
-        # Checked here, before a process is started: a job that dies on `No module named 'torch'` says
-        # nothing about what to do, and this costs no import (find_spec only).
-        missing = missing_for(config)
-        if missing:
+        # The service's checks, before a process is started (the ones `pasa train` makes): settings,
+        # data files, packages. A job that dies on `No module named 'torch'` says nothing about what
+        # to do, and this costs no import (find_spec only).
+        check = training.check_job(config)
+        if not check.ok:
             self.state = "idle"
-            self._refuse(describe_missing(config, missing))
+            self._refuse(check.text())
             self._update_buttons()
             return
         self.state = "queued"
         self.status_label.setText(f"Starting {config.job.kind} job…")
         self._update_buttons()
-        needs_gpu_check = config.job.kind in ("sft", "ppo") and not config.job.smoke
+        probe_gpu = training.needs_gpu_probe(config)
 
         def work() -> tuple[Path, str]:
-            note = gpu_note(config, cuda_available()) if needs_gpu_check else ""  # imports torch: off the GUI thread
-            return start_job(config), note
+            note = training.gpu_need(config, training.cuda_available()) if probe_gpu else None  # imports torch
+            return training.start(config), note.message if note else ""
 
         self._submit(work, self._started)
 
@@ -425,17 +427,18 @@ class TrainingPanel(QWidget):
         job_dir, note = result
         self.attach(Path(job_dir))
         if note:
-            self._log(note)
+            self._log(in_panel_terms(note))
         self.job_started.emit(str(job_dir))
 
     def attach(self, job_dir: Path) -> None:
         """Watch a job directory (started here, by the CLI, or on a remote machine earlier)."""
         self.job_dir = job_dir
-        self._tail = MetricsTail(job_dir / METRICS_FILE)
+        self._watch = training.JobWatch(job_dir)
+        self._poll_future = None  # a poll of the previous job answers for that job: dropped
         self._series = {k: ([], []) for k, _ in PLOTTED}
         for curve in self.curves.values():
             curve.setData([], [])
-        self.state = str(read_status(job_dir).get("state", "queued"))
+        self.state = self._watch.status().state
         self._log(f"Watching {job_dir}")
         self._read_metrics()
         self._refresh_checkpoints()
@@ -450,14 +453,12 @@ class TrainingPanel(QWidget):
         self._control("resume" if self.state == "paused" else "pause")
 
     def _control(self, action: str) -> None:
-        from training.launch import launcher_for
-
         job_dir = self.job_dir
         if job_dir is None:
             return
         if action == "cancel":
             self.status_label.setText("Cancelling…")
-        self._submit(lambda: launcher_for(job_dir).signal(job_dir, action),
+        self._submit(lambda: training.control(job_dir, action),
                      lambda r: self._log(f"{action}: {r}" if isinstance(r, Exception) else f"{action} sent"))
 
     # ------------------------------------------------------------- live updates
@@ -470,50 +471,41 @@ class TrainingPanel(QWidget):
             future, done = item
             exc = future.exception()
             done(exc if exc is not None else future.result())
-        if self.job_dir is None:
+        watch = self._watch
+        if watch is None:
             return
         self._read_metrics()
-        if self._poll_future is None and self.state not in FINAL_STATES:
-            from training.launch import launcher_for
-
-            job_dir = self.job_dir
-            self._poll_future = self._executor.submit(lambda: launcher_for(job_dir).poll(job_dir))
+        if self._poll_future is None and not training.is_final(self.state):
+            self._poll_future = self._executor.submit(watch.poll)
         elif self._poll_future is not None and self._poll_future.done():
             future, self._poll_future = self._poll_future, None
             exc = future.exception()
             if exc is not None:
                 self.status_label.setText(f"Cannot read the job: {in_panel_terms(str(exc))}")
                 return
-            result = future.result()
+            result: training.JobStatus = future.result()
             changed = result.state != self.state
             self.state = result.state
-            message = in_panel_terms(result.message)
-            self.status_label.setText(message if message.startswith(result.state) else f"{result.state}: {message}")
+            self.status_label.setText(in_panel_terms(result.line()))
             if changed:
                 self._refresh_checkpoints()
                 self._update_buttons()
 
     def _read_metrics(self) -> None:
-        if self._tail is None:
+        if self._watch is None:
             return
-        rows = self._tail.read_new()
+        points, events = self._watch.read_new()
+        for event in events:
+            self._log(f"[{event.name}] {event.message}")
+            if event.name == "checkpoint":
+                self._refresh_checkpoints()
         touched = False
-        for row in rows:
-            if "event" in row:
-                self._log(f"[{row['event']}] {row.get('message', '')}")
-                if row["event"] == "checkpoint":
-                    self._refresh_checkpoints()
-                continue
-            step = row.get("step")
-            if not isinstance(step, (int, float)):
-                continue
-            for key, _ in PLOTTED:
-                value = row.get(key)
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    xs, ys = self._series[key]
-                    xs.append(float(step))
-                    ys.append(float(value))
-                    touched = True
+        for point in points:
+            for key, value in point.values.items():
+                xs, ys = self._series[key]
+                xs.append(point.step)
+                ys.append(value)
+                touched = True
         if touched:
             for key, (xs, ys) in self._series.items():
                 self.curves[key].setData(xs, ys)
@@ -522,7 +514,7 @@ class TrainingPanel(QWidget):
         if self.job_dir is None:
             return
         current = [self.checkpoint_list.item(i).toolTip() for i in range(self.checkpoint_list.count())]
-        found = [str(p) for p in list_checkpoints(self.job_dir)]
+        found = [str(p) for p in training.checkpoints(self.job_dir)]
         if found != current:
             self.checkpoint_list.clear()
             for path in found:
@@ -538,12 +530,8 @@ class TrainingPanel(QWidget):
         if item is None:
             return
         path = Path(item.toolTip())
-        from engine.models.cross_encoder import META_FILE
-
-        kind = "cross-encoder" if (path / META_FILE).exists() else "transformers"
-        name = self._profile_name(path)
-        profile = ModelProfile(name=name, kind=kind, path=str(path))
-        self._log(f"Registered profile {name!r} ({kind})")
+        profile = training.checkpoint_profile(path, self._profile_name(path))
+        self._log(f"Registered profile {profile.name!r} ({profile.kind})")
         self.profile_requested.emit(profile)
 
     def _profile_name(self, checkpoint: Path) -> str:
@@ -556,16 +544,13 @@ class TrainingPanel(QWidget):
             return
         path = Path(item.toolTip())
         quant = self.gguf_quant.currentText()
-        out = path.parent / f"{path.name}.{quant}.gguf"
         name = f"{self._profile_name(path)}-{quant}"
         self._converting = True
         self._update_buttons()
         self._log(f"Converting {path.name} to GGUF ({quant})…")
 
-        def work() -> Path:
-            from engine.models.convert import convert_to_gguf
-
-            return convert_to_gguf(path, out, quant)
+        def work() -> Any:
+            return training.convert_checkpoint(path, quant, name)
 
         def done(result: Any) -> None:
             self._converting = False
@@ -574,9 +559,8 @@ class TrainingPanel(QWidget):
                 hint = getattr(result, "hint", "")
                 self._log(f"GGUF conversion failed: {result}" + (f" ({hint})" if hint else ""))
                 return
-            profile = ModelProfile(name=name, kind="gguf", path=str(result))
-            self._log(f"Wrote {result}; registered profile {name!r} (gguf)")
-            self.profile_requested.emit(profile)
+            self._log(f"Wrote {result.path}; registered profile {name!r} (gguf)")
+            self.profile_requested.emit(result)
 
         # Its own thread: a conversion takes minutes and must not hold up the job's status polling.
         self._pending.append((self._convert_executor.submit(work), done))
@@ -591,10 +575,7 @@ class TrainingPanel(QWidget):
         self._timer.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._convert_executor.shutdown(wait=False, cancel_futures=True)
-        from training.launch import children, stop_group
-
-        for pid in children():
-            stop_group(pid, grace_s=3.0)
+        training.stop_own_jobs(grace_s=3.0)
 
     def showEvent(self, event: Any) -> None:
         # The main window closes without closing its tabs: watch the top-level window and the app.

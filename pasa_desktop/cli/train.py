@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -65,85 +64,79 @@ def register(sub: Any) -> None:
     train.set_defaults(handler=lambda args: (train.print_help(), 2)[1])
 
 
-def _index_path(arg: Path | None) -> Path:
-    if arg is not None:
-        return arg
-    from pasa_desktop.settings import load_settings
-
-    return load_settings().index_path()
-
-
 def _data(args: argparse.Namespace) -> int:
-    from training.data import IndexRetriever, build_crawler_data, build_selector_data, preview
+    from pasa_desktop import training_service as training
 
     if args.role == "preview":
         if args.out is None:
             raise InputError("preview needs --out FILE (the SFT file to read)")
-        table, report = preview(args.out, args.show)
+        result = training.preview_data(args.out, args.show)
     else:
         if args.out is None:
             raise InputError(f"`pasa train data {args.role}` needs --out FILE")
         if args.queries is None and not (args.role == "selector" and args.decisions):
             raise InputError("give --queries (and for the selector optionally --decisions)")
-        retriever = IndexRetriever(_index_path(args.index)) if args.queries else None
-        if args.role == "selector":
-            report = build_selector_data(
-                args.queries, args.out, retriever=retriever, decisions=args.decisions,
-                negatives_per_query=args.negatives, limit=args.limit,
-            )
-        else:
-            assert retriever is not None
-            report = build_crawler_data(args.queries, args.out, retriever=retriever, limit=args.limit)
-        table, _ = preview(args.out, args.show)
-    print(report.summary())
-    for message in report.skipped[:10]:
+        result = training.build_data(
+            args.role, args.out, queries=args.queries, index=args.index, decisions=args.decisions,
+            negatives=args.negatives, limit=args.limit, show=args.show,
+        )
+    print(result.summary)
+    for message in result.skipped[:10]:
         print(f"  skipped: {message}", file=sys.stderr)
-    for row in table:
+    for row in result.rows:
         prompt = row["prompt"].replace("\n", " ")
         print(f"- [{row['kind']}] {prompt[:90]}…\n    → {row['reply'][:90]!r}")
     return 0
 
 
+def _number(value: float) -> str:
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
 def _follow(job_dir: Path, *, quiet_steps: bool = False) -> int:
     """Print metric lines as they arrive until the job reaches a final state; Ctrl-C detaches."""
-    from training.launch import launcher_for
-    from training.metrics import FINAL_STATES, METRICS_FILE, MetricsTail
+    from pasa_desktop import training_service as training
 
-    launcher = launcher_for(job_dir)
-    tail = MetricsTail(job_dir / METRICS_FILE)
-    last_error = ""
+    def point(p: training.MetricPoint) -> None:
+        if not quiet_steps:
+            print("  ".join([f"step={_number(p.step)}", *(f"{k}={_number(v)}" for k, v in p.values.items())]))
+
+    def status(s: training.JobStatus) -> None:
+        if s.connection_error:
+            print(f"warning: {s.message}", file=sys.stderr)
+
     try:
-        while True:
-            result = launcher.poll(job_dir)
-            for row in tail.read_new():
-                if "event" in row:
-                    print(f"[{row['event']}] {row.get('message', '')}")
-                elif not quiet_steps:
-                    keys = ("step", "loss", "reward", "kl", "value_loss", "lr", "tokens_per_s", "gpu_mem")
-                    print("  ".join(f"{k}={row[k]}" for k in keys if k in row))
-            if result.connection_error and result.connection_error != last_error:
-                print(f"warning: {result.message}", file=sys.stderr)
-            last_error = result.connection_error
-            if result.state in FINAL_STATES:
-                print(f"{result.state}: {result.message}")
-                return 0 if result.state == "finished" else 1
-            time.sleep(1.0)
+        final = training.follow(
+            job_dir, point, lambda e: print(f"[{e.name}] {e.message}"), status, interval_s=1.0
+        )
     except KeyboardInterrupt:
         print(f"\ndetached; the job keeps running. Re-attach: pasa train attach {job_dir}", file=sys.stderr)
         return 130
+    print(f"{final.state}: {final.message}")
+    return 0 if final.state == "finished" else 1
+
+
+def _start_checked(config: Any) -> Path:
+    """The service's checks first (what is missing, in plain words, exit 2), a GPU note, then the job."""
+    from pasa_desktop import training_service as training
+
+    check = training.check_job(config, probe_gpu=True)
+    if not check.ok:
+        raise InputError(check.text())
+    for note in check.notes:
+        print(f"note: {note.message}", file=sys.stderr)
+    return training.start(config)
 
 
 def _job(args: argparse.Namespace) -> int:
-    from training.config import load_config
-    from training.launch import start_job
+    from pasa_desktop import training_service as training
 
-    config = load_config(args.config)
+    config = training.load_job(args.config)
     if config.job.kind != args.kind:
         raise InputError(f"{args.config} describes a {config.job.kind} job, not {args.kind}")
     if args.smoke:
         config = config.model_copy(update={"job": config.job.model_copy(update={"smoke": True})})
-    config.validate_for_run()
-    job_dir = start_job(config)
+    job_dir = _start_checked(config)
     print(f"started {config.job.kind} job in {job_dir}")
     if args.detach:
         print(f"watch it with: pasa train attach {job_dir}")
@@ -152,54 +145,35 @@ def _job(args: argparse.Namespace) -> int:
 
 
 def _local_selector(args: argparse.Namespace) -> int:
-    from pasa_desktop.settings import data_dir
-    from training.config import parse_config
-    from training.launch import LocalLauncher
-    from training.metrics import read_status
+    from pasa_desktop import training_service as training
 
-    if not args.queries.is_file():
-        raise InputError(f"training queries not found: {args.queries}", hint="pass --queries FILE")
-    out = args.out or data_dir() / "training" / "local-selector"
-    raw: dict[str, Any] = {
-        "job": {"kind": "local-selector", "output_dir": str(out), "smoke": bool(args.smoke)},
-        "data": {"queries": str(args.queries.resolve()), "index": str(_index_path(args.index).resolve())},
-        "local_selector": {"max_minutes": args.minutes},
-    }
-    if args.decisions:
-        raw["data"]["decisions"] = str(args.decisions.resolve())
-    config = parse_config(raw)
-    config.validate_for_run()
-    job_dir = LocalLauncher().start(config)
+    config = training.local_selector_job(
+        queries=args.queries, index=args.index, out=args.out or training.default_job_dir("local-selector"),
+        minutes=args.minutes, smoke=bool(args.smoke), decisions=args.decisions,
+    )
+    job_dir = _start_checked(config)
     print(f"training a local Selector in {job_dir} (budget {args.minutes:g} min)")
     code = _follow(job_dir, quiet_steps=True)
-    checkpoint = str(read_status(job_dir).get("checkpoint", ""))
+    checkpoint = training.final_checkpoint(job_dir)
     if code == 0 and checkpoint:
-        snippet = f'[[profiles]]\nname = "{args.register or "local-selector"}"\nkind = "cross-encoder"\npath = "{checkpoint}"'
+        name = args.register or "local-selector"
+        profile = training.checkpoint_profile(Path(checkpoint), name)
         if args.register:
-            _register_profile(args.register, checkpoint)
+            training.register_profile(profile)
             print(f"registered Selector profile {args.register!r}")
         else:
+            snippet = f'[[profiles]]\nname = "{name}"\nkind = "{profile.kind}"\npath = "{checkpoint}"'
             print("use it as the Selector with this profile (or pass --register NAME):\n" + snippet)
     return code
 
 
-def _register_profile(name: str, checkpoint: str) -> None:
-    from engine.models.profiles import ModelProfile
-    from pasa_desktop.settings import load_settings, save_settings
-
-    settings = load_settings()
-    profiles = [p for p in settings.profiles if p.name != name]
-    profiles.append(ModelProfile(name=name, kind="cross-encoder", path=checkpoint))
-    save_settings(settings.model_copy(update={"profiles": profiles}))
-
-
 def _attach(args: argparse.Namespace) -> int:
-    return _follow(args.job_dir)
+    return _follow(args.job_dir)  # not a job directory: InputError (exit 2) at the first poll
 
 
 def _control(args: argparse.Namespace) -> int:
-    from training.launch import launcher_for
+    from pasa_desktop import training_service as training
 
-    launcher_for(args.job_dir).signal(args.job_dir, args.action)
+    training.control(args.job_dir, args.action)
     print(f"{args.action}: sent to {args.job_dir}")
     return 0
