@@ -269,22 +269,27 @@ def _duplicates(args: argparse.Namespace) -> int:
     with open_user_library() as lib:
         merges = lib.merges()
         if merges:
-            print(f"{len(merges)} record(s) merged automatically (undo: pasa library unmerge RECORD):")
+            print(f"{len(merges)} merge(s) (undo: pasa library unmerge RECORD):")
         for m in merges:
             print(f"  record {m.record_id} → paper {m.paper_id}: {_short(m.title, 60)}  [{_short(m.reason, 200)}]")
         pairs = lib.duplicates()
+        dropped: set[int] = set()
         if pairs:
             print(f"{len(pairs)} possible duplicate pair(s), kept apart (join: pasa library merge KEEP DROP):")
         for pair in pairs:
+            if {pair.keep, pair.drop} & dropped:  # `--merge` already merged one of them with an earlier pair
+                continue
             a, b = lib.papers([pair.keep, pair.drop])
             print(f"  {pair.keep} ⟵ {pair.drop}: {_short(a.title, 60)} / {_short(b.title, 40)}")
             print(f"      {pair.reason}")
             if args.merge:
-                lib.merge_papers(pair.keep, pair.drop)
+                record = lib.merge_papers(pair.keep, pair.drop)
+                dropped.add(pair.drop)
+                print(f"      merged (undo: pasa library unmerge {record})")
     if not merges and not pairs:
         print("No merged records and no possible duplicates.")
     elif args.merge and pairs:
-        print(f"{len(pairs)} pair(s) merged")
+        print(f"{len(dropped)} pair(s) merged")
     return 0
 
 
@@ -304,8 +309,8 @@ def _delete(args: argparse.Namespace) -> int:
 
 def _merge(args: argparse.Namespace) -> int:
     with open_user_library() as lib:
-        lib.merge_papers(args.keep, args.drop)
-    print(f"paper {args.drop} merged into {args.keep}")
+        record = lib.merge_papers(args.keep, args.drop)
+    print(f"paper {args.drop} merged into {args.keep} (undo: pasa library unmerge {record})")
     return 0
 
 
@@ -378,12 +383,16 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=_rate)
 
     p = cmds.add_parser(
-        "duplicates", help="list automatic merges (with why) and same-title papers kept apart (with why)"
+        "duplicates", help="list merges (an import's, with why, and yours) and same-title papers kept apart (with why)"
     )
     p.add_argument("--merge", action="store_true", help="merge each possible duplicate pair into the older paper")
     p.set_defaults(handler=_duplicates)
 
-    p = cmds.add_parser("unmerge", help="undo an automatic merge: the RECORD (see duplicates) becomes its own paper")
+    p = cmds.add_parser(
+        "unmerge",
+        help="undo a merge: the RECORD (see duplicates) is its own paper again (a paper you merged: with its"
+        " notes, tags, collections, files and run links)",
+    )
     p.add_argument("record", type=row_id, metavar="RECORD")
     p.set_defaults(handler=_unmerge)
 
@@ -391,7 +400,9 @@ def register(sub: Any) -> None:
     p.add_argument("papers", type=row_id, nargs="+", metavar="PAPER")
     p.set_defaults(handler=_delete)
 
-    p = cmds.add_parser("merge", help="merge paper DROP into KEEP (runs, notes, tags, files move over)")
+    p = cmds.add_parser(
+        "merge", help="merge paper DROP into KEEP (runs, notes, tags, files move over; undo: library unmerge)"
+    )
     p.add_argument("keep", type=row_id)
     p.add_argument("drop", type=row_id)
     p.set_defaults(handler=_merge)

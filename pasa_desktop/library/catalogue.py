@@ -4,7 +4,8 @@ A paper lives once however many searches or imports brought it; `identity` decid
 one work (identifiers first; a title only with its digits, year and first author, all known). Merging
 fills blanks and keeps every source record; nothing a user wrote (notes, tags, scores) is dropped. A
 record folded into an existing paper keeps, in its `paper_source` row, why it was merged and what it
-filled in, so the merge is listed by `pasa library duplicates` and can be undone (`unmerge_record`).
+filled in, so the merge is listed by `pasa library duplicates` and can be undone (`unmerge_record`);
+a paper the user merges into another is handled by `merges`.
 Functions here take an open connection inside the caller's transaction.
 """
 
@@ -245,7 +246,7 @@ def upsert(conn: Db, paper: Paper, *, citekey: str | None = None, log_merge: boo
 
 
 def unmerge_record(conn: Db, source_row: int) -> int:
-    """Undo an automatic merge: the record becomes a paper of its own again; returns its id.
+    """Undo an import's merge: the record becomes a paper of its own again; returns its id.
 
     What the merge filled into the kept paper goes back to blank where it still holds the merged value.
     Tags, notes and run links stay with the kept paper (they cannot be told apart once given).
@@ -260,8 +261,17 @@ def unmerge_record(conn: Db, source_row: int) -> int:
             f"Record {source_row} was not merged automatically (it is what paper {kept} was made from)",
             hint="pasa library duplicates",
         )
+    if merge.get("basis") == "manual":  # a paper merged by you: `merges.unmerge` puts all of it back
+        raise LibraryError(f"Record {source_row} is a paper merged by you, not an imported record")
     paper = clean(Paper.from_dict(data))
-    filled = merge.get("filled") or {}
+    unfill(conn, kept, merge.get("filled") or {}, paper)
+    conn.execute("DELETE FROM paper_source WHERE id = ?", (source_row,))
+    return insert(conn, paper, citekey=merge.get("citekey") or None)
+
+
+def unfill(conn: Db, kept: int, filled: dict[str, Any], paper: Paper) -> None:
+    """Blank again what `fill_blanks` copied from `paper` into `kept` (`filled`: its answer), where the
+    kept paper still holds the copied value (a value the user or a later record changed stays)."""
     current = conn.execute(
         "SELECT abstract, authors, year, venue, arxiv_id, doi, url, external_ids FROM paper WHERE id = ?", (kept,)
     ).one()
@@ -283,12 +293,11 @@ def unmerge_record(conn: Db, source_row: int) -> int:
         sets = ", ".join(f"{c} = ?" for c in restore)
         conn.execute(f"UPDATE paper SET {sets}, updated = ? WHERE id = ?", (*restore.values(), now(), kept))
         reindex(conn, kept)
-    conn.execute("DELETE FROM paper_source WHERE id = ?", (source_row,))
-    return insert(conn, paper, citekey=merge.get("citekey") or None)
 
 
 def merged_records(conn: Db) -> list[tuple[int, int, str, dict[str, Any]]]:
-    """(record row id, kept paper id, record title, merge note) for every automatic merge, oldest first."""
+    """(record row id, kept paper id, record title, merge note) for every merge, oldest first: an import's
+    (the note's basis says why) and yours (basis "manual", `merges.merge`)."""
     rows = conn.execute(
         "SELECT id, paper_id, record FROM paper_source WHERE json_extract(record, '$.merge') IS NOT NULL ORDER BY id"
     ).all()
@@ -311,33 +320,6 @@ def reindex(conn: Db, paper_id: int, *, fresh: bool = False) -> None:
         " FROM paper p WHERE p.id = ?",
         (paper_id,),
     )
-
-
-def merge(conn: Db, keep: int, drop: int) -> None:
-    """Fold paper `drop` into `keep`: run links, scores, notes, tags, collections, attachments, sources."""
-    dropped = conn.execute(f"SELECT {PAPER_COLUMNS} FROM paper p WHERE p.id = ?", (drop,)).one()
-    # Its source records move over below; the row itself is not a new source.
-    fill_blanks(conn, keep, row_to_paper_row(dropped).to_paper(), keep_source=False)
-    for sql in (
-        # A run that found both under different keys keeps both rows (and both scores).
-        "UPDATE run_paper SET paper_id = ? WHERE paper_id = ?",
-        "UPDATE note SET paper_id = ? WHERE paper_id = ?",
-        "UPDATE attachment SET paper_id = ? WHERE paper_id = ?",
-        "UPDATE paper_source SET paper_id = ? WHERE paper_id = ?",
-        # Rows already present for `keep` stay; the leftovers go with the dropped paper (cascade).
-        "UPDATE OR IGNORE paper_tag SET paper_id = ? WHERE paper_id = ?",
-        "UPDATE OR IGNORE collection_paper SET paper_id = ? WHERE paper_id = ?",
-    ):
-        conn.execute(sql, (keep, drop))
-    conn.execute(
-        "UPDATE paper SET read = max(read, (SELECT read FROM paper WHERE id = ?)),"
-        " rating = coalesce(rating, (SELECT rating FROM paper WHERE id = ?)),"
-        " decision = coalesce(decision, (SELECT decision FROM paper WHERE id = ?)) WHERE id = ?",
-        (drop, drop, drop, keep),
-    )
-    conn.execute("DELETE FROM paper_fts WHERE rowid = ?", (drop,))
-    conn.execute("DELETE FROM paper WHERE id = ?", (drop,))
-    reindex(conn, keep)
 
 
 def row_to_paper_row(row: Sequence[Any]) -> PaperRow:

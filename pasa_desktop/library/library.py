@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from engine.events import Event, FoundBy, Progress, event_from_dict
 from engine.papers import Paper
-from pasa_desktop.library import attachments, backups, catalogue, leases, recorder, tombstones
+from pasa_desktop.library import attachments, backups, catalogue, leases, merges, recorder, tombstones
 from pasa_desktop.library.database import (
     Db,
     make_engine,
@@ -361,15 +361,13 @@ class Library(Organiser):
         with self._read() as conn:
             return int(conn.execute("SELECT count(*) FROM paper").scalar_one())
 
-    def merge_papers(self, keep: int, drop: int) -> None:
+    def merge_papers(self, keep: int, drop: int) -> int:
+        """Fold paper `drop` into `keep` (see `merges`); returns the record whose note undoes it (`unmerge`)."""
         if keep == drop:
             raise LibraryError("Cannot merge a paper into itself")
         with self._write() as conn:
-            for pid in (keep, drop):
-                if conn.execute("SELECT 1 FROM paper WHERE id = ?", (pid,)).first() is None:
-                    raise LibraryError(f"No paper {pid} in the library")
-            tombstones.remember(conn, drop, keep)  # a running search links its record to `keep`
-            catalogue.merge(conn, keep, drop)
+            merges.require_papers(conn, keep, drop)
+            return merges.merge(conn, keep, drop)
 
     def delete_papers(self, paper_ids: Sequence[int]) -> int:
         """Remove papers with their notes, tags, run links and attached files; returns how many went."""

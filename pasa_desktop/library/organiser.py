@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from pasa_desktop.library import attachments, catalogue, identity
+from pasa_desktop.library import attachments, catalogue, identity, merges
 from pasa_desktop.library.database import Db
 from pasa_desktop.library.errors import LibraryError
 from pasa_desktop.library.rows import AttachmentRow, CollectionRow, DuplicatePair, MergeRow, NoteRow, TagRow
@@ -269,7 +269,8 @@ class Organiser:
 
     # -- duplicates and merges ---------------------------------------------------------------------
     def merges(self) -> list[MergeRow]:
-        """Every record an import folded into an existing paper, with why (oldest first); undo with `unmerge`."""
+        """Every merge, oldest first: records an import folded into an existing paper (with why) and papers
+        you merged (basis "manual", "merged by you"); undo either with `unmerge`."""
         with self._read() as conn:
             rows = catalogue.merged_records(conn)
         return [
@@ -278,9 +279,10 @@ class Organiser:
         ]
 
     def unmerge(self, record_id: int) -> int:
-        """Make a merged record (`merges()[i].record_id`) a paper of its own again; returns the new paper id."""
+        """Undo the merge `merges()[i].record_id` names: the record (an import's) or the paper (yours, with
+        its notes, tags, collections, attachments and run links) is its own paper again; returns its id."""
         with self._write() as conn:
-            return catalogue.unmerge_record(conn, record_id)
+            return merges.unmerge(conn, record_id)
 
     def duplicates(self) -> list[DuplicatePair]:
         """Papers with the same title that the identity rules kept apart, and why (for the user to decide).

@@ -140,12 +140,13 @@ class NewEntry:
 
 @dataclass(frozen=True, slots=True)
 class MergeRow:
-    """A record an import folded into an existing paper (undo: `Library.unmerge(record_id)`)."""
+    """A record an import folded into an existing paper, or a paper you merged into another (basis
+    "manual"); undo: `Library.unmerge(record_id)`."""
 
     record_id: int
     paper_id: int  # the paper it was folded into
     title: str  # the record's own title
-    basis: str  # "arxiv", "doi", "isbn", "citekey" or "title" (the last without a shared identifier)
+    basis: str  # "arxiv", "doi", "isbn", "citekey", "title" (no shared identifier) or "manual" (by you)
     reason: str
     at: str
 

@@ -158,11 +158,11 @@ def test_strict_import_fails_on_a_merge_without_an_identifier(tmp_path: Path) ->
     assert "same title, year (2019) and first author; no shared identifier" in merged.stdout
     assert pasa("import", "--strict", str(qwen)).stdout.startswith("q.bib: 2 added, 0 merged")
     listed = pasa("library", "duplicates")
-    assert "1 record(s) merged automatically" in listed.stdout and "record 2 → paper 1" in listed.stdout
+    assert "1 merge(s)" in listed.stdout and "record 2 → paper 1" in listed.stdout
     undone = pasa("library", "unmerge", "2")
     assert undone.returncode == 0 and "is paper 4 again" in undone.stdout
     after = pasa("library", "duplicates").stdout  # apart again, and listed for the user to decide
-    assert "merged automatically" not in after and "1 ⟵ 4: Deep Nets / Deep nets." in after
+    assert "merge(s)" not in after and "1 ⟵ 4: Deep Nets / Deep nets." in after
 
 
 def test_a_merged_records_citekey_stays_citable_through_biblatex_ids(empty: Library, tmp_path: Path) -> None:
