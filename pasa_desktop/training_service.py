@@ -316,7 +316,9 @@ class JobStatus:
 
     def line(self) -> str:
         """"state: message", without saying the state twice."""
-        return self.message if self.message.startswith(self.state) else f"{self.state}: {self.message}"
+        if not self.message or self.message.startswith(self.state):
+            return self.message or self.state
+        return f"{self.state}: {self.message}"
 
 
 @dataclass

@@ -4,15 +4,15 @@ Self-contained: the main window embeds it and listens to `profile_requested(Mode
 training question (what a job needs, starting it, its metrics and status, cancelling, checkpoints) goes
 to the app layer's training service, the same code `pasa train` runs, so the two never disagree; this
 module only renders the answers in the panel's words (ui/training_needs.py). Nothing slow runs on the
-GUI thread: building data, launching (an SSH upload) and polling a job (an SSH round trip) run on a
-one-thread executor whose futures a QTimer collects; the metrics stream is read incrementally (a few
-new lines per tick) from the job's local mirror. The plots take the application palette (light or dark).
+GUI thread: building data, launching (an SSH upload) and polling a job (an SSH round trip) run through
+the window's background helper (ui/background.py), whose outcomes arrive on the GUI thread; a timer
+only paces the polls and reads the metrics stream incrementally (a few new lines per tick) from the
+job's local mirror. The plots take the application palette (light or dark).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 from pasa_desktop import training_service as training
 from pasa_desktop.training_service import JobConfig
 from ui import colors
+from ui.background import Background, Job
 from ui.training_needs import in_panel_terms
 
 PLOTTED = training.METRICS
@@ -85,11 +86,14 @@ class TrainingPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None, *, poll_ms: int = 500) -> None:
         super().__init__(parent)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="training-panel")
-        self._pending: list[tuple[Future[Any], Callable[[Any], None]]] = []
-        self._convert_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gguf-convert")
+        # The window's one way to run blocking work (ui/background.py): outcomes arrive on the GUI thread.
+        # Job work (data, launch, status polls, pause/cancel) one call at a time, in order; a GGUF
+        # conversion (minutes) on its own worker so it never holds up the job's status.
+        self._background = Background(self, workers=1, name="training-panel")
+        self._convert_background = Background(self, workers=1, name="gguf-convert")
+        self._pending: set[Job[Any]] = set()  # cancelled on shutdown: nothing queued starts after closing
         self._converting = False
-        self._poll_future: Future[Any] | None = None
+        self._poll_job: Job[training.JobStatus] | None = None
         self.job_dir: Path | None = None
         self._watch: training.JobWatch | None = None
         self._series: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k, _ in PLOTTED}
@@ -434,11 +438,15 @@ class TrainingPanel(QWidget):
         """Watch a job directory (started here, by the CLI, or on a remote machine earlier)."""
         self.job_dir = job_dir
         self._watch = training.JobWatch(job_dir)
-        self._poll_future = None  # a poll of the previous job answers for that job: dropped
+        if self._poll_job is not None:  # a poll of the previous job answers for that job: dropped
+            self._poll_job.cancel()
+            self._poll_job = None
         self._series = {k: ([], []) for k, _ in PLOTTED}
         for curve in self.curves.values():
             curve.setData([], [])
-        self.state = self._watch.status().state
+        status = self._watch.status()  # the file as it is: a finished job is polled no more, so said now
+        self.state = status.state
+        self.status_label.setText(in_panel_terms(status.line()))
         self._log(f"Watching {job_dir}")
         self._read_metrics()
         self._refresh_checkpoints()
@@ -462,34 +470,39 @@ class TrainingPanel(QWidget):
                      lambda r: self._log(f"{action}: {r}" if isinstance(r, Exception) else f"{action} sent"))
 
     # ------------------------------------------------------------- live updates
-    def _submit(self, fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        self._pending.append((self._executor.submit(fn), done))
+    def _submit(self, fn: Callable[[], Any], done: Callable[[Any], None], *, background: Background | None = None) -> None:
+        """`fn()` off the GUI thread; `done(result or exception)` back on it."""
+        holder: list[Job[Any]] = []
+
+        def settle(outcome: Any) -> None:
+            self._pending.discard(holder[0])
+            done(outcome)
+
+        job = (background or self._background).run(fn, settle, settle)
+        holder.append(job)
+        self._pending.add(job)
 
     def _tick(self) -> None:
-        for item in [p for p in self._pending if p[0].done()]:
-            self._pending.remove(item)
-            future, done = item
-            exc = future.exception()
-            done(exc if exc is not None else future.result())
+        """New metric lines (a local read), and one status poll at a time (an SSH round trip remotely)."""
         watch = self._watch
         if watch is None:
             return
         self._read_metrics()
-        if self._poll_future is None and not training.is_final(self.state):
-            self._poll_future = self._executor.submit(watch.poll)
-        elif self._poll_future is not None and self._poll_future.done():
-            future, self._poll_future = self._poll_future, None
-            exc = future.exception()
-            if exc is not None:
-                self.status_label.setText(f"Cannot read the job: {in_panel_terms(str(exc))}")
-                return
-            result: training.JobStatus = future.result()
-            changed = result.state != self.state
-            self.state = result.state
-            self.status_label.setText(in_panel_terms(result.line()))
-            if changed:
-                self._refresh_checkpoints()
-                self._update_buttons()
+        if self._poll_job is None and not training.is_final(self.state):
+            self._poll_job = self._background.run(watch.poll, self._polled, self._poll_failed)
+
+    def _polled(self, result: training.JobStatus) -> None:
+        self._poll_job = None
+        changed = result.state != self.state
+        self.state = result.state
+        self.status_label.setText(in_panel_terms(result.line()))
+        if changed:
+            self._refresh_checkpoints()
+            self._update_buttons()
+
+    def _poll_failed(self, exc: BaseException) -> None:
+        self._poll_job = None
+        self.status_label.setText(f"Cannot read the job: {in_panel_terms(str(exc))}")
 
     def _read_metrics(self) -> None:
         if self._watch is None:
@@ -562,8 +575,8 @@ class TrainingPanel(QWidget):
             self._log(f"Wrote {result.path}; registered profile {name!r} (gguf)")
             self.profile_requested.emit(result)
 
-        # Its own thread: a conversion takes minutes and must not hold up the job's status polling.
-        self._pending.append((self._convert_executor.submit(work), done))
+        # Its own worker: a conversion takes minutes and must not hold up the job's status polling.
+        self._submit(work, done, background=self._convert_background)
 
     def shutdown(self) -> None:
         """Stop polling, and stop the jobs this app started: their process groups get SIGTERM, then
@@ -573,8 +586,10 @@ class TrainingPanel(QWidget):
             return
         self._shut_down = True
         self._timer.stop()
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        self._convert_executor.shutdown(wait=False, cancel_futures=True)
+        for job in [*self._pending, *([self._poll_job] if self._poll_job else [])]:
+            job.cancel()  # not started: skipped; running: its outcome is dropped
+        self._background.shutdown()
+        self._convert_background.shutdown()
         training.stop_own_jobs(grace_s=3.0)
 
     def showEvent(self, event: Any) -> None:

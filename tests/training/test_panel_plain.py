@@ -15,6 +15,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtWidgets import QMainWindow
 
+from pasa_desktop import training_service as training
 from training.config import parse_config
 from training.launch import LocalLauncher, children, read_handle
 from training.metrics import MetricsWriter, read_status, write_status
@@ -56,6 +57,9 @@ def test_missing_torch_is_said_in_plain_words_and_nothing_starts(  # type: ignor
     assert "PyTorch" in text and "scripts/setup.sh dev" in text and "not installed" in text
     assert "Searching does not need it" in text
     assert "ModuleNotFoundError" not in text and "No module named" not in text
+    # The same answer `pasa train local-selector` gives: the app layer's check, in the panel's words.
+    config = training.local_selector_job(queries=queries_file, index=small_index, out=tmp_path / "job")
+    assert text == f"Cannot launch: {in_panel_terms(training.check_job(config).text())}"
     assert panel.job_dir is None and panel.state == "idle" and panel.local_selector_button.isEnabled()
     assert set(children()) == before and not (tmp_path / "job").exists()  # no process, no job directory
     panel.shutdown()
