@@ -81,9 +81,18 @@ class AppearanceSettings(BaseModel):
     )
 
 
+class LibrarySettings(BaseModel):
+    selected_join: bool = Field(
+        True,
+        description="Papers the Selector selects join the library (All papers) by themselves; off: only what you "
+        "keep, accept, tag, rate, collect, annotate or import.",
+    )
+
+
 class Settings(BaseModel):
     agent: AgentSettings = Field(default_factory=AgentSettings)
     appearance: AppearanceSettings = Field(default_factory=AppearanceSettings)
+    library: LibrarySettings = Field(default_factory=LibrarySettings)
     paths: PathSettings = Field(default_factory=PathSettings)
     sources: SourceSettings = Field(default_factory=SourceSettings)
     profiles: list[ModelProfile] = Field(default_factory=lambda: [ModelProfile()])
@@ -91,7 +100,7 @@ class Settings(BaseModel):
     selector_profile: str = Field(
         RELEVANCE_PROFILE,
         description="Profile name used for the Selector. The default, `relevance`, is the calibrated relevance model "
-        "the app trains on first use (pasa_desktop/selector_setup.py); until it is ready searches use `embedded`.",
+        "the app trains on first use (pasa_desktop/selector_setup.py); until it is ready searches score and select nothing.",
     )
 
     def profile(self, name: str) -> ModelProfile:

@@ -149,6 +149,10 @@ def _year(text: str) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
+    # The library's papers (as the window's "All papers"); a search's own papers with --run, every paper
+    # any search found with --all. Papers nobody kept are marked, so the two views never blur.
+    with_selected = load_settings().library.selected_join
+    library_only = not args.all and args.run is None
     with open_user_library() as lib:
         rows = lib.search(
             " ".join(args.query),
@@ -157,11 +161,26 @@ def _search(args: argparse.Namespace) -> int:
             year=_year_filter(args.year),
             run=args.run,
             selected=True if args.selected else None,
+            library_only=library_only,
+            with_selected=with_selected,
             limit=args.limit or None,
         )
+        held = lib.in_library([r.id for r in rows], with_selected=with_selected) if not library_only else set()
     for row in rows:
-        print(_paper_line(row))
-    print(f"{len(rows)} paper(s)")
+        print(_paper_line(row) + ("" if library_only or row.id in held else "  [not kept: pasa library keep]"))
+    where = "in the library" if library_only else "found" if args.run is None else f"found by search {args.run}"
+    print(f"{len(rows)} paper(s) {where}" + ("; --all adds the papers searches found that nobody kept" * library_only))
+    return 0
+
+
+def _keep(args: argparse.Namespace) -> int:
+    with open_user_library() as lib:
+        lib.keep(args.papers, kept=not args.undo)
+    n = len(args.papers)
+    if args.undo:
+        print(f"{n} paper(s) no longer marked kept (tagged, rated, accepted… papers stay in the library)")
+    else:
+        print(f"{n} paper(s) kept in the library")
     return 0
 
 
@@ -241,6 +260,20 @@ def _attach(args: argparse.Namespace) -> int:
         row = next(a for a in lib.attachments(args.paper) if a.id == att)
     print(f"attached {row.original_name} as {row.path}")
     return 0
+
+
+def _fetch_pdf(args: argparse.Namespace) -> int:
+    from pasa_desktop.library.open_access import fetch_open_access_pdf
+
+    settings = load_settings()
+    status = 0
+    with open_user_library() as lib:
+        for pid in args.papers:
+            done = fetch_open_access_pdf(lib, settings, pid)
+            print(f"[{pid}] {printable(done.message)}")
+            if done.attachment_id is None:
+                status = 1  # none found, or offline: a script can tell
+    return status
 
 
 def _mark(args: argparse.Namespace) -> int:
@@ -333,15 +366,23 @@ def register(sub: Any) -> None:
     library_care.register(cmds)  # check, backup, restore
     library_complete.register(cmds)  # complete (metadata from online sources)
 
-    p = cmds.add_parser("search", help="full-text search (titles, abstracts, notes, PDF text)")
+    p = cmds.add_parser(
+        "search", aliases=["list"], help="the library's papers; full-text search (titles, abstracts, notes, PDF text)"
+    )
     p.add_argument("query", nargs="*", help='words, "a phrase", or pre* (empty: newest papers)')
     p.add_argument("--tag")
     p.add_argument("--collection", help="id or path like Thesis/Chapter 2 (includes sub-collections)")
     p.add_argument("--year", help="YEAR or FROM-TO")
-    p.add_argument("--run", type=row_id, help="only papers found by this search")
+    p.add_argument("--run", type=row_id, help="the papers this search found (kept or not)")
     p.add_argument("--selected", action="store_true", help="only papers the Selector selected (in --run)")
+    p.add_argument("--all", action="store_true", help="also papers searches found that nobody kept")
     p.add_argument("--limit", type=count, default=50, help="0 = all")
     p.set_defaults(handler=_search)
+
+    p = cmds.add_parser("keep", help="keep papers a search found in the library (All papers)")
+    p.add_argument("papers", type=row_id, nargs="+", metavar="PAPER")
+    p.add_argument("--undo", action="store_true", help="take the keep mark back")
+    p.set_defaults(handler=_keep)
 
     p = cmds.add_parser("show", help="one paper with its notes, tags and files")
     p.add_argument("paper", type=row_id)
@@ -371,6 +412,12 @@ def register(sub: Any) -> None:
     p.add_argument("paper", type=row_id)
     p.add_argument("file")
     p.set_defaults(handler=_attach)
+
+    p = cmds.add_parser(
+        "fetch-pdf", help="download the open-access PDF (arXiv, Semantic Scholar, OpenAlex), attach and index it"
+    )
+    p.add_argument("papers", type=row_id, nargs="+", metavar="PAPER")
+    p.set_defaults(handler=_fetch_pdf)
 
     for mark in ("read", "unread", "accept", "reject", "undecide"):
         p = cmds.add_parser(mark, help=f"mark papers {mark}")

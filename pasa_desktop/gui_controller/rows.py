@@ -34,6 +34,7 @@ class ResultRow:
     rating: int = 0
     pdf_path: str = ""
     library_id: int | None = None
+    in_library: bool | None = None  # False: only the runs that found it hold it (one click from Keep); None: not looked up
 
     @classmethod
     def from_paper(cls, paper: Paper, **extra: Any) -> ResultRow:
@@ -65,8 +66,10 @@ class LibraryGateway:
     (the search service records each paper as it is found).
     """
 
-    def __init__(self, library: Library) -> None:
+    def __init__(self, library: Library, *, selected_join: bool = True) -> None:
         self.library = library
+        # settings.library.selected_join: papers the Selector selected are in the library by themselves.
+        self.selected_join = selected_join
         self._ids: dict[tuple[int, str], int] = {}
 
     # -- reading ---------------------------------------------------------------------------------
@@ -75,18 +78,26 @@ class LibraryGateway:
         return self.library.runs(limit=500)
 
     def run_rows(self, run_id: int) -> list[ResultRow]:
+        """Everything the run found, kept in the library or not (`in_library` says which)."""
+        papers = self.library.run_papers(run_id)
+        held = self.library.in_library([rp.paper.id for rp in papers], with_selected=self.selected_join)
         rows = []
-        for rp in self.library.run_papers(run_id):
+        for rp in papers:
             self._ids[(run_id, rp.key)] = rp.paper.id
             rows.append(self._row(rp.paper, key=rp.key, score=rp.score, selected=bool(rp.selected),
-                                  found_by=rp.found_by_label, reason=rp.reason))
+                                  found_by=rp.found_by_label, reason=rp.reason, in_library=rp.paper.id in held))
         return rows
 
     def search_rows(
         self, text: str = "", *, tag: str | None = None, collection: int | None = None, limit: int = 5000
     ) -> list[ResultRow]:
-        papers = self.library.search(text, tag=tag, collection=collection, limit=limit)
-        return [self._row(p, key=f"library:{p.id}") for p in papers]
+        """The library's papers (what `pasa library search` lists), not every paper a search found."""
+        papers = self.library.search(text, tag=tag, collection=collection, limit=limit, library_only=True,
+                                     with_selected=self.selected_join)
+        return [self._row(p, key=f"library:{p.id}", in_library=True) for p in papers]
+
+    def count_library(self) -> int:
+        return self.library.count_library(with_selected=self.selected_join)
 
     def tags(self) -> list[TagRow]:
         return self.library.tags()
@@ -139,6 +150,12 @@ class LibraryGateway:
         self.library.add_to_collection(cid, [self.library_id(r, run_id) for r in rows])
         return cid
 
+    def keep(self, rows: list[ResultRow], run_id: int | None) -> list[ResultRow]:
+        """Keep these papers in the library; returns the rows as now stored."""
+        ids = [self.library_id(r, run_id) for r in rows]
+        self.library.keep(ids)
+        return [self.refresh(r, pid) for r, pid in zip(rows, ids, strict=True)]
+
     def set_reason(self, row: ResultRow, reason: str, run_id: int | None) -> None:
         if run_id is not None:
             self.library.set_reason(run_id, row.key, reason)
@@ -148,8 +165,9 @@ class LibraryGateway:
         if pid is None:
             return row
         paper = self.library.paper(pid)
+        held = pid in self.library.in_library([pid], with_selected=self.selected_join)
         fresh = row.with_updates(decision=_decision_text(paper.decision), tags=paper.tags,
-                                 rating=paper.rating or 0, library_id=pid)
+                                 rating=paper.rating or 0, library_id=pid, in_library=held)
         return fresh.with_updates(pdf_path=self.pdf_path(fresh))
 
     @staticmethod

@@ -24,6 +24,37 @@ class Filters:
     selected: bool | None = None
     decision: bool | None = None
     read: bool | None = None
+    library_only: bool = False  # only papers in the library (library_set_sql); else every paper a run found too
+    with_selected: bool = True  # the setting library.selected_join: papers the Selector selected count as kept
+
+
+# Ranges rather than LIKE 'import:%': a plain index on paper_source(source) serves them.
+_IMPORTED = "SELECT paper_id FROM paper_source WHERE source >= 'import:' AND source < 'import;'"
+
+
+def library_set_sql(with_selected: bool = True) -> str:
+    """The ids of the papers the library holds (issue #17), as one SQL set.
+
+    The user put a paper there by keeping it (`paper.kept`: `pasa library keep`, the window's Keep, or an
+    explicit add), importing it, accepting, rating, tagging or collecting it, attaching a file or writing a
+    note; with `with_selected`, also a paper the Selector selected in any search, unless the user rejected
+    it. Derived from those tables (only `kept` is stored for itself), so it can never drift from them:
+    untagging a paper that nothing else holds sends it back to its run.
+    """
+    parts = [
+        "SELECT id FROM paper WHERE kept = 1 OR decision = 1 OR rating IS NOT NULL",
+        "SELECT paper_id FROM paper_tag",
+        "SELECT paper_id FROM collection_paper",
+        "SELECT paper_id FROM attachment",
+        "SELECT paper_id FROM note",
+        _IMPORTED,
+    ]
+    if with_selected:
+        parts.append(
+            "SELECT rp.paper_id FROM run_paper rp JOIN paper s ON s.id = rp.paper_id"
+            " WHERE rp.selected = 1 AND s.decision IS NOT 0"
+        )
+    return " UNION ".join(parts)
 
 
 def id_query(text: str, f: Filters, limit: int | None, offset: int) -> tuple[str, list[Any]]:
@@ -59,6 +90,8 @@ def id_query(text: str, f: Filters, limit: int | None, offset: int) -> tuple[str
             clause += " AND rp.selected = ?" if f.selected else " AND coalesce(rp.selected, 0) = ?"
             params.append(int(f.selected))
         where.append(clause + ")")
+    if f.library_only:
+        where.append(f"{pid} IN ({library_set_sql(f.with_selected)})")
     conds: list[str] = []
     cond_params: list[Any] = []
     if isinstance(f.year, tuple):

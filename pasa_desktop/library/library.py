@@ -31,7 +31,7 @@ from pasa_desktop.library.database import (
     write_transaction,
 )
 from pasa_desktop.library.errors import LibraryError
-from pasa_desktop.library.finder import Filters, id_query
+from pasa_desktop.library.finder import Filters, id_query, library_set_sql
 from pasa_desktop.library.migrations import SCHEMA_VERSION, backup_copy, migrate, schema_version
 from pasa_desktop.library.organiser import Organiser
 from pasa_desktop.library.rows import (
@@ -292,13 +292,18 @@ class Library(Organiser):
 
     # -- papers -----------------------------------------------------------------------------------
     def add_paper(self, paper: Paper, *, citekey: str | None = None) -> UpsertResult:
+        """Add a paper to the library directly (kept: it is in "All papers", unlike what a search finds)."""
         with self._write() as conn:
-            return catalogue.upsert(conn, paper, citekey=citekey)
+            result = catalogue.upsert(conn, paper, citekey=citekey)
+            conn.execute("UPDATE paper SET kept = 1 WHERE id = ?", (result.paper_id,))
+            return result
 
     def add_papers(self, papers: Iterable[Paper]) -> list[UpsertResult]:
-        """Many papers in one transaction (imports, benchmarks): all or nothing."""
+        """Many papers in one transaction (imports, benchmarks): all or nothing; all kept, as `add_paper`."""
         with self._write() as conn:
-            return [catalogue.upsert(conn, p) for p in papers]
+            results = [catalogue.upsert(conn, p) for p in papers]
+            conn.executemany("UPDATE paper SET kept = 1 WHERE id = ?", [(r.paper_id,) for r in results])
+            return results
 
     def add_entries(self, entries: Sequence[NewEntry]) -> list[UpsertResult]:
         """Papers with their tags and notes, all in one transaction (an import is all or nothing)."""
@@ -358,8 +363,39 @@ class Library(Organiser):
         return [Paper.from_dict(json.loads(r[0])) for r in rows]
 
     def count_papers(self) -> int:
+        """Every paper in the file, including those only a search found (see `count_library`)."""
         with self._read() as conn:
             return int(conn.execute("SELECT count(*) FROM paper").scalar_one())
+
+    # -- what the library holds (finder.library_set_sql) ----------------------------------------------
+    def count_library(self, *, with_selected: bool = True) -> int:
+        """How many papers the library holds ("All papers"): kept, imported, or given something by the user."""
+        with self._read() as conn:
+            return int(conn.execute(f"SELECT count(*) FROM ({library_set_sql(with_selected)})").scalar_one())
+
+    def in_library(self, paper_ids: Sequence[int], *, with_selected: bool = True) -> set[int]:
+        """Which of these papers the library holds (the rest are only in the runs that found them)."""
+        out: set[int] = set()
+        with self._read() as conn:
+            for start in range(0, len(paper_ids), 500):
+                chunk = tuple(paper_ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT id FROM paper WHERE id IN ({marks}) AND id IN ({library_set_sql(with_selected)})", chunk
+                )
+                out.update(int(r[0]) for r in rows)
+        return out
+
+    def keep(self, paper_ids: Sequence[int], kept: bool = True) -> None:
+        """Keep papers a search found in the library (or take the mark back: `kept=False`; a paper the user
+        tagged, rated, accepted… stays in the library all the same)."""
+        with self._write() as conn:
+            for pid in paper_ids:
+                cur = conn.execute(
+                    "UPDATE paper SET kept = ?, updated = ? WHERE id = ?", (int(kept), catalogue.now(), pid)
+                )
+                if not cur.rowcount:
+                    raise LibraryError(f"No paper {pid} in the library", hint="pasa library search --all")
 
     def merge_papers(self, keep: int, drop: int) -> int:
         """Fold paper `drop` into `keep` (see `merges`); returns the record whose note undoes it (`unmerge`)."""
@@ -416,6 +452,8 @@ class Library(Organiser):
         selected: bool | None = None,
         decision: bool | None = None,
         read: bool | None = None,
+        library_only: bool = False,
+        with_selected: bool = True,
         limit: int | None = 200,
         offset: int = 0,
     ) -> list[PaperRow]:
@@ -423,12 +461,13 @@ class Library(Organiser):
 
         `collection` is an id or a "Parent/Child" path and includes sub-collections; `selected` means
         selected by the Selector in `run` (or in any run when `run` is None); `year` is one year or a range.
+        `library_only` keeps to the papers the library holds (`count_library`; `with_selected` as there).
         """
         with self._read() as conn:
             tree = None
             if collection is not None:
                 tree = tuple(self._collection_tree(conn, self._collection_id(conn, collection)))
-            filters = Filters(tag, tree, year, run, selected, decision, read)
+            filters = Filters(tag, tree, year, run, selected, decision, read, library_only, with_selected)
             sql, params = id_query(text, filters, limit, offset)
             try:
                 ids = [int(r[0]) for r in conn.execute(sql, params)]

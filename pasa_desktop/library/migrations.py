@@ -77,7 +77,20 @@ def _v3(conn: Connection) -> None:
         conn.exec_driver_sql(sql)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
+def _v4(conn: Connection) -> None:
+    for sql in (
+        # What the library holds (issue #17; finder.library_set_sql): most of it is derived from what the
+        # user did to a paper; `kept` is the one explicit mark (Keep, or a paper added to the library directly).
+        "ALTER TABLE paper ADD COLUMN kept INTEGER NOT NULL DEFAULT 0",
+        # Imported papers are found by their records' source ("import:<file>").
+        "CREATE INDEX ix_paper_source_source ON paper_source(source)",
+        # Before this step a paper no search found could only have been added directly: it stays.
+        "UPDATE paper SET kept = 1 WHERE NOT EXISTS (SELECT 1 FROM run_paper rp WHERE rp.paper_id = paper.id)",
+    ):
+        conn.exec_driver_sql(sql)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -32,6 +32,11 @@ DOWNGRADE = {
         "ALTER TABLE run DROP COLUMN heartbeat",
         "DELETE FROM schema_history WHERE version = 3",
     ],
+    4: [  # migrations._v4: the library's explicit keep mark and the index that finds imported papers
+        "DROP INDEX ix_paper_source_source",
+        "ALTER TABLE paper DROP COLUMN kept",
+        "DELETE FROM schema_history WHERE version = 4",
+    ],
 }
 
 
