@@ -176,42 +176,23 @@ def _openalex_found(work: dict[str, Any], basis: str) -> Found | None:
 
 
 async def _s2_paper(source: SemanticScholarSource, paper_id: str, basis: str) -> Found | None:
-    key = source.keys("semantic_scholar")
-    response = await source.fetcher.fetch(
-        source.name,
-        "GET",
-        f"{source.api_url}/paper/{paper_id}",
-        params={"fields": S2_FIELDS},
-        headers={"x-api-key": key} if key else {},
-        accept=frozenset({200, 404}),
-        cache_ns="semantic_scholar",
-        cache_ttl_s=source.cache_ttl_s,
-        check=lambda r: r.json(source.name),
-    )
-    if response.status == 404:
-        return None
-    data = response.json(source.name)
-    if not isinstance(data, dict):
-        raise SourceError(source.name, "unexpected response shape (expected a paper object)")
-    return _s2_found(data, basis)
+    data = await source.get_json(f"/paper/{paper_id}", {"fields": S2_FIELDS}, missing_ok=True)
+    record = _record(data, source.name, "a paper object")
+    return None if record is None else _s2_found(record, basis)
+
+
+def _record(data: Any, source: str, what: str) -> dict[str, Any] | None:
+    """A record looked up by id: None when the service does not know it (404), else a JSON object."""
+    if data is not None and not isinstance(data, dict):
+        raise SourceError(source, f"unexpected response shape (expected {what})")
+    return data
 
 
 async def _s2_title(source: SemanticScholarSource, title: str) -> list[Found]:
-    key = source.keys("semantic_scholar")
-    response = await source.fetcher.fetch(
-        source.name,
-        "GET",
-        f"{source.api_url}/paper/search/match",
-        params={"query": title, "fields": S2_FIELDS},
-        headers={"x-api-key": key} if key else {},
-        accept=frozenset({200, 404}),  # 404: "Title match not found", an answer
-        cache_ns="semantic_scholar",
-        cache_ttl_s=source.cache_ttl_s,
-        check=lambda r: r.json(source.name),
-    )
-    if response.status == 404:
+    # 404: "Title match not found", an answer
+    payload = await source.get_json("/paper/search/match", {"query": title, "fields": S2_FIELDS}, missing_ok=True)
+    if payload is None:
         return []
-    payload = response.json(source.name)
     items = payload.get("data") if isinstance(payload, dict) else None
     if not isinstance(items, list):
         raise SourceError(source.name, "unexpected response shape (expected {'data': [...]})")
@@ -220,30 +201,12 @@ async def _s2_title(source: SemanticScholarSource, title: str) -> list[Found]:
 
 
 async def _openalex_get(source: OpenAlexSource, path: str, params: dict[str, Any]) -> Any:
-    params = {"select": OPENALEX_SELECT + ",biblio,type", **params}
-    key = source.keys("openalex")
-    if key:
-        params["api_key"] = key  # never part of the cache key or a message (http.SECRET_PARAMS)
-    response = await source.fetcher.fetch(
-        source.name,
-        "GET",
-        f"{source.api_url}{path}",
-        params=params,
-        accept=frozenset({200, 404}),
-        cache_ns="openalex",
-        cache_ttl_s=source.cache_ttl_s,
-        check=lambda r: r.json(source.name),
-    )
-    return None if response.status == 404 else response.json(source.name)
+    return await source.get_json(path, {"select": OPENALEX_SELECT + ",biblio,type", **params}, missing_ok=True)
 
 
 async def _openalex_doi(source: OpenAlexSource, doi: str, basis: str) -> Found | None:
-    work = await _openalex_get(source, f"/works/doi:{doi}", {})
-    if work is None:
-        return None
-    if not isinstance(work, dict):
-        raise SourceError(source.name, "unexpected response shape (expected a work object)")
-    return _openalex_found(work, basis)
+    work = _record(await _openalex_get(source, f"/works/doi:{doi}", {}), source.name, "a work object")
+    return None if work is None else _openalex_found(work, basis)
 
 
 async def _openalex_title(source: OpenAlexSource, title: str) -> list[Found]:

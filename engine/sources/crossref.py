@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from engine.errors import SourceError
 from engine.papers import Paper, find_doi
-from engine.sources.http import HostPolicy, HttpFetcher, Response
+from engine.sources.http import HostPolicy, HttpFetcher
 from engine.sources.title_match import same_words, title_similarity
 
 API_URL = "https://api.crossref.org"
@@ -123,21 +123,12 @@ class CrossrefSource:
         fetcher.policies.setdefault("api.crossref.org", POLICY)
 
     async def _get(self, path: str, params: dict[str, Any]) -> Any:
+        """GET `path` as JSON; a 404 (a DataCite DOI, a typo) is None, not an error."""
         if self.mailto:
             params = {**params, "mailto": self.mailto}  # never part of the cache key or a message
-        response: Response = await self.fetcher.fetch(
-            self.name,
-            "GET",
-            f"{self.api_url}{path}",
-            params=params,
-            accept=frozenset({200, 404}),
-            cache_ns="crossref",
-            cache_ttl_s=self.cache_ttl_s,
-            check=lambda r: r.json(self.name),
+        return await self.fetcher.lookup_json(
+            self.name, f"{self.api_url}{path}", params=params, cache_ns="crossref", cache_ttl_s=self.cache_ttl_s
         )
-        if response.status == 404:
-            return None
-        return response.json(self.name)
 
     async def work(self, doi: str) -> CrossrefWork | None:
         """The work with this DOI; None when Crossref does not know it (a DataCite DOI, a typo)."""

@@ -1,27 +1,27 @@
 """Shared HTTP plumbing for online sources: per-host rate limits, retries, timeouts, cache, error translation.
 
 Every source gets one `HttpFetcher` wrapping an injected `httpx.AsyncClient` (tests pass a client pointed
-at a loopback server). The fetcher
-- keeps each host under its published rate (arXiv: one request every 3 s on one connection),
-- retries 429 / 5xx / timeouts / dropped connections a bounded number of times with exponential backoff
-  and jitter, honouring `Retry-After`,
-- translates httpx errors into `SourceError` / `SourceOffline` (messages never carry URLs' query strings,
-  where API keys may live),
-- reports "offline" once per source until that source answers again, and fails fast meanwhile,
-- stores successful (and 404) responses in a `DiskCache` so a repeated or resumed search is free,
-- with `deadline_s`, gives up on a request (retries and waits included) that has not succeeded in that
-  time, and treats its source as offline for `offline_cooldown_s`: one stalled source never uses a
-  whole search budget, and the agent says once that it goes on without it.
+at a loopback server). `HttpFetcher.fetch` runs four steps, each a method of its own:
+- cache (`_cached` / `_remember`): successful (and 404) responses are kept in a `DiskCache`, so a repeated
+  or resumed search is free; secrets in query parameters never enter a cache key;
+- rate limit (`_send`): each host is kept under its published rate (arXiv: one request every 3 s on one
+  connection), one attempt on the wire;
+- retry (`_with_retries`): 429 / 5xx / timeouts / dropped connections are tried again a bounded number
+  of times with exponential backoff and jitter, honouring `Retry-After` (and pausing the whole host);
+  a refused connection gets one quick retry;
+- translate (`_translate`, through engine.http_errors' table and boundary): failures become
+  `SourceError` / `SourceOffline` whose messages never carry URLs' query strings (where API keys live).
+Around them, "offline" is reported once per source until that source answers again (failing fast
+meanwhile), and with `deadline_s` a request (retries and waits included) that has not succeeded in
+that time gives up and its source sits out `offline_cooldown_s`: one stalled source never uses a whole
+search budget, and the agent says once that it goes on without it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import json
-import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,12 +31,38 @@ import httpx
 
 from engine.errors import SourceError, SourceOffline
 from engine.events import Notice, NoticeLevel
+from engine.http_errors import (
+    RETRY_STATUSES,
+    HttpFault,
+    HttpProblem,
+    Kind,
+    Retries,
+    RetryPolicy,
+    as_faults,
+    http_boundary,
+    json_reply,
+    raise_for_status,
+    retry_after_s,
+)
 from engine.sources.cache import DiskCache, cache_key
+
+__all__ = [
+    "DEFAULT_POLICIES",
+    "RETRY_STATUSES",
+    "HostLimiter",
+    "HostPolicy",
+    "HttpFetcher",
+    "Notify",
+    "Response",
+    "Sleep",
+    "redact",
+    "retry_after_s",
+    "source_error",
+]
 
 Notify = Callable[[Notice], None]
 Sleep = Callable[[float], Awaitable[None]]
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Query parameters that carry secrets: never part of a cache key or a message.
 SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "mailto"})
 USER_AGENT = "PaSa-Desktop/0.1 (+https://github.com/; literature search)"
@@ -103,10 +129,9 @@ class Response:
         return self.content.decode("utf-8", errors="replace")
 
     def json(self, source: str) -> Any:
-        try:
-            return json.loads(self.content.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise SourceError(source, f"malformed JSON from {redact(self.url)} ({exc})") from exc
+        """The body as JSON; bytes that are not JSON are a SourceError ("malformed JSON from …")."""
+        with http_boundary(lambda fault: source_error(source, fault, self.url)):
+            return json_reply(self.content, url=self.url)
 
 
 def redact(url: str) -> str:
@@ -116,26 +141,52 @@ def redact(url: str) -> str:
     return f"{parts.scheme}://{netloc}{parts.path}"
 
 
-def retry_after_s(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+# The sources' column of the translation table: the hint each kind of failure gets.
+SOURCE_HINTS: Mapping[Kind, str] = {
+    "offline": "check the network connection",
+    "auth": "check the API key for this source",
+}
+
+
+def source_error(source: str, fault: HttpFault, url: str) -> SourceError:
+    """A failed request in a source's words: what happened, how it ended, the URL without secrets."""
+    problem = fault.problem
+    hint = SOURCE_HINTS.get(problem.kind, "")
+    if fault.wait_refused:
+        return SourceError(source, fault.describe(), retriable=True, hint=hint)
+    if problem.kind == "auth":
+        return SourceError(source, f"HTTP {problem.status}: access refused ({redact(url)})", hint=hint)
+    if problem.kind == "malformed":
+        return SourceError(source, f"malformed JSON from {redact(url)} ({problem.detail})")
+    error = SourceOffline if problem.kind == "offline" else SourceError
+    return error(source, f"{fault.describe()} ({redact(url)})", retriable=problem.retriable, hint=hint)
 
 
 def _public_params(params: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     if not params:
         return []
     return sorted((str(k), str(v)) for k, v in params.items() if k.lower() not in SECRET_PARAMS)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One logical request as `fetch` was asked for it (its retries resend it unchanged)."""
+
+    source: str
+    method: str
+    url: str
+    params: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] | None = None
+    json_body: Any = None
+    accept: frozenset[int] = frozenset({200})
+    follow_redirects: bool = True
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc.split(":")[0]
+
+    def cache_key(self) -> str:
+        return cache_key(self.method, self.url, _public_params(self.params), self.json_body)
 
 
 @dataclass
@@ -172,17 +223,24 @@ class HttpFetcher:
     def is_offline(self, source: str) -> bool:
         return self._offline_until.get(source, 0.0) > time.monotonic()
 
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """`max_retries` attempts after the first for what may pass (5xx, 429, timeouts, resets), in all;
+        a refused connection gets one quick retry (no network: waiting longer would not help)."""
+        again: tuple[Kind, ...] = ("timeout", "dropped", "rate_limited", "unavailable", "server_error")
+        tries: dict[Kind, int] = {kind: self.max_retries for kind in again}
+        tries["offline"] = min(1, self.max_retries)
+        return RetryPolicy(
+            tries,
+            total=self.max_retries,
+            backoff_s=self.backoff_s,
+            max_backoff_s=self.max_backoff_s,
+            max_retry_after_s=self.max_retry_after_s,
+        )
+
     def _tell(self, level: NoticeLevel, source: str, message: str) -> None:
         if self.notify is not None:
             self.notify(Notice(level=level, source=source, message=message))
-
-    def _went_offline(self, source: str, exc: Exception, url: str) -> SourceOffline:
-        already = self.is_offline(source)
-        self._offline_until[source] = time.monotonic() + self.offline_cooldown_s
-        message = f"offline: cannot reach {urlsplit(url).netloc} ({type(exc).__name__})"
-        if not already and self.report_offline:
-            self._tell("warning", source, message)
-        return SourceOffline(source, message, retriable=True, hint="check the network connection")
 
     async def fetch(
         self,
@@ -199,32 +257,113 @@ class HttpFetcher:
         follow_redirects: bool = True,
         check: Callable[[Response], object] | None = None,
     ) -> Response:
-        """One request with retries: a response whose status is in `accept`, else SourceError."""
-        key = ""
-        if cache_ns and self.cache is not None:
-            key = cache_key(method.upper(), url, _public_params(params), json_body)
-            hit = self.cache.get(cache_ns, key, max_age_s=cache_ttl_s)
-            if hit is not None:
-                head, _, body = hit.partition(b"\n")
-                status_text, _, final_url = head.decode("utf-8", errors="replace").partition(" ")
-                if status_text.isdigit() and int(status_text) in accept:
-                    return Response(int(status_text), body, final_url or url, from_cache=True)
+        """One request with retries: a response whose status is in `accept`, else SourceError.
+        `check` validates a 200's body (raising SourceError) before it is cached."""
+        request = Request(source, method.upper(), url, params, headers, json_body, accept, follow_redirects)
+        key = request.cache_key() if cache_ns and self.cache is not None else ""
+        cached = self._cached(request, cache_ns, key, cache_ttl_s)
+        if cached is not None:
+            return cached
         if self.is_offline(source):
             raise SourceOffline(
                 source, "offline (not retried yet)", retriable=True, hint="check the network connection"
             )
+        with http_boundary(lambda fault: self._translate(request, fault)):
+            async with self._deadline(request):
+                response = await self._with_retries(request)
+        if check is not None and response.status == 200:
+            check(response)  # a truncated or malformed body raises here, before it could poison the cache
+        self._remember(cache_ns, key, response)
+        return response
 
+    # ---- step 1: cache ------------------------------------------------------------------------------
+
+    def _cached(self, request: Request, cache_ns: str | None, key: str, max_age_s: float | None) -> Response | None:
+        """The stored answer to this request, if one is fresh enough and of an accepted status."""
+        if not cache_ns or self.cache is None:
+            return None
+        hit = self.cache.get(cache_ns, key, max_age_s=max_age_s)
+        if hit is None:
+            return None
+        head, _, body = hit.partition(b"\n")
+        status_text, _, final_url = head.decode("utf-8", errors="replace").partition(" ")
+        if not status_text.isdigit() or int(status_text) not in request.accept:
+            return None
+        return Response(int(status_text), body, final_url or request.url, from_cache=True)
+
+    def _remember(self, cache_ns: str | None, key: str, response: Response) -> None:
+        if cache_ns and self.cache is not None:
+            self.cache.put(cache_ns, key, f"{response.status} {response.url}\n".encode() + response.content)
+
+    # ---- step 2: rate limit, one attempt on the wire ----------------------------------------------------
+
+    async def _send(self, request: Request) -> Response:
+        """One attempt inside the host's rate limit; a failure leaves as an HttpFault for the retry step."""
+        with as_faults(url=request.url, timeout_s=self.timeout_s):
+            async with self.limiter(request.host).slot():
+                self.requests_sent += 1
+                reply = await self.client.request(
+                    request.method,
+                    request.url,
+                    params=dict(request.params) if request.params else None,
+                    headers={"User-Agent": USER_AGENT, **(request.headers or {})},
+                    json=request.json_body,
+                    timeout=self.timeout_s,
+                    follow_redirects=request.follow_redirects,
+                )
+                content = await reply.aread()
+        self._offline_until.pop(request.source, None)  # it answered: no longer offline
+        raise_for_status(reply, request.accept, url=request.url)
+        return Response(reply.status_code, content, str(reply.url))
+
+    # ---- step 3: retry --------------------------------------------------------------------------------
+
+    async def _with_retries(self, request: Request) -> Response:
+        """`_send` until it succeeds or the retry policy gives up (then its last HttpFault is raised)."""
+        retries = Retries(
+            self.retry_policy, on_retry=lambda problem, n, wait: self._retrying(request, problem, n, wait)
+        )
+        while True:
+            try:
+                return await self._send(request)
+            except HttpFault as fault:
+                await self.sleep(retries.after(fault))
+
+    def _retrying(self, request: Request, problem: HttpProblem, retry: int, wait: float) -> None:
+        if problem.retry_after_s is not None:
+            # The server asked for a pause: every request to the host waits, not just this one.
+            self.limiter(request.host).pause_until(time.monotonic() + wait)
+        if problem.kind != "offline":  # a refused connection is retried quietly once, then reported
+            self._tell("info", request.source, f"{problem.what}; retry {retry}/{self.max_retries} in {wait:.1f} s")
+
+    # ---- step 4: translate --------------------------------------------------------------------------------
+
+    def _translate(self, request: Request, fault: HttpFault) -> SourceError:
+        if fault.problem.kind == "offline":
+            return self._went_offline(request.source, fault.problem, request.url)
+        return source_error(request.source, fault, request.url)
+
+    def _went_offline(self, source: str, problem: HttpProblem, url: str) -> SourceOffline:
+        already = self.is_offline(source)
+        self._offline_until[source] = time.monotonic() + self.offline_cooldown_s
+        message = f"offline: cannot reach {urlsplit(url).netloc} ({problem.exception})"
+        if not already and self.report_offline:
+            self._tell("warning", source, message)
+        return SourceOffline(source, message, retriable=True, hint=SOURCE_HINTS["offline"])
+
+    # ---- the per-source deadline ------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _deadline(self, request: Request) -> AsyncIterator[None]:
+        """Gives up on the request once `deadline_s` has passed, retries and waits included."""
         if self.deadline_s is None:
-            return await self._fetch_live(
-                source, method, url, key, params, headers, json_body, accept, cache_ns, follow_redirects, check
-            )
+            yield
+            return
         try:
             async with asyncio.timeout(self.deadline_s):
-                return await self._fetch_live(
-                    source, method, url, key, params, headers, json_body, accept, cache_ns, follow_redirects, check
-                )
+                yield
         except TimeoutError as exc:
-            raise self._gave_up(source, url) from exc
+            raise self._gave_up(request.source, request.url) from exc
 
     def _gave_up(self, source: str, url: str) -> SourceOffline:
         """A request that outlived the deadline: the source sits out the cool-down like an offline one."""
@@ -238,114 +377,19 @@ class HttpFetcher:
             self._tell("warning", source, message)
         return SourceOffline(source, message, retriable=True, hint="the source is slow or not answering")
 
-    async def _fetch_live(
-        self,
-        source: str,
-        method: str,
-        url: str,
-        key: str,
-        params: Mapping[str, Any] | None,
-        headers: Mapping[str, str] | None,
-        json_body: Any,
-        accept: frozenset[int],
-        cache_ns: str | None,
-        follow_redirects: bool,
-        check: Callable[[Response], object] | None,
-    ) -> Response:
-        host = urlsplit(url).netloc.split(":")[0]
-        limiter = self.limiter(host)
-        request_headers = {"User-Agent": USER_AGENT, **(headers or {})}
-        attempt = 0
-        while True:
-            try:
-                async with limiter.slot():
-                    self.requests_sent += 1
-                    reply = await self.client.request(
-                        method,
-                        url,
-                        params=dict(params) if params else None,
-                        headers=request_headers,
-                        json=json_body,
-                        timeout=self.timeout_s,
-                        follow_redirects=follow_redirects,
-                    )
-                    content = await reply.aread()
-            except httpx.ConnectError as exc:
-                # DNS failure / refused: no point backing off for long; one quick retry, then "offline".
-                if attempt < min(1, self.max_retries):
-                    attempt += 1
-                    await self.sleep(min(self.backoff_s, 1.0))
-                    continue
-                raise self._went_offline(source, exc, url) from exc
-            except (httpx.TimeoutException, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-                if isinstance(exc, httpx.TimeoutException):
-                    reason = f"timed out after {self.timeout_s:g} s"
-                else:
-                    reason = f"connection dropped ({type(exc).__name__})"
-                delay = self._backoff(attempt)
-                if attempt < self.max_retries:
-                    self._tell(
-                        "info", source, f"{reason}; retry {attempt + 1}/{self.max_retries} in {delay:.1f} s"
-                    )
-                    attempt += 1
-                    await self.sleep(delay)
-                    continue
-                raise SourceError(source, f"{reason} ({redact(url)})", retriable=True) from exc
-            except httpx.HTTPError as exc:
-                raise SourceError(source, f"request failed: {type(exc).__name__} ({redact(url)})") from exc
-
-            self._offline_until.pop(source, None)
-            status = reply.status_code
-            if status in accept:
-                final_url = str(reply.url)
-                if check is not None and status == 200:
-                    # A truncated or malformed body raises here, before it could poison the cache.
-                    check(Response(status, content, final_url))
-                if cache_ns and self.cache is not None:
-                    self.cache.put(cache_ns, key, f"{status} {final_url}\n".encode() + content)
-                return Response(status, content, final_url)
-            if status in RETRY_STATUSES:
-                wait = retry_after_s(reply.headers.get("Retry-After"))
-                if wait is not None and wait > self.max_retry_after_s:
-                    raise SourceError(
-                        source,
-                        f"HTTP {status}: asked to wait {wait:.0f} s; giving up for now",
-                        retriable=True,
-                    )
-                delay = wait if wait is not None else self._backoff(attempt)
-                if attempt < self.max_retries:
-                    if wait is not None:
-                        limiter.pause_until(time.monotonic() + wait)
-                    self._tell(
-                        "info",
-                        source,
-                        f"HTTP {status}; retry {attempt + 1}/{self.max_retries} in {delay:.1f} s",
-                    )
-                    attempt += 1
-                    await self.sleep(delay)
-                    continue
-                raise SourceError(
-                    source, f"HTTP {status} after {self.max_retries} retries ({redact(url)})", retriable=True
-                )
-            if status in (401, 403):
-                raise SourceError(
-                    source,
-                    f"HTTP {status}: access refused ({redact(url)})",
-                    hint="check the API key for this source",
-                )
-            raise SourceError(source, f"HTTP {status} ({redact(url)})")
-
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with jitter in [base/2, base] so clients that failed together spread out."""
-        base: float = min(self.max_backoff_s, self.backoff_s * (2**attempt))
-        return base * (0.5 + random.random() / 2)
+    # ---- JSON helpers ---------------------------------------------------------------------------------------
 
     async def get_json(self, source: str, url: str, **kwargs: Any) -> Any:
         response = await self.fetch(source, "GET", url, check=lambda r: r.json(source), **kwargs)
         return response.json(source)
 
-    async def post_json(self, source: str, url: str, body: Any, **kwargs: Any) -> Any:
+    async def lookup_json(self, source: str, url: str, **kwargs: Any) -> Any:
+        """GET JSON where 404 means "no such record": None then, not an error (DOI and id look-ups)."""
         response = await self.fetch(
-            source, "POST", url, json_body=body, check=lambda r: r.json(source), **kwargs
+            source, "GET", url, accept=frozenset({200, 404}), check=lambda r: r.json(source), **kwargs
         )
+        return None if response.status == 404 else response.json(source)
+
+    async def post_json(self, source: str, url: str, body: Any, **kwargs: Any) -> Any:
+        response = await self.fetch(source, "POST", url, json_body=body, check=lambda r: r.json(source), **kwargs)
         return response.json(source)

@@ -109,29 +109,18 @@ class OpenAlexSource:
         self.api_url = api_url.rstrip("/")
         self.cache_ttl_s = cache_ttl_s
 
-    async def _get(self, path: str, params: dict[str, Any], accept: frozenset[int] = frozenset({200})) -> Any:
-        params = {**params}
+    async def get_json(self, path: str, params: dict[str, Any], *, missing_ok: bool = False) -> Any:
+        """GET `path` as JSON; with `missing_ok` a 404 is None (an unknown DOI or id), not an error."""
         key = self.keys("openalex")
-        if key:
-            params["api_key"] = (
-                key  # never part of the cache key or an error message (see http.SECRET_PARAMS)
-            )
-        response = await self.fetcher.fetch(
-            self.name,
-            "GET",
-            f"{self.api_url}{path}",
-            params=params,
-            accept=accept,
-            cache_ns="openalex",
-            cache_ttl_s=self.cache_ttl_s,
-            check=lambda r: r.json(self.name),
+        if key:  # never part of the cache key or an error message (see http.SECRET_PARAMS)
+            params = {**params, "api_key": key}
+        get = self.fetcher.lookup_json if missing_ok else self.fetcher.get_json
+        return await get(
+            self.name, f"{self.api_url}{path}", params=params, cache_ns="openalex", cache_ttl_s=self.cache_ttl_s
         )
-        if response.status == 404:
-            return None
-        return response.json(self.name)
 
     async def _works(self, params: dict[str, Any]) -> list[Paper]:
-        payload = await self._get("/works", {"select": SELECT, **params})
+        payload = await self.get_json("/works", {"select": SELECT, **params})
         papers = [paper_from_work(w) for w in _results(payload, self.name)]
         return [p for p in papers if p is not None]
 
@@ -169,7 +158,7 @@ class OpenAlexSource:
             path = f"/works/doi:10.48550/arxiv.{paper.arxiv_id}"
         else:
             return None
-        payload = await self._get(path, {"select": SELECT}, accept=frozenset({200, 404}))
+        payload = await self.get_json(path, {"select": SELECT}, missing_ok=True)
         return payload if isinstance(payload, dict) else None
 
     async def references(self, paper: Paper) -> list[CitedReference]:

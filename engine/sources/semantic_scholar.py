@@ -94,34 +94,30 @@ class SemanticScholarSource:
         key = self.keys("semantic_scholar")
         return {"x-api-key": key} if key else {}
 
-    async def _get(self, path: str, params: dict[str, Any], accept: frozenset[int] = frozenset({200})) -> Any:
-        response = await self.fetcher.fetch(
+    async def get_json(self, path: str, params: dict[str, Any], *, missing_ok: bool = False) -> Any:
+        """GET `path` as JSON; with `missing_ok` a 404 is None (no match, an unknown paper), not an error."""
+        get = self.fetcher.lookup_json if missing_ok else self.fetcher.get_json
+        return await get(
             self.name,
-            "GET",
             f"{self.api_url}{path}",
             params=params,
             headers=self._headers(),
-            accept=accept,
             cache_ns="semantic_scholar",
             cache_ttl_s=self.cache_ttl_s,
-            check=lambda r: r.json(self.name),
         )
-        if response.status == 404:
-            return None
-        return response.json(self.name)
 
     async def search(self, query: str, *, limit: int, before: date | None = None) -> list[Paper]:
         params: dict[str, Any] = {"query": query, "limit": max(1, min(limit, 100)), "fields": PAPER_FIELDS}
         if before is not None:
             params["publicationDateOrYear"] = f":{before.isoformat()}"
-        payload = await self._get("/paper/search", params)
+        payload = await self.get_json("/paper/search", params)
         papers = [paper_from_s2(d) for d in _data_list(payload, self.name)]
         return [p for p in papers if p is not None]
 
     async def match_title(self, title: str) -> Paper | None:
         # 404 means "Title match not found": an answer, not an error.
-        payload = await self._get(
-            "/paper/search/match", {"query": title, "fields": PAPER_FIELDS}, accept=frozenset({200, 404})
+        payload = await self.get_json(
+            "/paper/search/match", {"query": title, "fields": PAPER_FIELDS}, missing_ok=True
         )
         if payload is None:
             return None
@@ -160,10 +156,10 @@ class SemanticScholarSource:
         out: list[CitedReference] = []
         offset = 0
         while True:
-            payload = await self._get(
+            payload = await self.get_json(
                 f"/paper/{paper_id}/references",
                 {"fields": REFERENCE_FIELDS, "limit": 1000, "offset": offset},
-                accept=frozenset({200, 404}),
+                missing_ok=True,
             )
             if payload is None:
                 return out

@@ -1,4 +1,5 @@
-"""HttpFetcher against a real loopback server: retries, Retry-After, timeouts, resets, offline, cache, pacing."""
+"""HttpFetcher against a real loopback server: retries, Retry-After, timeouts, resets, offline, cache, pacing;
+then each step of `fetch` on its own (cache, rate-limited send, retry, translate)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pytest
 
 from engine.errors import SourceError, SourceOffline
 from engine.events import Notice
+from engine.http_errors import HttpFault, HttpProblem
 from engine.sources.cache import DiskCache
-from engine.sources.http import HostPolicy, HttpFetcher, retry_after_s
+from engine.sources.http import HostPolicy, HttpFetcher, Request, Response, retry_after_s
 from tests.engine.sources.fake_server import FakeServer, Reply, Sleeps, free_port
 
 OK = Reply(200, b'{"ok": true}')
@@ -160,3 +162,56 @@ def test_corrupt_cache_file_is_moved_aside(tmp_path: Path) -> None:
     assert (tmp_path / "cache.broken.sqlite").exists()
     assert cache.get("ns", "k", max_age_s=3600) == b"v"
     assert cache.get("ns", "k", max_age_s=-1) is None  # older than the allowed age: a miss
+
+
+# ---- the steps of fetch, one by one ----------------------------------------------------------------------
+
+
+async def test_step_cache_answers_only_with_an_accepted_status(client: httpx.AsyncClient, tmp_path: Path) -> None:
+    fetcher = HttpFetcher(client, cache=DiskCache(tmp_path), policies={})
+    only_200 = Request("s2", "GET", "http://api.example.org/x")
+    fetcher._remember("t", "k", Response(404, b"{}", "http://api.example.org/x"))
+    assert fetcher._cached(only_200, "t", "k", None) is None  # a stored 404 answers only who accepts 404
+    fetcher._remember("t", "k", Response(200, b'{"a": 1}', "http://api.example.org/final"))
+    hit = fetcher._cached(only_200, "t", "k", None)
+    assert hit is not None and hit.from_cache and hit.url.endswith("/final") and hit.json("s2") == {"a": 1}
+    assert fetcher._cached(only_200, None, "k", None) is None  # no namespace: never cached
+
+
+async def test_step_send_is_one_attempt_inside_the_host_limit(server: FakeServer, client: httpx.AsyncClient) -> None:
+    fetcher = HttpFetcher(client, policies={"127.0.0.1": HostPolicy(min_interval_s=0.2, max_concurrency=1)})
+    server.route("/x", Reply(503, b"busy", headers={"Retry-After": "4"}), OK)
+    request = Request("s2", "GET", f"{server.url}/x")
+    with pytest.raises(HttpFault) as fault:
+        await fetcher._send(request)
+    problem = fault.value.problem
+    assert (problem.kind, problem.status, problem.retry_after_s, problem.detail) == ("unavailable", 503, 4.0, "busy")
+    started = time.monotonic()
+    assert (await fetcher._send(request)).status == 200  # not retried here: the next call is a new attempt
+    assert time.monotonic() - started >= 0.15 and fetcher.requests_sent == 2
+
+
+async def test_step_retry_waits_retry_after_and_pauses_the_host(
+    server: FakeServer, fetcher: HttpFetcher, sleeps: Sleeps, notices: list[Notice]
+) -> None:
+    server.route("/x", Reply(503, b"{}", headers={"Retry-After": "4"}), OK)
+    response = await fetcher._with_retries(Request("s2", "GET", f"{server.url}/x"))
+    assert response.status == 200 and sleeps.calls[0] == 4.0
+    # The host is paused too (every request to it waits, not just this one): as the recorded sleeps pass
+    # no time, the retry meets that pause in the host's limiter as a second wait of about 4 s.
+    assert len(sleeps.calls) == 2 and 3.5 < sleeps.calls[1] <= 4.0
+    assert [n.message for n in notices] == ["HTTP 503; retry 1/3 in 4.0 s"]
+
+
+def test_step_translate_uses_the_sources_table(client: httpx.AsyncClient, notices: list[Notice]) -> None:
+    fetcher = HttpFetcher(client, notify=notices.append)
+    request = Request("openalex", "GET", "http://me:pw@api.example.org/works?api_key=K")
+    offline = fetcher._translate(request, HttpFault(HttpProblem("offline", exception="ConnectError")))
+    assert isinstance(offline, SourceOffline) and fetcher.is_offline("openalex") and len(notices) == 1
+    auth = fetcher._translate(request, HttpFault(HttpProblem("auth", status=401)))
+    assert "API key" in auth.hint and not auth.retriable
+    fault = HttpFault(HttpProblem("server_error", status=502))
+    fault.retried = 3
+    error = fetcher._translate(request, fault)
+    assert str(error) == "openalex: HTTP 502 after 3 retries (http://***@api.example.org/works)" and error.retriable
+    assert not any(secret in str(e) for e in (auth, error) for secret in ("pw", "api_key", "K"))
