@@ -125,8 +125,11 @@ def check(library: Path) -> CheckReport:
     version = papers = runs = None
     if not library.is_file():
         return CheckReport(library, False, (f"{library} does not exist or is not a file",), None, None, None)
+    # In a folder the user cannot write, SQLite cannot create the -shm a WAL reader needs ("attempt to
+    # write a readonly database", which is no damage): read the file as it is, as the library then does.
+    immutable = "" if os.access(library.parent, os.W_OK) else "&immutable=1"
     try:
-        conn = sqlite3.connect(f"file:{library}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"file:{library}?mode=ro{immutable}", uri=True)
     except sqlite3.Error as exc:
         return CheckReport(library, False, (f"cannot open: {exc}",), None, None, None)
     try:

@@ -4,7 +4,10 @@ offers the backup, and read-only opening (history, show, export and search work 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +17,9 @@ from engine.events import Notice, SearchFinished, SearchStatus
 from pasa_desktop.cli.main import main
 from pasa_desktop.library import backups, open_library
 from pasa_desktop.library.errors import LibraryError
+from pasa_desktop.settings import config_dir
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _age_backups(library: Path, days: float) -> None:
@@ -107,18 +113,72 @@ def test_read_only_library_serves_reads_and_refuses_writes_cleanly(user_library:
         lib.close()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders, so the case cannot arise")
-def test_read_only_data_folder_cli(user_library: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    folder = user_library.parent
-    open_library(user_library).close()
-    os.chmod(folder, 0o500)
+# Root ignores file modes (CAP_DAC_OVERRIDE) and may change them (CAP_FOWNER), so as root (CI) the
+# commands run without those powers: the kernel then checks the modes for them as for any user.
+_WITHOUT_ROOT_POWERS = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner,-chown", "--inh-caps=-all"]
+NOBODY = 65534
+
+
+def _make_read_only(folder: Path) -> None:
+    """Files 0444 and folders 0555; as root, also someone else's, so that not even chmod helps."""
+    for path in [*folder.rglob("*"), folder]:
+        if os.geteuid() == 0:
+            os.chown(path, NOBODY, NOBODY)
+        os.chmod(path, 0o555 if path.is_dir() else 0o444)
+
+
+def _make_writable(folder: Path) -> None:
+    for path in [folder, *folder.rglob("*")]:
+        if os.geteuid() == 0:
+            os.chown(path, 0, 0)
+        os.chmod(path, 0o700 if path.is_dir() else 0o600)
+
+
+def test_read_only_data_folder_cli(user_library: Path) -> None:
+    """history, show, export, library search/show/check/duplicates on a data folder (and settings
+    folder) the user cannot write: each works, prints what it should, and the folders stay as they were."""
+    data, config = user_library.parent, config_dir()
+    open_library(user_library).close()  # checkpointed: nothing waits in a -wal an immutable reader cannot see
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "settings.json").write_text('{"agent": {"max_seconds": 120}}')
+    prefix = _WITHOUT_ROOT_POWERS if os.geteuid() == 0 else []
+    assert not prefix or shutil.which("setpriv"), "setpriv (util-linux) is needed to drop root's powers"
+    before = sorted(p.name for p in [*data.rglob("*"), *config.rglob("*")])
+    for folder in (data, config):
+        _make_read_only(folder)
     try:
-        assert main(["history"]) == 0
-        assert main(["show", "1"]) == 0
-        assert main(["export", "-o", "-", "--run", "1"]) == 0
-        assert main(["library", "search", "Study"]) == 0
+        if prefix:  # the powers really are gone: root cannot write there either
+            probe = subprocess.run([*prefix, "touch", str(data / "probe")], capture_output=True, text=True)
+            assert probe.returncode != 0 and "Permission denied" in probe.stderr
+        outputs = {}
+        for args in (
+            ["history"],
+            ["show", "1"],
+            ["export", "-o", "-", "--run", "1", "--no-complete"],
+            ["library", "search", "coded computation"],
+            ["library", "show", "2"],
+            ["library", "check"],
+            ["library", "duplicates"],
+        ):
+            done = subprocess.run(
+                [*prefix, sys.executable, "-m", "pasa_desktop.cli.main", *args],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                cwd=REPO,
+                env={**os.environ, "PASA_DATA_DIR": str(data), "PASA_CONFIG_DIR": str(config)},
+            )
+            assert done.returncode == 0, (args, done.stdout, done.stderr)
+            assert "Traceback" not in done.stderr, done.stderr
+            outputs[" ".join(args[:2])] = done.stdout
+        assert "coded computation" in outputs["history"] and "Study 2" in outputs["show 1"]
+        assert "pwned" in outputs["library search"] and "Study 2" in outputs["library show"]
+        assert outputs["export -o"].count("@article") + outputs["export -o"].count("@misc") == 2
+        assert "ok (integrity check passed" in outputs["library check"]
+        assert sorted(p.name for p in [*data.rglob("*"), *config.rglob("*")]) == before  # nothing written
     finally:
-        os.chmod(folder, 0o700)
+        for folder in (data, config):
+            _make_writable(folder)
 
 
 def test_run_events_never_store_secrets(user_library: Path) -> None:
