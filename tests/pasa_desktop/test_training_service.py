@@ -14,18 +14,9 @@ import pytest
 from engine.errors import InputError
 from pasa_desktop import training_service as training
 from pasa_desktop.cli.main import main
+from tests.training.fake_job import FAKE_JOB, group_alive
 from training.launch import LocalLauncher, read_handle
 from training.metrics import MetricsWriter, write_status
-
-FAKE_JOB = [sys.executable, "-m", "tests.training.fake_job"]
-
-
-def _group_alive(pid: int) -> bool:
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _queries(tmp_path: Path) -> Path:
@@ -132,7 +123,7 @@ def test_start_follow_pause_resume_and_cancel_a_real_process(tmp_path: Path) -> 
     training.control(job, "cancel")
     status = watch.poll()
     assert status.final and status.state == "cancelled"
-    assert not _group_alive(pid) and not Path(f"/proc/{pid}").exists()
+    assert not group_alive(pid) and not Path(f"/proc/{pid}").exists()
     assert pid not in training.own_jobs()
 
 
@@ -141,7 +132,7 @@ def test_stop_own_jobs_leaves_no_process(tmp_path: Path) -> None:
     job = LocalLauncher().start(config, command=[*FAKE_JOB, str(tmp_path / "a")])
     pid = int(read_handle(job)["pid"])
     training.stop_own_jobs(grace_s=3.0)
-    assert not _group_alive(pid) and training.own_jobs() == []
+    assert not group_alive(pid) and training.own_jobs() == []
 
 
 def test_a_killed_job_reads_failed(tmp_path: Path) -> None:

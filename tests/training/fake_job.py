@@ -1,16 +1,29 @@
 """A long-running process that speaks the job protocol (metrics, status, cancel on SIGTERM).
 
-Used by the launcher tests where the real trainers would be too slow to pause, cancel and kill.
+Used by the launcher, panel and training-service tests where the real trainers would be too slow to
+pause, cancel and kill: `FAKE_JOB + [job_dir]` is the command a launcher starts.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
 from training.faults import JobCancelled, install_cancel_handlers
 from training.metrics import MetricsWriter, write_status
+
+FAKE_JOB = [sys.executable, "-m", "tests.training.fake_job"]
+
+
+def group_alive(pid: int) -> bool:
+    """Whether any process is left in the group `pid` leads (a job leads its own session)."""
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def main() -> int:

@@ -19,14 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.training.fake_job import FAKE_JOB
 from training.config import parse_config
 from training.launch import LocalLauncher, SSHLauncher, launcher_for, read_handle
 from training.metrics import FINAL_STATES, read_metrics, read_status
 
-FAKE_JOB = [sys.executable, "-m", "tests.training.fake_job"]
 
-
-def _wait(launcher: LocalLauncher | SSHLauncher, job: Path, states: set[str], timeout: float = 60.0) -> str:
+def _wait(launcher: LocalLauncher | SSHLauncher, job: Path, states: set[str] | frozenset[str], timeout: float = 60.0) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         state = launcher.poll(job).state

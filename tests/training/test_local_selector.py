@@ -28,7 +28,8 @@ def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(str(gt.get_model_path()))
     torch.manual_seed(0)
     config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, num_labels=1)
+                        intermediate_size=64)
+    config.num_labels = 1  # a PretrainedConfig property; transformers 5's typed BertConfig.__init__ does not list it
     BertForSequenceClassification(config).save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
     (out / META_FILE).write_text(json.dumps({"max_length": 64, "platt_a": 2.0, "platt_b": -1.0}))

@@ -125,3 +125,37 @@ def test_panel_reports_a_failed_gguf_conversion(qtbot, tmp_path: Path) -> None: 
     assert panel.gguf_button.isEnabled()
     writer.close()
     panel.shutdown()
+
+
+def test_plots_follow_the_theme(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """#17: the plots were white in the dark theme (a global pyqtgraph background). They take the app
+    palette when built, and a theme switch (View → Theme restyles the window's plots) recolours them."""
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from ui.colors import restyle_plots
+    from ui.theme import apply_theme
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_theme(app, "dark", force="dark")
+    try:
+        panel = TrainingPanel(poll_ms=50)
+        qtbot.addWidget(panel)
+        panel.resize(1024, 700)
+        job, writer = _job_with_metrics(tmp_path)
+        panel.attach(job)
+        panel.show()
+        dark_base = app.palette().color(QPalette.ColorRole.Base)
+        for plot in panel.plot_widgets.values():
+            assert plot.backgroundBrush().color().name() == dark_base.name()
+        corner = panel.plot_widgets["loss"].grab().toImage().pixelColor(3, 3)
+        assert corner.lightness() < 80  # what is on screen is dark, not white
+        apply_theme(app, "light", force="light")
+        assert restyle_plots(panel) == len(panel.plot_widgets)
+        corner = panel.plot_widgets["loss"].grab().toImage().pixelColor(3, 3)
+        assert corner.lightness() > 200
+        writer.close()
+        panel.shutdown()
+    finally:
+        apply_theme(app, force="light")

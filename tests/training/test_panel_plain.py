@@ -16,23 +16,15 @@ pytest.importorskip("pytestqt")
 from PySide6.QtWidgets import QMainWindow
 
 from pasa_desktop import training_service as training
+from tests.training.fake_job import FAKE_JOB, group_alive
 from training.config import parse_config
 from training.launch import LocalLauncher, children, read_handle
 from training.metrics import MetricsWriter, read_status, write_status
 from ui.training_needs import in_panel_terms
 from ui.training_panel import TrainingPanel
 
-FAKE_JOB = [sys.executable, "-m", "tests.training.fake_job"]
 # A job stuck where SIGTERM cannot reach Python code (here: it ignores the signal outright).
 DEAF_JOB = [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"]
-
-
-def _group_alive(pid: int) -> bool:
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _panel(qtbot) -> TrainingPanel:  # type: ignore[no-untyped-def]
@@ -117,10 +109,10 @@ def test_closing_the_window_stops_a_job_started_here(qtbot, small_index: Path, q
     qtbot.waitUntil(lambda: panel.job_dir is not None, timeout=10_000)
     assert panel.job_dir is not None
     pid = int(read_handle(panel.job_dir)["pid"])
-    assert pid in children() and _group_alive(pid)
+    assert pid in children() and group_alive(pid)
     qtbot.waitUntil(lambda: panel.state == "running", timeout=30_000)  # its cancel handler is installed
     window.close()
-    assert not _group_alive(pid) and not Path(f"/proc/{pid}").exists()
+    assert not group_alive(pid) and not Path(f"/proc/{pid}").exists()
     assert pid not in children()
     assert read_status(panel.job_dir)["state"] in ("cancelled", "failed", "finished")
 
@@ -137,7 +129,7 @@ def test_cancel_kills_a_job_that_ignores_sigterm(qtbot, tmp_path: Path) -> None:
     panel.cancel_button.click()
     qtbot.waitUntil(lambda: panel.state == "cancelled", timeout=15_000)
     assert time.monotonic() - started < 12
-    assert not _group_alive(pid) and not Path(f"/proc/{pid}").exists()
+    assert not group_alive(pid) and not Path(f"/proc/{pid}").exists()
     assert "killed" in read_status(job)["message"]
     panel.shutdown()
 
@@ -155,4 +147,4 @@ def test_closing_stops_every_job_this_app_started(qtbot, tmp_path: Path) -> None
     panel.attach(jobs[1])
     panel.close()
     for pid in pids:
-        assert not _group_alive(pid) and not Path(f"/proc/{pid}").exists()
+        assert not group_alive(pid) and not Path(f"/proc/{pid}").exists()
