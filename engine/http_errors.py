@@ -294,6 +294,27 @@ class Retries:
         return wait
 
 
+def retrying(
+    send: Callable[[], httpx.Response],
+    policy: RetryPolicy,
+    *,
+    accept: frozenset[int],
+    sleep: Callable[[float], None] = time.sleep,
+    url: str = "",
+    timeout_s: float | None = None,
+) -> httpx.Response:
+    """For blocking clients: `send()` until its answer's status is in `accept`, waiting as `policy` says
+    between attempts; when the policy gives up, the last HttpFault is raised for the client's boundary."""
+    retries = Retries(policy)
+    while True:
+        try:
+            with as_faults(url=url, timeout_s=timeout_s):
+                response = send()
+            return raise_for_status(response, accept, url=url)
+        except HttpFault as fault:
+            sleep(retries.after(fault))
+
+
 # ---- JSON replies --------------------------------------------------------------------------------------
 
 _SHAPE_NAMES: dict[type[Any], str] = {dict: "an object", list: "an array", str: "a string"}

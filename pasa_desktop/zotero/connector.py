@@ -24,6 +24,8 @@ from typing import Any
 
 import httpx
 
+from engine.http_errors import HttpFault, http_boundary, json_reply, one_line
+from engine.redact import redact_url
 from pasa_desktop.zotero.errors import ZoteroError, ZoteroUnavailable
 
 DEFAULT_URL = "http://127.0.0.1:23119"
@@ -73,20 +75,22 @@ class ConnectorClient:
 
     # -- transport ----------------------------------------------------------------------------------
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Any answer is returned (the connector's statuses are its protocol); no answer is ZoteroUnavailable."""
         headers = {"X-Zotero-Connector-API-Version": API_VERSION, **kwargs.pop("headers", {})}
-        try:
+        with http_boundary(self._unavailable, url=self.base_url + path):
             return self._client.request(method, self.base_url + path, headers=headers, **kwargs)
-        except httpx.ConnectError as exc:
-            raise ZoteroUnavailable(
-                f"Zotero is not reachable at {self.base_url} (connection refused)",
+
+    def _unavailable(self, fault: HttpFault) -> ZoteroUnavailable:
+        """The connector's column of the translation table: every transport failure means Zotero is not there."""
+        shown, kind = redact_url(self.base_url), fault.problem.kind
+        if kind == "offline":
+            return ZoteroUnavailable(
+                f"Zotero is not reachable at {shown} (connection refused)",
                 hint="start Zotero desktop (version 7 or later) and try again",
-            ) from exc
-        except httpx.TimeoutException as exc:
-            raise ZoteroUnavailable(
-                f"Zotero at {self.base_url} did not answer in time", hint="is Zotero busy?"
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise ZoteroUnavailable(f"Cannot talk to Zotero at {self.base_url}: {exc}") from exc
+            )
+        if kind == "timeout":
+            return ZoteroUnavailable(f"Zotero at {shown} did not answer in time", hint="is Zotero busy?")
+        return ZoteroUnavailable(f"Cannot talk to Zotero at {shown}: {fault.describe()}")
 
     def _post_json(self, path: str, body: dict[str, Any]) -> httpx.Response:
         return self._request("POST", path, json=body)
@@ -94,9 +98,9 @@ class ConnectorClient:
     @staticmethod
     def _error_code(response: httpx.Response) -> str:
         try:
-            data = response.json()
-        except ValueError:
-            return response.text.strip()[:200]
+            data = json_reply(response.content)
+        except HttpFault:  # a plain-text error, as several endpoints give
+            return one_line(response.text, 200)
         if isinstance(data, dict):
             if data.get("libraryEditable") is False:
                 return "LIBRARY_NOT_EDITABLE"
@@ -120,13 +124,13 @@ class ConnectorClient:
         out: list[Target] = []
         stack: list[str] = []
         try:
-            data = response.json()
+            data = json_reply(response.content, dict)
             for t in data.get("targets", []):
                 level = max(0, int(t.get("level", 0)))
                 del stack[level:]
                 stack.append(str(t.get("name", "")))
                 out.append(Target(id=str(t["id"]), name=str(t.get("name", "")), level=level, path="/".join(stack)))
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # not Zotero's reply shape
+        except (HttpFault, ValueError, TypeError, KeyError, AttributeError) as exc:  # not Zotero's reply shape
             raise ZoteroError(
                 f"Something at {self.base_url} answered the collection list with a reply Zotero does not give"
             ) from exc

@@ -2,7 +2,9 @@
 
 Every batch carries a `Zotero-Write-Token`; a retry after a lost response reuses it, and the server's
 412 ("write token already used") then means the batch did arrive — so nothing is created twice.
-429 and 503 are retried after `Retry-After` (or `Backoff`); 413 splits the batch in halves.
+429 and 503 are retried after `Retry-After` (seconds or an HTTP date) or `Backoff`; 413 splits the batch
+in halves. Failures go through engine.http_errors (its retry rule and its boundary) and leave as
+ZoteroError / ZoteroUnavailable with redacted messages.
 """
 
 from __future__ import annotations
@@ -17,12 +19,24 @@ from typing import Any
 
 import httpx
 
-from engine.redact import redact, redact_url
+from engine.http_errors import (
+    HttpFault,
+    Kind,
+    RetryPolicy,
+    http_boundary,
+    json_reply,
+    raise_for_status,
+    retrying,
+    server_wait_s,
+)
+from engine.redact import redact_url
 from pasa_desktop.zotero.errors import ZoteroError, ZoteroUnavailable
 
 DEFAULT_URL = "https://api.zotero.org"
 MAX_BATCH = 50
 MAX_WAIT_S = 300.0
+OK = frozenset({200, 201, 204})
+_URL_HINT = "check PASA_ZOTERO_API_URL (default https://api.zotero.org)"
 # Where Settings → Zotero keeps the key and the library it writes to: the OS keyring (service
 # "pasa-desktop", like the sources' keys). The library ("users/123" or "groups/456") sits beside the key
 # because one is useless without the other; neither goes into the settings file.
@@ -122,16 +136,21 @@ class WebApiClient:
             headers["Zotero-Write-Token"] = token
         return headers
 
-    @staticmethod
-    def _wait_s(response: httpx.Response, attempt: int) -> float:
-        for name in ("Retry-After", "Backoff"):
-            value = response.headers.get(name)
-            if value:
-                try:
-                    return min(MAX_WAIT_S, max(0.0, float(value)))
-                except ValueError:
-                    pass
-        return min(MAX_WAIT_S, 2.0**attempt)
+    def _policy(self) -> RetryPolicy:
+        """Up to `max_attempts` in all: rate limits and 503s wait what the server asks (Retry-After or
+        Backoff, capped at MAX_WAIT_S rather than refused: a late push beats a failed one); network
+        failures back off 1, 2, 4 … s. A retried write reuses its token, so it is never applied twice."""
+        again = self._max_attempts - 1
+        kinds: tuple[Kind, ...] = ("offline", "timeout", "dropped", "rate_limited", "unavailable")
+        return RetryPolicy(
+            {kind: again for kind in kinds},
+            total=again,
+            backoff_s=1.0,
+            max_backoff_s=MAX_WAIT_S,
+            jitter=False,
+            max_retry_after_s=MAX_WAIT_S,
+            cap_retry_after=True,
+        )
 
     def _send(
         self,
@@ -142,66 +161,52 @@ class WebApiClient:
         json: Any = None,
         data: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        accept: frozenset[int] = OK,
+        in_library: bool = True,
     ) -> httpx.Response:
-        """One logical request, retried on 429/503/network errors with the same write token."""
-        last_error: Exception | None = None
-        for attempt in range(self._max_attempts):
-            try:
-                response = self._client.request(
-                    method,
-                    self.base_url + self.prefix + path,
-                    headers={**self._headers(token), **(headers or {})},
-                    json=json,
-                    data=data,
-                )
-            except (httpx.ConnectError, httpx.TimeoutException, httpx.RemoteProtocolError) as exc:
-                last_error = exc
-                self._sleep(min(MAX_WAIT_S, 2.0**attempt))
-                continue
-            if response.status_code in (429, 503):
-                self._sleep(self._wait_s(response, attempt))
-                continue
-            backoff = response.headers.get("Backoff")
-            if backoff:
-                # The server asks for a pause before the next request even when this one worked.
-                self._sleep(self._wait_s(response, attempt))
-            return response
-        if last_error is not None:
-            raise ZoteroUnavailable(f"Zotero Web API unreachable: {redact(str(last_error))}") from last_error
-        raise ZoteroError(
-            f"Zotero Web API kept asking to slow down after {self._max_attempts} attempts", hint="try again later"
-        )
+        """One logical request, retried on 429/503/network errors with the same write token; a status
+        outside `accept` (after the retries) is a ZoteroError saying what the server answered."""
+        url = self.base_url + (self.prefix if in_library else "") + path
+        with http_boundary(self._error, url=url):
+            response = retrying(
+                lambda: self._client.request(
+                    method, url, headers={**self._headers(token), **(headers or {})}, json=json, data=data
+                ),
+                self._policy(),
+                accept=accept,
+                sleep=self._sleep,
+                url=url,
+            )
+        if "Backoff" in response.headers:
+            # The server asks for a pause before the next request even when this one worked.
+            self._sleep(min(MAX_WAIT_S, server_wait_s(response.headers) or 0.0))
+        return response
 
-    def _check(self, response: httpx.Response) -> None:
-        if response.status_code in (200, 201, 204):
-            return
-        detail = redact(response.text.strip()[:200])
-        if response.status_code == 403:
-            raise ZoteroError(f"The Zotero API key may not write here ({detail})", hint="give the key write access")
-        if response.status_code == 404:
-            raise ZoteroError(f"Zotero library {self.prefix} not found", hint="check ZOTERO_USER_ID / group id")
-        raise ZoteroError(f"Zotero Web API error HTTP {response.status_code}: {detail}")
+    def _error(self, fault: HttpFault, what: str = "") -> ZoteroError:
+        """The Web API's column of the translation table."""
+        problem, shown = fault.problem, redact_url(self.base_url)
+        if problem.kind in ("offline", "timeout", "dropped", "transport"):
+            return ZoteroUnavailable(f"Zotero Web API at {shown} unreachable: {fault.describe()}")
+        if problem.kind in ("rate_limited", "unavailable"):
+            return ZoteroError(
+                f"Zotero Web API kept asking to slow down after {fault.retried + 1} attempts", hint="try again later"
+            )
+        if problem.kind == "malformed":
+            return ZoteroError(f"The Zotero Web API at {shown} answered {what} with {problem.detail}", hint=_URL_HINT)
+        if problem.status == 403:
+            return ZoteroError(f"The Zotero API key may not write here ({problem.detail})", hint="give the key write access")
+        if problem.status == 404:
+            return ZoteroError(f"Zotero library {self.prefix} not found", hint="check ZOTERO_USER_ID / group id")
+        return ZoteroError(f"Zotero Web API error HTTP {problem.status}: {problem.detail}")
 
     def _json(self, response: httpx.Response, shape: type, what: str) -> Any:
         """The reply's JSON when it has the expected top-level shape, else a ZoteroError saying so."""
-        try:
-            data = response.json()
-        except ValueError as exc:  # also UnicodeDecodeError: bytes that are not text
-            raise ZoteroError(
-                f"The Zotero Web API at {redact_url(self.base_url)} answered {what} with something that is not JSON",
-                hint="check PASA_ZOTERO_API_URL (default https://api.zotero.org)",
-            ) from exc
-        if not isinstance(data, shape):
-            raise ZoteroError(
-                f"The Zotero Web API at {redact_url(self.base_url)} answered {what} with JSON of the wrong shape",
-                hint="check PASA_ZOTERO_API_URL (default https://api.zotero.org)",
-            )
-        return data
+        with http_boundary(lambda fault: self._error(fault, what)):
+            return json_reply(response.content, shape, url=self.base_url)
 
     def key_info(self) -> dict[str, Any]:
         """`GET /keys/current`: whether the key works and for whom."""
-        response = self._client.request("GET", f"{self.base_url}/keys/current", headers=self._headers())
-        self._check(response)
+        response = self._send("GET", "/keys/current", in_library=False)
         data: dict[str, Any] = self._json(response, dict, "the key check")
         return data
 
@@ -214,7 +219,8 @@ class WebApiClient:
 
     def _create_batch(self, items: list[dict[str, Any]], indices: list[int], result: WriteResult) -> None:
         token = uuid.uuid4().hex  # 32 hex characters, as the API requires
-        response = self._send("POST", "/items", token=token, json=[items[i] for i in indices])
+        batch = [items[i] for i in indices]
+        response = self._send("POST", "/items", token=token, json=batch, accept=OK | {412, 413})
         if response.status_code == 412:
             # "Write token already used": an earlier attempt of this very batch was applied.
             result.unknown.extend(indices)
@@ -227,7 +233,6 @@ class WebApiClient:
             self._create_batch(items, indices[:half], result)
             self._create_batch(items, indices[half:], result)
             return
-        self._check(response)
         data = self._json(response, dict, "the item upload")
         parts = [data.get(name) for name in ("success", "unchanged", "failed")]
         if all(part is None for part in parts) or not all(part is None or isinstance(part, dict) for part in parts):
@@ -257,7 +262,6 @@ class WebApiClient:
     def collection_key(self, name: str) -> str:
         """The key of the collection called `name` (or with key `name`); raises if none or several."""
         response = self._send("GET", "/collections?limit=100")
-        self._check(response)
         matches = []
         for c in self._json(response, list, "the collection list"):
             data = c.get("data", {}) if isinstance(c, dict) else None
@@ -281,26 +285,28 @@ class WebApiClient:
             "mtime": str(int(Path(file).stat().st_mtime * 1000)),
         }
         # If-None-Match: * — only when the item has no file yet, so a retry never replaces anything.
-        response = self._send("POST", f"/items/{item_key}/file", data=form, headers={"If-None-Match": "*"})
+        response = self._send(
+            "POST", f"/items/{item_key}/file", data=form, headers={"If-None-Match": "*"}, accept=OK | {412, 413}
+        )
         if response.status_code == 412:
             return False
         if response.status_code == 413:
             raise ZoteroError(f"{Path(file).name} would exceed the Zotero storage quota", hint="zotero.org/storage")
-        self._check(response)
         auth = self._json(response, dict, "the file upload request")
         if auth.get("exists"):
             return False
         if not all(isinstance(auth.get(k), str) for k in ("url", "prefix", "suffix", "contentType", "uploadKey")):
             raise ZoteroError("The Zotero Web API's upload authorisation lacks its url, prefix, suffix or uploadKey")
         body = auth["prefix"].encode() + content + auth["suffix"].encode()
-        try:
+        with http_boundary(lambda fault: _storage_error(fault, Path(file).name), url=auth["url"]):
             stored = self._client.post(auth["url"], content=body, headers={"Content-Type": auth["contentType"]})
-        except httpx.HTTPError as exc:
-            raise ZoteroUnavailable(f"Upload of {Path(file).name} to Zotero storage failed: {exc}") from exc
-        if stored.status_code not in (200, 201, 204):
-            raise ZoteroError(f"Zotero storage refused {Path(file).name} (HTTP {stored.status_code})")
-        registered = self._send(
-            "POST", f"/items/{item_key}/file", data={"upload": auth["uploadKey"]}, headers={"If-None-Match": "*"}
-        )
-        self._check(registered)
+            raise_for_status(stored, OK, url=auth["url"])
+        self._send("POST", f"/items/{item_key}/file", data={"upload": auth["uploadKey"]}, headers={"If-None-Match": "*"})
         return True
+
+
+def _storage_error(fault: HttpFault, name: str) -> ZoteroError:
+    """Zotero's file storage (an upload URL the Web API handed out) in the translation table."""
+    if fault.problem.status is None:
+        return ZoteroUnavailable(f"Upload of {name} to Zotero storage failed: {fault.describe()}")
+    return ZoteroError(f"Zotero storage refused {name} (HTTP {fault.problem.status})")

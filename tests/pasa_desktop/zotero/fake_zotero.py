@@ -51,6 +51,10 @@ class ZoteroState:
     used_tokens: set[str] = field(default_factory=set)
     web_items: list[dict[str, Any]] = field(default_factory=list)
     rate_limit_next: int = 0
+    # What a rate-limited request gets: 429 with Retry-After in seconds by default; the API may also
+    # answer 503 with Backoff, and Retry-After may be an HTTP date.
+    rate_limit_status: int = 429
+    rate_limit_headers: dict[str, str] = field(default_factory=lambda: {"Retry-After": "2"})
     drop_web_once: bool = False
     max_body_bytes: int = 10_000_000
     collections: list[dict[str, Any]] = field(
@@ -253,15 +257,18 @@ class _Handler(_FileUploads, BaseHTTPRequestHandler):
             return
         self._send(201, "application/json")
 
+    def _session(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        """The save session a request names; None after answering Zotero's 400 for a missing or unknown one."""
+        session_id = data.get("sessionID")
+        session = self.server.state.sessions.get(session_id) if session_id else None
+        if session is None:
+            self._json(400, {"error": "SESSION_NOT_FOUND" if session_id else "SESSION_ID_NOT_PROVIDED"})
+        return session
+
     def _update_session(self, data: dict[str, Any]) -> None:
         state = self.server.state
-        session_id = data.get("sessionID")
-        if not session_id:
-            self._json(400, {"error": "SESSION_ID_NOT_PROVIDED"})
-            return
-        session = state.sessions.get(session_id)
+        session = self._session(data)
         if session is None:
-            self._json(400, {"error": "SESSION_NOT_FOUND"})
             return
         target = str(data.get("target", ""))
         if target.startswith("C") and target not in {t["id"] for t in state.targets}:
@@ -277,13 +284,8 @@ class _Handler(_FileUploads, BaseHTTPRequestHandler):
             self._json(400, {"error": "METADATA_NOT_PROVIDED"})
             return
         metadata = json.loads(raw)
-        session_id = metadata.get("sessionID")
-        if not session_id:
-            self._json(400, {"error": "SESSION_ID_NOT_PROVIDED"})
-            return
-        session = state.sessions.get(session_id)
+        session = self._session(metadata)
         if session is None:
-            self._json(400, {"error": "SESSION_NOT_FOUND"})
             return
         if not state.files_editable:
             self._send(200, "text/plain", "Library files are not editable.")
@@ -305,7 +307,7 @@ class _Handler(_FileUploads, BaseHTTPRequestHandler):
             return
         if state.rate_limit_next > 0:
             state.rate_limit_next -= 1
-            self._send(429, "text/plain", "Too Many Requests", {"Retry-After": "2"})
+            self._send(state.rate_limit_status, "text/plain", "Too Many Requests", state.rate_limit_headers)
             return
         if path.endswith("/collections") and method == "GET":
             self._json(200, state.collections)

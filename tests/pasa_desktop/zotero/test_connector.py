@@ -30,9 +30,17 @@ def test_not_running_is_a_clear_message() -> None:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()  # nothing listens there now: connection refused
-    with ConnectorClient(f"http://127.0.0.1:{port}", timeout_s=2) as client, pytest.raises(ZoteroUnavailable) as info:
+    url = f"http://me:hunter2secret@127.0.0.1:{port}"  # a proxy's credentials never reach the message
+    with ConnectorClient(url, timeout_s=2) as client, pytest.raises(ZoteroUnavailable) as info:
         client.ping()
     assert "not reachable" in str(info.value) and "start Zotero" in info.value.hint
+    assert "hunter2secret" not in str(info.value) and f"***@127.0.0.1:{port}" in str(info.value)
+
+
+def test_a_collection_list_that_is_not_zoteros_is_an_error(zotero: FakeZotero) -> None:
+    zotero.state.targets = "not a list"  # type: ignore[assignment]  # a server that answers nonsense
+    with _client(zotero) as client, pytest.raises(ZoteroError, match="reply Zotero does not give"):
+        client.targets()
 
 
 def test_push_run_with_notes_tags_target_and_pdf(library: Library, zotero: FakeZotero, tmp_path: Path) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import email.utils
+import socket
+import time
 from pathlib import Path
 
 import pytest
 
 from pasa_desktop.export import Selection
 from pasa_desktop.library import Library
-from pasa_desktop.zotero import WebApiClient, ZoteroError, push_items, push_web
+from pasa_desktop.zotero import WebApiClient, ZoteroError, ZoteroUnavailable, push_items, push_web
+from pasa_desktop.zotero.webapi import MAX_WAIT_S
 from tests.pasa_desktop.zotero.fake_zotero import FakeZotero
 
 
@@ -48,6 +52,41 @@ def test_429_waits_retry_after_and_sends_once(zotero: FakeZotero) -> None:
     assert sleeps == [2.0, 2.0] and len(result.created) == 1 and len(zotero.state.web_items) == 1
     tokens = [r.headers["Zotero-Write-Token"] for r in zotero.state.received if r.path.endswith("/items")]
     assert len(set(tokens)) == 1  # the retries reuse the batch's write token
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "expected"),
+    [
+        (429, {"Retry-After": "HTTP-DATE+30"}, (25.0, 31.0)),  # Retry-After may be an HTTP date (RFC 9110)
+        (503, {"Backoff": "5"}, (5.0, 5.0)),  # Zotero's own header when it is overloaded
+        (429, {"Retry-After": "7200"}, (MAX_WAIT_S, MAX_WAIT_S)),  # waited up to the cap, then retried
+    ],
+    ids=["http-date", "503-backoff", "beyond-the-cap"],
+)
+def test_the_wait_is_the_one_the_server_asks_for(
+    zotero: FakeZotero, status: int, headers: dict[str, str], expected: tuple[float, float]
+) -> None:
+    date = email.utils.formatdate(time.time() + 30, usegmt=True)
+    zotero.state.rate_limit_next = 1
+    zotero.state.rate_limit_status = status
+    zotero.state.rate_limit_headers = {k: v.replace("HTTP-DATE+30", date) for k, v in headers.items()}
+    sleeps: list[float] = []
+    with _client(zotero, sleeps) as client:
+        result = client.create_items([{"itemType": "preprint", "title": "T"}])
+    assert len(result.created) == 1 and len(sleeps) == 1
+    assert expected[0] <= sleeps[0] <= expected[1]
+
+
+def test_unreachable_is_a_message_without_credentials() -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    sleeps: list[float] = []
+    url = f"http://me:hunter2secret@127.0.0.1:{port}"
+    with WebApiClient("k", user_id="1", base_url=url, sleep=sleeps.append, max_attempts=3) as client:
+        with pytest.raises(ZoteroUnavailable, match="unreachable: cannot connect") as err:
+            client.create_items([{"itemType": "preprint", "title": "T"}])
+    assert "hunter2secret" not in str(err.value) and sleeps == [1.0, 2.0]
 
 
 def test_lost_response_then_412_means_saved_once(zotero: FakeZotero) -> None:
