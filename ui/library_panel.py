@@ -158,7 +158,13 @@ class LibraryPanel(QWidget):
     def reload_sidebar(self, gateway: LibraryGateway) -> None:
         self.tree.blockSignals(True)
         self.tree.clear()
-        all_item = QTreeWidgetItem(["All papers", ""])
+        # What the library holds (kept, imported, or given a decision, tag, rating, collection, file or note;
+        # selected papers too when Settings says so), not every paper a search found: those stay with their run.
+        all_item = QTreeWidgetItem(["All papers", f"{gateway.count_library():,}"])
+        all_item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
+        all_item.setToolTip(0, "Papers you kept, imported, accepted, rated, tagged, collected, attached a PDF to "
+                               "or wrote a note on" + (", and those the Selector selected" * gateway.selected_join)
+                            + ". The rest of what a search found stays with that search (Past searches).")
         all_item.setData(0, Qt.ItemDataRole.UserRole, (ALL, None))
         self.tree.addTopLevelItem(all_item)
         collections = QTreeWidgetItem(["Collections", ""])
@@ -193,7 +199,8 @@ class LibraryPanel(QWidget):
             hint.setFlags(Qt.ItemFlag.NoItemFlags)
             tags.addChild(hint)
         self.tree.expandAll()
-        self._select_scope_item()
+        if self.current_run is None:  # a past search shown: no scope is highlighted (a click on one must load it)
+            self._select_scope_item()
         self.tree.blockSignals(False)
 
     def _reload_runs(self, gateway: LibraryGateway) -> None:
@@ -221,9 +228,18 @@ class LibraryPanel(QWidget):
     def show_run_rows(self, gateway: LibraryGateway, run_id: int) -> None:
         self.results.set_rows(gateway.run_rows(run_id))
         run = self._runs.get(run_id)
-        self.scope_label.setText(f"Search #{run_id}")
+        self.update_run_label()
         if run is not None:
             self.current_query = run.query
+
+    def update_run_label(self) -> None:
+        """"Search #N · found, in your library" from the rows shown (after a Keep too)."""
+        if self.current_run is None:
+            return
+        rows = self.results.model.all_rows()
+        kept = sum(1 for r in rows if r.in_library)
+        self.scope_label.setText(f"Search #{self.current_run} · {len(rows)} found, {kept} in your library"
+                                 + (" · Ctrl+K keeps the others" if kept < len(rows) else ""))
 
     # -- interaction -------------------------------------------------------------------------------
 

@@ -13,16 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QUrl
-from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QEvent, QObject, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog
 
 from engine.errors import PasaError
 from pasa_desktop.gui_controller import ResultRow
+from ui.background import Background
 from ui.pdf_pane import pdf_paths
 
 if TYPE_CHECKING:
     from pasa_desktop.export.importer import ImportReport
+    from pasa_desktop.library.open_access import PdfFetch
     from ui.results_panel import ResultsPanel
     from ui.window_host import WindowHost
 
@@ -54,6 +56,8 @@ class PaperActions(QObject):
         self.window = window
         self._notes: dict[tuple[int, str], _Note] = {}  # (id(panel), paper key) → where its note lives
         self.last_import: ImportReport | None = None
+        self.last_fetch: PdfFetch | None = None
+        self.background = Background(self, workers=2)  # PDF downloads (ui/background.py)
         for panel in self.panels():
             self._wire(panel)
         # Files dropped anywhere on the window (widgets that take drops themselves, like the PDF tab and
@@ -70,12 +74,55 @@ class PaperActions(QObject):
         detail.notes.edited.connect(lambda key, text: self.save_note(panel, key, text))
         detail.pdf.attach_requested.connect(lambda path: self.attach_pdf(panel, detail.row, path))
         detail.pdf.open_requested.connect(self.open_pdf)
+        detail.keep_requested.connect(lambda key: self.keep(panel, self._rows_for(panel, key)))
+        detail.find_pdf_requested.connect(lambda _key: self.find_pdf(panel, detail.row))
+        # Ctrl+K keeps the selection (j/k already move through the table).
+        shortcut = QShortcut(QKeySequence("Ctrl+K"), panel)
+        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(lambda: self.keep(panel, panel.selected_rows()))
 
     def run_id(self, panel: ResultsPanel) -> int | None:
         return self.window.run_id if panel is self.window.search_panel.results else self.window.library_panel.current_run
 
     def _paper_id(self, panel: ResultsPanel, row: ResultRow) -> int:
         return self.window.services.gateway().library_id(row, self.run_id(panel))
+
+    @staticmethod
+    def _rows_for(panel: ResultsPanel, key: str) -> list[ResultRow]:
+        """The selection when it holds the paper `key`, else that paper alone."""
+        selected = panel.selected_rows()
+        if any(r.key == key for r in selected):
+            return selected
+        view_row = panel.model.view_row_of(key)
+        return [] if view_row is None else [panel.model.row_at(view_row)]
+
+    def _show_fresh(self, rows: Sequence[ResultRow]) -> None:
+        for fresh in rows:
+            for p in self.panels():
+                if p.model.view_row_of(fresh.key) is not None:
+                    p.update_row(fresh)
+
+    # -- what the library holds ----------------------------------------------------------------------
+
+    def keep(self, panel: ResultsPanel, rows: Sequence[ResultRow]) -> None:
+        """Keep papers a search found in the library ("All papers"); the run keeps listing them too."""
+        if not rows:
+            return
+        if not self.window.services.library_ready():
+            self.window.show_error("Library", "The library is still opening; try again in a moment.", "warning")
+            return
+        gateway = self.window.services.gateway()
+        try:
+            fresh = gateway.keep(list(rows), self.run_id(panel))
+        except PasaError as exc:
+            self.window.show_error("Library", str(exc))
+            return
+        self._show_fresh(fresh)
+        self.window.library_panel.reload_sidebar(gateway)  # the All papers count
+        self.window.library_panel.update_run_label()
+        n = len(fresh)
+        self.window.status_text.setText(
+            f"Kept {'“' + fresh[0].title[:60] + '”' if n == 1 else f'{n} papers'} in the library (All papers).")
 
     # -- notes -------------------------------------------------------------------------------------
 
@@ -163,6 +210,45 @@ class PaperActions(QObject):
             return gateway.refresh(row, pid)
 
         self.window.run_later(attach, done, "PDF")
+
+    def find_pdf(self, panel: ResultsPanel, row: ResultRow | None) -> None:
+        """Download the paper's open-access PDF (arXiv, Semantic Scholar, OpenAlex) on a worker, attach it."""
+        if row is None:
+            self.window.show_error("PDF", "Select a paper first.", "warning")
+            return
+        if not self.window.services.library_ready():
+            self.window.show_error("PDF", "The library is still opening; try again in a moment.", "warning")
+            return
+        try:
+            pid = self._paper_id(panel, row)
+        except PasaError as exc:
+            self.window.show_error("PDF", str(exc))
+            return
+        from pasa_desktop.library.open_access import fetch_open_access_pdf
+
+        gateway = self.window.services.gateway()
+        settings = self.window.services.settings
+        self.window.status_text.setText(f"Looking for the open-access PDF of “{row.title[:60]}”…")
+
+        def find() -> tuple[PdfFetch, ResultRow]:
+            done = fetch_open_access_pdf(gateway.library, settings, pid)
+            return done, gateway.refresh(row, pid)
+
+        def done(answer: tuple[PdfFetch, ResultRow]) -> None:
+            fetched, fresh = answer
+            self.last_fetch = fetched  # what the status line says (tests read it too)
+            if fetched.attachment_id is None:
+                self.window.show_error("PDF", f"“{row.title[:60]}”: {fetched.message}.", "warning")
+                self.window.status_text.setText(fetched.message + ".")
+                return
+            self._show_fresh([fresh])
+            self.window.status_text.setText(fetched.message + ".")
+
+        def failed(exc: BaseException) -> None:
+            self.window.status_text.setText("Finding the PDF failed.")
+            self.window.show_error("PDF", str(exc) if isinstance(exc, PasaError) else f"{type(exc).__name__}: {exc}")
+
+        self.background.run(find, done, failed)
 
     def open_pdf(self, path: str) -> bool:
         """Hand the PDF to the system's viewer; say so when there is none (openUrl returns False)."""

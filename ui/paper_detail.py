@@ -36,6 +36,8 @@ class PaperDetail(QWidget):
     tag_requested = Signal(str, str)
     collection_requested = Signal(str, str)
     explain_requested = Signal(str)
+    keep_requested = Signal(str)  # key: keep this paper (found by a search) in the library
+    find_pdf_requested = Signal(str)  # key: look for its open-access PDF online and attach it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,6 +65,11 @@ class PaperDetail(QWidget):
         self.reject.setToolTip("Set this paper aside (Delete)")
         self.accept.setCheckable(True)
         self.reject.setCheckable(True)
+        # Only for a paper a search found that nothing holds in the library yet (issue #17).
+        self.keep = QPushButton("＋ Keep in library")
+        self.keep.setToolTip("Add this paper to All papers (Ctrl+K); until then only its search lists it")
+        self.library_state = QLabel()
+        self.library_state.setEnabled(False)  # a quiet, secondary line
         self.rating = QComboBox()
         self.rating.addItems(["No rating", "★", "★★", "★★★", "★★★★", "★★★★★"])
         self.rating.setToolTip("Your rating")
@@ -74,7 +81,7 @@ class PaperDetail(QWidget):
         self.collection_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.collection_button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")
         actions = QHBoxLayout()
-        for control in (self.accept, self.reject, self.rating):
+        for control in (self.accept, self.reject, self.rating, self.keep):
             actions.addWidget(control)
         actions.addStretch(1)
         organise = QHBoxLayout()
@@ -122,7 +129,7 @@ class PaperDetail(QWidget):
         self.body = QWidget()
         body = QVBoxLayout(self.body)
         body.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.title, self.meta, self.links, self.score):
+        for widget in (self.title, self.meta, self.links, self.score, self.library_state):
             body.addWidget(widget)
         body.addLayout(actions)
         body.addLayout(organise)
@@ -142,6 +149,8 @@ class PaperDetail(QWidget):
         layout.addWidget(self.body, 1)
         self.body.hide()
 
+        self.keep.clicked.connect(self._keep)
+        self.pdf.find_requested.connect(self._find_pdf)
         self.accept.clicked.connect(lambda: self._decide("accepted"))
         self.reject.clicked.connect(lambda: self._decide("rejected"))
         self.rating.activated.connect(self._rate)
@@ -188,6 +197,11 @@ class PaperDetail(QWidget):
         self.score.setText(score + found)
         self.accept.setChecked(row.decision == "accepted")
         self.reject.setChecked(row.decision == "rejected")
+        self.keep.setVisible(row.in_library is not True)
+        self.library_state.setText(
+            "In your library" if row.in_library else
+            "Not in your library: only the search that found it lists it" if row.in_library is False else "")
+        self.library_state.setVisible(row.in_library is not None)
         self.rating.setCurrentIndex(max(0, min(5, row.rating)))
         self.tags.setText("Tags: " + ", ".join(row.tags) if row.tags else "")
         self.tags.setVisible(bool(row.tags))
@@ -280,6 +294,14 @@ class PaperDetail(QWidget):
         if self._row is None:
             return
         self.decision_requested.emit(self._row.key, "" if self._row.decision == decision else decision)
+
+    def _keep(self) -> None:
+        if self._row is not None:
+            self.keep_requested.emit(self._row.key)
+
+    def _find_pdf(self) -> None:
+        if self._row is not None:
+            self.find_pdf_requested.emit(self._row.key)
 
     def _rate(self, index: int) -> None:
         if self._row is not None:

@@ -62,6 +62,7 @@ class _Scroll(QScrollArea):
 class PdfPane(QWidget):
     attach_requested = Signal(str)  # a file path ("" = ask with a file dialog)
     open_requested = Signal(str)  # the attached PDF's path
+    find_requested = Signal()  # look for the paper's open-access PDF online (arXiv, Semantic Scholar, OpenAlex)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,6 +81,9 @@ class PdfPane(QWidget):
         self.attach_button = QToolButton()
         self.attach_button.setText("Attach…")
         self.attach_button.setToolTip("Copy a PDF into the library for this paper (or drop the file here)")
+        self.find_button = QToolButton()
+        self.find_button.setText("Find PDF")
+        self.find_button.setToolTip("Download the open-access PDF (arXiv, Semantic Scholar, OpenAlex) and attach it")
         self.open_button = QToolButton()
         self.open_button.setText("Open ↗")
         self.open_button.setToolTip("Open the attached PDF in the system's PDF viewer")
@@ -88,6 +92,7 @@ class PdfPane(QWidget):
         for widget in (self.prev_button, self.page_label, self.next_button):
             bar.addWidget(widget)
         bar.addStretch(1)
+        bar.addWidget(self.find_button)
         bar.addWidget(self.attach_button)
         bar.addWidget(self.open_button)
         self.message = QLabel()
@@ -109,11 +114,13 @@ class PdfPane(QWidget):
         self.next_button.clicked.connect(lambda: self.show_page(self.page + 1))
         self.attach_button.clicked.connect(lambda: self.attach_requested.emit(""))
         self.open_button.clicked.connect(lambda: self.open_requested.emit(self.path))
+        self.find_button.clicked.connect(self.find_requested.emit)
         self.show_pdf("", can_attach=False)
 
     def show_pdf(self, path: str, *, can_attach: bool = True) -> None:
         """Show `path`'s first page ("" = none attached). Same path again: nothing to do."""
         self.attach_button.setEnabled(can_attach)
+        self.find_button.setEnabled(can_attach)
         if path and path == self.path and self._image is not None:
             return
         self.path = path
@@ -121,7 +128,8 @@ class PdfPane(QWidget):
         self.view.setPixmap(QPixmap())
         self.open_button.setEnabled(bool(path))
         if not path:
-            self.message.setText("No PDF attached. Use “Attach PDF…” or drop a PDF file here."
+            self.message.setText("No PDF attached. “Find PDF” fetches the open-access one; “Attach…” or a "
+                                 "dropped file adds your own."
                                  if can_attach else "PDFs can be attached once the paper is in the library.")
             self.message.show()
             self._update_nav()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QPoint
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QMenu
 
 from engine.errors import PasaError
@@ -75,6 +75,12 @@ class RowMenu:
             action.setChecked(all(r.decision == decision for r in rows))
             # Toggles like the Space and Delete keys: all already so → undecided.
             action.triggered.connect(self._decider(panel, rows, decision))
+        keep = menu.addAction("＋ Keep in library" if n == 1 else f"＋ Keep {n} papers in library",
+                              lambda: self.papers.keep(panel, rows))
+        keep.setShortcut(QKeySequence("Ctrl+K"))
+        if all(r.in_library for r in rows):  # None (a live row not looked up yet) may still need keeping
+            keep.setEnabled(False)
+            keep.setText("In your library")
         menu.addAction("Add tag…", lambda: self._tag(panel, rows))
         collections = menu.addMenu("Add to collection")
         for path in self._collection_paths():
@@ -94,6 +100,9 @@ class RowMenu:
             open_pdf.setText("Open PDF (none attached)")
         attach = menu.addAction("Attach PDF…", lambda: self.papers.attach_pdf(panel, first))
         attach.setEnabled(n == 1)
+        find = menu.addAction("Find PDF online", lambda: self.papers.find_pdf(panel, first))
+        find.setToolTip("Download the open-access PDF (arXiv, Semantic Scholar, OpenAlex) and attach it")
+        find.setEnabled(n == 1)
         menu.addSeparator()
         menu.addAction("Show the search that found it", lambda: self.show_run(panel, first))
         menu.addAction("Search from this paper", lambda: self.search_from(first))

@@ -13,21 +13,11 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QDialog
 
-from tests.ui.conftest import screenshot
-from tests.ui.scripted_search import ScriptedSearch
 from tests.pasa_desktop.zotero.fake_zotero import FakeZotero
+from tests.ui.conftest import screenshot
+from tests.ui.searched import searched
 
-
-@pytest.fixture
-def searched(qtbot, make_window, library):  # type: ignore[no-untyped-def]
-    """A window after a finished (scripted) search whose results were reloaded from the library."""
-    window = make_window(ScriptedSearch(library, delay_s=0.0))
-    window.search_panel.query.setPlainText("coded computation against stragglers")
-    window.search_panel.search_button.click()
-    results = window.search_panel.results
-    qtbot.waitUntil(lambda: window.state.finished is not None and results.model.total() == 22
-                    and results.model.row_at(0).library_id is not None, timeout=10_000)
-    return window
+__all__ = ["searched"]  # the shared fixture (tests/ui/searched.py)
 
 
 def _paper(library, row):  # type: ignore[no-untyped-def]
@@ -112,13 +102,15 @@ def test_library_view_search_collections_tags_and_pdf(qtbot, searched, library, 
 
     searched.tabs.setCurrentIndex(1)
     panel = searched.library_panel
-    qtbot.waitUntil(lambda: panel.results.model.total() == 22, timeout=5_000)
+    kept = library.count_library()  # All papers: the selections and the paper tagged above (#17)
+    assert kept < 22
+    qtbot.waitUntil(lambda: panel.results.model.total() == kept, timeout=5_000)
     assert panel.runs.count() == 1
     # Full-text search box (FTS5): "Gradient Coding" papers only.
     panel.search_box.setText("gradient coding")
-    qtbot.waitUntil(lambda: 0 < panel.results.model.total() < 22, timeout=5_000)
+    qtbot.waitUntil(lambda: 0 < panel.results.model.total() < kept, timeout=5_000)
     panel.search_box.clear()
-    qtbot.waitUntil(lambda: panel.results.model.total() == 22, timeout=5_000)
+    qtbot.waitUntil(lambda: panel.results.model.total() == kept, timeout=5_000)
     # Collections and tags in the sidebar narrow the table.
     items = panel.tree.findItems("Reading", Qt.MatchFlag.MatchRecursive | Qt.MatchFlag.MatchExactly)
     panel.tree.setCurrentItem(items[0])

@@ -10,7 +10,10 @@ from PySide6.QtWidgets import QApplication
 from pasa_desktop.gui_controller import ResultRow
 from tests.ui.conftest import screenshot
 from tests.ui.scripted_search import ScriptedSearch
+from tests.ui.searched import searched
 from ui.paper_table import FOUND_BY, RANK, SCORE, TITLE, YEAR, PaperTableModel, RowFilter, fit_widths
+
+__all__ = ["searched"]  # the shared fixture (tests/ui/searched.py)
 
 
 def _rows() -> list[ResultRow]:
@@ -68,18 +71,6 @@ def test_fit_widths_gives_up_found_by_first() -> None:
     assert narrow[FOUND_BY] < preferred[FOUND_BY] and narrow[RANK] == 40
     assert sum(narrow.values()) + int(700 * 0.4) <= 700 or all(
         narrow[c] == 36 for c in (FOUND_BY, 9, 10, 7, 5))
-
-
-@pytest.fixture
-def searched(qtbot, make_window, library):  # type: ignore[no-untyped-def]
-    window = make_window(ScriptedSearch(library, delay_s=0.0))
-    window.search_panel.query.setPlainText("coded computation against stragglers")
-    window.search_panel.search_button.click()
-    results = window.search_panel.results
-    qtbot.waitUntil(lambda: window.state.finished is not None and not window.services.search.running
-                    and results.model.total() == 22 and results.model.row_at(0).library_id is not None,
-                    timeout=20_000)
-    return window
 
 
 def test_ctrl_f_finds_in_the_table_and_filters_reset_per_search(qtbot, searched) -> None:  # type: ignore[no-untyped-def]
