@@ -58,12 +58,12 @@ JOB_NAMES = {"sft": "An SFT job", "ppo": "A PPO job", "local-selector": "Trainin
 # The job's data files: (what to call it, how to get it). The hints name commands; the panel turns
 # them into its buttons.
 DATA_FILES: dict[str, tuple[str, str]] = {
-    "train": ("the SFT rows", "build them with `pasa train data`"),
-    "eval": ("the held-out SFT rows", "build them with `pasa train data`"),
-    "queries": ("the query file", "an AutoScholarQuery-format JSONL file, e.g. ../shared/data/queries/train.jsonl"),
-    "index": ("the paper index", "build it with `pasa index build --from CORPUS` (./run.sh does on first use)"),
-    "fulltext": ("the full texts", "fix [data] fulltext in the job file"),
-    "decisions": ("the library decisions", "export them from the library as JSONL"),
+    "train": ("SFT rows", "build them with `pasa train data`"),
+    "eval": ("held-out SFT rows", "build them with `pasa train data`"),
+    "queries": ("query", "an AutoScholarQuery-format JSONL file, e.g. ../shared/data/queries/train.jsonl"),
+    "index": ("paper index", "build it with `pasa index build --from CORPUS`; ./run.sh does on first use"),
+    "fulltext": ("full-text", "fix [data] fulltext in the job file"),
+    "decisions": ("library decisions", "export them from the library as JSONL"),
 }
 
 NeedKind = Literal["setting", "data", "package", "gpu"]
@@ -97,6 +97,10 @@ class JobCheck:
     def text(self) -> str:
         """What stops the job, one sentence per need (empty when nothing does)."""
         return " ".join(_sentence(n.message) for n in self.blocking)
+
+
+def _no_file(label: str, path: Path, how: str) -> str:
+    return f"no {label} file at {path} ({how})"
 
 
 def _sentence(text: str) -> str:
@@ -192,7 +196,7 @@ def check_job(config: JobConfig, *, probe_gpu: bool = False) -> JobCheck:
     for key, (label, how) in DATA_FILES.items():
         value = str(getattr(config.data, key))
         if value and not config.resolve(value).exists():
-            needs.append(Need("data", f"{label} not found: {config.resolve(value)} ({how})"))
+            needs.append(Need("data", _no_file(label, config.resolve(value), how)))
     if config.job.kind in ("sft", "ppo") and config.model.path and runs_here(config):
         model = config.resolve(config.model.path)
         if not model.is_dir():  # a remote job's model path is the remote machine's own: not checked here
@@ -496,14 +500,14 @@ def build_data(
     if role == "selector" and queries is None and decisions is None:
         raise InputError("Selector data needs a query file (with the paper index) or library decisions")
     if queries is not None and not queries.is_file():
-        raise InputError(f"the query file not found: {queries}")
+        raise InputError(_no_file("query", queries, DATA_FILES["queries"][1]))
     if decisions is not None and not decisions.is_file():
-        raise InputError(f"the library decisions not found: {decisions} ({DATA_FILES['decisions'][1]})")
+        raise InputError(_no_file("library decisions", decisions, DATA_FILES["decisions"][1]))
     retriever = None
     if queries is not None:
         index = index or default_index()
         if not index.is_file():
-            raise InputError(f"the paper index not found: {index} ({DATA_FILES['index'][1]})")
+            raise InputError(_no_file("paper index", index, DATA_FILES["index"][1]))
         retriever = IndexRetriever(index)
     try:
         if role == "selector":

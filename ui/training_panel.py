@@ -321,17 +321,22 @@ class TrainingPanel(QWidget):
         grid.setSpacing(4)
         self.curves: dict[str, Any] = {}
         self.plot_widgets: dict[str, pg.PlotWidget] = {}
+        self._no_data: dict[str, pg.TextItem] = {}
         for i, (key, title) in enumerate(PLOTTED):
             plot = pg.PlotWidget()
             colors.style_plot(plot, title)
             plot.setMenuEnabled(False)
-            plot.showGrid(x=True, y=True, alpha=0.3)
             plot.setMinimumSize(120, 90)
             self.plot_widgets[key] = plot
             self.curves[key] = plot.plot(
                 [], [], pen=pg.mkPen(colors.QUERY, width=2), symbol="o", symbolSize=4,
                 symbolBrush=colors.QUERY, symbolPen=colors.QUERY, antialias=True,
             )
+            # Grey reads on either theme; the view's default range is 0..1, so (0.5, 0.5) is its centre.
+            self._no_data[key] = pg.TextItem("no data", color=colors.UNSCORED, anchor=(0.5, 0.5))
+            self._no_data[key].setPos(0.5, 0.5)
+            plot.addItem(self._no_data[key], ignoreBounds=True)
+            self._show_empty(key, True)
             grid.addWidget(plot, i // 3, i % 3)
         layout.addWidget(self.plots, 3)
         lower = QHBoxLayout()
@@ -442,8 +447,9 @@ class TrainingPanel(QWidget):
             self._poll_job.cancel()
             self._poll_job = None
         self._series = {k: ([], []) for k, _ in PLOTTED}
-        for curve in self.curves.values():
+        for key, curve in self.curves.items():
             curve.setData([], [])
+            self._show_empty(key, True)
         status = self._watch.status()  # the file as it is: a finished job is polled no more, so said now
         self.state = status.state
         self.status_label.setText(in_panel_terms(status.line()))
@@ -522,6 +528,16 @@ class TrainingPanel(QWidget):
         if touched:
             for key, (xs, ys) in self._series.items():
                 self.curves[key].setData(xs, ys)
+                self._show_empty(key, not xs)
+
+    def _show_empty(self, key: str, empty: bool) -> None:
+        """A metric the job has not reported: "no data" and no tick values, rather than an axis from 0
+        to 1 that reads like a measurement."""
+        plot = self.plot_widgets[key]
+        for name in ("left", "bottom"):
+            plot.showAxis(name, not empty)
+        plot.showGrid(x=not empty, y=not empty, alpha=0.3)
+        self._no_data[key].setVisible(empty)
 
     def _refresh_checkpoints(self) -> None:
         if self.job_dir is None:

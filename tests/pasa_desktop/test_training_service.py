@@ -57,11 +57,11 @@ def test_settings_and_missing_data_name_what_provides_them(tmp_path: Path) -> No
     assert kinds[:2] == ["setting", "data"]
     text = check.text()
     assert "an sft job needs [data] train" in text  # the setting, and the command that builds the rows
-    assert f"the held-out SFT rows not found: {tmp_path / 'held-out.jsonl'}" in text
+    assert f"no held-out SFT rows file at {tmp_path / 'held-out.jsonl'}" in text
     assert "build them with `pasa train data`" in text
     local = training.local_selector_job(queries=None, index=tmp_path / "no-index.sqlite", out=tmp_path / "j")
     text = training.check_job(local).text()
-    assert "needs [data] queries" in text and "the paper index not found" in text and "pasa index build" in text
+    assert "needs [data] queries" in text and "no paper index file at" in text and "pasa index build" in text
 
 
 def test_a_remote_job_is_not_checked_against_this_pythons_packages(

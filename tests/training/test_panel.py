@@ -39,6 +39,9 @@ def test_panel_plots_a_live_job_and_registers_a_checkpoint(qtbot, tmp_path: Path
     job, writer = _job_with_metrics(tmp_path)
     panel.attach(job)
     assert list(panel.curves["loss"].getData()[0]) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    # A metric this job never reports reads "no data", not an axis from 0 to 1 that looks measured.
+    assert panel.plot_widgets["loss"].getPlotItem().getAxis("left").isVisible()
+    assert not panel.plot_widgets["gpu_mem"].getPlotItem().getAxis("left").isVisible()
     # The stream grows while the panel watches: new points arrive on the timer, the GUI never blocks.
     writer.write(step=6, loss=0.3, lr=9e-6, reward=0.7, kl=0.07, value_loss=0.2)
     qtbot.waitUntil(lambda: len(panel.curves["loss"].getData()[0]) == 6, timeout=5000)
