@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from pasa_desktop.export import bibtex  # noqa: E402
 from pasa_desktop.export.record import Record  # noqa: E402
+from tests.pasa_desktop.export.test_latex import HOSTILE, TOOLS, compile_both  # noqa: E402
 
 
 def pasa(data: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -59,31 +60,15 @@ def synthetic_bib(n: int) -> str:
     return "\n".join(rows) + "\n"
 
 
-def tools() -> bool:
-    return all(shutil.which(t) for t in ("pdflatex", "bibtex", "biber"))
-
-
-def compile_result(bib_text: str, keys: list[str]) -> str:
-    out = []
-    with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder)
-        (work / "refs.bib").write_text(bib_text)
-        for tool in ("bibtex", "biber"):
-            pre = "\\documentclass{article}\\usepackage[utf8]{inputenc}\\usepackage{url}\\usepackage{hyperref}"
-            if tool == "biber":
-                doc = pre + "\\usepackage[backend=biber]{biblatex}\\addbibresource{refs.bib}\\begin{document}"
-                doc += "\\cite{" + ",".join(keys) + "}\\printbibliography\\end{document}"
-            else:
-                doc = pre + "\\begin{document}\\cite{" + ",".join(keys) + "}"
-                doc += "\\bibliographystyle{plainurl}\\bibliography{refs}\\end{document}"
-            (work / "doc.tex").write_text(doc)
-            run = ["pdflatex", "-interaction=nonstopmode", "doc.tex"]
-            subprocess.run(run, cwd=work, capture_output=True, timeout=300)
-            rc = subprocess.run([tool, "doc"], cwd=work, capture_output=True, timeout=300).returncode
-            subprocess.run(run, cwd=work, capture_output=True, timeout=300)
-            done = subprocess.run(run, cwd=work, capture_output=True, timeout=300).returncode
-            out.append(f"{tool} exit {rc}, pdflatex exit {done}")
-    return "; ".join(out)
+def compiled(recs: list[Record]) -> str:
+    """The test suite's own check (tests/pasa_desktop/export/test_latex.py): pdflatex + bibtex, pdflatex + biber."""
+    if not all(shutil.which(t) for t in TOOLS):
+        return "pdflatex/bibtex/biber not installed: not run"
+    try:
+        compile_both(recs)
+    except AssertionError as exc:
+        return "FAILED: " + str(exc).strip().splitlines()[0][:200]
+    return "bibtex exit 0, biber exit 0, pdflatex exit 0 after each, every key cited resolves"
 
 
 def main() -> int:
@@ -129,6 +114,24 @@ def main() -> int:
         undo = pasa(data, "library", "unmerge", record)
         rows.append(("`library unmerge RECORD`", f"exit {undo.returncode}: `{undo.stdout.strip()}`"))
 
+        # A merge you make: paper 4 (tagged, with a note) into paper 3, then undone.
+        papers = count(data)
+        pasa(data, "library", "tag", "4", "-t", "mine")
+        pasa(data, "library", "note", "4", "my own note")
+        before = pasa(data, "library", "show", "4").stdout
+        merged = pasa(data, "library", "merge", "3", "4")
+        listed = [line.strip() for line in pasa(data, "library", "duplicates").stdout.splitlines() if "by you" in line]
+        record = merged.stdout.rsplit("unmerge ", 1)[-1].rstrip(")\n")
+        undo = pasa(data, "library", "unmerge", record)
+        after = pasa(data, "library", "show", "4").stdout
+        rows.append(
+            (
+                "`library merge 3 4` (4 tagged, with a note), `duplicates`, `unmerge RECORD`",
+                f"`{merged.stdout.strip()}`; listed: `{listed[0] if listed else 'no'}`; `{undo.stdout.strip()}`; "
+                f"paper 4 as before (tags, note, fields): {after == before}; papers {papers} → {count(data)}",
+            )
+        )
+
         out = tmp / "out"
         out.mkdir()
         target = out / "real.bib"
@@ -154,19 +157,12 @@ def main() -> int:
                 )
             )
 
-        hostile = Record(
-            citekey="berg2020",
-            title="Unbalanced { and }}} braces in $O(n \\log n)$ time",
-            authors=("Smith, Jr., John", "Jan van der Berg"),
-            year=2020,
-            venue="Journal",
-            doi="10.1000/abc_def",
-        )
-        text = bibtex.dumps([hostile])
+        text = bibtex.dumps(HOSTILE)
         rows.append(
             (
-                "unbalanced braces, math, `Smith, Jr., John`, `van der Berg, Jan`, DOI with `_` → BibTeX → real tools",
-                compile_result(text, ["berg2020"]) if tools() else "pdflatex/bibtex/biber not installed: not run",
+                "unbalanced braces, `%` `&` `$` `#` `\\` `~`, math, `Smith, Jr., John`, `van der Berg, Jan`,"
+                " DOI with `_` → BibTeX → real tools",
+                compiled(HOSTILE),
             )
         )
         back = bibtex.loads(text).records[0]

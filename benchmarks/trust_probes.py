@@ -60,6 +60,10 @@ class Tree:
         )
         return proc.returncode, proc.stdout, proc.stderr
 
+    def add_openai_profile(self, data: Path, name: str, base_url: str, *options: str) -> tuple[int, str, str]:
+        """`pasa models add NAME --kind openai --base-url URL [options]` in that data folder."""
+        return self.pasa(data, "models", "add", name, "--kind", "openai", "--base-url", base_url, *options)
+
     def seed_library(self, data: Path) -> None:
         """Two runs and a paper with escape sequences in its title, written with this tree's own code."""
         code = (
@@ -214,17 +218,8 @@ def probes(tree: Tree, work: Path, with_index: bool) -> list[dict[str, object]]:
 
     # -- secrets --------------------------------------------------------------------------------
     data = fresh()
-    code, out, err = tree.pasa(
-        data,
-        "models",
-        "add",
-        "srv",
-        "--kind",
-        "openai",
-        "--base-url",
-        "http://h/v1",
-        "--api-key-env",
-        "sk-live-4f9a8b7c6d5e4f3a2b1c",
+    code, out, err = tree.add_openai_profile(
+        data, "srv", "http://h/v1", "--api-key-env", "sk-live-4f9a8b7c6d5e4f3a2b1c"
     )
     settings_text = (data / "settings.json").read_text() if (data / "settings.json").exists() else ""
     rows.append(
@@ -237,9 +232,7 @@ def probes(tree: Tree, work: Path, with_index: bool) -> list[dict[str, object]]:
             secret=_secret_in(out, err, settings_text),
         )
     )
-    tree.pasa(
-        data, "models", "add", "creds", "--kind", "openai", "--base-url", "http://alice:hunter2secret@gpu-box:8000/v1"
-    )
+    tree.add_openai_profile(data, "creds", "http://alice:hunter2secret@gpu-box:8000/v1")
     for argv in (["models", "list"], ["models", "list", "--json"]):
         code, out, err = tree.pasa(data, *argv)
         rows.append(_row(f"URL with credentials, `{' '.join(argv)}`", code, out, err, ""))
@@ -252,9 +245,7 @@ def probes(tree: Tree, work: Path, with_index: bool) -> list[dict[str, object]]:
     ):
         with RawServer(lambda _r, reply=reply: reply) as server:  # type: ignore[misc]
             data = fresh(seed=False)
-            tree.pasa(
-                data, "models", "add", "srv", "--kind", "openai", "--base-url", f"{server.url}/v1", "--model", "m"
-            )
+            tree.add_openai_profile(data, "srv", f"{server.url}/v1", "--model", "m")
             code, out, err = tree.pasa(data, "models", "check", "srv", timeout=120)
         text = (out + err).replace("\n", " ")
         note = "blames logprobs" if "logprobs" in text and "429" in name else ""
@@ -297,20 +288,7 @@ def _search_probes(tree: Tree, work: Path) -> list[dict[str, object]]:
         data.mkdir()
         (data / "settings.json").write_text(json.dumps({"paths": {"index": index}}))
         url = server.url.replace("http://", "http://alice:hunter2secret@") + "/v1"
-        tree.pasa(
-            data,
-            "models",
-            "add",
-            "srv",
-            "--kind",
-            "openai",
-            "--base-url",
-            url,
-            "--model",
-            "m",
-            "--api-key-env",
-            "PROBE_KEY",
-        )
+        tree.add_openai_profile(data, "srv", url, "--model", "m", "--api-key-env", "PROBE_KEY")
         code, out, err = tree.pasa(
             data,
             "search",

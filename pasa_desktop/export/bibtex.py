@@ -26,24 +26,16 @@ from bibtexparser.writer import BibtexFormat
 
 from engine.papers import find_arxiv_id, find_doi
 from pasa_desktop.export import latex, names
-from pasa_desktop.export.record import (
-    MAX_FIELD_CHARS,
-    Parsed,
-    Record,
-    Skipped,
-    arxiv_url,
-    is_conference,
-    pages,
-    visible,
-)
+from pasa_desktop.export.record import MAX_FIELD_CHARS, Parsed, Record, Skipped, kind, link, own_url, pages, visible
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_:.+\-/]+$")
 
 
+_TYPES = {"conference": "inproceedings", "journal": "article", "preprint": "misc"}
+
+
 def entry_type(record: Record) -> str:
-    if record.venue and not record.venue.lower().startswith("arxiv"):
-        return "inproceedings" if is_conference(record.venue) else "article"
-    return "misc"
+    return _TYPES[kind(record)]
 
 
 def _name_part(text: str) -> str:
@@ -104,7 +96,7 @@ def to_entry(record: Record) -> Entry:
             fields.append(("primaryClass", text(record.primary_class)))
     if record.doi:
         fields.append(("doi", _verbatim(record.doi)))
-    url = record.url or (arxiv_url(record.arxiv_id) if record.arxiv_id else None)
+    url = link(record)
     if url:
         fields.append(("url", _verbatim(url)))
     aliases = [a for a in record.aliases if _SAFE_KEY.match(a)]
@@ -204,9 +196,7 @@ def from_entry(entry: Entry) -> Record | str:
     doi_raw = latex.decode(raw.get("doi", ""))
     doi = find_doi(doi_raw) or (doi_raw.strip().lower() or None)
     year = _year(raw.get("year", "") or raw.get("date", ""))
-    url = raw.get("url", "").strip() or None
-    if url and arxiv and url == arxiv_url(arxiv):
-        url = None  # written by us from the id; not a separate fact
+    url = own_url(raw.get("url", "").strip(), arxiv)
 
     def text(key: str) -> str | None:
         return " ".join(latex.decode(raw.get(key, "")).split()) or None

@@ -9,13 +9,13 @@ from typing import Any
 
 from engine.papers import find_arxiv_id, find_doi
 from pasa_desktop.export import names
-from pasa_desktop.export.record import MAX_FIELD_CHARS, Parsed, Record, Skipped, arxiv_url, is_conference, pages
+from pasa_desktop.export.record import MAX_FIELD_CHARS, Parsed, Record, Skipped, kind, link, own_url, pages
+
+_TYPES = {"conference": "paper-conference", "journal": "article-journal", "preprint": "article"}  # CSL's preprint
 
 
 def csl_type(record: Record) -> str:
-    if record.venue and not record.venue.lower().startswith("arxiv"):
-        return "paper-conference" if is_conference(record.venue) else "article-journal"
-    return "article"  # CSL's type for preprints
+    return _TYPES[kind(record)]
 
 
 def name_to_csl(name: str) -> dict[str, str]:
@@ -64,7 +64,7 @@ def to_item(r: Record) -> dict[str, Any]:
         item["page"] = r.pages
     if r.doi:
         item["DOI"] = r.doi
-    url = r.url or (arxiv_url(r.arxiv_id) if r.arxiv_id else None)
+    url = link(r)
     if url:
         item["URL"] = url
     if r.abstract:
@@ -133,8 +133,7 @@ def from_item(item: Any) -> Record | str:
         arxiv = find_arxiv_id(url)
     if arxiv is None and "10.48550/arxiv." in doi_raw.lower():
         arxiv = find_arxiv_id(doi_raw)
-    if url and arxiv and url == arxiv_url(arxiv):
-        url = ""
+    url = own_url(url, arxiv) or ""
     venue = " ".join(text("container-title").split())
     keywords = item.get("keyword")
     tags: tuple[str, ...] = ()

@@ -76,6 +76,17 @@ def arxiv_url(arxiv_id: str) -> str:
     return f"https://arxiv.org/abs/{arxiv_id}"
 
 
+def link(record: Record) -> str | None:
+    """The URL every format writes: the record's own, else its arXiv page."""
+    return record.url or (arxiv_url(record.arxiv_id) if record.arxiv_id else None)
+
+
+def own_url(url: str | None, arxiv_id: str | None) -> str | None:
+    """A URL read back from a file, or None when it is the arXiv page `link` wrote from the id (not a fact
+    of its own)."""
+    return None if url and arxiv_id and url == arxiv_url(arxiv_id) else url or None
+
+
 _CONFERENCE_WORDS = (
     "proceedings", "conference", "workshop", "symposium", "neurips", "nips", "iclr", "icml", "cvpr", "iccv",
     "eccv", "acl", "emnlp", "naacl", "coling", "aaai", "ijcai", "kdd", "sigir", "www", "wsdm", "uai",
@@ -87,6 +98,13 @@ def is_conference(venue: str) -> bool:
     lowered = venue.lower()
     words = set(lowered.replace("-", " ").split())
     return any(w in words or (len(w) > 5 and w in lowered) for w in _CONFERENCE_WORDS)
+
+
+def kind(record: Record) -> str:
+    """ "conference", "journal" or "preprint" (no venue, or arXiv): each format names its own types for these."""
+    if record.venue and not record.venue.lower().startswith("arxiv"):
+        return "conference" if is_conference(record.venue) else "journal"
+    return "preprint"
 
 
 _PAGE_DASH = str.maketrans({"–": "-", "—": "-", "‐": "-", "‑": "-"})

@@ -12,16 +12,7 @@ from collections.abc import Iterable
 
 from engine.papers import find_arxiv_id, find_doi
 from pasa_desktop.export import names
-from pasa_desktop.export.record import (
-    MAX_FIELD_CHARS,
-    Parsed,
-    Record,
-    Skipped,
-    arxiv_url,
-    is_conference,
-    pages,
-    visible,
-)
+from pasa_desktop.export.record import MAX_FIELD_CHARS, Parsed, Record, Skipped, kind, link, own_url, pages, visible
 
 _LINE = re.compile(r"^([A-Z][A-Z0-9])  ?-(?: (.*))?$")
 
@@ -30,10 +21,11 @@ def _one_line(text: str) -> str:
     return visible(" ".join(text.split()))
 
 
+_TYPES = {"conference": "CPAPER", "journal": "JOUR", "preprint": "GEN"}
+
+
 def ris_type(record: Record) -> str:
-    if record.venue and not record.venue.lower().startswith("arxiv"):
-        return "CPAPER" if is_conference(record.venue) else "JOUR"
-    return "GEN"
+    return _TYPES[kind(record)]
 
 
 def author_to_ris(name: str) -> str:
@@ -79,7 +71,7 @@ def dumps(records: Iterable[Record]) -> str:
             lines.append(("AN", f"arXiv:{r.arxiv_id}"))
             if r.primary_class:
                 lines.append(("M3", r.primary_class))
-        url = r.url or (arxiv_url(r.arxiv_id) if r.arxiv_id else None)
+        url = link(r)
         if url:
             lines.append(("UR", _one_line(url)))
         lines += [("KW", _one_line(t)) for t in r.tags]
@@ -110,8 +102,7 @@ def _record(fields: list[tuple[str, str]]) -> Record | str:
     arxiv = find_arxiv_id(first.get("AN", "")) if "arxiv" in first.get("AN", "").lower() else None
     if arxiv is None and url and "arxiv.org" in url:
         arxiv = find_arxiv_id(url)
-    if url and arxiv and url == arxiv_url(arxiv):
-        url = None
+    url = own_url(url, arxiv)
     doi_raw = first.get("DO", "")
     start, end = first.get("SP", "").strip(), first.get("EP", "").strip()
     page_text = f"{start}-{end}" if start and end else start or end

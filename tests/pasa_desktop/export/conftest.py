@@ -11,38 +11,41 @@ from engine.events import FoundBy, PaperScored, PapersFound
 from engine.papers import Paper
 from pasa_desktop.library import Library, open_library
 
+
+def _paper(key: str, title: str, authors: tuple[str, ...], year: int, source: str, **more: str) -> Paper:
+    return Paper(id=key, title=title, authors=authors, year=year, source=source, **more)  # type: ignore[arg-type]
+
+
 PAPERS = (
-    Paper(
-        id="a",
-        title="Attention Is All You Need",
-        authors=("Ashish Vaswani", "Noam Shazeer", "Niki Parmar"),
-        year=2017,
-        arxiv_id="1706.03762v7",
-        abstract="The dominant sequence transduction models...",
-        source="arxiv",
+    _paper(
+        "a", "Attention Is All You Need", ("Ashish Vaswani", "Noam Shazeer", "Niki Parmar"), 2017, "arxiv",
+        arxiv_id="1706.03762v7", abstract="The dominant sequence transduction models...",
     ),
-    Paper(
-        id="b",
-        title="Deep Residual Learning for Image Recognition",
-        authors=("Kaiming He", "Xiangyu Zhang"),
-        year=2016,
-        venue="CVPR",
-        doi="10.1109/CVPR.2016.90",
-        source="s2",
+    _paper(
+        "b", "Deep Residual Learning for Image Recognition", ("Kaiming He", "Xiangyu Zhang"), 2016, "s2",
+        venue="CVPR", doi="10.1109/CVPR.2016.90",
     ),
-    Paper(
-        id="c",
-        title="BERT: Pre-training of Deep Bidirectional Transformers & 100% of $x_1$ {braces}",
-        authors=("Jacob Devlin", "Ming-Wei Chang"),
-        year=2019,
-        venue="Journal of Machine Learning Research",
+    _paper(
+        "c", "BERT: Pre-training of Deep Bidirectional Transformers & 100% of $x_1$ {braces}",
+        ("Jacob Devlin", "Ming-Wei Chang"), 2019, "s2", venue="Journal of Machine Learning Research",
         arxiv_id="1810.04805",
-        source="s2",
     ),
-    Paper(
-        id="d", title="Über die Möglichkeit: ein Beispiel", authors=("José Müller-Łukasz",), year=2020, source="local"
-    ),
-)
+    _paper("d", "Über die Möglichkeit: ein Beispiel", ("José Müller-Łukasz",), 2020, "local"),
+)  # fmt: skip
+
+
+def write_file(folder: Path, name: str, content: str | bytes) -> Path:
+    """A file to import, written byte for byte (str as UTF-8)."""
+    path = folder / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return path
+
+
+@pytest.fixture
+def empty(tmp_path: Path) -> Iterator[Library]:
+    """A library with nothing in it yet (imports land here)."""
+    with open_library(tmp_path / "empty.sqlite") as lib:
+        yield lib
 
 
 @pytest.fixture

@@ -7,28 +7,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from pasa_desktop.export import bibtex, csljson, import_file, ris
 from pasa_desktop.export.record import Record
-from pasa_desktop.library import Library, open_library
-
-
-@pytest.fixture
-def empty(tmp_path: Path) -> Iterator[Library]:
-    lib = open_library(tmp_path / "empty.sqlite")
-    yield lib
-    lib.close()
-
-
-def _write(tmp_path: Path, name: str, content: str | bytes) -> Path:
-    path = tmp_path / name
-    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
-    return path
-
+from pasa_desktop.library import Library
+from tests.pasa_desktop.export.conftest import write_file
 
 NAMES_BIB = r"""
 @article{k1, title={Names}, author={Smith, Jr., John and van der Berg, Jan and Ludwig van Beethoven and {Barnes and Noble}},
@@ -53,7 +37,7 @@ def test_math_doi_and_details_survive_import_and_export(empty: Library, tmp_path
     text = r"""@article{m1, title={Sorting in $O(n \log n)$ time}, author={Knuth, Donald}, year=1998,
       journal={Computing}, volume={3}, number={2}, pages={101--117}, publisher={Addison-Wesley},
       isbn={978-0-306-40615-7}, doi={10.1000/abc\_def}, url={https://example.org/a_b%20c}}"""
-    report = import_file(empty, _write(tmp_path, "m.bib", text))
+    report = import_file(empty, write_file(tmp_path, "m.bib", text))
     [(pid, title)] = report.added
     assert title == r"Sorting in $O(n \log n)$ time"
     paper = empty.paper(pid)
@@ -100,7 +84,7 @@ def test_stray_closing_braces_do_not_lose_the_fields_after_them() -> None:
 
 
 def test_garbage_ris_is_one_error_and_strict_fails(tmp_path: Path) -> None:
-    garbage = _write(tmp_path, "garbage.ris", os.urandom(200_000).replace(b"\x00", b"x"))
+    garbage = write_file(tmp_path, "garbage.ris", os.urandom(200_000).replace(b"\x00", b"x"))
     env = {**os.environ, "PASA_DATA_DIR": str(tmp_path / "data")}
     done = subprocess.run(
         [sys.executable, "-m", "pasa_desktop.cli.main", "import", "--strict", str(garbage)],
@@ -117,7 +101,7 @@ def test_garbage_ris_is_one_error_and_strict_fails(tmp_path: Path) -> None:
 
 
 def test_deeply_nested_json_is_a_clear_error(empty: Library, tmp_path: Path) -> None:
-    deep = _write(tmp_path, "deep.json", "[" * 100_000 + "]" * 100_000)
+    deep = write_file(tmp_path, "deep.json", "[" * 100_000 + "]" * 100_000)
     report = import_file(empty, deep)
     assert [s.reason for s in report.skipped] == ["JSON nested too deeply to be a bibliography"]
 
@@ -138,9 +122,9 @@ def test_control_characters_never_reach_an_exported_file() -> None:
 
 def test_strict_import_fails_on_a_merge_without_an_identifier(tmp_path: Path) -> None:
     env = {**os.environ, "PASA_DATA_DIR": str(tmp_path / "data")}
-    first = _write(tmp_path, "a.bib", "@article{x1, title={Deep Nets}, author={Lee, Ann}, year=2019, journal={J}}")
-    second = _write(tmp_path, "b.bib", "@article{y1, title={Deep nets.}, author={Lee, A.}, year=2019, journal={J}}")
-    qwen = _write(
+    first = write_file(tmp_path, "a.bib", "@article{x1, title={Deep Nets}, author={Lee, Ann}, year=2019, journal={J}}")
+    second = write_file(tmp_path, "b.bib", "@article{y1, title={Deep nets.}, author={Lee, A.}, year=2019, journal={J}}")
+    qwen = write_file(
         tmp_path,
         "q.bib",
         "@misc{q2, title={Qwen2 Technical Report}, author={Yang, An}, year=2024}\n"
@@ -166,8 +150,10 @@ def test_strict_import_fails_on_a_merge_without_an_identifier(tmp_path: Path) ->
 
 
 def test_a_merged_records_citekey_stays_citable_through_biblatex_ids(empty: Library, tmp_path: Path) -> None:
-    import_file(empty, _write(tmp_path, "a.bib", "@article{x1, title={One}, doi={10.1/same}, year=2020, journal={J}}"))
-    report = import_file(empty, _write(tmp_path, "b.bib", "@misc{y1, title={One (preprint)}, doi={10.1/SAME}}"))
+    import_file(
+        empty, write_file(tmp_path, "a.bib", "@article{x1, title={One}, doi={10.1/same}, year=2020, journal={J}}")
+    )
+    report = import_file(empty, write_file(tmp_path, "b.bib", "@misc{y1, title={One (preprint)}, doi={10.1/SAME}}"))
     assert report.merges[0].basis == "doi" and report.merges[0].reason == "same DOI 10.1/same"
     from pasa_desktop.export import Selection, export
 

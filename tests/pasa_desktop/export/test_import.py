@@ -9,21 +9,8 @@ import pytest
 
 from engine.errors import InputError
 from pasa_desktop.export import Selection, export, import_file
-from pasa_desktop.library import Library, open_library
-
-
-@pytest.fixture
-def empty(tmp_path: Path) -> Library:
-    lib = open_library(tmp_path / "empty.sqlite")
-    yield lib  # type: ignore[misc]
-    lib.close()
-
-
-def _write(tmp_path: Path, name: str, content: str | bytes) -> Path:
-    path = tmp_path / name
-    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
-    return path
-
+from pasa_desktop.library import Library
+from tests.pasa_desktop.export.conftest import write_file
 
 BROKEN_BIB = r"""
 @article{good1, title={A Good Paper}, author={Smith, John and Doe, Jane}, year={2020}, journal={JMLR}}
@@ -39,7 +26,7 @@ BROKEN_BIB = r"""
 
 
 def test_broken_bibtex_report(empty: Library, tmp_path: Path) -> None:
-    report = import_file(empty, _write(tmp_path, "refs.bib", BROKEN_BIB))
+    report = import_file(empty, write_file(tmp_path, "refs.bib", BROKEN_BIB))
     assert report.format == "bibtex"
     titles = sorted(t for _, t in report.added)
     assert titles == ["A Good Paper", "Emphasis and $\\alpha$-nets", "Quoted Title with ö"]  # math kept as math
@@ -53,7 +40,7 @@ def test_broken_bibtex_report(empty: Library, tmp_path: Path) -> None:
 
 
 def test_latin1_file_is_read_with_a_warning(empty: Library, tmp_path: Path) -> None:
-    path = _write(tmp_path, "old.bib", "@misc{k, title={Café Société}, author={Müller, Jürgen}}".encode("latin-1"))
+    path = write_file(tmp_path, "old.bib", "@misc{k, title={Café Société}, author={Müller, Jürgen}}".encode("latin-1"))
     report = import_file(empty, path)
     assert report.encoding == "cp1252" and "UTF-8" in report.warnings[0]
     assert empty.paper(report.added[0][0]).title == "Café Société"
@@ -61,8 +48,8 @@ def test_latin1_file_is_read_with_a_warning(empty: Library, tmp_path: Path) -> N
 
 def test_utf16_and_bom_files(empty: Library, tmp_path: Path) -> None:
     text = "TY  - JOUR\nTI  - Ünïcode Title\nAU  - Łukasz, Anna\nPY  - 2020\nER  - \n"
-    import_file(empty, _write(tmp_path, "a.ris", text.encode("utf-16")))
-    report = import_file(empty, _write(tmp_path, "b.ris", b"\xef\xbb\xbf" + text.encode("utf-8")))
+    import_file(empty, write_file(tmp_path, "a.ris", text.encode("utf-16")))
+    report = import_file(empty, write_file(tmp_path, "b.ris", b"\xef\xbb\xbf" + text.encode("utf-8")))
     assert report.merged and empty.count_papers() == 1
 
 
@@ -70,7 +57,9 @@ def test_huge_field_is_skipped(empty: Library, tmp_path: Path) -> None:
     huge = "x " * 200_000
     report = import_file(
         empty,
-        _write(tmp_path, "h.bib", f"@misc{{big, title={{Big}}, abstract={{{huge}}}}}\n@misc{{small, title={{Small}}}}"),
+        write_file(
+            tmp_path, "h.bib", f"@misc{{big, title={{Big}}, abstract={{{huge}}}}}\n@misc{{small, title={{Small}}}}"
+        ),
     )
     assert [t for _, t in report.added] == ["Small"]
     assert "too large" in report.skipped[0].reason
@@ -81,7 +70,7 @@ def test_ris_faults(empty: Library, tmp_path: Path) -> None:
         "garbage before\nTY  - GEN\nTI  - Fine\nAU  - Doe, Jane\nPY  - 2020///\nER  - \n"
         "TY  - GEN\nAU  - No Title\nER  - \nTY  - GEN\nTI  - Truncated at the end\n"
     )
-    report = import_file(empty, _write(tmp_path, "x.ris", text))
+    report = import_file(empty, write_file(tmp_path, "x.ris", text))
     assert [t for _, t in report.added] == ["Fine"]
     assert sorted(s.reason for s in report.skipped) == ["file ends before the record's ER line", "no title (TI)"]
     assert report.warnings == ["1 line(s) outside any record ignored (first at line 1)"]
@@ -89,7 +78,7 @@ def test_ris_faults(empty: Library, tmp_path: Path) -> None:
 
 
 def test_csljson_faults(empty: Library, tmp_path: Path) -> None:
-    bad = import_file(empty, _write(tmp_path, "bad.json", '[{"title": "x",'))
+    bad = import_file(empty, write_file(tmp_path, "bad.json", '[{"title": "x",'))
     assert bad.added == [] and "not valid JSON" in bad.skipped[0].reason
     items = [
         {"id": "a", "title": "Fine", "author": [{"literal": "The Consortium"}], "issued": {"raw": "2021-03"}},
@@ -98,7 +87,7 @@ def test_csljson_faults(empty: Library, tmp_path: Path) -> None:
         {"id": "c", "title": "T", "author": "not a list"},
         {"id": "a", "title": "Duplicate id"},
     ]
-    report = import_file(empty, _write(tmp_path, "items.json", json.dumps(items)))
+    report = import_file(empty, write_file(tmp_path, "items.json", json.dumps(items)))
     assert [t for _, t in report.added] == ["Fine"]
     assert sorted(s.reason for s in report.skipped) == [
         "'author' is not a list",
@@ -122,7 +111,7 @@ def test_import_is_all_or_nothing(empty: Library, tmp_path: Path, monkeypatch: p
         return real(conn, paper, **kw)
 
     monkeypatch.setattr(catalogue, "upsert", failing)
-    path = _write(tmp_path, "five.bib", "\n".join(f"@misc{{k{i}, title={{Paper {i}}}}}" for i in range(5)))
+    path = write_file(tmp_path, "five.bib", "\n".join(f"@misc{{k{i}, title={{Paper {i}}}}}" for i in range(5)))
     with pytest.raises(OSError):
         import_file(empty, path)
     assert empty.count_papers() == 0
@@ -140,6 +129,6 @@ def test_reimporting_an_export_merges_everything(library: Library, tmp_path: Pat
 
 def test_unknown_format_and_missing_file(empty: Library, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="Cannot tell the format"):
-        import_file(empty, _write(tmp_path, "notes.txt", "just some words"))
+        import_file(empty, write_file(tmp_path, "notes.txt", "just some words"))
     with pytest.raises(InputError, match="No such file"):
         import_file(empty, tmp_path / "missing.bib")

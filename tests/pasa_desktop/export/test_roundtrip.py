@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from types import ModuleType
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,10 +14,11 @@ from pasa_desktop.export.record import Record
 from tests.pasa_desktop.export.strategies import LINE, records
 
 
+@pytest.mark.parametrize("fmt", [bibtex, csljson], ids=["bibtex", "csljson"])
 @settings(max_examples=50, deadline=None)
 @given(st.lists(records(), max_size=3, unique_by=lambda r: r.citekey))
-def test_bibtex_round_trip(recs: list[Record]) -> None:
-    parsed = bibtex.loads(bibtex.dumps(recs))
+def test_round_trip(fmt: ModuleType, recs: list[Record]) -> None:
+    parsed = fmt.loads(fmt.dumps(recs))
     assert parsed.skipped == []
     assert parsed.records == recs
 
@@ -26,14 +29,6 @@ def test_bibtex_field_line_starting_with_at_sign_round_trips() -> None:
     parsed = bibtex.loads(bibtex.dumps([rec]))
     assert parsed.skipped == []
     assert parsed.records == [rec]
-
-
-@settings(max_examples=50, deadline=None)
-@given(st.lists(records(), max_size=3, unique_by=lambda r: r.citekey))
-def test_csljson_round_trip(recs: list[Record]) -> None:
-    parsed = csljson.loads(csljson.dumps(recs))
-    assert parsed.skipped == []
-    assert parsed.records == recs
 
 
 def _one_line(r: Record) -> Record:
