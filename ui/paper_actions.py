@@ -168,13 +168,24 @@ class PaperActions(QObject):
 
     # -- PDFs --------------------------------------------------------------------------------------
 
-    def attach_pdf(self, panel: ResultsPanel, row: ResultRow | None, path: str = "") -> None:
-        """Copy a PDF into the library for `row` (ask for the file when `path` is empty)."""
+    def _pdf_target(self, panel: ResultsPanel, row: ResultRow | None) -> int | None:
+        """The library id of the paper a PDF is for; None (and said why) when there is none yet."""
         if row is None:
-            self.window.show_error("PDF", "Select a paper first, then attach its PDF.", "warning")
-            return
+            self.window.show_error("PDF", "Select a paper first.", "warning")
+            return None
         if not self.window.services.library_ready():
             self.window.show_error("PDF", "The library is still opening; try again in a moment.", "warning")
+            return None
+        try:
+            return self._paper_id(panel, row)
+        except PasaError as exc:
+            self.window.show_error("PDF", str(exc))
+            return None
+
+    def attach_pdf(self, panel: ResultsPanel, row: ResultRow | None, path: str = "") -> None:
+        """Copy a PDF into the library for `row` (ask for the file when `path` is empty)."""
+        pid = self._pdf_target(panel, row)
+        if pid is None or row is None:
             return
         if not path:
             path, _ = QFileDialog.getOpenFileName(self.window, f"Attach a PDF to “{row.title[:60]}”",
@@ -189,11 +200,6 @@ class PaperActions(QObject):
             return
         if not is_pdf:
             self.window.show_error("PDF", f"{Path(path).name} is not a PDF file.", "warning")
-            return
-        try:
-            pid = self._paper_id(panel, row)
-        except PasaError as exc:
-            self.window.show_error("PDF", str(exc))
             return
         gateway = self.window.services.gateway()
         self.window.status_text.setText(f"Attaching {Path(path).name} (extracting its text for search)…")
@@ -213,16 +219,8 @@ class PaperActions(QObject):
 
     def find_pdf(self, panel: ResultsPanel, row: ResultRow | None) -> None:
         """Download the paper's open-access PDF (arXiv, Semantic Scholar, OpenAlex) on a worker, attach it."""
-        if row is None:
-            self.window.show_error("PDF", "Select a paper first.", "warning")
-            return
-        if not self.window.services.library_ready():
-            self.window.show_error("PDF", "The library is still opening; try again in a moment.", "warning")
-            return
-        try:
-            pid = self._paper_id(panel, row)
-        except PasaError as exc:
-            self.window.show_error("PDF", str(exc))
+        pid = self._pdf_target(panel, row)
+        if pid is None or row is None:
             return
         from pasa_desktop.library.open_access import fetch_open_access_pdf
 

@@ -49,6 +49,13 @@ def pdf_paths(urls: Sequence[QUrl]) -> list[str]:
     return out
 
 
+def _tool(text: str, tip: str) -> QToolButton:
+    button = QToolButton()
+    button.setText(text)
+    button.setToolTip(tip)
+    return button
+
+
 class _Scroll(QScrollArea):
     def __init__(self, on_resize: Callable[[], None]) -> None:
         super().__init__()
@@ -70,23 +77,14 @@ class PdfPane(QWidget):
         self.page = 0
         self.page_count = 0
         self._image: QImage | None = None
-        self.prev_button = QToolButton()
-        self.prev_button.setText("◀")
-        self.prev_button.setToolTip("Previous page (PgUp)")
-        self.next_button = QToolButton()
-        self.next_button.setText("▶")
-        self.next_button.setToolTip("Next page (PgDown)")
-        self.page_label = QLabel()
         # Tool buttons (no push-button padding): the bar must fit a 320 px pane at 1024×700.
-        self.attach_button = QToolButton()
-        self.attach_button.setText("Attach…")
-        self.attach_button.setToolTip("Copy a PDF into the library for this paper (or drop the file here)")
-        self.find_button = QToolButton()
-        self.find_button.setText("Find PDF")
-        self.find_button.setToolTip("Download the open-access PDF (arXiv, Semantic Scholar, OpenAlex) and attach it")
-        self.open_button = QToolButton()
-        self.open_button.setText("Open ↗")
-        self.open_button.setToolTip("Open the attached PDF in the system's PDF viewer")
+        self.prev_button = _tool("◀", "Previous page (PgUp)")
+        self.next_button = _tool("▶", "Next page (PgDown)")
+        self.page_label = QLabel()
+        self.attach_button = _tool("Attach…", "Copy a PDF into the library for this paper (or drop the file here)")
+        self.find_button = _tool("Find PDF", "Download the open-access PDF (arXiv, Semantic Scholar, OpenAlex) "
+                                 "and attach it")
+        self.open_button = _tool("Open ↗", "Open the attached PDF in the system's PDF viewer")
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
         for widget in (self.prev_button, self.page_label, self.next_button):

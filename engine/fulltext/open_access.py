@@ -16,6 +16,7 @@ database; the library attaches the bytes.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,29 +132,30 @@ class OpenAccessFinder:
         )
 
     async def _s2(self, arxiv: str | None, doi: str | None, notes: list[str]) -> list[PdfLocation]:
-        source = self.semantic_scholar
-        if source is None:
+        if self.semantic_scholar is None:
             return []
         paper_id = f"ARXIV:{arxiv}" if arxiv else f"DOI:{doi}"
         # The source's own request (its API key, cache and rate limit); an unknown paper is None.
-        record = await self._ask("semantic_scholar", source.get_json(
-            f"/paper/{paper_id}", {"fields": "openAccessPdf,externalIds"}, missing_ok=True), notes)
-        found = s2_locations(record)
-        if record is not None and not found:
-            notes.append("Semantic Scholar lists no open-access PDF")
-        return found
+        request = self.semantic_scholar.get_json(
+            f"/paper/{paper_id}", {"fields": "openAccessPdf,externalIds"}, missing_ok=True)
+        return await self._lookup("semantic_scholar", request, s2_locations, notes)
 
     async def _openalex(self, arxiv: str | None, doi: str | None, notes: list[str]) -> list[PdfLocation]:
-        source = self.openalex
-        if source is None:
+        if self.openalex is None:
             return []
         # OpenAlex files arXiv preprints under arXiv's DataCite DOI.
         key = doi or f"{ARXIV_DOI_PREFIX}{arxiv}"
-        work = await self._ask("openalex", source.get_json(
-            f"/works/doi:{key}", {"select": "id,doi,best_oa_location,open_access"}, missing_ok=True), notes)
-        found = openalex_locations(work)
-        if work is not None and not found:
-            notes.append("OpenAlex lists no open-access PDF")
+        request = self.openalex.get_json(
+            f"/works/doi:{key}", {"select": "id,doi,best_oa_location,open_access"}, missing_ok=True)
+        return await self._lookup("openalex", request, openalex_locations, notes)
+
+    async def _lookup(
+        self, name: str, request: Any, read: Callable[[Any], list[PdfLocation]], notes: list[str]
+    ) -> list[PdfLocation]:
+        answer = await self._ask(name, request, notes)
+        found = read(answer)
+        if answer is not None and not found:
+            notes.append(f"{_NAMES[name]} lists no open-access PDF")
         return found
 
     async def _ask(self, name: str, request: Any, notes: list[str]) -> Any:

@@ -24,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +55,8 @@ COMPLETION_SOURCE = "completion"
 API_BASE_ENV = "PASA_METADATA_API"
 # Sources whose records are the user's own words about a paper (imports; Zotero pulls).
 _USER_SOURCES = ("import:", "zotero", "user")
-_COLUMNS = "id, title, abstract, authors, year, venue, arxiv_id, doi, url, source, external_ids, citekey, updated"
+# A library row (catalogue.PAPER_COLUMNS), then what completion also needs.
+_COLUMNS = f"{catalogue.PAPER_COLUMNS}, p.external_ids, p.updated"
 _PROTECTABLE = ("authors", "year", "venue", "doi", "url", "arxiv_id", *DETAILS)
 
 
@@ -134,7 +136,7 @@ def _load(conn: Db, paper_ids: Sequence[int]) -> list[_Loaded]:
     for start in range(0, len(paper_ids), 500):
         chunk = tuple(paper_ids[start : start + 500])
         marks = ",".join("?" * len(chunk))
-        rows = {int(r[0]): r for r in conn.execute(f"SELECT {_COLUMNS} FROM paper WHERE id IN ({marks})", chunk)}
+        rows = {int(r[0]): r for r in conn.execute(f"SELECT {_COLUMNS} FROM paper p WHERE p.id IN ({marks})", chunk)}
         users: dict[int, list[dict[str, Any]]] = {}
         for pid, source, record in conn.execute(
             f"SELECT paper_id, source, record FROM paper_source WHERE paper_id IN ({marks})", chunk
@@ -147,23 +149,13 @@ def _load(conn: Db, paper_ids: Sequence[int]) -> list[_Loaded]:
             row = rows.get(pid)
             if row is None:
                 continue
-            _, title, abstract, authors, year, venue, arxiv, doi, url, source, ext, citekey, updated = row
+            stored = catalogue.row_to_paper_row(row[:-2])
+            ext, updated = row[-2:]
             extra = json.loads(ext or "{}")
-            paper = Paper(
-                id=f"library:{pid}",
-                title=title,
-                abstract=abstract or "",
-                authors=tuple(json.loads(authors or "[]")),
-                year=year,
-                venue=venue,
-                arxiv_id=arxiv,
-                doi=doi,
-                url=url,
-                source=source or "",
-                external_ids={str(k): str(v) for k, v in extra.items()} if isinstance(extra, dict) else {},
-            )
+            external = {str(k): str(v) for k, v in extra.items()} if isinstance(extra, dict) else {}
+            paper = stored.to_paper().with_updates(external_ids=external)
             protected, user_key = _protected(users.get(pid, []))
-            out.append(_Loaded(pid, paper, citekey, updated, protected, user_key))
+            out.append(_Loaded(pid, paper, stored.citekey, updated, protected, user_key))
     return out
 
 
@@ -186,41 +178,37 @@ def build_sources(
     return sources
 
 
-async def _ask(
-    settings: Settings, papers: list[_Loaded], names: Sequence[str], progress: Callable[[int, int], None] | None
-) -> list[Completion]:
+@asynccontextmanager
+async def library_fetcher(settings: Settings) -> AsyncIterator[HttpFetcher]:
+    """The HTTP stack of the library's online actions (completion, open-access PDFs): one httpx client, the
+    disk cache, one shared fetcher; closed when done (the window calls this many times)."""
     cache = DiskCache(settings.cache_path())
     try:
         async with httpx.AsyncClient(timeout=settings.sources.timeout_s, follow_redirects=True) as client:
-            return await _ask_with(settings, papers, names, progress, client, cache)
+            yield HttpFetcher(
+                client=client,
+                cache=cache,
+                max_retries=settings.sources.max_retries,
+                timeout_s=settings.sources.timeout_s,
+                # One silent service must not hold the whole library: it sits out and the others carry on.
+                deadline_s=max(30.0, 3 * settings.sources.timeout_s),
+                report_offline=False,  # each failure is in the report's messages
+            )
     finally:
         cache.close()
 
 
-async def _ask_with(
-    settings: Settings,
-    papers: list[_Loaded],
-    names: Sequence[str],
-    progress: Callable[[int, int], None] | None,
-    client: httpx.AsyncClient,
-    cache: DiskCache,
+async def _ask(
+    settings: Settings, papers: list[_Loaded], names: Sequence[str], progress: Callable[[int, int], None] | None
 ) -> list[Completion]:
-    fetcher = HttpFetcher(
-        client=client,
-        cache=cache,
-        max_retries=settings.sources.max_retries,
-        timeout_s=settings.sources.timeout_s,
-        # One silent service must not hold the whole library: it sits out and the others carry on.
-        deadline_s=max(30.0, 3 * settings.sources.timeout_s),
-        report_offline=False,  # each failure is in the report's messages
-    )
-    sources = build_sources(fetcher, names, base_url=os.environ.get(API_BASE_ENV) or None)
-    return await complete_papers(
-        [p.paper for p in papers],
-        sources,
-        protected={p.paper.id: p.protected for p in papers},
-        progress=progress,
-    )
+    async with library_fetcher(settings) as fetcher:
+        sources = build_sources(fetcher, names, base_url=os.environ.get(API_BASE_ENV) or None)
+        return await complete_papers(
+            [p.paper for p in papers],
+            sources,
+            protected={p.paper.id: p.protected for p in papers},
+            progress=progress,
+        )
 
 
 def _identifier_owner(conn: Db, column: str, value: str, paper_id: int) -> int | None:

@@ -375,16 +375,13 @@ class Library(Organiser):
 
     def in_library(self, paper_ids: Sequence[int], *, with_selected: bool = True) -> set[int]:
         """Which of these papers the library holds (the rest are only in the runs that found them)."""
-        out: set[int] = set()
+        # The ids travel as one JSON array: no chunking under SQLite's limit on bound parameters.
         with self._read() as conn:
-            for start in range(0, len(paper_ids), 500):
-                chunk = tuple(paper_ids[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                rows = conn.execute(
-                    f"SELECT id FROM paper WHERE id IN ({marks}) AND id IN ({library_set_sql(with_selected)})", chunk
-                )
-                out.update(int(r[0]) for r in rows)
-        return out
+            rows = conn.execute(
+                f"SELECT value FROM json_each(?) WHERE value IN ({library_set_sql(with_selected)})",
+                (json.dumps([int(i) for i in paper_ids]),),
+            )
+            return {int(r[0]) for r in rows}
 
     def keep(self, paper_ids: Sequence[int], kept: bool = True) -> None:
         """Keep papers a search found in the library (or take the mark back: `kept=False`; a paper the user

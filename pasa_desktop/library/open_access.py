@@ -14,13 +14,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from engine.fulltext.open_access import ARXIV_PDF_URL, OpenAccessFinder, OpenAccessResult
 from engine.papers import Paper
-from engine.sources.cache import DiskCache
-from engine.sources.http import HttpFetcher
-from pasa_desktop.library.completion import API_BASE_ENV, build_sources
+from pasa_desktop.library.completion import API_BASE_ENV, build_sources, library_fetcher
 from pasa_desktop.library.library import Library
 from pasa_desktop.settings import Settings
 
@@ -40,28 +36,16 @@ class PdfFetch:
 
 
 async def _find(settings: Settings, paper: Paper) -> OpenAccessResult:
-    cache = DiskCache(settings.cache_path())
-    try:
-        async with httpx.AsyncClient(timeout=settings.sources.timeout_s, follow_redirects=True) as client:
-            fetcher = HttpFetcher(
-                client=client,
-                cache=cache,
-                max_retries=settings.sources.max_retries,
-                timeout_s=settings.sources.timeout_s,
-                deadline_s=max(30.0, 3 * settings.sources.timeout_s),
-                report_offline=False,  # the result says what was unreachable
-            )
-            base = (os.environ.get(API_BASE_ENV) or "").rstrip("/")
-            sources = build_sources(fetcher, ("semantic_scholar", "openalex"), base_url=base or None)
-            finder = OpenAccessFinder(
-                fetcher,
-                semantic_scholar=sources.semantic_scholar,
-                openalex=sources.openalex,
-                arxiv_pdf_url=f"{base}/arxiv/pdf" if base else ARXIV_PDF_URL,
-            )
-            return await finder.find(paper)
-    finally:
-        cache.close()
+    async with library_fetcher(settings) as fetcher:
+        base = (os.environ.get(API_BASE_ENV) or "").rstrip("/")
+        sources = build_sources(fetcher, ("semantic_scholar", "openalex"), base_url=base or None)
+        finder = OpenAccessFinder(
+            fetcher,
+            semantic_scholar=sources.semantic_scholar,
+            openalex=sources.openalex,
+            arxiv_pdf_url=f"{base}/arxiv/pdf" if base else ARXIV_PDF_URL,
+        )
+        return await finder.find(paper)
 
 
 def fetch_open_access_pdf(library: Library, settings: Settings, paper_id: int) -> PdfFetch:

@@ -4,28 +4,16 @@ Ctrl+K) away; "Find PDF" downloads the open-access PDF over loopback, attaches i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from PySide6.QtCore import Qt
 
-from pasa_desktop.library.completion import API_BASE_ENV
-from tests.engine.fulltext.open_access_server import route_open_access, small_pdf
-from tests.engine.sources.fake_server import FakeServer, Reply, serve
+from tests.engine.fulltext.open_access_server import oa_api, small_pdf
+from tests.engine.sources.fake_server import Reply
 from tests.ui.scripted_search import score_of
 from tests.ui.searched import searched
 
-__all__ = ["searched"]  # the shared fixture (tests/ui/searched.py)
+__all__ = ["oa_api", "searched"]  # the shared fixtures
 
 SELECTED = sum(score_of(i) > 0.5 for i in range(22))
-
-
-@pytest.fixture
-def oa_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
-    for server in serve():
-        route_open_access(server)
-        monkeypatch.setenv(API_BASE_ENV, server.url)
-        yield server
 
 
 def _keep_action(menu):  # type: ignore[no-untyped-def]

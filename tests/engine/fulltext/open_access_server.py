@@ -4,8 +4,12 @@ and a small real PDF made with PyMuPDF."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from tests.engine.metadata.sources import app_pointed_at
 from tests.engine.sources.fake_server import FakeServer, Reply
 
 DATA = Path(__file__).parent / "data"
@@ -52,3 +56,9 @@ def route_open_access(server: FakeServer) -> bytes:
     server.route(f"{S2}/paper/DOI:{CLOSED_DOI}", Reply(200, _pointed("s2_closed.json", server)))
     server.route(f"{OPENALEX}/works/doi:{CLOSED_DOI}", Reply(200, _pointed("openalex_closed.json", server)))
     return pdf
+
+
+@pytest.fixture
+def oa_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
+    """The open-access lookups and files on loopback, the app pointed at them."""
+    yield from app_pointed_at(monkeypatch, route_open_access)

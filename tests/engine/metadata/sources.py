@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
+
 from engine.metadata import MetadataSources
+from engine.papers import Paper
 from engine.sources.arxiv import ArxivSource
 from engine.sources.crossref import CrossrefSource
 from engine.sources.http import HttpFetcher
 from engine.sources.openalex import OpenAlexSource
 from engine.sources.semantic_scholar import SemanticScholarSource
-from tests.engine.sources.fake_server import FakeServer, Reply
+from pasa_desktop.library.completion import API_BASE_ENV
+from tests.engine.sources.fake_server import FakeServer, Reply, serve
 
 DATA = Path(__file__).parent / "data"
 ATOM = "application/atom+xml"
@@ -19,6 +24,19 @@ ARXIV = "/arxiv/api/query"
 S2 = "/s2/graph/v1"
 OPENALEX = "/openalex"
 CROSSREF = "/crossref"
+
+# As the offline index holds them: an arXiv id, a title, a year, nothing else.
+BERT = Paper(
+    id="local:1810.04805",
+    title="BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding",
+    year=2018,
+    arxiv_id="1810.04805",
+    source="local",
+)
+GPT3 = Paper(
+    id="local:2005.14165", title="Language Models are Few-Shot Learners", year=2020, arxiv_id="2005.14165",
+    venue="NIPS", source="local",
+)  # fmt: skip
 
 
 def data(name: str) -> bytes:
@@ -44,3 +62,18 @@ def route_recorded(server: FakeServer) -> None:
     server.route(f"{CROSSREF}/works", Reply(200, data("crossref_search_resnet.json")))
     server.route(f"{OPENALEX}/works/doi:10.1109/cvpr.2016.90", Reply(200, data("openalex_resnet.json")))
     server.route(f"{OPENALEX}/works/doi:10.48550/arxiv.2005.14165", Reply(200, data("openalex_gpt3.json")))
+
+
+def app_pointed_at(monkeypatch: pytest.MonkeyPatch, route: Callable[[FakeServer], object]) -> Iterator[FakeServer]:
+    """A loopback server with `route`'s replies, and the library's online actions pointed at it
+    (PASA_METADATA_API)."""
+    for server in serve():
+        route(server)
+        monkeypatch.setenv(API_BASE_ENV, server.url)
+        yield server
+
+
+@pytest.fixture
+def metadata_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
+    """The recorded arXiv, Semantic Scholar, OpenAlex and Crossref replies."""
+    yield from app_pointed_at(monkeypatch, route_recorded)

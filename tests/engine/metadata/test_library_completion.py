@@ -13,22 +13,13 @@ from engine.events import FoundBy, PapersFound
 from engine.papers import Paper
 from pasa_desktop.cli.main import main
 from pasa_desktop.library import Library, NewEntry, open_library
-from pasa_desktop.library.completion import API_BASE_ENV, complete_library_papers
+from pasa_desktop.library.completion import complete_library_papers
 from pasa_desktop.settings import load_settings, settings_file
-from tests.engine.metadata.sources import ARXIV, OPENALEX, S2, route_recorded
-from tests.engine.sources.fake_server import FakeServer, Reply, serve
+from tests.engine.metadata.sources import ARXIV, BERT, GPT3, OPENALEX, S2, metadata_api
 
-BERT = Paper(
-    id="local:1810.04805",
-    title="BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding",
-    year=2018,
-    arxiv_id="1810.04805",
-    source="local",
-)
-GPT3 = Paper(
-    id="local:2005.14165", title="Language Models are Few-Shot Learners", year=2020, arxiv_id="2005.14165",
-    venue="NIPS", source="local",
-)  # fmt: skip
+__all__ = ["metadata_api"]  # the shared fixture
+from tests.engine.sources.fake_server import FakeServer, Reply
+
 # Imported from the user's own .bib: their venue wording stays, what it lacks is filled.
 RESNET = Paper(
     id="import:mine.bib:he2016",
@@ -37,14 +28,6 @@ RESNET = Paper(
     venue="CVPR 2016 (oral)",
     source="import:mine.bib",
 )
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
-    for fake in serve():
-        route_recorded(fake)
-        monkeypatch.setenv(API_BASE_ENV, fake.url)
-        yield fake
 
 
 @pytest.fixture
@@ -58,7 +41,7 @@ def library() -> Iterator[Library]:
     lib.close()
 
 
-def test_completion_writes_what_changed_in_one_go(server: FakeServer, library: Library) -> None:
+def test_completion_writes_what_changed_in_one_go(metadata_api: FakeServer, library: Library) -> None:
     before = library.paper(1)
     assert before.authors == () and before.citekey == "BERTPretrainingDeep2018"
     report = complete_library_papers(library, load_settings(), [1, 2, 3])
@@ -80,7 +63,7 @@ def test_completion_writes_what_changed_in_one_go(server: FakeServer, library: L
 
 
 def test_dry_run_writes_nothing_and_an_identifier_another_paper_has_is_not_copied(
-    server: FakeServer, library: Library
+    metadata_api: FakeServer, library: Library
 ) -> None:
     dry = complete_library_papers(library, load_settings(), [1], dry_run=True)
     assert not dry.applied and dry.changed and library.paper(1).authors == ()
@@ -91,7 +74,7 @@ def test_dry_run_writes_nothing_and_an_identifier_another_paper_has_is_not_copie
 
 
 def test_cli_reports_changes_and_failures(
-    server: FakeServer, library: Library, capsys: pytest.CaptureFixture[str]
+    metadata_api: FakeServer, library: Library, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["library", "complete", "--paper", "2", "--dry-run"]) == 0
     out = capsys.readouterr().out
@@ -103,7 +86,7 @@ def test_cli_reports_changes_and_failures(
     assert library.paper(2).venue == "NeurIPS"
     # Every service answering garbage: nothing changes, and each says why once.
     for path in (ARXIV, f"{S2}/paper/ARXIV:1810.04805", f"{OPENALEX}/works/doi:10.48550/arxiv.1810.04805"):
-        server.route(path, Reply(200, b"<html>Service Unavailable</html>", content_type="text/html"))
+        metadata_api.route(path, Reply(200, b"<html>Service Unavailable</html>", content_type="text/html"))
     assert main(["library", "complete", "--paper", "1", "--sources", "arxiv,semantic_scholar,openalex"]) == 1
     out = capsys.readouterr().out
     assert "note: arxiv: not an Atom feed" in out and "note: semantic_scholar: malformed JSON" in out
@@ -116,33 +99,33 @@ def test_cli_reports_changes_and_failures(
     out = capsys.readouterr().out
     assert "[2] Language Models are Few-Shot Learners\n    (nothing to add)" in out and "[1]" not in out
     assert main(["library", "complete", "--run", "99"]) == 1
-    asked = len(server.seen)
+    asked = len(metadata_api.seen)
     assert main(["library", "complete", "--all", "--sources", "google"]) == 2
-    assert len(server.seen) == asked  # refused before any request
+    assert len(metadata_api.seen) == asked  # refused before any request
 
 
 def test_export_completes_first_only_when_online_sources_are_enabled(
-    server: FakeServer, library: Library, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    metadata_api: FakeServer, library: Library, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     out = tmp_path / "refs.bib"
     assert main(["export", "--paper", "1", "-o", str(out)]) == 0
-    assert "author" not in out.read_text() and not server.seen  # only the offline index enabled: no request
+    assert "author" not in out.read_text() and not metadata_api.seen  # only the offline index enabled: no request
     settings_file().parent.mkdir(parents=True, exist_ok=True)
     settings_file().write_text(json.dumps({"sources": {"enabled": ["local", "arxiv"]}}))
     assert main(["export", "--paper", "1", "--no-complete", "-o", str(out)]) == 0
-    assert not server.seen
+    assert not metadata_api.seen
     assert main(["export", "--paper", "1", "-o", str(out)]) == 0
     err = capsys.readouterr().err
     assert "Completing metadata of 1 paper first" in err and "completed 1 of 1 paper" in err
     bib = out.read_text()
     assert "@inproceedings{devlinBERTPretrainingDeep2018," in bib and "Devlin, Jacob" in bib
     assert "10.18653/v1/n19-1423" in bib and "4171--4186" in bib
-    asked = len(server.seen)
+    asked = len(metadata_api.seen)
     assert main(["export", "--paper", "1", "-o", str(out)]) == 0  # completed once: not asked again
-    assert len(server.seen) == asked
+    assert len(metadata_api.seen) == asked
 
 
-def test_a_paper_edited_while_the_sources_answer_keeps_the_edit(server: FakeServer, library: Library) -> None:
+def test_a_paper_edited_while_the_sources_answer_keeps_the_edit(metadata_api: FakeServer, library: Library) -> None:
     def meanwhile(done: int, total: int) -> None:
         if done == 1:
             library.set_decision(1, True)  # not metadata: the completion still applies

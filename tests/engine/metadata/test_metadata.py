@@ -20,21 +20,19 @@ from engine.papers import Paper
 from engine.sources.crossref import CrossrefSource
 from engine.sources.http import HttpFetcher
 from engine.venues import conference_short_name, is_preprint_venue, normalise_venue, venues_conflict
-from tests.engine.metadata.sources import ARXIV, CROSSREF, OPENALEX, S2, data, metadata_sources, route_recorded
+from tests.engine.metadata.sources import (
+    ARXIV,
+    BERT,
+    CROSSREF,
+    GPT3,
+    OPENALEX,
+    S2,
+    data,
+    metadata_sources,
+    route_recorded,
+)
 from tests.engine.sources.fake_server import FakeServer, Reply
 
-# As the offline index holds them: an arXiv id, a title, a year, nothing else.
-BERT = Paper(
-    id="local:1810.04805",
-    title="BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding",
-    year=2018,
-    arxiv_id="1810.04805",
-    source="local",
-)
-GPT3 = Paper(
-    id="local:2005.14165", title="Language Models are Few-Shot Learners", year=2020, arxiv_id="2005.14165",
-    venue="NIPS", source="local",
-)  # fmt: skip
 RESNET = Paper(id="import:resnet", title="Deep residual learning for image recognition", year=2016, source="import")
 
 

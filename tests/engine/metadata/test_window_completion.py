@@ -2,46 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from engine.papers import Paper
 from pasa_desktop.library import NewEntry
-from pasa_desktop.library.completion import API_BASE_ENV
-from tests.engine.metadata.sources import route_recorded
-from tests.engine.sources.fake_server import FakeServer, serve
+from tests.engine.metadata import sources
+from tests.engine.metadata.sources import metadata_api
 from tests.ui.conftest import library, make_window, settings
 
-__all__ = ["library", "make_window", "settings"]
+__all__ = ["library", "make_window", "metadata_api", "settings"]
 
 # Imported without authors (as an index record exported and read back would be): authors are blank.
-BERT = Paper(
-    id="import:refs.bib:bert",
-    title="BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding",
-    year=2018,
-    arxiv_id="1810.04805",
-    source="import:refs.bib",
-)
+BERT = sources.BERT.with_updates(id="import:refs.bib:bert", source="import:refs.bib")
 
 
-@pytest.fixture
-def metadata_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
-    for server in serve():
-        route_recorded(server)
-        monkeypatch.setenv(API_BASE_ENV, server.url)
-        yield server
+def library_row(qtbot, window):  # type: ignore[no-untyped-def]
+    """The one paper of the library, selected in All papers."""
+    lib = window.library_panel
+    window.tabs.setCurrentIndex(1)
+    lib.tree.setCurrentItem(lib.tree.topLevelItem(0))
+    qtbot.waitUntil(lambda: lib.results.model.total() == 1, timeout=5_000)
+    lib.results.table.selectRow(0)
+    return lib.results.table.current_row()
 
 
 def test_complete_metadata_from_the_row_menu(qtbot, make_window, library, metadata_api) -> None:  # type: ignore[no-untyped-def]
     pid = library.add_entries([NewEntry(paper=BERT)])[0].paper_id
     window = make_window()
     lib = window.library_panel
-    window.tabs.setCurrentIndex(1)
-    lib.tree.setCurrentItem(lib.tree.topLevelItem(0))
-    qtbot.waitUntil(lambda: lib.results.model.total() == 1, timeout=5_000)
-    lib.results.table.selectRow(0)
-    row = lib.results.table.current_row()
+    row = library_row(qtbot, window)
     menu = window.action_handler.row_menu.build(lib.results, [row])
     action = next(a for a in menu.actions() if a.text() == "Complete metadata online")
     action.trigger()
@@ -59,11 +45,7 @@ def test_the_window_export_completes_first_when_online(
     pid = library.add_entries([NewEntry(paper=BERT)])[0].paper_id
     settings.sources.enabled = ["local", "arxiv"]  # the user let the app go online
     window = make_window()
-    lib = window.library_panel
-    window.tabs.setCurrentIndex(1)
-    lib.tree.setCurrentItem(lib.tree.topLevelItem(0))
-    qtbot.waitUntil(lambda: lib.results.model.total() == 1, timeout=5_000)
-    lib.results.table.selectRow(0)
+    library_row(qtbot, window)
     target = tmp_path / "refs.bib"
     window.action_handler.export_selection(path=str(target), fmt="bibtex")
     qtbot.waitUntil(lambda: window.status_text.text().startswith("Exported 1 paper"), timeout=15_000)

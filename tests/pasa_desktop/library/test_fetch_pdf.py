@@ -3,8 +3,6 @@ searchable; none found and offline each said plainly (exit 1)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from engine.papers import Paper
@@ -12,19 +10,13 @@ from pasa_desktop.cli.main import main
 from pasa_desktop.library import NewEntry, open_library
 from pasa_desktop.library.completion import API_BASE_ENV
 from pasa_desktop.settings import load_settings
-from tests.engine.fulltext.open_access_server import CLOSED_DOI, CODED_DOI, PDF_WORD, route_open_access
-from tests.engine.sources.fake_server import FakeServer, free_port, serve
+from tests.engine.fulltext.open_access_server import CLOSED_DOI, CODED_DOI, PDF_WORD, oa_api
+from tests.engine.sources.fake_server import FakeServer, free_port
+
+__all__ = ["oa_api"]  # the shared fixture
 
 CODED = Paper(id="import:refs.bib:lee", title="Speeding Up Distributed Machine Learning Using Codes", year=2018,
               doi=CODED_DOI, authors=("Kangwook Lee", "Maximilian Lam"), source="import:refs.bib")
-
-
-@pytest.fixture
-def oa_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServer]:
-    for server in serve():
-        route_open_access(server)
-        monkeypatch.setenv(API_BASE_ENV, server.url)
-        yield server
 
 
 def test_fetch_pdf_attaches_and_indexes(oa_api: FakeServer, capsys: pytest.CaptureFixture[str]) -> None:
