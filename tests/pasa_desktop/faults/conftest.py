@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,3 +29,29 @@ def user_library() -> Path:
     lib.record(run, SearchFinished(SearchStatus.DONE, seconds=1.0))
     lib.close()
     return path
+
+
+# Root ignores file modes (CAP_DAC_OVERRIDE) and may change them (CAP_FOWNER), so as root (CI) a command
+# run under `read_only` goes without those powers: the kernel then checks the modes for it as for any user.
+WITHOUT_ROOT_POWERS = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner,-chown", "--inh-caps=-all"]
+NOBODY = 65534
+
+
+@contextmanager
+def read_only(*folders: Path) -> Iterator[list[str]]:
+    """Folders 0555 and files 0444 (as root, also someone else's, so that not even chmod helps) for the
+    block; yields the prefix a command needs to meet them as a user would (`setpriv …` as root, else none)."""
+    root = os.geteuid() == 0
+    for folder in folders:
+        for path in [*folder.rglob("*"), folder]:
+            if root:
+                os.chown(path, NOBODY, NOBODY)
+            os.chmod(path, 0o555 if path.is_dir() else 0o444)
+    try:
+        yield WITHOUT_ROOT_POWERS if root else []
+    finally:
+        for folder in folders:
+            for path in [folder, *folder.rglob("*")]:
+                if root:
+                    os.chown(path, 0, 0)
+                os.chmod(path, 0o700 if path.is_dir() else 0o600)

@@ -18,6 +18,7 @@ from pasa_desktop.cli.main import main
 from pasa_desktop.library import backups, open_library
 from pasa_desktop.library.errors import LibraryError
 from pasa_desktop.settings import config_dir
+from tests.pasa_desktop.faults.conftest import read_only
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -113,27 +114,6 @@ def test_read_only_library_serves_reads_and_refuses_writes_cleanly(user_library:
         lib.close()
 
 
-# Root ignores file modes (CAP_DAC_OVERRIDE) and may change them (CAP_FOWNER), so as root (CI) the
-# commands run without those powers: the kernel then checks the modes for them as for any user.
-_WITHOUT_ROOT_POWERS = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner,-chown", "--inh-caps=-all"]
-NOBODY = 65534
-
-
-def _make_read_only(folder: Path) -> None:
-    """Files 0444 and folders 0555; as root, also someone else's, so that not even chmod helps."""
-    for path in [*folder.rglob("*"), folder]:
-        if os.geteuid() == 0:
-            os.chown(path, NOBODY, NOBODY)
-        os.chmod(path, 0o555 if path.is_dir() else 0o444)
-
-
-def _make_writable(folder: Path) -> None:
-    for path in [folder, *folder.rglob("*")]:
-        if os.geteuid() == 0:
-            os.chown(path, 0, 0)
-        os.chmod(path, 0o700 if path.is_dir() else 0o600)
-
-
 def test_read_only_data_folder_cli(user_library: Path) -> None:
     """history, show, export, library search/show/check/duplicates on a data folder (and settings
     folder) the user cannot write: each works, prints what it should, and the folders stay as they were."""
@@ -141,13 +121,10 @@ def test_read_only_data_folder_cli(user_library: Path) -> None:
     open_library(user_library).close()  # checkpointed: nothing waits in a -wal an immutable reader cannot see
     config.mkdir(parents=True, exist_ok=True)
     (config / "settings.json").write_text('{"agent": {"max_seconds": 120}}')
-    prefix = _WITHOUT_ROOT_POWERS if os.geteuid() == 0 else []
-    assert not prefix or shutil.which("setpriv"), "setpriv (util-linux) is needed to drop root's powers"
     before = sorted(p.name for p in [*data.rglob("*"), *config.rglob("*")])
-    for folder in (data, config):
-        _make_read_only(folder)
-    try:
-        if prefix:  # the powers really are gone: root cannot write there either
+    with read_only(data, config) as prefix:
+        if prefix:  # as root: the powers really are gone, root cannot write there either
+            assert shutil.which("setpriv"), "setpriv (util-linux) is needed to drop root's powers"
             probe = subprocess.run([*prefix, "touch", str(data / "probe")], capture_output=True, text=True)
             assert probe.returncode != 0 and "Permission denied" in probe.stderr
         outputs = {}
@@ -176,9 +153,6 @@ def test_read_only_data_folder_cli(user_library: Path) -> None:
         assert outputs["export -o"].count("@article") + outputs["export -o"].count("@misc") == 2
         assert "ok (integrity check passed" in outputs["library check"]
         assert sorted(p.name for p in [*data.rglob("*"), *config.rglob("*")]) == before  # nothing written
-    finally:
-        for folder in (data, config):
-            _make_writable(folder)
 
 
 def test_run_events_never_store_secrets(user_library: Path) -> None:
