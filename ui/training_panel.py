@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -24,7 +23,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -44,11 +42,9 @@ from PySide6.QtWidgets import (
 
 from pasa_desktop import training_service as training
 from pasa_desktop.training_service import JobConfig
-from ui import colors
 from ui.background import Background, Job
 from ui.training_needs import in_panel_terms
-
-PLOTTED = training.METRICS
+from ui.training_plots import TrainingPlots
 
 
 def _optional_path(edit: QLineEdit) -> Path | None:
@@ -96,7 +92,6 @@ class TrainingPanel(QWidget):
         self._poll_job: Job[training.JobStatus] | None = None
         self.job_dir: Path | None = None
         self._watch: training.JobWatch | None = None
-        self._series: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k, _ in PLOTTED}
         self._paused = False
         self.state = "idle"
         self._shut_down = False
@@ -312,32 +307,9 @@ class TrainingPanel(QWidget):
                   self.attach_button):
             buttons.addWidget(b)
         layout.addLayout(buttons)
-        # One PlotWidget per metric, coloured from the application palette (ui/colors.py): a theme switch
-        # restyles every PlotWidget in the window, these included. No global pyqtgraph background: it
-        # would also paint the search tab's plots white in the dark theme.
-        self.plots = QWidget()
-        grid = QGridLayout(self.plots)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setSpacing(4)
-        self.curves: dict[str, Any] = {}
-        self.plot_widgets: dict[str, pg.PlotWidget] = {}
-        self._no_data: dict[str, pg.TextItem] = {}
-        for i, (key, title) in enumerate(PLOTTED):
-            plot = pg.PlotWidget()
-            colors.style_plot(plot, title)
-            plot.setMenuEnabled(False)
-            plot.setMinimumSize(120, 90)
-            self.plot_widgets[key] = plot
-            self.curves[key] = plot.plot(
-                [], [], pen=pg.mkPen(colors.QUERY, width=2), symbol="o", symbolSize=4,
-                symbolBrush=colors.QUERY, symbolPen=colors.QUERY, antialias=True,
-            )
-            # Grey reads on either theme; the view's default range is 0..1, so (0.5, 0.5) is its centre.
-            self._no_data[key] = pg.TextItem("no data", color=colors.UNSCORED, anchor=(0.5, 0.5))
-            self._no_data[key].setPos(0.5, 0.5)
-            plot.addItem(self._no_data[key], ignoreBounds=True)
-            self._show_empty(key, True)
-            grid.addWidget(plot, i // 3, i % 3)
+        self.plots = TrainingPlots()  # in the app's theme (#17)
+        self.curves = self.plots.curves
+        self.plot_widgets = self.plots.plot_widgets
         layout.addWidget(self.plots, 3)
         lower = QHBoxLayout()
         box = QGroupBox("Checkpoints")
@@ -446,10 +418,7 @@ class TrainingPanel(QWidget):
         if self._poll_job is not None:  # a poll of the previous job answers for that job: dropped
             self._poll_job.cancel()
             self._poll_job = None
-        self._series = {k: ([], []) for k, _ in PLOTTED}
-        for key, curve in self.curves.items():
-            curve.setData([], [])
-            self._show_empty(key, True)
+        self.plots.reset()
         status = self._watch.status()  # the file as it is: a finished job is polled no more, so said now
         self.state = status.state
         self.status_label.setText(in_panel_terms(status.line()))
@@ -518,26 +487,7 @@ class TrainingPanel(QWidget):
             self._log(f"[{event.name}] {event.message}")
             if event.name == "checkpoint":
                 self._refresh_checkpoints()
-        touched = False
-        for point in points:
-            for key, value in point.values.items():
-                xs, ys = self._series[key]
-                xs.append(point.step)
-                ys.append(value)
-                touched = True
-        if touched:
-            for key, (xs, ys) in self._series.items():
-                self.curves[key].setData(xs, ys)
-                self._show_empty(key, not xs)
-
-    def _show_empty(self, key: str, empty: bool) -> None:
-        """A metric the job has not reported: "no data" and no tick values, rather than an axis from 0
-        to 1 that reads like a measurement."""
-        plot = self.plot_widgets[key]
-        for name in ("left", "bottom"):
-            plot.showAxis(name, not empty)
-        plot.showGrid(x=not empty, y=not empty, alpha=0.3)
-        self._no_data[key].setVisible(empty)
+        self.plots.add(points)
 
     def _refresh_checkpoints(self) -> None:
         if self.job_dir is None:
