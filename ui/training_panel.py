@@ -200,7 +200,10 @@ class TrainingPanel(QWidget):
         self.index_file = QLineEdit()
         self.fulltext_file = QLineEdit()
         self.fulltext_file.setPlaceholderText("optional: unarXive JSONL / .tar.gz for expand sessions")
-        self.output_dir = QLineEdit("runs/job")
+        self.output_dir = QLineEdit()
+        # Empty: where `pasa train local-selector` puts its job too (the app's data folder), not a
+        # folder relative to wherever the app happened to be started.
+        self.output_dir.setPlaceholderText(f"empty: {training.default_job_dir('<job kind>')}")
         self.lora = QCheckBox("LoRA (peft)")
         self.smoke = QCheckBox("Smoke run (2 steps on CPU)")
         self.lr = QDoubleSpinBox()
@@ -262,7 +265,7 @@ class TrainingPanel(QWidget):
         """The form as a validated JobConfig (InputError names a bad field)."""
         raw: dict[str, dict[str, Any]] = {
             "job": {"kind": self.kind.currentText(), "role": self.role.currentText(),
-                    "output_dir": self.output_dir.text().strip() or "runs/job", "smoke": self.smoke.isChecked()},
+                    "output_dir": str(self._output(self.kind.currentText())), "smoke": self.smoke.isChecked()},
             "model": {"path": self.model_path.text().strip(), "lora": self.lora.isChecked()},
             "data": {"train": self.train_file.text().strip(), "queries": self.queries_file.text().strip(),
                      "index": self.index_file.text().strip(), "fulltext": self.fulltext_file.text().strip()},
@@ -273,6 +276,9 @@ class TrainingPanel(QWidget):
                        "num_processes": self.gpus.value()},
         }
         return training.job_from_form(raw)
+
+    def _output(self, kind: str) -> Path:
+        return _optional_path(self.output_dir) or training.default_job_dir(kind)
 
     def _save_toml(self) -> None:
         try:
@@ -362,7 +368,7 @@ class TrainingPanel(QWidget):
     def launch_local_selector(self) -> None:
         queries = _optional_path(self.queries_file) or _optional_path(self.data_queries)
         index = _optional_path(self.index_file) or _optional_path(self.data_index)  # none: the app's index
-        out = Path(self.output_dir.text().strip() or "runs/local-selector")
+        out = self._output("local-selector")
         try:
             config = training.local_selector_job(queries=queries, index=index, out=out, smoke=self.smoke.isChecked())
         except Exception as exc:

@@ -66,6 +66,8 @@ def test_config_terms_become_the_panels_fields(qtbot, tmp_path: Path) -> None:  
     assert "[data]" not in text and "job file" not in text
     assert "“SFT rows” field on the Job tab" in text and "Build Selector data" in text
     panel.kind.setCurrentText("local-selector")
+    # No output folder given: the job goes where `pasa train local-selector` puts it (the app's data folder).
+    assert panel.job_config().output_path == training.default_job_dir("local-selector")
     panel.launch_local_selector()  # no query file anywhere
     text = panel.status_label.text()
     assert "[data] queries" not in text and "“Queries” field" in text and "training a local Selector" in text
