@@ -41,7 +41,8 @@ class SearchRequest(BaseModel):
     sources: tuple[str, ...] = Field((), description="Paper sources; empty = Settings' enabled sources.")
     crawler_profile: str = Field("", description="Model profile for the Crawler; empty = Settings'.")
     selector_profile: str = Field("", description="Model profile for the Selector; empty = Settings'.")
-    resume_run: int | None = Field(None, ge=1, description="A run to resume (its question and settings stand).")
+    # A run id is an SQLite integer: a larger number is refused here, not by an OverflowError in the query.
+    resume_run: int | None = Field(None, ge=1, le=2**63 - 1, description="A run to resume (its question stands).")
 
     @classmethod
     def make(cls, **fields: Any) -> SearchRequest:

@@ -58,6 +58,37 @@ def test_out_of_range_numbers_are_usage_errors(
     assert len(err) < 2000  # a 5,000-digit number is not echoed back whole
 
 
+SEARCH_PROBES = [
+    (["search", "q", "--resume", HUGE], "--resume"),  # was an OverflowError traceback from SQLite
+    (["search", "q", "--resume", "0"], "--resume"),
+    (["search", "q", "--max-seconds", "-3"], "--max-seconds"),
+    (["search", "q", "--max-seconds", "0"], "--max-seconds"),  # was silently ignored
+    (["search", "q", "--max-seconds", "nan"], "--max-seconds"),
+    (["search", "q", "--max-seconds", "inf"], "--max-seconds"),
+    (["search", "q", "--crawler-samples", "-2"], "--crawler-samples"),
+    (["search", "q", "--crawler-samples", "0"], "--crawler-samples"),  # was silently ignored
+    (["search", "q", "--crawler-samples", "1000000"], "--crawler-samples"),
+    (["eval", "--queries", "x.jsonl", "--output", "o.jsonl", "--max-seconds", "nan"], "--max-seconds"),
+    (["eval", "--queries", "x.jsonl", "--output", "o.jsonl", "--max-seconds", "0"], "--max-seconds"),
+]
+
+
+@pytest.mark.parametrize("argv, names", SEARCH_PROBES, ids=[" ".join(a)[:60] for a, _ in SEARCH_PROBES])
+def test_search_and_eval_numbers_are_refused_before_any_work(
+    argv: list[str], names: str, user_library: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exit 2 with one line naming the option (never a pydantic ValidationError), before an index is
+    looked for: none exists here, so any work would have said so instead."""
+    try:
+        code = main(argv)
+    except SystemExit as exit_:
+        code = exit_.code  # type: ignore[assignment]  # argparse exits with its status
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert names in err and "Traceback" not in err and "ValidationError" not in err and "index" not in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
 @pytest.mark.parametrize("year", [HUGE, "2020-" + HUGE, "0", "2030-2020", "abc", "-"])
 def test_year_filters_are_checked(year: str, user_library: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["library", "search", "--year", year]) in (0, 2)
