@@ -10,7 +10,6 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.loopback import LoopbackServer
 
 pytest.importorskip("transformers")
 pytest.importorskip("llama_cpp")
@@ -80,7 +81,7 @@ def llama_server(tiny_gguf: Path) -> Iterator[str]:
 Handler = Callable[[str, dict[str, Any]], tuple[int, Any]]
 
 
-class FakeServer:
+class FakeServer(LoopbackServer):
     """A loopback HTTP server answering with `handler(path, body) -> (status, json body)`."""
 
     def __init__(self, handler: Handler, delay_s: float = 0.0) -> None:
@@ -114,16 +115,8 @@ class FakeServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__(ThreadingHTTPServer(("127.0.0.1", 0), _Handler), path="/v1")
 
-    def __enter__(self) -> FakeServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+    @property
+    def base_url(self) -> str:
+        return self.url

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.loopback import LoopbackServer
+
 
 @dataclass
 class Reply:
@@ -39,7 +41,7 @@ class Seen:
 Script = Callable[[Seen], Reply]
 
 
-class RawServer:
+class RawServer(LoopbackServer):
     """`script(request) -> Reply`; every request is kept in `seen`."""
 
     def __init__(self, script: Script) -> None:
@@ -75,17 +77,8 @@ class RawServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> RawServer:
-        self._thread.start()
-        return self
+        super().__init__(ThreadingHTTPServer(("127.0.0.1", 0), _Handler))
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        self._stop.set()  # release stalled replies first, or shutdown waits for them
+        super().__exit__(*exc)

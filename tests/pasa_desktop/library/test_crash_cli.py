@@ -16,7 +16,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +27,7 @@ import pytest
 from engine.events import PaperScored
 from pasa_desktop.library import open_library
 from tests.conftest import REPO
+from tests.loopback import LoopbackServer
 from tests.pasa_desktop.library.test_crash import index  # noqa: F401 - module-scoped fixture (real corpus → index)
 
 CRAWLER_REPLY = " coded computation stragglers\n[Search] gradient coding distributed learning\n[StopSearch]"
@@ -37,7 +37,7 @@ def _probability(title: str) -> float:
     return 0.05 + 0.9 * int(hashlib.sha256(title.encode()).hexdigest()[:4], 16) / 0xFFFF
 
 
-class ModelServer:
+class ModelServer(LoopbackServer):
     """Just enough of the OpenAI chat API (with logprobs) for a Crawler and a Selector profile."""
 
     def __init__(self, delay_s: float) -> None:
@@ -87,18 +87,7 @@ class ModelServer:
                     }
                 self._reply({"id": "c", "object": "chat.completion", "model": "m", "choices": [choice]})
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def __enter__(self) -> ModelServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(ThreadingHTTPServer(("127.0.0.1", 0), Handler), path="/v1")
 
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.loopback import LoopbackServer
+
 
 @dataclass
 class Received:
@@ -364,24 +366,9 @@ class _Server(ThreadingHTTPServer):
         self.state = state
 
 
-class FakeZotero:
+class FakeZotero(LoopbackServer):
     """Start with `with FakeZotero() as z:`; `z.url` is the base URL, `z.state` what it holds and received."""
 
     def __init__(self, state: ZoteroState | None = None) -> None:
         self.state = state or ZoteroState()
-        self._server = _Server(self.state)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> FakeZotero:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(_Server(self.state))
