@@ -1,49 +1,50 @@
-"""Delivering engine-thread callbacks to the GUI thread as queued Qt signals."""
+"""The window's Qt event loop as the search controller's loop (pasa_desktop/gui_controller/search_controller.py).
+
+The search process's pipe is watched by a QSocketNotifier: when it has data, the controller reads it on the
+GUI thread, where the events are folded and drawn. No thread sits between the search process and the
+window. Timers are Qt single-shot timers; blocking calls (reading a resumed run's history, recording a
+cancellation) go to the window's Background.
+"""
 
 from __future__ import annotations
 
-import concurrent.futures
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QSocketNotifier, QTimer
+
+from ui.background import Background
 
 T = TypeVar("T")
 
 
-class EngineBridge(QObject):
-    """`post(fn)` from any thread runs `fn` on the GUI thread (the bridge lives there)."""
+class PipeWatch:
+    """A read notifier on one file descriptor; `stop()` before the descriptor is closed."""
 
-    _deliver = Signal(object)
+    def __init__(self, fd: int, on_ready: Callable[[], None], parent: QObject) -> None:
+        self._notifier: QSocketNotifier | None = QSocketNotifier(fd, QSocketNotifier.Type.Read, parent)
+        self._notifier.activated.connect(lambda *_args: on_ready())
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._deliver.connect(self._run)
+    def stop(self) -> None:
+        if self._notifier is not None:
+            self._notifier.setEnabled(False)
+            self._notifier.deleteLater()
+            self._notifier = None
 
-    def post(self, fn: Callable[[], object]) -> None:
-        self._deliver.emit(fn)
 
-    @Slot(object)
-    def _run(self, fn: Callable[[], object]) -> None:
-        fn()
+class QtLoop:
+    """`Loop` for the search controller, on the thread that owns `parent` (the GUI thread)."""
 
-    def when_done(
-        self,
-        future: concurrent.futures.Future[T],
-        on_result: Callable[[T], object],
-        on_error: Callable[[BaseException], object],
-    ) -> None:
-        """Call `on_result(value)` or `on_error(exc)` on the GUI thread once `future` settles."""
+    def __init__(self, parent: QObject, background: Background) -> None:
+        self._parent = parent
+        self._background = background
 
-        def settled(f: concurrent.futures.Future[Any]) -> None:
-            if f.cancelled():
-                self.post(lambda: on_error(concurrent.futures.CancelledError()))
-                return
-            exc = f.exception()
-            if exc is not None:
-                self.post(lambda: on_error(exc))
-            else:
-                value = f.result()
-                self.post(lambda: on_result(value))
+    def watch(self, fd: int, on_ready: Callable[[], None]) -> PipeWatch:
+        return PipeWatch(fd, on_ready, self._parent)
 
-        future.add_done_callback(settled)
+    def call_later(self, delay_s: float, fn: Callable[[], None]) -> None:
+        QTimer.singleShot(max(0, round(delay_s * 1000)), self._parent, fn)
+
+    def in_background(self, fn: Callable[[], T], on_result: Callable[[T], object],
+                      on_error: Callable[[BaseException], object]) -> None:
+        self._background.run(fn, on_result, on_error)

@@ -1,14 +1,14 @@
 """The main window: Search and Library tabs, menus and shortcuts, status line, notifications.
 
-It turns user actions into calls on `AppServices` and engine events into view updates. Events arrive
-on the engine thread, are queued to the GUI thread by `EngineBridge`, folded into `CrawlState`
-(cheap) and drawn by a 100 ms timer, so a burst of events never stalls the window.
+It turns user actions into calls on `AppServices` and engine events into view updates. Events are read
+from the search process's pipe on this thread when it has data (a QSocketNotifier: ui/engine_bridge.py),
+folded into `CrawlState` (cheap) and drawn by a 100 ms timer, so a burst of events never stalls the window.
+Blocking work (library reads, exports, explanations) runs through `Background` (ui/background.py).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import threading
 import time
 from collections.abc import Callable
 from datetime import date
@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (
 from engine.errors import InputError, PasaError
 from engine.events import Event, Notice
 from pasa_desktop.gui_controller import AppServices, ResultRow, SearchOutcome, SearchRequest
+from ui.background import Background
 from ui.crawl_state import CrawlState
-from ui.engine_bridge import EngineBridge
+from ui.engine_bridge import QtLoop
 from ui.library_panel import LibraryPanel
 from ui.notifications import NotificationArea
 from ui.results_panel import ResultsPanel
@@ -43,7 +44,8 @@ class MainWindow(WindowHost):
     def __init__(self, services: AppServices) -> None:
         super().__init__()
         self.services = services
-        self.bridge = EngineBridge(self)
+        self.background = Background(self)
+        services.search.loop = QtLoop(self, self.background)  # the search's pipe is read on this thread
         settings = services.settings
         self.state = CrawlState(threshold=settings.agent.select_threshold)
         self.run_id: int | None = None
@@ -154,12 +156,10 @@ class MainWindow(WindowHost):
         def load() -> None:
             import pyqtgraph  # noqa: F401 - warms the import for the GUI thread
 
-            self.bridge.post(self._plots_loaded)
-
-        threading.Thread(target=load, name="pasa-import", daemon=True).start()
+        self.run_later(load, self._plots_loaded, "Plots")
         self.schedule_index_updates()
 
-    def _plots_loaded(self) -> None:
+    def _plots_loaded(self, _none: object = None) -> None:
         self.search_panel.attach_plots()
         self.run_later(lambda: self.services.gateway(), self._library_opened, "Library")
 
@@ -191,8 +191,8 @@ class MainWindow(WindowHost):
         try:
             self.services.search.start(
                 request,
-                on_event=lambda run_id, event: self.bridge.post(lambda: self._on_event(state, run_id, event)),
-                on_done=lambda outcome: self.bridge.post(lambda: self._on_done(state, outcome)),
+                on_event=lambda run_id, event: self._on_event(state, run_id, event),
+                on_done=lambda outcome: self._on_done(state, outcome),
             )
         except PasaError as exc:
             self.show_error("Search", str(exc))
@@ -433,14 +433,14 @@ class MainWindow(WindowHost):
 
     def run_later(self, fn: Callable[[], Any], on_result: Callable[[Any], object], source: str,
                   on_error: Callable[[], object] | None = None) -> None:
-        """Run a blocking call on the engine's worker pool; deliver the result (or the error) here."""
+        """Run a blocking call in the background; deliver the result (or the error, also shown) here."""
 
         def failed(exc: BaseException) -> None:
             self.show_error(source, str(exc) if isinstance(exc, PasaError) else f"{type(exc).__name__}: {exc}")
             if on_error is not None:
                 on_error()
 
-        self.bridge.when_done(self.services.engine.run_blocking(fn), on_result, failed)
+        self.background.run(fn, on_result, failed)
 
     def show_error(self, source: str, message: str, level: str = "error") -> None:
         self.notifications.notify(level, source, message)
@@ -607,6 +607,7 @@ class MainWindow(WindowHost):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._flush_timer.stop()
         self.services.close()
+        self.background.shutdown()
         super().closeEvent(event)
 
 

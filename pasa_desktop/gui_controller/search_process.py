@@ -1,4 +1,4 @@
-"""A search run by the app's SearchService in a child process, streamed back to the GUI process.
+"""A search run by the app's SearchService in a child process, its events sent back over a pipe.
 
 Why a process and not a thread: the engine's Python work (ranking, recording every event in the
 library) would share the GIL with the GUI thread and stall the window for 100+ ms during bursts of
@@ -6,7 +6,8 @@ events; and a model call cannot be interrupted in a thread, while a process can 
 Cancel asks the child to stop, and ends it if it has not within the grace period; either way
 everything already recorded in the library stays, and the run is marked cancelled (resumable).
 
-Messages from the child: ("event", run_id, Event) …, then ("error", message) or ("end",).
+The window reads the pipe on its own event loop (search_controller.py); nothing relays it.
+Messages from the child: ("event", run_id, Event) …, then ("error", message, hint) or ("end",).
 Messages to the child: ("cancel",).
 """
 
@@ -17,123 +18,92 @@ import multiprocessing
 import os
 import threading
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.errors import PasaError
-from engine.events import Event, Progress, SearchFinished, SearchStatus
+from engine.events import Event, Progress
 
 if TYPE_CHECKING:
     from engine.models.base import ChatModel
-    from pasa_desktop.library import Library
     from pasa_desktop.search_request import SearchRequest
     from pasa_desktop.settings import Settings
 
-GRACE_S = 0.6
 NICE = 5  # the search process's lower scheduling priority (POSIX)
+PROCESS_NAME = "pasa-search"
+
+# A search's events given its cancel flag: what the child (or a test's stand-in) serves over the pipe.
+EventStream = Callable[[asyncio.Event], AsyncIterator[tuple[int, Event]]]
+
+
+class Worker(Protocol):
+    """What the controller needs of whatever runs a search: a multiprocessing.Process fits."""
+
+    @property
+    def pid(self) -> int | None: ...
+
+    def is_alive(self) -> bool: ...
+
+    def join(self, timeout: float | None = None) -> None: ...
+
+    def kill(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Launched:
+    """A started search: the GUI's end of its pipe, and the worker to end if it does not stop."""
+
+    conn: Connection
+    worker: Worker
+
+
+# Starts one search for a request (SearchController calls it on the GUI thread; it must return at once).
+SearchLauncher = Callable[["SearchRequest"], Launched]
 
 
 class ProcessSearch:
-    """A `StreamFactory`: each search runs in a fresh child process (spawned: no forked Qt state)."""
+    """The app's `SearchLauncher`: each search runs in a fresh child process (spawned: no forked Qt state)."""
 
-    def __init__(
-        self,
-        settings: Callable[[], Settings],
-        library: Callable[[], Library],
-        *,
-        model_loader: Callable[[str], ChatModel] | None = None,
-    ) -> None:
+    def __init__(self, settings: Callable[[], Settings], *,
+                 model_loader: Callable[[str], ChatModel] | None = None) -> None:
         """`model_loader` (profile name -> model) replaces loading the settings' profiles in the child, as
         SearchService's does; tests hand in scripted models. It must be a module-level function: the
         spawned child receives it pickled, which is by its qualified name."""
         self._settings = settings
-        self._library = library
         self._model_loader = model_loader
 
-    async def __call__(self, request: SearchRequest, cancel: asyncio.Event) -> AsyncIterator[tuple[int, Event]]:
+    def __call__(self, request: SearchRequest) -> Launched:
         # The child plans the request with these settings, as `pasa search` does (SearchRequest.plan).
         job = {"settings": self._settings().model_dump_json(), "request": request.model_dump_json()}
         ctx = multiprocessing.get_context("spawn")
         ours, theirs = ctx.Pipe()
-        process = ctx.Process(target=child_main, args=(theirs, job, self._model_loader), name="pasa-search",
+        process = ctx.Process(target=child_main, args=(theirs, job, self._model_loader), name=PROCESS_NAME,
                               daemon=True)
-        await asyncio.to_thread(process.start)
+        process.start()  # a fork and exec: the child's imports happen after this returns
         theirs.close()
-        loop = asyncio.get_running_loop()
-        run_id = request.resume_run or 0
-        finished = False
-
-        async def forward_cancel() -> None:
-            await cancel.wait()
-            try:
-                ours.send(("cancel",))
-            except OSError:
-                pass
-
-        canceller = asyncio.create_task(forward_cancel())
-        try:
-            while True:
-                try:
-                    message = await loop.run_in_executor(None, ours.recv)
-                except EOFError:  # the child died without saying goodbye (killed, crashed)
-                    if not finished:
-                        raise PasaError("The search process ended unexpectedly",
-                                        hint="see the terminal for its error; Resume continues the search") from None
-                    return
-                if message[0] == "event":
-                    run_id = message[1] or run_id
-                    finished = finished or isinstance(message[2], SearchFinished)
-                    yield message[1], message[2]
-                elif message[0] == "error":
-                    raise PasaError(message[1], hint=message[2])
-                else:
-                    return
-        except asyncio.CancelledError:
-            # Cancelled from outside (the grace period ran out): end the child now, record the cancellation.
-            await asyncio.shield(self._stop(process, run_id, finished))
-            raise
-        finally:
-            canceller.cancel()
-            if process.is_alive():
-                await asyncio.to_thread(process.join, GRACE_S)
-                if process.is_alive():
-                    process.kill()
-            ours.close()
-
-    async def _stop(self, process: Any, run_id: int, finished: bool) -> None:
-        if process.is_alive():
-            process.kill()
-            await asyncio.to_thread(process.join, 2.0)
-        if run_id and not finished:
-            done = SearchFinished(SearchStatus.CANCELLED, message="cancelled by the user")
-            await asyncio.to_thread(self._library().record, run_id, done)
+        return Launched(ours, process)
 
 
-# -- the child process ---------------------------------------------------------------------------------
+# -- the serving end (the child process; a test's in-process stand-in) ------------------------------------
 
 
-def child_main(conn: Connection, job: dict[str, Any], model_loader: Callable[[str], ChatModel] | None = None) -> None:
-    """Entry point of the search process: run one search, send every event back, exit."""
-    if hasattr(os, "nice"):
-        # The search may use every core (llama.cpp); the window must still get the CPU when it needs it.
-        os.nice(NICE)
+def serve(conn: Connection, stream: EventStream) -> None:
+    """Send every event of `stream` over `conn`, then ("end",) or ("error", message, hint); a ("cancel",)
+    from the other end, or that end gone, sets the stream's cancel flag. Blocks until the stream ends."""
     try:
-        asyncio.run(_child(conn, job, model_loader))
+        asyncio.run(_serve(conn, stream))
     except PasaError as exc:
         _send(conn, ("error", exc.message, exc.hint))
     except BaseException as exc:  # reported to the GUI's notification area, never a silent death
         _send(conn, ("error", f"{type(exc).__name__}: {exc}", ""))
+    else:
+        _send(conn, ("end",))
     finally:
         conn.close()
 
 
-async def _child(conn: Connection, job: dict[str, Any], model_loader: Callable[[str], ChatModel] | None) -> None:
-    from pasa_desktop.library import open_library
-    from pasa_desktop.offline_index import index_health, prepare_index
-    from pasa_desktop.search_request import SearchRequest
-    from pasa_desktop.search_service import SearchService
-    from pasa_desktop.settings import Settings
-
+async def _serve(conn: Connection, stream: EventStream) -> None:
     loop = asyncio.get_running_loop()
     cancel = asyncio.Event()
 
@@ -144,31 +114,53 @@ async def _child(conn: Connection, job: dict[str, Any], model_loader: Callable[[
                 pass
         except (EOFError, OSError):
             pass
-        loop.call_soon_threadsafe(cancel.set)
+        try:
+            loop.call_soon_threadsafe(cancel.set)
+        except RuntimeError:  # the search already ended and its loop closed
+            pass
 
     threading.Thread(target=listen, name="pasa-search-cancel", daemon=True).start()
+    async for run_id, event in stream(cancel):
+        if not _send(conn, ("event", run_id, event)):
+            cancel.set()
+
+
+def child_main(conn: Connection, job: dict[str, Any], model_loader: Callable[[str], ChatModel] | None = None) -> None:
+    """Entry point of the search process: run one search, send every event back, exit."""
+    if hasattr(os, "nice"):
+        # The search may use every core (llama.cpp); the window must still get the CPU when it needs it.
+        os.nice(NICE)
+    serve(conn, lambda cancel: _search(conn, job, model_loader, cancel))
+
+
+async def _search(conn: Connection, job: dict[str, Any], model_loader: Callable[[str], ChatModel] | None,
+                  cancel: asyncio.Event) -> AsyncIterator[tuple[int, Event]]:
+    from pasa_desktop.library import open_library
+    from pasa_desktop.offline_index import index_health, prepare_index
+    from pasa_desktop.search_request import SearchRequest
+    from pasa_desktop.search_service import SearchService
+    from pasa_desktop.settings import Settings
+
     request = SearchRequest.model_validate_json(job["request"])
     settings = request.plan(Settings.model_validate_json(job["settings"])).settings
     if "local" in settings.sources.enabled and not index_health(settings).ready:
         # Built, or its rankings repaired, here; what that does (or could not do) arrives as notices.
-        _send(conn, ("event", 0, Progress("index", "Preparing the offline paper index…")))
+        yield 0, Progress("index", "Preparing the offline paper index…")
         await asyncio.to_thread(prepare_index, settings, notify=lambda notice: _send(conn, ("event", 0, notice)))
     library = open_library(settings.library_path())
     service = SearchService(settings, library, model_loader=model_loader)
-    _send(conn, ("event", 0, Progress("load", "Loading the Crawler and Selector models…")))
+    yield 0, Progress("load", "Loading the Crawler and Selector models…")
     try:
-        async for run_id, event in service.run(request, cancel=cancel):
-            if not _send(conn, ("event", run_id, event)):
-                cancel.set()
+        async for item in service.run(request, cancel=cancel):
+            yield item
     finally:
         await asyncio.to_thread(service.close)
         library.close()
-    _send(conn, ("end",))
 
 
 def _send(conn: Connection, message: tuple[Any, ...]) -> bool:
     try:
         conn.send(message)
         return True
-    except (OSError, ValueError):  # the GUI went away
+    except (OSError, ValueError):  # the other end went away
         return False

@@ -1,4 +1,4 @@
-"""What the window needs that is not Qt: settings, the engine thread, searches, library, export, Zotero."""
+"""What the window needs that is not Qt: settings, searches, library, export, Zotero."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from engine.errors import PasaError
-from pasa_desktop.gui_controller.engine_thread import EngineThread, SearchController, StreamFactory
 from pasa_desktop.gui_controller.rows import LibraryGateway, ResultRow
-from pasa_desktop.gui_controller.search_process import ProcessSearch
+from pasa_desktop.gui_controller.search_controller import SearchController
+from pasa_desktop.gui_controller.search_process import ProcessSearch, SearchLauncher
 from pasa_desktop.search_request import SearchPlan, SearchRequest
 
 if TYPE_CHECKING:  # heavy modules load on first use, not at import time (cold start)
@@ -23,37 +23,36 @@ ModelLoader = Callable[[str], "ChatModel"]
 
 
 class AppServices:
-    """Everything the window needs that is not Qt: settings, the engine thread, searches, the library.
+    """Everything the window needs that is not Qt: settings, searches, the library.
 
     The library opens on first use (after the window is shown) so a cold start pays for neither
-    SQLAlchemy nor the index. Searches run in a child process (search_process.py); an explanation loads
-    the Selector here, on a worker thread, when one is asked for.
+    SQLAlchemy nor the index. Searches run in a child process (search_process.py) whose pipe the window
+    reads on its own event loop (search_controller.py); an explanation loads the Selector here, on a
+    worker thread, when one is asked for.
     """
 
     def __init__(
         self,
         settings: Settings,
         *,
-        stream: StreamFactory | None = None,
+        launcher: SearchLauncher | None = None,
         model_loader: ModelLoader | None = None,
         library: Library | None = None,
         search_model_loader: ModelLoader | None = None,
     ) -> None:
         """`model_loader` makes the models explanations use; `search_model_loader` those of the search
         process (a module-level function, sent to the child by name). Both default to the settings'
-        profiles; tests pass scripted models."""
+        profiles; tests pass scripted models. `launcher` starts a search (default: a child process)."""
         self.settings = settings
-        self.engine = EngineThread()
         self._library = library
         self._gateway: LibraryGateway | None = None
         self._model_loader = model_loader
         self._models: dict[str, ChatModel] = {}
         self._models_lock = threading.Lock()
         self.search = SearchController(
-            self.engine,
-            stream or ProcessSearch(lambda: self.settings, lambda: self.gateway().library,
-                                    model_loader=search_model_loader),
+            launcher or ProcessSearch(lambda: self.settings, model_loader=search_model_loader),
             history=lambda run_id: self.gateway().library.run_events(run_id),
+            record=lambda run_id, event: self.gateway().library.record(run_id, event),
         )
 
     # -- library -----------------------------------------------------------------------------------
@@ -64,7 +63,7 @@ class AppServices:
                 from pasa_desktop.library import open_library
 
                 self._library = open_library(self.settings.library_path())
-            self._gateway = LibraryGateway(self._library)
+            self._gateway = LibraryGateway(self._library, selected_join=self.settings.library.selected_join)
         return self._gateway
 
     def library_ready(self) -> bool:
@@ -97,15 +96,20 @@ class AppServices:
         from engine.agent.explain import explain_paper
         from pasa_desktop.selector_setup import selector_for_search
 
-        # The Selector a search uses now: the embedded model until the relevance one is prepared.
-        profile, _ = selector_for_search(self.settings)
+        # The Selector a search uses now. None until the relevance one is prepared: a paper found meanwhile
+        # was not scored, so there is nothing to explain; one an earlier run scored had the embedded model.
+        profile, waiting = selector_for_search(self.settings)
+        if profile is None and row.score is None:
+            from engine.agent.explain import Explanation, ExplanationKind
+
+            return Explanation(ExplanationKind.UNAVAILABLE, None, abstract=row.abstract, model="none",
+                               reason=waiting.message if waiting is not None else "No Selector is ready.")
+        profile = profile or "embedded"
         return explain_paper(self.model(profile), user_query, row.title, row.abstract, decision=row.selected,
                              score=row.score, abstract_chars=self.settings.agent.abstract_chars)
 
     def close(self) -> None:
-        self.search.cancel()
-        self.search.wait(2.0)
-        self.engine.stop()
+        self.search.close(2.0)
         for model in self._models.values():
             model.close()
         if self._library is not None:
@@ -163,28 +167,28 @@ class AppServices:
     # -- settings ----------------------------------------------------------------------------------
 
     def key_status(self) -> dict[str, bool]:
-        from engine.sources.keys import env_or_keyring
+        from pasa_desktop.source_keys import key_status
 
-        return {name: bool(env_or_keyring(name)) for name in ("semantic_scholar", "openalex", "serper")}
+        return key_status()
 
     def update_settings(self, settings: Settings, keys: dict[str, str]) -> None:
         """Save settings (and API keys to the OS keyring); a new library location opens on next use."""
         from pasa_desktop.settings import save_settings
 
         if keys:
-            from engine.sources.keys import KEYRING_SERVICE
+            from pasa_desktop.source_keys import store_key
 
             try:
-                import keyring
-
                 for name, key in keys.items():
-                    keyring.set_password(KEYRING_SERVICE, name, key)
+                    store_key(name, key)
             except Exception as exc:  # no keyring backend on this system: say so, keep the rest
                 raise PasaError(f"Could not store the API key in the system keyring ({type(exc).__name__})",
                                 hint="set the key through its environment variable instead") from exc
         save_settings(settings)
         moved = settings.library_path() != self.settings.library_path()
         self.settings = settings
+        if self._gateway is not None:
+            self._gateway.selected_join = settings.library.selected_join
         if moved and not self.search.running and self._library is not None:
             self._library.close()
             self._library = None

@@ -5,16 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from engine.models.base import ChatModel
 from pasa_desktop.gui_controller import AppServices
 from pasa_desktop.library import Library, open_library
 from pasa_desktop.settings import Settings
 from pasa_testing.scripted import ScriptedModel
-from tests.ui.scripted_search import ScriptedSearch
+from tests.ui.scripted_search import InThreadSearch, ScriptedSearch
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
@@ -45,12 +47,14 @@ def make_window(qtbot, settings: Settings, library: Library):  # type: ignore[no
     made: list[MainWindow] = []
 
     def make(stream: Callable | str | None = "scripted", show: bool = True,  # type: ignore[type-arg]
-             search_models: Callable[[str], ScriptedModel] | None = None) -> MainWindow:
-        """stream: a StreamFactory, "scripted" (ScriptedSearch on the library) or None (the app's SearchService
-        in a child process, whose models `search_models` makes: a module-level function, sent to it by name)."""
-        factory = ScriptedSearch(library) if stream == "scripted" else stream
-        services = AppServices(settings, stream=factory, model_loader=reasoner, library=library,  # type: ignore[arg-type]
-                               search_model_loader=search_models)
+             search_models: Callable[[str], ScriptedModel] | None = None,
+             model_loader: Callable[[str], ChatModel] = reasoner) -> MainWindow:
+        """stream: a StreamFactory (served from a thread over a pipe), "scripted" (ScriptedSearch on the library)
+        or None (the app's SearchService in a child process, whose models `search_models` makes: a module-level
+        function, sent to it by name). `model_loader` makes the models the window explains with."""
+        factory: Any = ScriptedSearch(library) if stream == "scripted" else stream
+        services = AppServices(settings, launcher=InThreadSearch(factory) if factory is not None else None,
+                               model_loader=model_loader, library=library, search_model_loader=search_models)
         window = MainWindow(services)
         qtbot.addWidget(window)
         window.resize(1440, 920)
@@ -63,9 +67,7 @@ def make_window(qtbot, settings: Settings, library: Library):  # type: ignore[no
 
     yield make
     for window in made:
-        window.services.search.cancel()
-        window.services.search.wait(3.0)
-        window.services.engine.stop()
+        window.services.search.close(3.0)
 
 
 def screenshot(widget, name: str) -> Path:  # type: ignore[no-untyped-def]

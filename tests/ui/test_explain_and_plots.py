@@ -3,34 +3,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from engine.agent.explain import CANNOT_EXPLAIN
 from engine.models.base import ChatModel
-from pasa_desktop.gui_controller import AppServices
 from pasa_desktop.library import Library
-from pasa_desktop.settings import Settings
 from pasa_testing.scripted import ScriptedModel
 from tests.ui.calibrated_search import QUERY, THRESHOLD, CalibratedSearch, KeywordRelevance
 from tests.ui.conftest import screenshot
 from ui import colors
 
 
-def _window(qtbot, settings: Settings, library: Library, model: ChatModel, *,  # type: ignore[no-untyped-def]
+def _window(qtbot, make_window, library: Library, model: ChatModel, *,  # type: ignore[no-untyped-def]
             calibrated: bool = True, search_model: KeywordRelevance | None = None):
-    from ui.main_window import MainWindow
-
     stream = CalibratedSearch(library, search_model or KeywordRelevance(), calibrated=calibrated)
-    loader: Callable[[str], ChatModel] = lambda _name: model  # noqa: E731
-    services = AppServices(settings, stream=stream, model_loader=loader, library=library)
-    window = MainWindow(services)
-    qtbot.addWidget(window)
-    window.resize(1440, 920)
-    window.show()
-    window.finish_startup()
-    qtbot.waitUntil(lambda: window.search_panel.plots is not None and services.library_ready(), timeout=10_000)
+    window = make_window(stream, model_loader=lambda _name: model)
     window.search_panel.query.setPlainText(QUERY)
     window.search_panel.search_button.click()
     results = window.search_panel.results
@@ -40,19 +27,8 @@ def _window(qtbot, settings: Settings, library: Library, model: ChatModel, *,  #
 
 
 @pytest.fixture
-def windows(qtbot, settings: Settings, library: Library):  # type: ignore[no-untyped-def]
-    made = []
-
-    def make(model: ChatModel, **kw):  # type: ignore[no-untyped-def]
-        window = _window(qtbot, settings, library, model, **kw)
-        made.append(window)
-        return window
-
-    yield make
-    for window in made:
-        window.services.search.cancel()
-        window.services.search.wait(3.0)
-        window.services.engine.stop()
+def windows(qtbot, make_window, library: Library):  # type: ignore[no-untyped-def]
+    yield lambda model, **kw: _window(qtbot, make_window, library, model, **kw)
     colors.set_threshold(None)  # the scale is window-wide: leave the default for other tests
 
 
