@@ -326,7 +326,8 @@ def json_reply(content: bytes | str, shape: type[Any] | None = None, *, url: str
     try:
         data = json.loads(content)
     except (ValueError, RecursionError) as exc:  # ValueError includes UnicodeDecodeError: random bytes
-        reason = "not JSON" if not isinstance(exc, json.JSONDecodeError) else f"not JSON: {exc}"
+        reason = "something that is not JSON"
+        reason += f" ({exc})" if isinstance(exc, json.JSONDecodeError) else ""
         raise HttpFault(HttpProblem("malformed", url=redact_url(url), detail=reason)) from exc
     if shape is not None and not isinstance(data, shape):
         expected = _SHAPE_NAMES.get(shape, shape.__name__)

@@ -137,9 +137,9 @@ def test_retry_policy_honours_retry_after_and_budgets() -> None:
 @pytest.mark.parametrize(
     ("content", "shape", "reason"),
     [
-        (os.urandom(256) + b"\xff", None, "not JSON"),
-        (b"<html>proxy error</html>", None, "not JSON"),
-        (b"[" * 100_000, None, "not JSON"),  # nested past the recursion limit
+        (os.urandom(256) + b"\xff", None, "something that is not JSON"),
+        (b"<html>proxy error</html>", None, "something that is not JSON"),
+        (b"[" * 100_000, None, "something that is not JSON"),  # nested past the recursion limit
         (b"[1, 2]", dict, "JSON that is not an object"),
         (b'{"a": 1}', list, "JSON that is not an array"),
     ],
