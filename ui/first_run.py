@@ -7,9 +7,9 @@ File → Settings. API keys go to the OS keyring, never into the settings file.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QPixmap
@@ -32,10 +32,10 @@ from PySide6.QtWidgets import (
 
 from engine.errors import PasaError
 from engine.models.profiles import ModelProfile
-from engine.sources.catalog import ONLINE_SOURCES
-from engine.sources.keys import KEYRING_SERVICE
 from pasa_desktop.fulltext_sources import ONLINE_FULLTEXT_LABEL, fulltext_summary
 from pasa_desktop.settings import Settings, data_dir, save_settings, settings_file
+from pasa_desktop.source_keys import ONLINE_SOURCES, store_key
+from ui.background import Background, Job
 from ui.settings_dialog import KEYED_SOURCES, KNOWN_SOURCES, browse_row, default_fulltext_text, fulltext_row
 
 KeyStore = Callable[[str, str], None]
@@ -46,12 +46,6 @@ MODEL_CHOICES = (
     ("transformers", "A transformers checkpoint", "a local checkpoint folder (PaSa-7B Crawler/Selector), best on a GPU."),
     ("openai", "An OpenAI-compatible server", "vLLM, llama.cpp's server, or a hosted API."),
 )
-
-
-def keyring_store(name: str, key: str) -> None:
-    import keyring
-
-    keyring.set_password(KEYRING_SERVICE, name, key)
 
 
 def _note(text: str) -> QLabel:
@@ -103,28 +97,28 @@ class LibraryPage(QWizardPage):
 
 
 class IndexBuilder(QObject):
-    """Builds the offline index in a worker thread; signals arrive queued on the GUI thread."""
+    """Builds the offline index in the background (ui/background.py); its signals are emitted on the GUI thread."""
 
     progressed = Signal(int, int, int)  # bytes read, total bytes, papers added
     finished = Signal(int, int)  # papers added, lines skipped
     failed = Signal(str)
 
-    def start(self, source: Path, target: Path) -> threading.Thread:
+    def __init__(self) -> None:
+        super().__init__()
+        self.background = Background(self, workers=1, name="pasa-first-run-index")
+
+    def start(self, source: Path, target: Path) -> Job[Any]:
         from pasa_desktop.offline_index import build_index
 
-        def work() -> None:
-            try:
-                report = build_index(source, target, progress=self.progressed.emit)
-            except PasaError as exc:
-                self.failed.emit(str(exc))
-            except Exception as exc:  # a damaged file must end in a message, never a dead wizard
-                self.failed.emit(f"{type(exc).__name__}: {exc}")
-            else:
-                self.finished.emit(report.added, report.skipped)
+        def progress(done: int, total: int, added: int) -> None:
+            self.background.post(lambda: self.progressed.emit(done, total, added))
 
-        thread = threading.Thread(target=work, name="pasa-first-run-index", daemon=True)
-        thread.start()
-        return thread
+        def failed(exc: BaseException) -> None:
+            # A damaged file must end in a message, never a dead wizard.
+            self.failed.emit(str(exc) if isinstance(exc, PasaError) else f"{type(exc).__name__}: {exc}")
+
+        return self.background.run(lambda: build_index(source, target, progress=progress),
+                                   lambda report: self.finished.emit(report.added, report.skipped), failed)
 
 
 class SourcesPage(QWizardPage):
@@ -142,13 +136,13 @@ class SourcesPage(QWizardPage):
         self.progress.hide()
         self.status = _note("Already built." if self.index_path.exists() else
                             "Optional: the index is also built on first use from the file named here.")
-        # No Qt parent: the worker thread holds it, so it outlives a wizard closed mid-build; Qt drops
-        # the queued connections to a deleted page by itself.
+        # No Qt parent: the running build holds it, so it outlives a wizard closed mid-build; Qt drops
+        # the connections to a deleted page by itself.
         self.builder = IndexBuilder()
         self.builder.progressed.connect(self._progressed)
         self.builder.finished.connect(self._built)
         self.builder.failed.connect(self._failed)
-        self.build_thread: threading.Thread | None = None  # not `thread`: that would hide QObject.thread()
+        self.build_job: Job[Any] | None = None
         self._building = False
         self.indexed = 0
 
@@ -224,8 +218,8 @@ class SourcesPage(QWizardPage):
         self.progress.setValue(0)
         self.progress.show()
         self.status.setText(f"Indexing {source.name}…")
-        self._building = True  # until the result arrives here (the thread may end before that)
-        self.build_thread = self.builder.start(source, self.index_path)
+        self._building = True  # until the result arrives here (the build may end before that)
+        self.build_job = self.builder.start(source, self.index_path)
         self.completeChanged.emit()
 
     def building(self) -> bool:
@@ -404,7 +398,7 @@ class FirstRunWizard(QWizard):
         return {} if self.used_defaults else self.sources_page.api_keys()
 
 
-def save_choices(wizard: FirstRunWizard, accepted: bool, store_key: KeyStore = keyring_store,
+def save_choices(wizard: FirstRunWizard, accepted: bool, store_key: KeyStore = store_key,
                  path: Path | None = None) -> tuple[Settings, list[str]]:
     """Save what the wizard chose (its defaults when cancelled: that marks the first run as done).
 

@@ -9,7 +9,6 @@ N labelled pairs. The check runs in a worker thread; the window never waits for 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from engine.models.profiles import ModelProfile
 from pasa_desktop.settings import RELEVANCE_PROFILE, Settings, relevance_profile
+from ui.background import Background
 
 # (settings, profile, pairs, queries) -> (report, ok): `pasa_desktop.cli.models.run_check` in the app.
 CheckRunner = Callable[[Settings, ModelProfile, int, Path | None], tuple[dict[str, Any], bool]]
@@ -152,7 +152,6 @@ class ModelTestWidget(QWidget):
     """Pick a profile, press Test model: the self-check runs in a thread and its figures appear below."""
 
     finished = Signal(object, bool)  # report (dict), ok — or an Exception and False
-    _done = Signal(object, bool)  # from the worker thread; queued onto the GUI thread
 
     def __init__(
         self,
@@ -213,7 +212,7 @@ class ModelTestWidget(QWidget):
         button_row.addStretch(1)
         layout.addLayout(button_row)
         layout.addWidget(self.result, 1)
-        self._done.connect(self._show)
+        self.background = Background(self, workers=1, name="model-test")
 
     def refresh_profiles(self, wanted: str = "") -> None:
         current = wanted or self.profile.currentText()
@@ -265,27 +264,15 @@ class ModelTestWidget(QWidget):
                             + (f", then scoring {pairs} labelled pairs…" if pairs else "…"))
         self._skipped = skipped
 
-        def work() -> None:
-            try:
-                report, ok = self._runner(settings, profile, pairs, queries if pairs else None)
-            except Exception as exc:  # the window shows why; a thread must not die silently
-                self._emit(exc, False)
-                return
-            self._emit(report, ok)
-
-        threading.Thread(target=work, name="model-test", daemon=True).start()
-
-    def _emit(self, result: object, ok: bool) -> None:
-        try:
-            self._done.emit(result, ok)
-        except RuntimeError:  # the dialog was closed meanwhile: nobody to tell
-            pass
+        # Off the GUI thread; the outcome comes back here, or nowhere if the dialog was closed meanwhile.
+        self.background.run(lambda: self._runner(settings, profile, pairs, queries if pairs else None),
+                            lambda outcome: self._show(*outcome), lambda exc: self._show(exc, False))
 
     def _show(self, result: object, ok: bool) -> None:
         self.running = False
         self.button.setEnabled(True)
         self.button.setText("Test model")
-        if isinstance(result, Exception):
+        if isinstance(result, BaseException):
             hint = getattr(result, "hint", "")
             message = str(getattr(result, "message", "")) or f"{type(result).__name__}: {result}"
             self.result.setText(f"<span style='color:#c0392b'>The test failed:</span> {_esc(message)}"
