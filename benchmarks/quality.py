@@ -41,7 +41,7 @@ from engine.agent.search import SearchDeps, run_search  # noqa: E402
 from engine.agent.settings import AgentSettings  # noqa: E402
 from engine.eval.metrics import Candidate, EvalQuery, load_queries, query_metrics  # noqa: E402
 from engine.events import RankedPaper, SearchFinished  # noqa: E402
-from engine.models.base import ChatModel, Message, ModelInfo  # noqa: E402
+from engine.models.base import ChatModel, Generation, Message, ModelInfo  # noqa: E402
 from engine.papers import Paper  # noqa: E402
 from engine.sources.local_index import BASELINE_TITLE_WEIGHT, LocalIndex  # noqa: E402
 
@@ -55,7 +55,7 @@ class CacheMiss(Exception):
     """An LLM output the cache lacks while live computation is off."""
 
 
-class CachedModel:
+class CachedModel(ChatModel):
     """A ChatModel whose outputs are read from (and appended to) a JSON-lines cache.
 
     The real model is loaded only on the first miss, and only when `live` is true. Token counts are
@@ -106,21 +106,14 @@ class CachedModel:
     def info(self) -> ModelInfo:
         return EMBEDDED_INFO
 
-    def generate(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int = 256,
-        temperature: float = 0.0,
-        seed: int | None = None,
-        prefix: str = "",
-    ) -> str:
+    def reply(self, messages: Sequence[Message], options: Generation) -> str:
+        max_tokens, temperature, seed, prefix = options
         key = self.key("gen", list(messages), max_tokens, temperature, seed if temperature > 0 else None, prefix)
         if key not in self.entries:
             started = time.perf_counter()
             model = self._model()
             started, cpu = time.perf_counter(), time.process_time()
-            text = model.generate(messages, max_tokens=max_tokens, temperature=temperature, seed=seed, prefix=prefix)
+            text = model.reply(messages, options)
             self.seconds["generate"] += time.perf_counter() - started
             self.cpu["generate"] += time.process_time() - cpu
             self.calls["generate"] += 1
@@ -537,15 +530,19 @@ def llm_configs() -> list[Config]:
     return out
 
 
-class MemoSelector:
+class MemoSelector(ChatModel):
     """The trained local Selector with its scores memoised by prompt (configurations share papers)."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.memo: dict[str, float] = {}
-        self.info = inner.info
         self.preferred_batch_size = 64
         self.seconds = 0.0
+
+    @property
+    def info(self) -> ModelInfo:
+        info: ModelInfo = self.inner.info
+        return info
 
     def true_probabilities(self, prompts: Sequence[Sequence[Message]]) -> list[float]:
         keys = [json.dumps([dict(m) for m in p]) for p in prompts]
@@ -561,8 +558,8 @@ class MemoSelector:
     def count_tokens(self, text: str) -> int:
         return int(self.inner.count_tokens(text))
 
-    def generate(self, *args: Any, **kwargs: Any) -> str:
-        return str(self.inner.generate(*args, **kwargs))
+    def reply(self, messages: Sequence[Message], options: Generation) -> str:
+        return str(self.inner.reply(messages, options))
 
     def close(self) -> None:
         self.inner.close()

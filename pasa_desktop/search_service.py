@@ -136,18 +136,19 @@ class SearchService:
     ) -> AsyncIterator[tuple[int, Event]]:
         names = plan.sources
         crawler, selector = plan.settings.crawler_profile, plan.settings.selector_profile
+        from engine.models.base import NoModel
         from pasa_desktop.selector_setup import selector_for_search
 
-        # The default relevance Selector until its first-use training is done: the embedded model, said so.
-        selector, selector_waiting = selector_for_search(plan.settings, selector)
-        to_load = [p for p in plan.settings.profiles if p.name in {crawler, selector} and p.name not in self._models]
+        # The default relevance Selector until its first-use training is done: none (nothing scored), said so.
+        ready, selector_waiting = selector_for_search(plan.settings, selector)
+        to_load = [p for p in plan.settings.profiles if p.name in {crawler, ready} and p.name not in self._models]
         if to_load and self._model_loader is None:
             from engine.models.memory import ensure_fits
 
             # Both roles are checked together: each alone may fit where the pair does not.
             await asyncio.to_thread(ensure_fits, to_load)
         crawler_model = await asyncio.to_thread(self.model, crawler)
-        selector_model = await asyncio.to_thread(self.model, selector)
+        selector_model = NoModel("no Selector is ready") if ready is None else await asyncio.to_thread(self.model, ready)
         index = await asyncio.to_thread(self.index) if "local" in names else None
         notices: list[Notice] = [selector_waiting] if selector_waiting is not None else []
         from pasa_desktop.online import OnlineStack

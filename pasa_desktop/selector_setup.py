@@ -8,9 +8,9 @@ agent's own retrieval presents, embeds them with the packaged MiniLM in chunks s
 done, fits and calibrates the model on held-out training questions and saves it. It is resumable:
 killed or interrupted, the next start continues from the last saved chunk.
 
-Until the model is saved, `selector_for_search` answers with the embedded model, as every search ran
-before, and a Notice that says the Selector is still being prepared: no search waits for it, and no
-score is shown that the model did not compute.
+Until the model is saved, `selector_for_search` answers "no Selector" and a Notice that says the
+Selector is still being prepared: no search waits for it, nothing is scored or selected (the embedded
+LLM's scores measure at chance, so none of them is shown as the Selector's), and the ranking is retrieval's.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -30,7 +30,7 @@ import numpy as np
 
 from engine.errors import ConfigError, InputError
 from engine.events import Notice
-from engine.models.base import Message, ModelInfo
+from engine.models.base import NoModel
 from engine.models.relevance import META_FILE, WEIGHTS_FILE, RelevanceModel
 from engine.models.relevance_training import CHUNK, Interrupted, PoolPaper, TrainingQuestion, prepare, read_state
 from engine.papers import Paper, normalise_title, strip_arxiv_version
@@ -62,7 +62,7 @@ def selector_ready(directory: Path | None = None) -> bool:
 
 def recorded_score_top(directory: Path | None = None) -> int | None:
     """How many papers a search shows the prepared relevance Selector (at least; the pool its rule was
-    calibrated on, recorded with it); None while it is not prepared (searches then use the embedded model)."""
+    calibrated on, recorded with it); None while it is not prepared (searches then score nothing)."""
     directory = directory or relevance_dir()
     if not selector_ready(directory):
         return None
@@ -98,7 +98,7 @@ class SetupStatus:
             return "The relevance Selector is ready."
         what = {
             "collect": "collecting the training questions' search results",
-            "embed": f"embedding papers ({self.done:,} of {self.total:,})",
+            "embed": f"embedding papers ({self.done:,} of {self.total:,}, {100 * self.done // max(self.total, 1)}%)",
             "fit": "fitting and calibrating",
         }.get(self.stage, "not started")
         state = "being prepared" if self.running else "not prepared yet (interrupted or never started)"
@@ -152,27 +152,6 @@ def _is_gold(paper: Paper, titles: set[str], ids: set[str]) -> bool:
     return normalise_title(paper.title) in titles
 
 
-class _NoModel:
-    """The Crawler and Selector of a retrieval-only search (no Crawler queries, no scoring): never asked
-    to generate or score, so a call is a bug and says so. Not the scripted test model: that lives in
-    pasa_testing, which production code does not import."""
-
-    info = ModelInfo(name="none", backend="none", chat_template="none", true_token_id=None, context_tokens=1 << 20)
-
-    def generate(self, messages: Sequence[Message], *, max_tokens: int = 256, temperature: float = 0.0,
-                 seed: int | None = None, prefix: str = "") -> str:
-        raise AssertionError("a retrieval-only search asked its Crawler for text")
-
-    def true_probabilities(self, prompts: Sequence[Sequence[Message]]) -> list[float]:
-        raise AssertionError("a retrieval-only search asked its Selector for scores")
-
-    def count_tokens(self, text: str) -> int:
-        return max(1, len(text) // 4)  # a rough estimate, about 4 characters a token
-
-    def close(self) -> None:
-        return None
-
-
 def collect_questions(settings: Settings, queries: Path, *, pool: int = POOL) -> list[TrainingQuestion]:
     """For each training question: the agent's fused retrieval (the question and its variants, as a
     search runs them; no Crawler, whose queries are a small, slow share of the fusion), top `pool`,
@@ -191,7 +170,7 @@ def collect_questions(settings: Settings, queries: Path, *, pool: int = POOL) ->
         raise InputError(f"no usable training questions in {queries}")
     index = LocalIndex(settings.index_path())
     # Never called: no Crawler queries (max_queries=0) and no Selector scoring (score_top=0).
-    idle = _NoModel()
+    idle = NoModel("a retrieval-only search asks no model anything")
     agent = AgentSettings(max_queries=0, expand_layers=0, score_top=0, select_rule="threshold")
     deps_variants = variants_with(index.acronyms)
 
@@ -322,9 +301,15 @@ def start_background(settings: Settings) -> subprocess.Popen[bytes] | None:
         log.close()
 
 
-def selector_for_search(settings: Settings, name: str | None = None) -> tuple[str, Notice | None]:
-    """The Selector profile a search uses now: `name` (default: the configured one), except that the
-    built-in relevance Selector falls back to the embedded model, with a Notice, until it is prepared."""
+NOT_SCORED = "Not scored."  # how a Notice about a search without a Selector begins (the window's plots key on it)
+
+
+def selector_for_search(settings: Settings, name: str | None = None) -> tuple[str | None, Notice | None]:
+    """The Selector profile a search uses now: `name` (default: the configured one); None, with a Notice
+    that says why, while the built-in relevance Selector is not prepared yet. Such a search scores and
+    selects nothing (the engine's NoModel): the embedded LLM it used to fall back on scores at chance
+    (AUC 0.499 on labelled pairs), and showing its numbers as the Selector's would mislead. A search
+    started after the preparation ends uses the relevance Selector."""
     name = name or settings.selector_profile
     if name != RELEVANCE_PROFILE:
         return name, None
@@ -336,19 +321,26 @@ def selector_for_search(settings: Settings, name: str | None = None) -> tuple[st
     if profile.kind != "relevance" or directory != relevance_dir() or selector_ready(directory):
         return name, None  # a user's own profile of that name: loading it reports what is missing
     status = setup_status()
-    blocker = "" if status.running else preparation_blocker(settings)
+    return None, not_scored_notice(status, "" if status.running else preparation_blocker(settings))
+
+
+def not_scored_notice(status: SetupStatus, blocker: str = "") -> Notice:
+    """What a search without a Selector says: why, how far the preparation is, and what it does instead."""
     message = (
-        f"{status.describe()} {blocker + ' ' if blocker else ''}Until it is ready, searches rank by retrieval "
-        "as before and the embedded model scores the top papers; no relevance probabilities are shown."
+        f"{NOT_SCORED} {status.describe()} {blocker + ' ' if blocker else ''}Until it is ready, results are "
+        "ranked by retrieval alone and none is scored or selected (the embedded model's scores are no better "
+        "than chance); searches started once it is ready use it."
     )
-    return "embedded", Notice(level="info", source="selector", message=message)
+    return Notice(level="info", source="selector", message=message)
 
 
 __all__ = [
+    "NOT_SCORED",
     "POOL",
     "Interrupted",
     "SetupStatus",
     "collect_questions",
+    "not_scored_notice",
     "preparation_blocker",
     "prepare_selector",
     "relevance_dir",

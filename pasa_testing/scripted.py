@@ -6,10 +6,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from engine.models.base import Message, ModelInfo
+from engine.models.base import ChatModel, Generation, Message, ModelInfo
 
 
-class ScriptedModel:
+class ScriptedModel(ChatModel):
     """Answers `generate` from `replies` (a function of the prompt text, or a list used in turn) and
     `true_probabilities` from `scorer` (a function of the prompt text). `delay_s` simulates a slow model."""
 
@@ -35,15 +35,7 @@ class ScriptedModel:
     def info(self) -> ModelInfo:
         return self._info
 
-    def generate(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int = 256,
-        temperature: float = 0.0,
-        seed: int | None = None,
-        prefix: str = "",
-    ) -> str:
+    def reply(self, messages: Sequence[Message], options: Generation) -> str:
         prompt = messages[-1]["content"]
         with self._lock:
             self.prompts.append(prompt)

@@ -3,6 +3,8 @@
 The histogram's x axis is the Selector's probability. For a calibrated Selector it says how many of the
 scored papers are likely relevant (the sum of their probabilities); for one that is not calibrated (an
 LLM's P(True)) it says so instead of a count, since then neither the sum nor the bars' position means that.
+A run that had no Selector (the default one still being prepared) shows no axis scale or threshold, and
+says why in the caption: nothing was scored.
 """
 
 from __future__ import annotations
@@ -12,10 +14,16 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from pasa_desktop.selector_setup import NOT_SCORED
 from ui import colors
 from ui.crawl_state import CrawlState
 
 BINS = np.linspace(0.0, 1.0, 21)
+
+
+def not_scored_reason(state: CrawlState) -> str:
+    """The Notice text of a run that had no Selector ("" for a run that had one)."""
+    return next((n.message for n in state.notices if n.source == "selector" and n.message.startswith(NOT_SCORED)), "")
 
 
 
@@ -49,7 +57,7 @@ class ScorePlots(QWidget):
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         self.caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        self._scale: tuple[float, str, bool] | None = None  # (threshold, rule, calibrated) last drawn
+        self._scale: tuple[float, str, bool, bool] | None = None  # (threshold, rule, calibrated, unscored) drawn
 
         self.timeline = pg.PlotWidget()
         colors.style_plot(self.timeline, "Found · scored · selected over time")
@@ -81,13 +89,16 @@ class ScorePlots(QWidget):
     def _apply_scale(self) -> None:
         """Axis, threshold line and bar colours for this run's rule; redone only when the rule changes."""
         state = self._state
-        scale = (state.threshold, state.select_rule, state.calibrated)
+        unscored = bool(not_scored_reason(state))
+        scale = (state.threshold, state.select_rule, state.calibrated, unscored)
         if scale == self._scale:
             return
         self._scale = scale
-        by_threshold = state.select_rule != "top_unrejected"
+        by_threshold = state.select_rule != "top_unrejected" and not unscored
         colors.set_threshold(state.threshold if by_threshold else None)
-        if state.calibrated:
+        if unscored:
+            self.histogram.setLabel("bottom", "score (none in this run)")
+        elif state.calibrated:
             self.histogram.setLabel("bottom", "P(relevant), calibrated")
         else:
             self.histogram.setLabel("bottom", "P(True), not calibrated")
@@ -102,6 +113,12 @@ class ScorePlots(QWidget):
         """One short line under the histogram (it shares a small pane at 1024×700); details in the tooltip."""
         state = self._state
         scored = len(state.scores)
+        unscored = not_scored_reason(state)
+        if unscored:
+            # The Notice's first part ("Not scored: the relevance Selector is being prepared: embedding
+            # papers (…, 60%).") fits the pane; the whole of it, with what the search did instead, is the tooltip.
+            self.caption.setToolTip(unscored)
+            return unscored.split(" Until it is ready")[0]
         if state.select_rule == "top_unrejected":
             rule = f"Selects the best {state.select_k} by score (no threshold)."
         else:

@@ -27,6 +27,8 @@ Selection (`AgentSettings.select_rule`):
   and any selector_weight > 0 lowers it further, so the defaults are select_k=1, reject_quantile=0,
   selector_weight=0: the selected paper is the best by fused retrieval rank (precision 0.173).
   A better zero-shot Selector can earn a say by raising reject_quantile where that measures better.
+- No Selector (a ModelInfo with backend "none": the default relevance Selector before its first-use
+  preparation is done) — nothing is scored and nothing selected, whatever the rule; the order is retrieval's.
 - "auto" — the Selector's own recorded rule when it records one (the default relevance Selector,
   engine/models/relevance.py: "threshold" at the calibrated threshold and minimum count its training
   job chose to maximise F1 on held-out training queries, with `select_min`); "top_unrejected" when the
@@ -53,7 +55,7 @@ from collections.abc import Mapping, Sequence
 from engine.agent.settings import AgentSettings
 from engine.agent.state import RunState
 from engine.events import FoundBy, RankedPaper
-from engine.models.base import ModelInfo
+from engine.models.base import NO_SELECTOR_BACKEND, ModelInfo
 
 W_USER = 1.0
 W_EXP = 0.3
@@ -85,6 +87,14 @@ def resolve_select_rule(settings: AgentSettings, selector: ModelInfo) -> AgentSe
     A Selector that records its rule (the relevance model) gets exactly that rule: PaSa's threshold on
     its calibrated P at the recorded value, the recorded minimum count, and at least the pool size it
     was calibrated on scored (`score_top`), so what the app selects is what its training measured."""
+    if selector.backend == NO_SELECTOR_BACKEND:
+        # No Selector (the default one is still being prepared): nothing is scored and nothing is
+        # selected, rather than a score from a model that measures useless (the embedded SmolLM2's
+        # P(True): AUC 0.5) or a "selected" that only means rank #1. The ranking is retrieval's.
+        return settings.model_copy(update={
+            "selector_calibrated": False, "score_top": 0, "select_rule": "threshold", "select_min": 0,
+            "selector_weight": 0.0, "selector_rank_weight": 0.0,
+        })
     update: dict[str, object] = {"selector_calibrated": selector.calibrated}
     fast = is_reranker(selector)
     if settings.select_rule == "auto":

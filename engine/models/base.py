@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypedDict, runtime_checkable
+from typing import NamedTuple, Protocol, TypedDict, runtime_checkable
 
 
 class Message(TypedDict):
@@ -41,9 +41,21 @@ class ModelInfo:
     calibrated: bool = False
 
 
+class Generation(NamedTuple):
+    """How one reply is generated: `ChatModel.generate`'s options as one value, which every backend's
+    `reply` receives (so the options and their defaults are written once, here)."""
+
+    max_tokens: int = 256
+    temperature: float = 0.0
+    seed: int | None = None
+    prefix: str = ""
+
+
 @runtime_checkable
 class ChatModel(Protocol):
-    """A chat LLM that can generate text and score the Selector's first token."""
+    """A chat LLM that can generate text and score the Selector's first token.
+
+    Backends subclass it and implement `reply`; `generate` is the callers' keyword form of the same call."""
 
     @property
     def info(self) -> ModelInfo: ...
@@ -62,6 +74,10 @@ class ChatModel(Protocol):
         `prefix` is put at the start of the assistant's turn and the model continues it (the returned
         text excludes it). Small untuned models follow PaSa's output format only when it is started for them.
         """
+        return self.reply(messages, Generation(max_tokens, temperature, seed, prefix))
+
+    def reply(self, messages: Sequence[Message], options: Generation) -> str:
+        """What `generate` returns, with its options as one value (the method a backend implements)."""
         ...
 
     def true_probabilities(self, prompts: Sequence[Sequence[Message]]) -> list[float]:
@@ -76,3 +92,39 @@ class ChatModel(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def without_prefix(reply: str, prefix: str) -> str:
+    """A reply composed whole (not generated after `prefix`), as `reply` returns it: what follows the
+    prefix the caller started the turn with."""
+    return reply[len(prefix) :] if prefix and reply.startswith(prefix) else reply
+
+
+NO_SELECTOR_BACKEND = "none"
+
+
+class NoModel(ChatModel):
+    """A role no model fills: a search without a Selector (the default one is not prepared yet: nothing
+    is scored, so no score is shown that no model computed) or a retrieval-only run. The agent never asks
+    it anything (`resolve_select_rule` sets score_top 0 for it); a call is a bug and says so."""
+
+    def __init__(self, why: str = "no model fills this role") -> None:
+        self.why = why
+        self._info = ModelInfo(name="none", backend=NO_SELECTOR_BACKEND, chat_template="none", true_token_id=None,
+                               context_tokens=1 << 20, supports_logprobs=False)
+
+    @property
+    def info(self) -> ModelInfo:
+        return self._info
+
+    def reply(self, messages: Sequence[Message], options: Generation) -> str:
+        raise AssertionError(f"asked for text, but {self.why}")
+
+    def true_probabilities(self, prompts: Sequence[Sequence[Message]]) -> list[float]:
+        raise AssertionError(f"asked for scores, but {self.why}")
+
+    def count_tokens(self, text: str) -> int:
+        return max(1, len(text) // 4)  # a rough estimate, about 4 characters a token
+
+    def close(self) -> None:
+        return None

@@ -26,7 +26,7 @@ from typing import Any
 
 from engine.agent.prompts import SELECTOR_PROMPT
 from engine.errors import ModelError
-from engine.models.base import Message, ModelInfo
+from engine.models.base import ChatModel, Generation, Message, ModelInfo, without_prefix
 
 META_FILE = "pasa_cross_encoder.json"
 PROMPT_CONTEXT_TOKENS = 1 << 20
@@ -72,7 +72,44 @@ def mean_pool(hidden: Any, mask: Any) -> Any:
     return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
 
 
-class CrossEncoderSelector:
+class PairSelector(ChatModel):
+    """What a Selector that scores (question, title, abstract) triples directly shares with the others:
+    it reads PaSa's Selector prompt back into the triple, and answers a reply request in PaSa's format
+    with its real decision and a reason that states its probability (nothing generated, nothing invented).
+    Subclasses give `score_pairs`, the threshold of their decision and the words of the reason."""
+
+    @staticmethod
+    def pair_info(name: str, backend: str, **recorded: Any) -> ModelInfo:
+        """Its ModelInfo: no chat template, no logprobs; `recorded` is what its training job recorded."""
+        # The PaSa prompt only carries query, title and abstract here; the model cuts what it reads itself.
+        # Reporting its own token limit (128) made the Selector cut every abstract to nothing to fit a
+        # prompt template that is longer than that on its own.
+        return ModelInfo(name=name, backend=backend, chat_template="none (reads PaSa's Selector prompt)",
+                         true_token_id=None, context_tokens=PROMPT_CONTEXT_TOKENS, supports_logprobs=False, **recorded)
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str, str]]) -> list[float]:
+        """P(relevant) for (question, title, abstract) triples, in order."""
+        raise NotImplementedError
+
+    def decision_threshold(self) -> float:
+        return 0.5
+
+    def reason(self, p: float) -> str:
+        raise NotImplementedError
+
+    def true_probabilities(self, prompts: Sequence[Sequence[Message]]) -> list[float]:
+        return self.score_pairs([parse_selector_prompt(p[-1]["content"]) for p in prompts])
+
+    def reply(self, messages: Sequence[Message], options: Generation) -> str:
+        p = self.score_pairs([parse_selector_prompt(messages[-1]["content"])])[0]
+        decision = "True" if p > self.decision_threshold() else "False"
+        return without_prefix(f"{decision}\nReason: {self.reason(p)}", options.prefix)
+
+    def close(self) -> None:
+        return None
+
+
+class CrossEncoderSelector(PairSelector):
     """A ChatModel (Selector role) backed by a one-logit sequence classifier."""
 
     def __init__(
@@ -117,18 +154,7 @@ class CrossEncoderSelector:
         self._device = device
         self._batch = batch_size
         self._lock = threading.Lock()
-        self._info = ModelInfo(
-            name=name,
-            backend="cross-encoder",
-            chat_template="none (reads PaSa's Selector prompt)",
-            true_token_id=None,
-            # The PaSa prompt only carries query, title and abstract here; the encoder truncates what it
-            # reads to max_length itself. Reporting max_length (128) made the Selector cut every abstract
-            # to nothing to fit a prompt template that is longer than that on its own.
-            context_tokens=PROMPT_CONTEXT_TOKENS,
-            supports_logprobs=False,
-            rank_weight=self.rank_weight,
-        )
+        self._info = self.pair_info(name, "cross-encoder", rank_weight=self.rank_weight)
 
     @property
     def info(self) -> ModelInfo:
@@ -184,29 +210,9 @@ class CrossEncoderSelector:
         """P(the paper satisfies the query)."""
         return self.score_pairs([(query, title, abstract)])[0]
 
-    def true_probabilities(self, prompts: Sequence[Sequence[Message]]) -> list[float]:
-        return self.score_pairs([parse_selector_prompt(p[-1]["content"]) for p in prompts])
-
-    def generate(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int = 256,
-        temperature: float = 0.0,
-        seed: int | None = None,
-        prefix: str = "",
-    ) -> str:
-        """A Selector reply in PaSa's format, so the agent's reason pass works; the reason states the score."""
-        query, title, abstract = parse_selector_prompt(messages[-1]["content"])
-        p = self.score(query, title, abstract)
-        decision = "True" if p > 0.5 else "False"
-        reply = f"{decision}\nReason: a cross-encoder trained on labelled query-paper pairs gives P(relevant) = {p:.2f}."
-        # The caller started the reply with `prefix`; return only what follows it.
-        return reply[len(prefix) :] if prefix and reply.startswith(prefix) else reply
+    def reason(self, p: float) -> str:
+        return f"a cross-encoder trained on labelled query-paper pairs gives P(relevant) = {p:.2f}."
 
     def count_tokens(self, text: str) -> int:
         # verbose=False: counting a whole PaSa prompt is not feeding it to the encoder (no length warning).
         return len(self._tokenizer.encode(text, add_special_tokens=False, verbose=False))
-
-    def close(self) -> None:
-        return None

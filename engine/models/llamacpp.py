@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import ConfigError, ModelError
-from engine.models.base import Message, ModelInfo
+from engine.models.base import ChatModel, Generation, Message, ModelInfo
 from engine.models.chat_template import CHATML_TEMPLATE, ChatTemplate
 
 
@@ -36,7 +36,7 @@ def _abort_callback(flag: threading.Event) -> Any:
     return llama_cpp.ggml_abort_callback(lambda _data: flag.is_set())
 
 
-class LlamaCppModel:
+class LlamaCppModel(ChatModel):
     """A GGUF model. Thread-safe: calls are serialised (llama.cpp contexts are not re-entrant)."""
 
     # Scoring evaluates one prompt at a time anyway, and the KV cache of the shared prefix survives
@@ -141,15 +141,8 @@ class LlamaCppModel:
                 hint="raise the profile's context_tokens or shorten the input",
             )
 
-    def generate(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int = 256,
-        temperature: float = 0.0,
-        seed: int | None = None,
-        prefix: str = "",
-    ) -> str:
+    def reply(self, messages: Sequence[Message], options: Generation) -> str:
+        max_tokens, temperature, seed, prefix = options
         tokens = self._tokens(messages, prefix)
         max_tokens = max(1, min(max_tokens, self._info.context_tokens - len(tokens)))
         self._check_fits(len(tokens), 1)

@@ -27,7 +27,7 @@ import httpx
 from jinja2 import TemplateError
 
 from engine.errors import ConfigError, ModelError
-from engine.models.base import Message, ModelInfo
+from engine.models.base import ChatModel, Generation, Message, ModelInfo
 from engine.models.chat_template import CHATML_TEMPLATE, ChatTemplate
 from engine.redact import redact, redact_url
 from engine.sources.http import retry_after_s
@@ -64,7 +64,7 @@ class ServerCheck:
     message: str
 
 
-class OpenAICompatibleModel:
+class OpenAICompatibleModel(ChatModel):
     """A model behind an OpenAI-compatible HTTP API."""
 
     def __init__(
@@ -372,15 +372,8 @@ class OpenAICompatibleModel:
         with ThreadPoolExecutor(max_workers=min(self._concurrency, len(prompts))) as pool:
             return list(pool.map(self._score_one, prompts))
 
-    def generate(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int = 256,
-        temperature: float = 0.0,
-        seed: int | None = None,
-        prefix: str = "",
-    ) -> str:
+    def reply(self, messages: Sequence[Message], options: Generation) -> str:
+        max_tokens, temperature, seed, prefix = options
         model = self._model_name()
         sampling: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "top_p": 1.0}
         if seed is not None:

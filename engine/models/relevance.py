@@ -35,8 +35,8 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.errors import ModelError
-from engine.models.base import Message, ModelInfo
-from engine.models.cross_encoder import PROMPT_CONTEXT_TOKENS, parse_selector_prompt
+from engine.models.base import ModelInfo
+from engine.models.cross_encoder import PairSelector
 from engine.sources.dense import Bert, find_model
 
 FloatArray = npt.NDArray[np.float32]
@@ -269,7 +269,7 @@ class PairEncoder:
         )
 
 
-class RelevanceSelector:
+class RelevanceSelector(PairSelector):
     """The ChatModel (Selector role) over a trained RelevanceModel. Safe to share between threads."""
 
     preferred_batch_size = 32  # one encoder batch: scoring 30 papers is one call, Cancel still lands within ~2 s
@@ -284,13 +284,9 @@ class RelevanceSelector:
             )
         self.pairs = PairEncoder(MiniLMEncoder(model_dir), self.model.idf)
         self._lock = threading.Lock()
-        self._info = ModelInfo(
-            name=name,
-            backend="relevance",
-            chat_template="none (reads PaSa's Selector prompt)",
-            true_token_id=None,
-            context_tokens=PROMPT_CONTEXT_TOKENS,  # it reads the prompt's fields, cutting the abstract itself
-            supports_logprobs=False,
+        self._info = self.pair_info(
+            name,
+            "relevance",
             rank_weight=self.model.rank_weight,
             select_threshold=self.model.rule.threshold,
             select_min=self.model.rule.min_selected,
@@ -311,7 +307,7 @@ class RelevanceSelector:
         with self._lock:
             return self.pairs.encoder.encode(texts, DOC_TOKENS)
 
-    def probabilities(self, pairs: Sequence[tuple[str, str, str]]) -> list[float]:
+    def score_pairs(self, pairs: Sequence[tuple[str, str, str]]) -> list[float]:
         """Calibrated P(relevant) for (question, title, abstract) triples, in order."""
         if not pairs:
             return []
@@ -320,35 +316,18 @@ class RelevanceSelector:
         z = self.model.logits(feature_matrix(emb, self.model.products))
         return [float(p) for p in self.model.calibrate(z)]
 
+    probabilities = score_pairs
+
     def probability(self, query: str, title: str, abstract: str) -> float:
         """Calibrated P(the paper is relevant to the question)."""
-        return self.probabilities([(query, title, abstract)])[0]
+        return self.score_pairs([(query, title, abstract)])[0]
 
-    def true_probabilities(self, prompts: Sequence[Sequence[Message]]) -> list[float]:
-        return self.probabilities([parse_selector_prompt(p[-1]["content"]) for p in prompts])
+    def decision_threshold(self) -> float:
+        return self.model.rule.threshold
 
-    def generate(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int = 256,
-        temperature: float = 0.0,
-        seed: int | None = None,
-        prefix: str = "",
-    ) -> str:
-        """A reply in PaSa's format, so callers that ask for one get the model's real decision; the
-        reason states the calibrated probability and the recorded rule, nothing invented."""
-        query, title, abstract = parse_selector_prompt(messages[-1]["content"])
-        p = self.probability(query, title, abstract)
-        decision = "True" if p > self.model.rule.threshold else "False"
-        reply = (
-            f"{decision}\nReason: a relevance model trained on labelled questions gives P(relevant) = {p:.2f}; "
-            f"it selects {self.model.rule.describe()}."
-        )
-        return reply[len(prefix) :] if prefix and reply.startswith(prefix) else reply
+    def reason(self, p: float) -> str:
+        return (f"a relevance model trained on labelled questions gives P(relevant) = {p:.2f}; "
+                f"it selects {self.model.rule.describe()}.")
 
     def count_tokens(self, text: str) -> int:
         return len(self.pairs.encoder.tokenizer.encode(text, add_special_tokens=False).ids)
-
-    def close(self) -> None:
-        return None

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import ConfigError, ModelError
-from engine.models.base import Message, ModelInfo
+from engine.models.base import ChatModel, Generation, Message, ModelInfo
 
 if TYPE_CHECKING:
     from engine.models.profile_spec import ModelProfile
@@ -51,7 +51,7 @@ def resolve_dtype(dtype: str, device: str) -> Any:
     return table[dtype]
 
 
-class TransformersModel:
+class TransformersModel(ChatModel):
     """A causal LM from a local checkpoint directory. Calls are serialised (one model, one stream)."""
 
     def __init__(
@@ -285,15 +285,8 @@ class TransformersModel:
             ) from exc
         return [float(p) for p in torch.softmax(logits, dim=-1)[:, self._true_id].tolist()]
 
-    def generate(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int = 256,
-        temperature: float = 0.0,
-        seed: int | None = None,
-        prefix: str = "",
-    ) -> str:
+    def reply(self, messages: Sequence[Message], options: Generation) -> str:
+        max_tokens, temperature, seed, prefix = options
         import torch
 
         ids = self._encode(messages, prefix)

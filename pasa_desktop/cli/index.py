@@ -152,7 +152,7 @@ def ensure(args: argparse.Namespace) -> int:
 
 def _start_selector_preparation(settings: Settings) -> None:
     """First use: the default Selector trains itself in the background, niced (pasa_desktop/selector_setup.py);
-    searches run meanwhile with the embedded model and say so. Nothing when it is ready or already running.
+    searches run meanwhile without a Selector (nothing scored or selected) and say so. Nothing when it is ready or already running.
     The caller has checked that the index is ready (the Selector learns from its search results)."""
     from pasa_desktop.selector_setup import start_background
 

@@ -124,7 +124,8 @@ async def _run(args: argparse.Namespace, plan: SearchPlan) -> int:
         assert finished is not None
         # Results first: closing waits for a model call that a cancel left running in its thread.
         if args.json:
-            print(json.dumps(results_json(run_id, finished), ensure_ascii=False, indent=1), flush=True)
+            recorded = started.settings if started is not None else {}
+            print(json.dumps(results_json(run_id, finished, recorded), ensure_ascii=False, indent=1), flush=True)
         else:
             print_table(finished, args.top, run_id, started.settings if started is not None else {})
         if finished.status == SearchStatus.CANCELLED and library is not None:
@@ -154,14 +155,25 @@ def paper_json(item: RankedPaper) -> dict[str, Any]:
     }
 
 
-def results_json(run_id: int, finished: SearchFinished) -> dict[str, Any]:
-    return {
+def results_json(run_id: int, finished: SearchFinished, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The results, and (from the run's recorded settings) whether a Selector scored them and what
+    "score" and "selected" mean: null scores and no selection when no Selector was ready."""
+    out: dict[str, Any] = {
         "run_id": run_id or None,
         "status": finished.status.value,
         "message": finished.message,
         "seconds": round(finished.seconds, 2),
-        "papers": [paper_json(r) for r in finished.results],
     }
+    if settings:
+        out["scored"] = not unscored(settings)
+        out["score_legend"] = score_legend(settings)
+    out["papers"] = [paper_json(r) for r in finished.results]
+    return out
+
+
+def unscored(settings: dict[str, Any]) -> bool:
+    """Nothing was scored in the run (no Selector was ready, which sets score_top 0; or the user's score_top 0)."""
+    return settings.get("score_top") == 0
 
 
 def _query_numbers(results: tuple[RankedPaper, ...]) -> dict[str, int]:
@@ -191,6 +203,9 @@ def score_legend(settings: dict[str, Any]) -> str:
     """What the score and sel columns mean for this run (its resolved settings, as SearchStarted
     recorded them): a calibrated probability and its recorded rule, or plainly an uncalibrated score."""
     rule = settings.get("select_rule", "threshold")
+    if unscored(settings):
+        return ("score: none — nothing was scored in this search (no Selector was ready: see the selector notice; "
+                "or score_top is 0); sel: nothing selected; the order is retrieval's")
     if rule == "top_unrejected":
         sel = f"sel: the best {settings.get('select_k', 1)} by rank"
     else:

@@ -1,15 +1,20 @@
 """A calibrated Selector in the window: the histogram on the calibrated scale with the run's threshold,
-"about N likely relevant", colours relative to the threshold, and explanations in the detail pane."""
+"about N likely relevant", colours relative to the threshold, and explanations in the detail pane. And a
+search run before any Selector is ready: no score, no selection, and the caption says why."""
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 
 from engine.agent.explain import CANNOT_EXPLAIN
+from engine.events import Event
 from engine.models.base import ChatModel
 from pasa_desktop.library import Library
 from pasa_testing.scripted import ScriptedModel
-from tests.ui.calibrated_search import QUERY, THRESHOLD, CalibratedSearch, KeywordRelevance
+from tests.ui.calibrated_search import QUERY, THRESHOLD, CalibratedSearch, KeywordRelevance, papers
 from tests.ui.conftest import screenshot
 from ui import colors
 
@@ -137,3 +142,54 @@ def test_the_run_settings_set_the_rule_and_the_colour_scale() -> None:
     assert red == (214, 69, 65) and amber == (232, 170, 40)
     just_above = colors.score_rgb(0.21, 0.2)
     assert just_above[1] > just_above[0] and colors.score_rgb(1.0, 0.2) == (46, 160, 67)
+
+
+class UnscoredSearch(CalibratedSearch):
+    """What the search loop emits before the relevance Selector is prepared (the service passes the engine's
+    NoModel as Selector): the run's settings resolved for no Selector, the service's Notice, six papers found
+    by retrieval and nothing scored. Recorded into the real library like every scripted search."""
+
+    async def __call__(self, request, cancel: asyncio.Event) -> AsyncIterator[tuple[int, Event]]:  # type: ignore[no-untyped-def]
+        from engine.agent.ranking import resolve_select_rule
+        from engine.agent.settings import AgentSettings
+        from engine.events import FoundBy, PapersFound, QueryIssued, SearchFinished, SearchStarted, SearchStatus
+        from engine.models.base import NoModel
+        from pasa_desktop.selector_setup import SetupStatus, not_scored_notice
+
+        run_id = await asyncio.to_thread(self.library.create_run, request.query, {"preset": request.preset})
+        settings = resolve_select_rule(AgentSettings(), NoModel().info)
+        found = papers()
+        events: list[Event] = [
+            SearchStarted(query=request.query, settings=settings.model_dump(mode="json")),
+            not_scored_notice(SetupStatus(ready=False, running=True, stage="embed", done=1024, total=7077)),
+            QueryIssued(request.query, origin="user"),
+            PapersFound(tuple(found), tuple(FoundBy("query", query=request.query, rank=k + 1, source="local")
+                                            for k in range(len(found)))),
+            SearchFinished(SearchStatus.DONE, seconds=0.1),
+        ]
+        for event in events:
+            await asyncio.to_thread(self.library.record, run_id, event)
+            yield run_id, event
+            await asyncio.sleep(0)
+
+
+def test_before_the_selector_is_ready_nothing_is_scored_and_the_plots_say_why(  # type: ignore[no-untyped-def]
+        qtbot, make_window, library: Library) -> None:
+    window = make_window(UnscoredSearch(library, KeywordRelevance()))
+    window.search_panel.query.setPlainText(QUERY)
+    window.search_panel.search_button.click()
+    results = window.search_panel.results
+    qtbot.waitUntil(lambda: window.state.finished is not None and results.model.total() == 6, timeout=10_000)
+    rows = [results.model.row_at(i) for i in range(6)]
+    assert all(r.score is None and not r.selected for r in rows)  # blank Score and Sel. cells
+    assert {r.score for r in library.run_papers(window.run_id)} == {None}
+    plots = window.search_panel.plots
+    plots.redraw()
+    assert sum(plots.histogram_counts()) == 0 and not plots._threshold.isVisible()
+    caption = plots.caption.text()
+    assert caption == "Not scored. The relevance Selector is being prepared: embedding papers (1,024 of 7,077, 14%)."
+    assert "none is scored or selected" in plots.caption.toolTip()
+    assert "none in this run" in plots.histogram.getAxis("bottom").labelText
+    assert "About" not in caption and "not calibrated" not in caption
+    screenshot(window, "h7-not-scored-yet")
+    colors.set_threshold(None)

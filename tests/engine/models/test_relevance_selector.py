@@ -140,38 +140,56 @@ def test_preparation_resumes_after_interruption(
     assert read_state(work)["stage"] == "done"
 
 
-def test_a_search_before_the_selector_is_ready_runs_and_says_so(
-    small_index: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("PASA_DATA_DIR", str(tmp_path))
-    settings = _settings(small_index)
-    assert settings.selector_profile == "relevance" and not selector_setup.selector_ready()
-    name, notice = selector_setup.selector_for_search(settings)
-    assert name == "embedded" and notice is not None
-    assert "still" in notice.message or "not prepared" in notice.message
-    assert "no relevance probabilities" in notice.message
-
-    from engine.events import Notice, PaperScored, SearchFinished
+def _search(settings: Settings, **agent: object) -> list[object]:
+    """One real search of the small index through the search service (no library), its events in order."""
     from pasa_desktop.search_request import SearchRequest
     from pasa_desktop.search_service import SearchService
 
-    agent = settings.agent.model_copy(update={"max_queries": 0, "expand_layers": 0, "score_top": 2, "max_seconds": 300})
-    service = SearchService(settings.model_copy(update={"agent": agent}))
+    update = {"max_queries": 0, "expand_layers": 0, "max_seconds": 300, **agent}
+    service = SearchService(settings.model_copy(update={"agent": settings.agent.model_copy(update=update)}))
 
     async def run() -> list[object]:
         request = SearchRequest.make(query="contrastive learning of sentence embeddings", sources=("local",))
         return [event async for _, event in service.run(request)]
 
     try:
-        events = asyncio.run(run())
+        return asyncio.run(run())
     finally:
         service.close()
-    notices = [e for e in events if isinstance(e, Notice) and e.source == "selector"]
-    assert len(notices) == 1 and notices[0].message == notice.message
-    finished = events[-1]
-    assert isinstance(finished, SearchFinished) and finished.results
-    # The embedded model scored the top papers, as before: its scores, not the relevance model's.
-    assert len([e for e in events if isinstance(e, PaperScored)]) == 2
+
+
+def test_a_search_before_the_selector_is_ready_scores_nothing_and_says_why(
+    small_index: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pasa_desktop.cli.main import main
+    from pasa_desktop.library import open_library
+    from pasa_desktop.settings import save_settings, settings_file
+
+    monkeypatch.setenv("PASA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PASA_CONFIG_DIR", str(tmp_path / "config"))
+    settings = _settings(small_index)
+    assert settings.selector_profile == "relevance" and not selector_setup.selector_ready()
+    name, notice = selector_setup.selector_for_search(settings)
+    # No Selector at all (not the embedded LLM, whose P(True) measured at chance), and the reason.
+    assert name is None and notice is not None and notice.message.startswith(selector_setup.NOT_SCORED)
+    assert "not prepared yet" in notice.message and "none is scored or selected" in notice.message
+
+    # `pasa search --json`, recorded in the library as every search is.
+    agent = settings.agent.model_copy(update={"max_queries": 0, "expand_layers": 0, "max_seconds": 300})
+    save_settings(settings.model_copy(update={"agent": agent}), settings_file())
+    code = main(["search", "contrastive learning of sentence embeddings", "--source", "local", "--json"])
+    out = capsys.readouterr()
+    assert code == 0
+    assert "selector: Not scored." in " ".join(out.err.split())  # the Notice, on stderr
+    report = json.loads(out.out)
+    assert report["scored"] is False and report["score_legend"].startswith("score: none")
+    assert report["papers"] and all(p["score"] is None and not p["selected"] for p in report["papers"])
+    with open_library(settings.library_path()) as library:
+        rows = library.run_papers(report["run_id"])
+        assert rows and all(r.score is None and not r.selected for r in rows)
+        assert not library.run_papers(report["run_id"], selected_only=True)
+        assert library.run_settings(report["run_id"])["score_top"] == 0
+
     # Where it can never be prepared (no training questions beside the corpus, none named), it says why
     # instead of promising a model that never comes.
     monkeypatch.delenv("PASA_TRAIN_QUERIES", raising=False)
@@ -182,6 +200,26 @@ def test_a_search_before_the_selector_is_ready_runs_and_says_so(
     assert bare_notice is not None and "train.jsonl" in bare_notice.message
     monkeypatch.setenv("PASA_TRAIN_QUERIES", str(tmp_path / "train.jsonl"))
     assert selector_setup.preparation_blocker(bare) == ""
+
+
+def test_a_search_started_once_the_selector_is_ready_uses_it(
+    trained: Path, tmp_path: Path, small_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.events import Notice, PaperScored, SearchStarted
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("PASA_DATA_DIR", str(data))
+    settings = _settings(small_index)
+    before = _search(settings)
+    assert not [e for e in before if isinstance(e, PaperScored)]
+    assert [e for e in before if isinstance(e, Notice) and e.source == "selector"]
+    # The preparation finishes (its saved model appears) between two searches of one service's life.
+    shutil.copytree(trained / "selector" / "relevance", data / "selector" / "relevance")
+    after = _search(settings)
+    started = next(e for e in after if isinstance(e, SearchStarted))
+    assert started.settings["selector_calibrated"] is True and started.settings["score_top"] > 0
+    assert [e for e in after if isinstance(e, PaperScored)]
+    assert not [e for e in after if isinstance(e, Notice) and e.source == "selector"]
 
 
 def test_a_ready_selector_is_used_and_selects_by_its_recorded_rule(
@@ -195,23 +233,11 @@ def test_a_ready_selector_is_used_and_selects_by_its_recorded_rule(
     saved = RelevanceModel.load(selector_setup.relevance_dir())
 
     from engine.events import PaperScored, SearchFinished
-    from pasa_desktop.search_request import SearchRequest
-    from pasa_desktop.search_service import SearchService
 
-    agent = settings.agent.model_copy(update={"max_queries": 0, "expand_layers": 0, "max_seconds": 300})
-    service = SearchService(settings.model_copy(update={"agent": agent}))
-
-    async def run() -> list[object]:
-        request = SearchRequest.make(query="contrastive learning of sentence embeddings", sources=("local",))
-        return [event async for _, event in service.run(request)]
-
-    try:
-        events = asyncio.run(run())
-    finally:
-        service.close()
+    events = _search(settings)
     scored = [e for e in events if isinstance(e, PaperScored)]
     # At least the pool it was calibrated on is scored (score_top raised to the recorded size).
-    assert len(scored) == max(agent.score_top, POOL)
+    assert len(scored) == max(settings.agent.score_top, POOL)
     finished = events[-1]
     assert isinstance(finished, SearchFinished)
     results = finished.results

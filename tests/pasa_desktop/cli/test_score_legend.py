@@ -17,3 +17,17 @@ def test_an_uncalibrated_selector_is_not_presented_as_a_probability_of_relevance
     settings = AgentSettings(select_rule="top_unrejected", select_k=1, selector_calibrated=False)
     legend = score_legend(settings.model_dump(mode="json"))
     assert "not calibrated (not a probability of relevance)" in legend and "sel: the best 1 by rank" in legend
+
+
+def test_a_search_without_a_selector_says_nothing_was_scored_or_selected() -> None:
+    from engine.agent.ranking import resolve_select_rule
+    from engine.events import SearchFinished, SearchStatus
+    from engine.models.base import NoModel
+    from pasa_desktop.cli.search import results_json
+
+    settings = resolve_select_rule(AgentSettings(), NoModel().info).model_dump(mode="json")
+    assert settings["score_top"] == 0 and settings["select_min"] == 0
+    legend = score_legend(settings)
+    assert legend.startswith("score: none") and "nothing selected" in legend and "retrieval" in legend
+    report = results_json(3, SearchFinished(SearchStatus.DONE), settings)
+    assert report["scored"] is False and report["score_legend"] == legend and report["papers"] == []
