@@ -22,6 +22,7 @@ from engine.http_errors import (
     problem_from_exception,
     problem_from_response,
     raise_for_status,
+    retrying,
     server_wait_s,
     status_kind,
 )
@@ -132,6 +133,19 @@ def test_retry_policy_honours_retry_after_and_budgets() -> None:
     with pytest.raises(HttpFault) as total:
         bounded.after(_fault("timeout"))
     assert total.value.describe() == "timed out, retried once"
+
+
+def test_blocking_retries_over_loopback(server: FakeServer) -> None:
+    server.route("/x", Reply(429, b"{}", headers={"Retry-After": "3"}), Reply(502, b"bad gateway"), Reply(200, b"{}"))
+    sleeps: list[float] = []
+    policy = RetryPolicy({"rate_limited": 1, "server_error": 1}, backoff_s=0.5, jitter=False)
+    with httpx.Client() as client:
+        response = retrying(lambda: client.get(f"{server.url}/x"), policy, accept=frozenset({200}), sleep=sleeps.append)
+        assert response.status_code == 200 and sleeps == [3.0, 1.0]  # as asked, then backoff for the 2nd retry
+        server.route("/y", Reply(400, b"no such model"))
+        with pytest.raises(HttpFault) as err:
+            retrying(lambda: client.get(f"{server.url}/y"), policy, accept=frozenset({200}), sleep=sleeps.append)
+    assert err.value.problem.detail == "no such model" and len(server.hits("/y")) == 1  # a 400 is not retried
 
 
 @pytest.mark.parametrize(
