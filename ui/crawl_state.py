@@ -12,21 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import assert_never
 
-from engine.events import (
-    QUERY_AUTHORS,
-    Event,
-    FoundBy,
-    Notice,
-    PaperExpanded,
-    PaperScored,
-    PapersFound,
-    Progress,
-    QueryFinished,
-    QueryIssued,
-    SearchFinished,
-    SearchStarted,
-    SectionsChosen,
-)
+from engine import events
 from engine.papers import Paper
 
 ROOT = 0
@@ -83,15 +69,15 @@ class CrawlState:
         self._t0 = clock()
         self.nodes: dict[int, CrawlNode] = {ROOT: CrawlNode(ROOT, "root", "", None, 0)}
         self.papers: dict[str, Paper] = {}
-        self.found_by: dict[str, FoundBy] = {}
+        self.found_by: dict[str, events.FoundBy] = {}
         self.scores: dict[str, float] = {}
         self.reasons: dict[str, str] = {}
         self.selected: set[str] = set()
         self.timeline: list[TimelinePoint] = [TimelinePoint(0.0, 0, 0, 0)]
         self.status = "Ready"
         self.stage = ""
-        self.finished: SearchFinished | None = None
-        self.notices: list[Notice] = []
+        self.finished: events.SearchFinished | None = None
+        self.notices: list[events.Notice] = []
         self.query_origin: dict[str, str] = {}  # search query → who wrote it (QueryIssued.origin)
         self.run_id: int | None = None
         self._paper_node: dict[str, int] = {}
@@ -104,46 +90,46 @@ class CrawlState:
 
     # -- folding -----------------------------------------------------------------------------------
 
-    def apply(self, event: Event) -> None:
+    def apply(self, event: events.Event) -> None:
         match event:
-            case SearchStarted():
+            case events.SearchStarted():
                 self._selection(event.settings)
                 self.finished = None  # a resumed run goes on after the end its recorded events reached
                 root = self.nodes[ROOT]
                 root.label = event.query
                 self._updated.add(ROOT)
                 self._set_status("Resuming search…" if event.resumed else "Starting search…")
-            case QueryIssued():
+            case events.QueryIssued():
                 self.query_origin.setdefault(event.query, event.origin)
                 self._query(event.query)
-                who = QUERY_AUTHORS.get(event.origin, "")
+                who = events.QUERY_AUTHORS.get(event.origin, "")
                 self._set_status(f"Searching “{_short(event.query)}”" + (f" (written by {who})" if who else ""))
-            case PapersFound():
+            case events.PapersFound():
                 for paper, how in zip(event.papers, event.found_by, strict=False):
                     self._paper(paper, how)
-            case PaperScored():
+            case events.PaperScored():
                 self._score(event)
-            case SectionsChosen():
+            case events.SectionsChosen():
                 title = self._title(event.key)
                 for section in event.sections:
                     self._section(event.key, section)
                 n = len(event.sections)
                 self._set_status(f"Crawler: expanding {n} section{'s' * (n != 1)} of “{_short(title)}”…")
-            case PaperExpanded():
+            case events.PaperExpanded():
                 node_id = self._paper_node.get(event.key)
                 if node_id is not None:
                     self.nodes[node_id].expanded = True
                     self._updated.add(node_id)
                 for section in event.sections:
                     self._section(event.key, section)
-            case Progress():
+            case events.Progress():
                 self.stage = event.stage
                 self._set_status(event.message)
-            case Notice():
+            case events.Notice():
                 self.notices.append(event)
-            case QueryFinished():
+            case events.QueryFinished():
                 pass  # the query's papers arrived as PapersFound; nothing more to draw
-            case SearchFinished():
+            case events.SearchFinished():
                 self._finish(event)
             case _:
                 assert_never(event)
@@ -154,17 +140,17 @@ class CrawlState:
         when the scores are not calibrated, since then their sum means nothing."""
         return sum(self.scores.values()) if self.calibrated else None
 
-    def _finish(self, event: SearchFinished) -> None:
+    def _finish(self, event: events.SearchFinished) -> None:
         self.finished = event
         # The final ranking decides what is selected (it may differ from the live P(True) > threshold),
         # scored or not: the same selection the library stores (pasa_desktop/library/recorder.py).
         for ranked in event.results:
             key = ranked.paper.key
             if key not in self.papers:
-                self._paper(ranked.paper, ranked.found_by[0] if ranked.found_by else FoundBy("query"))
+                self._paper(ranked.paper, ranked.found_by[0] if ranked.found_by else events.FoundBy("query"))
             score = ranked.selector_score if ranked.selector_score is not None else self.scores.get(key)
             if score is not None and (key not in self.scores or ranked.selected != (key in self.selected)):
-                self._score(PaperScored(key, score, ranked.selected, self.reasons.get(key, "")))
+                self._score(events.PaperScored(key, score, ranked.selected, self.reasons.get(key, "")))
             elif score is None and ranked.selected != (key in self.selected):
                 self._mark(key, ranked.selected)
         word = {"done": "Finished", "cancelled": "Cancelled", "failed": "Failed",
@@ -251,7 +237,7 @@ class CrawlState:
         self._section_node[(key, section)] = node_id
         return node_id
 
-    def _paper(self, paper: Paper, how: FoundBy) -> None:
+    def _paper(self, paper: Paper, how: events.FoundBy) -> None:
         key = paper.key
         if key in self.papers:
             return
@@ -267,7 +253,7 @@ class CrawlState:
         self._paper_node[key] = node_id
         self._bump(parent, found=1, chosen=0)
 
-    def _score(self, event: PaperScored) -> None:
+    def _score(self, event: events.PaperScored) -> None:
         had = self.scores.get(event.key)
         was_selected = event.key in self.selected
         self.scores[event.key] = event.score

@@ -16,26 +16,6 @@ import pytest
 
 from engine import events
 from engine.agent.state import RunState
-from engine.events import (
-    EVENT_TYPES,
-    Counts,
-    EventKind,
-    FoundBy,
-    Notice,
-    PaperExpanded,
-    PaperScored,
-    PapersFound,
-    Progress,
-    ProgressStage,
-    QueryFinished,
-    QueryIssued,
-    QueryOrigin,
-    RankedPaper,
-    SearchFinished,
-    SearchStarted,
-    SearchStatus,
-    SectionsChosen,
-)
 from engine.papers import Paper
 from pasa_desktop.library import open_library
 from ui.crawl_state import CrawlState
@@ -55,7 +35,7 @@ def _literal_values(annotation: object) -> set[str] | None:
 
 
 def _classes() -> list[type]:
-    return [FoundBy, *EVENT_TYPES.values()]
+    return [events.FoundBy, *events.EVENT_TYPES.values()]
 
 
 def test_every_comment_listing_kinds_says_what_the_literal_says() -> None:
@@ -73,7 +53,7 @@ def test_every_comment_listing_kinds_says_what_the_literal_says() -> None:
             assert listed == allowed, f"{cls.__name__}.{field.name}: the comment lists {listed}, the type {allowed}"
             checked += 1
     assert checked >= 5  # FoundBy.kind and .origin, QueryIssued.origin, Progress.stage, Notice.level
-    assert set(EVENT_TYPES) == set(typing.get_args(EventKind))
+    assert set(events.EVENT_TYPES) == set(typing.get_args(events.EventKind))
     # The module docstring names every Literal it promises.
     for name in ("EventKind", "FoundByKind", "QueryOrigin", "ProgressStage", "NoticeLevel"):
         assert name in (events.__doc__ or "") and hasattr(events, name)
@@ -82,20 +62,20 @@ def test_every_comment_listing_kinds_says_what_the_literal_says() -> None:
 def one_of_each() -> list[events.Event]:
     paper = Paper(id="test:1", title="Coded Computation Against Stragglers", abstract="We study stragglers.",
                   authors=("Ada Lovelace",), year=2020, arxiv_id="2001.00001", source="local")
-    how = FoundBy("query", query="coded computation", rank=1, source="local", origin="crawler")
-    made = [
-        SearchStarted("coded computation against stragglers", {"max_queries": 1}),
-        QueryIssued("coded computation", origin="crawler"),
-        PapersFound((paper,), (how,)),
-        QueryFinished("coded computation", 1),
-        PaperScored(paper.key, 0.3, False),
-        SectionsChosen(paper.key, ("2 Related Work",)),
-        PaperExpanded(paper.key, ("2 Related Work",), cited=3, resolved=0),
-        Progress("score", "scoring", Counts(queries=1, found=1, scored=1)),
-        Notice("warning", "arxiv", "offline"),
-        SearchFinished(SearchStatus.DONE, results=(RankedPaper(paper, 1.0, 0.3, True, (how,)),)),
+    how = events.FoundBy("query", query="coded computation", rank=1, source="local", origin="crawler")
+    made: list[events.Event] = [
+        events.SearchStarted("coded computation against stragglers", {"max_queries": 1}),
+        events.QueryIssued("coded computation", origin="crawler"),
+        events.PapersFound((paper,), (how,)),
+        events.QueryFinished("coded computation", 1),
+        events.PaperScored(paper.key, 0.3, False),
+        events.SectionsChosen(paper.key, ("2 Related Work",)),
+        events.PaperExpanded(paper.key, ("2 Related Work",), cited=3, resolved=0),
+        events.Progress("score", "scoring", events.Counts(queries=1, found=1, scored=1)),
+        events.Notice("warning", "arxiv", "offline"),
+        events.SearchFinished(events.SearchStatus.DONE, results=(events.RankedPaper(paper, 1.0, 0.3, True, (how,)),)),
     ]
-    assert {type(e).__name__ for e in made} == set(typing.get_args(EventKind))
+    assert {type(e).__name__ for e in made} == set(typing.get_args(events.EventKind))
     return made
 
 
@@ -116,7 +96,7 @@ def test_the_three_folds_take_every_kind_and_agree_on_the_selection(tmp_path: Pa
     assert crawl.finished is not None and state.queries == [("coded computation", "crawler")]
 
 
-@pytest.mark.parametrize("literal, name", [(ProgressStage, "stage"), (QueryOrigin, "origin")])
+@pytest.mark.parametrize("literal, name", [(events.ProgressStage, "stage"), (events.QueryOrigin, "origin")])
 def test_what_the_engine_emits_is_in_its_literals(literal: object, name: str) -> None:
     """A string typo in a caller that is not type-checked would slip past mypy: grep the emitters."""
     allowed = set(typing.get_args(literal))

@@ -11,23 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from engine import events as ev
 from engine.agent.search import SearchDeps, run_search
 from engine.agent.settings import AgentSettings
 from engine.errors import InputError, SourceOffline
-from engine.events import (
-    Event,
-    PaperExpanded,
-    PaperScored,
-    PapersFound,
-    QueryFinished,
-    QueryIssued,
-    SearchFinished,
-    SearchStarted,
-    SearchStatus,
-    SectionsChosen,
-    event_from_dict,
-    event_to_dict,
-)
 from engine.fulltext.model import BibEntry
 from engine.papers import Paper
 from engine.references import Resolution
@@ -57,7 +44,7 @@ class CountingScorer:
         return keyword_scorer(prompt)
 
 
-async def drain(gen: object) -> list[Event]:
+async def drain(gen: object) -> list[ev.Event]:
     return [e async for e in gen]  # type: ignore[attr-defined]
 
 
@@ -70,19 +57,19 @@ async def test_full_run_emits_events_in_order(small_index: Path) -> None:
     settings = AgentSettings(expand_layers=0, results_per_query=20, score_top=30)
     events = await drain(run_search(QUERY, settings, deps_for(small_index)))
     kinds = [type(e) for e in events]
-    assert kinds[0] is SearchStarted and kinds[-1] is SearchFinished
-    issued = [e.query for e in events if isinstance(e, QueryIssued)]
+    assert kinds[0] is ev.SearchStarted and kinds[-1] is ev.SearchFinished
+    issued = [e.query for e in events if isinstance(e, ev.QueryIssued)]
     assert issued[0] == QUERY and "gradient coding stragglers" in issued
-    assert len([e for e in events if isinstance(e, QueryFinished)]) == len(issued)
+    assert len([e for e in events if isinstance(e, ev.QueryFinished)]) == len(issued)
     finished = events[-1]
-    assert isinstance(finished, SearchFinished) and finished.status == SearchStatus.DONE
-    found = {p.key for e in events if isinstance(e, PapersFound) for p in e.papers}
+    assert isinstance(finished, ev.SearchFinished) and finished.status == ev.SearchStatus.DONE
+    found = {p.key for e in events if isinstance(e, ev.PapersFound) for p in e.papers}
     assert {r.paper.key for r in finished.results} == found
-    assert len([e for e in events if isinstance(e, PaperScored)]) == min(30, len(found))
+    assert len([e for e in events if isinstance(e, ev.PaperScored)]) == min(30, len(found))
     # Every event survives a JSON round trip (that is what the library stores).
     for event in events:
-        assert event_from_dict(event_to_dict(event)) == event
-    scored = {e.key: e.score for e in events if isinstance(e, PaperScored)}
+        assert ev.event_from_dict(ev.event_to_dict(event)) == event
+    scored = {e.key: e.score for e in events if isinstance(e, ev.PaperScored)}
     assert all(r.selector_score == scored.get(r.paper.key) for r in finished.results)
 
 
@@ -94,17 +81,17 @@ async def test_empty_query_is_an_input_error(small_index: Path) -> None:
 async def test_cancel_stops_within_a_second_and_keeps_results(small_index: Path) -> None:
     settings = AgentSettings(expand_layers=0, score_top=50)
     cancel = asyncio.Event()
-    events: list[Event] = []
+    events: list[ev.Event] = []
     cancelled_at = 0.0
     async for event in run_search(QUERY, settings, deps_for(small_index, delay_s=0.5), cancel=cancel):
         events.append(event)
-        if isinstance(event, PaperScored) and not cancel.is_set():
+        if isinstance(event, ev.PaperScored) and not cancel.is_set():
             cancel.set()
             cancelled_at = time.monotonic()
     assert time.monotonic() - cancelled_at < 1.0
     finished = events[-1]
-    assert isinstance(finished, SearchFinished) and finished.status == SearchStatus.CANCELLED
-    assert len(finished.results) == len({p.key for e in events if isinstance(e, PapersFound) for p in e.papers})
+    assert isinstance(finished, ev.SearchFinished) and finished.status == ev.SearchStatus.CANCELLED
+    assert len(finished.results) == len({p.key for e in events if isinstance(e, ev.PapersFound) for p in e.papers})
 
 
 async def test_time_budget_truncates(small_index: Path) -> None:
@@ -113,27 +100,27 @@ async def test_time_budget_truncates(small_index: Path) -> None:
     events = await drain(run_search(QUERY, settings, deps_for(small_index, delay_s=0.3)))
     assert time.monotonic() - started < 3.0
     finished = events[-1]
-    assert isinstance(finished, SearchFinished) and finished.status == SearchStatus.TRUNCATED
+    assert isinstance(finished, ev.SearchFinished) and finished.status == ev.SearchStatus.TRUNCATED
     assert finished.results
 
 
 async def test_resume_skips_what_was_done(small_index: Path) -> None:
     settings = AgentSettings(expand_layers=0, score_top=40)
     first = CountingScorer()
-    events: list[Event] = []
+    events: list[ev.Event] = []
     gen = run_search(QUERY, settings, deps_for(small_index, first))
     async for event in gen:
         events.append(event)
-        if sum(isinstance(e, PaperScored) for e in events) == 12:
+        if sum(isinstance(e, ev.PaperScored) for e in events) == 12:
             break  # the process "dies" here: only what was emitted survives
-    await gen.aclose()
-    scored_before = {e.key for e in events if isinstance(e, PaperScored)}
+    await gen.aclose()  # type: ignore[attr-defined]  # run_search is an async generator; it is annotated AsyncIterator
+    scored_before = {e.key for e in events if isinstance(e, ev.PaperScored)}
     second = CountingScorer()
     resumed = await drain(run_search(QUERY, settings, deps_for(small_index, second), resume=events))
     finished = resumed[-1]
-    assert isinstance(finished, SearchFinished) and finished.status == SearchStatus.DONE
-    assert not any(isinstance(e, QueryIssued) for e in resumed)  # the Crawler is not asked again
-    rescored = {e.key for e in resumed if isinstance(e, PaperScored)}
+    assert isinstance(finished, ev.SearchFinished) and finished.status == ev.SearchStatus.DONE
+    assert not any(isinstance(e, ev.QueryIssued) for e in resumed)  # the Crawler is not asked again
+    rescored = {e.key for e in resumed if isinstance(e, ev.PaperScored)}
     assert not (rescored & scored_before)
     assert first.calls + second.calls == len(scored_before | rescored)
     assert scored_before <= {r.paper.key for r in finished.results}
@@ -143,9 +130,9 @@ async def test_garbage_from_the_model_is_bounded(small_index: Path) -> None:
     endless = ScriptedModel(lambda _p: "[Search] the the the the the the the the" * 500, lambda _p: float("0.2"))
     deps = SearchDeps(crawler_model=endless, selector_model=endless, sources=[LocalIndex(small_index)])
     events = await drain(run_search(QUERY, AgentSettings(expand_layers=0, score_top=5), deps))
-    issued = [e.query for e in events if isinstance(e, QueryIssued)]
+    issued = [e.query for e in events if isinstance(e, ev.QueryIssued)]
     assert issued[0] == QUERY and len(issued) <= 1 + 1 + AgentSettings().max_queries
-    assert isinstance(events[-1], SearchFinished) and events[-1].status == SearchStatus.DONE
+    assert isinstance(events[-1], ev.SearchFinished) and events[-1].status == ev.SearchStatus.DONE
 
 
 class OfflineSource:
@@ -161,7 +148,7 @@ async def test_offline_source_is_reported_once_and_search_goes_on(small_index: P
     events = await drain(run_search(QUERY, AgentSettings(expand_layers=0, score_top=5), deps))
     notices = [e for e in events if type(e).__name__ == "Notice" and e.source == "arxiv"]  # type: ignore[union-attr]
     assert len(notices) == 1 and "offline" in notices[0].message  # type: ignore[union-attr]
-    assert isinstance(events[-1], SearchFinished) and events[-1].results
+    assert isinstance(events[-1], ev.SearchFinished) and events[-1].results
 
 
 class FixtureSource:
@@ -203,15 +190,15 @@ async def test_expansion_reads_real_full_texts(unarxive_fixture: Path) -> None:
     )
     settings = AgentSettings(max_queries=0, results_per_query=49, expand_layers=1, expand_per_layer=49, score_top=500)
     events = await drain(run_search("random polynomials and their zeros", settings, deps))
-    expanded = [e for e in events if isinstance(e, PaperExpanded)]
+    expanded = [e for e in events if isinstance(e, ev.PaperExpanded)]
     assert len(expanded) == len(papers)
-    chosen = [e for e in events if isinstance(e, SectionsChosen)]
+    chosen = [e for e in events if isinstance(e, ev.SectionsChosen)]
     assert chosen and all(s == ("1 Introduction",) for e in chosen for s in [e.sections] if s)
-    cited = [e for e in events if isinstance(e, PapersFound) and e.found_by and e.found_by[0].kind == "expansion"]
+    cited = [e for e in events if isinstance(e, ev.PapersFound) and e.found_by and e.found_by[0].kind == "expansion"]
     assert cited, "expanding the Introductions of 49 real papers finds cited papers with arXiv ids"
     assert all(f.section == "1 Introduction" and f.parent_key for e in cited for f in e.found_by)
     finished = events[-1]
-    assert isinstance(finished, SearchFinished) and finished.status == SearchStatus.DONE
+    assert isinstance(finished, ev.SearchFinished) and finished.status == ev.SearchStatus.DONE
 
 
 async def test_a_slow_crawler_cannot_leave_the_search_empty(small_index: Path) -> None:
@@ -223,6 +210,6 @@ async def test_a_slow_crawler_cannot_leave_the_search_empty(small_index: Path) -
     events = await drain(run_search(QUERY, AgentSettings(expand_layers=0, max_seconds=1.5), deps))
     assert time.monotonic() - started < 3.0
     finished = events[-1]
-    assert isinstance(finished, SearchFinished) and finished.status == SearchStatus.TRUNCATED
-    assert next(e.query for e in events if isinstance(e, QueryIssued)) == QUERY
+    assert isinstance(finished, ev.SearchFinished) and finished.status == ev.SearchStatus.TRUNCATED
+    assert next(e.query for e in events if isinstance(e, ev.QueryIssued)) == QUERY
     assert len(finished.results) >= 10

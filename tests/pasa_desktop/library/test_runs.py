@@ -4,51 +4,35 @@ from __future__ import annotations
 
 import pytest
 
-from engine.events import (
-    Counts,
-    FoundBy,
-    Notice,
-    PaperExpanded,
-    PaperScored,
-    PapersFound,
-    Progress,
-    QueryFinished,
-    QueryIssued,
-    RankedPaper,
-    SearchFinished,
-    SearchStarted,
-    SearchStatus,
-    SectionsChosen,
-    event_to_dict,
-)
+from engine import events as ev
 from pasa_desktop.library import Library, LibraryError
 from tests.pasa_desktop.library.conftest import make_paper
 
 
 def _search_events() -> list:  # type: ignore[type-arg]
     a, b, c = make_paper(1), make_paper(2), make_paper(3, arxiv_id=None, doi="10.1000/XYZ")
-    by_q = FoundBy("query", query="gradient coding", rank=1, source="local")
-    by_x = FoundBy("expansion", parent_key=a.key, section="2 Related Work", rank=4, source="local")
+    by_q = ev.FoundBy("query", query="gradient coding", rank=1, source="local")
+    by_x = ev.FoundBy("expansion", parent_key=a.key, section="2 Related Work", rank=4, source="local")
     return [
-        SearchStarted("coded computation for stragglers", {"max_queries": 3}),
-        QueryIssued("gradient coding"),
-        PapersFound((a, b), (by_q, FoundBy("query", query="gradient coding", rank=2))),
-        Progress("search", "searching", Counts(queries=1, found=2)),
-        QueryFinished("gradient coding", 2),
-        PaperScored(a.key, 0.91, True, "It is about coded computation."),
-        PaperScored(b.key, 0.12, False, "Off topic."),
-        SectionsChosen(a.key, ("2 Related Work",)),
-        PaperExpanded(a.key, ("2 Related Work",), cited=12, resolved=1),
-        PapersFound((c,), (by_x,), also_found=((b.key, by_x),)),
-        PaperScored(c.key, 0.77, True, "Relevant."),
-        Notice("warning", "arxiv", "offline"),
-        Progress("rank", "ranking", Counts(queries=1, found=3, scored=3, selected=2, expanded=1)),
-        SearchFinished(
-            SearchStatus.DONE,
+        ev.SearchStarted("coded computation for stragglers", {"max_queries": 3}),
+        ev.QueryIssued("gradient coding"),
+        ev.PapersFound((a, b), (by_q, ev.FoundBy("query", query="gradient coding", rank=2))),
+        ev.Progress("search", "searching", ev.Counts(queries=1, found=2)),
+        ev.QueryFinished("gradient coding", 2),
+        ev.PaperScored(a.key, 0.91, True, "It is about coded computation."),
+        ev.PaperScored(b.key, 0.12, False, "Off topic."),
+        ev.SectionsChosen(a.key, ("2 Related Work",)),
+        ev.PaperExpanded(a.key, ("2 Related Work",), cited=12, resolved=1),
+        ev.PapersFound((c,), (by_x,), also_found=((b.key, by_x),)),
+        ev.PaperScored(c.key, 0.77, True, "Relevant."),
+        ev.Notice("warning", "arxiv", "offline"),
+        ev.Progress("score", "ranking", ev.Counts(queries=1, found=3, scored=3, selected=2, expanded=1)),
+        ev.SearchFinished(
+            ev.SearchStatus.DONE,
             results=(
-                RankedPaper(a, 2.5, 0.91, True, (by_q,)),
-                RankedPaper(c, 1.5, 0.77, True, (by_x,)),
-                RankedPaper(b, 0.5, 0.12, False, (by_q,)),
+                ev.RankedPaper(a, 2.5, 0.91, True, (by_q,)),
+                ev.RankedPaper(c, 1.5, 0.77, True, (by_x,)),
+                ev.RankedPaper(b, 0.5, 0.12, False, (by_q,)),
             ),
             seconds=12.5,
         ),
@@ -91,8 +75,8 @@ def test_event_log_round_trips_for_resume_without_progress(library: Library) -> 
     for e in events:
         library.record(run, e)
     logged = library.run_events(run)
-    expected = [e for e in events if not isinstance(e, Progress)]
-    assert [event_to_dict(e) for e in logged] == [event_to_dict(e) for e in expected]
+    expected = [e for e in events if not isinstance(e, ev.Progress)]
+    assert [ev.event_to_dict(e) for e in logged] == [ev.event_to_dict(e) for e in expected]
 
 
 def test_progress_is_kept_only_as_the_latest_and_survives_close(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -101,7 +85,7 @@ def test_progress_is_kept_only_as_the_latest_and_survives_close(tmp_path) -> Non
     lib = open_library(tmp_path / "l.sqlite")
     run = lib.create_run("q", {})
     for i in range(50):
-        lib.record(run, Progress("score", f"scoring {i}"))
+        lib.record(run, ev.Progress("score", f"scoring {i}"))
     lib.close()
     lib = open_library(tmp_path / "l.sqlite")
     progress = lib.last_progress(run)
@@ -113,8 +97,8 @@ def test_progress_is_kept_only_as_the_latest_and_survives_close(tmp_path) -> Non
 def test_reason_decision_and_unknown_ids(library: Library) -> None:
     run = library.create_run("q", {})
     p = make_paper(1)
-    library.record(run, PapersFound((p,), (FoundBy("query", query="q"),)))
-    library.record(run, PaperScored(p.key, 0.8, True))
+    library.record(run, ev.PapersFound((p,), (ev.FoundBy("query", query="q"),)))
+    library.record(run, ev.PaperScored(p.key, 0.8, True))
     library.set_reason(run, p.key, "Generated in a second pass.")
     row = library.run_papers(run)[0]
     assert row.reason == "Generated in a second pass."
@@ -135,7 +119,7 @@ def test_two_runs_share_papers_and_history_lists_newest_first(library: Library) 
     second = library.create_run("second", {})
     p = make_paper(7)
     for run in (first, second):
-        library.record(run, PapersFound((p.with_updates(arxiv_id="2101.10007v3"),), (FoundBy("query", query="x"),)))
+        library.record(run, ev.PapersFound((p.with_updates(arxiv_id="2101.10007v3"),), (ev.FoundBy("query", query="x"),)))
     assert library.count_papers() == 1
     assert [r.query for r in library.runs()] == ["second", "first"]
     assert library.runs()[0].status == "running"
@@ -147,25 +131,25 @@ def test_resumed_search_replays_without_duplicates(library: Library) -> None:
     for e in events[:6]:
         library.record(run, e)
     # The engine resumes: it re-announces the start and papers it had already reported.
-    library.record(run, SearchStarted("q", {}, resumed=True))
+    library.record(run, ev.SearchStarted("q", {}, resumed=True))
     for e in events[2:]:
         library.record(run, e)
     rows = library.run_papers(run)
     assert len(rows) == 3
-    assert all(len(r.found_by) == len({tuple(sorted(event_to_dict(f).items())) for f in r.found_by}) for r in rows)
+    assert all(len(r.found_by) == len({tuple(sorted(ev.event_to_dict(f).items())) for f in r.found_by})  # type: ignore[arg-type]  # FoundBy is an engine dataclass, not an Event; the encoder takes any
+               for r in rows)
     assert library.run(run).status == "done"
 
 
 def test_recording_into_an_unknown_run_is_a_clear_error(library: Library) -> None:
     with pytest.raises(LibraryError, match="does not exist"):
-        library.record(42, QueryIssued("q"))
+        library.record(42, ev.QueryIssued("q"))
     assert library.runs() == []
 
 
 def test_fast_event_encoding_equals_the_engines() -> None:
-    from engine.events import event_to_dict
     from pasa_desktop.library.eventlog import _FAST, event_dict
 
     assert _FAST, "engine events changed shape: update pasa_desktop/library/eventlog.py"
     for event in _search_events():
-        assert event_dict(event) == event_to_dict(event)
+        assert event_dict(event) == ev.event_to_dict(event)
