@@ -35,6 +35,7 @@ from engine.sources.acronyms import AcronymTable
 POSTINGS_VERSION = 2
 TOKENIZER = "porter unicode61"  # must match local_index's FTS5 table
 _TF_MAX = 65535
+_LENGTH_BLOCK = 1 << 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,14 +118,22 @@ class _Postings:
             np.frombuffer(self.tf_abstract, dtype=np.uint16) if len(self.tf_abstract) else np.zeros(0, np.uint16)
         )
         size = n_rows - offset
-        len_title = np.bincount(doc_arr - offset, weights=title_arr, minlength=size).astype(np.float32)
-        len_abstract = np.bincount(doc_arr - offset, weights=abstract_arr, minlength=size).astype(np.float32)
+        len_title = np.zeros(size, dtype=np.float64)
+        len_abstract = np.zeros(size, dtype=np.float64)
+        # A block at a time: bincount's float64 weights and the shifted rows of 200 million postings
+        # (2.5M papers) would otherwise take 2.4 GB beside the postings themselves.
+        for start in range(0, len(doc_arr), _LENGTH_BLOCK):
+            rows = doc_arr[start : start + _LENGTH_BLOCK] - offset
+            len_title += np.bincount(rows, weights=title_arr[start : start + _LENGTH_BLOCK], minlength=size)[:size]
+            len_abstract += np.bincount(rows, weights=abstract_arr[start : start + _LENGTH_BLOCK], minlength=size)[
+                :size
+            ]
         np.save(directory / "starts.npy", np.frombuffer(self.starts, dtype=np.int64))
         np.save(directory / "docs.npy", doc_arr)
         np.save(directory / "tf_title.npy", title_arr)
         np.save(directory / "tf_abstract.npy", abstract_arr)
-        np.save(directory / "len_title.npy", len_title[:size])
-        np.save(directory / "len_abstract.npy", len_abstract[:size])
+        np.save(directory / "len_title.npy", len_title.astype(np.float32))
+        np.save(directory / "len_abstract.npy", len_abstract.astype(np.float32))
         (directory / "terms.txt").write_text("".join(t + "\n" for t in self.terms), encoding="utf-8")
 
 
@@ -185,7 +194,10 @@ def build_postings(
         # Rows arrive grouped by term, then document, then column; one posting per (term, document).
         rows = con.execute("SELECT term, doc, col, count(*) FROM temp.pasa_vocab GROUP BY term, doc, col")
         seg = _collect(rows, progress=progress, total_terms=total_terms)
-        terms = seg.terms
+        n_terms = len(seg.terms)
+        # Written and let go before the dense ranking is built: at 2.5M papers the postings take ~1.6 GB.
+        seg.save(tmp, offset=0, n_rows=n_rows)
+        del seg
         years = np.zeros(n_rows, dtype=np.int16)
         for rowid, year in con.execute("SELECT rowid, year FROM papers WHERE typeof(year) = 'integer'"):
             years[rowid] = min(max(year, 0), 32767)
@@ -196,7 +208,6 @@ def build_postings(
             dense.build(((int(r), str(t), str(a)) for r, t, a in rows), n_rows, model, tmp)
     finally:
         con.close()
-    seg.save(tmp, offset=0, n_rows=n_rows)
     np.save(tmp / "years.npy", years)
     acronyms.write(defined, tmp / ACRONYMS_FILE)
     meta = {
@@ -206,19 +217,25 @@ def build_postings(
         # holds them all, so no delta segment is needed until the next update.
         "delta_id": delta_id,
         "tokenizer": TOKENIZER,
-        "terms": len(terms),
+        "terms": n_terms,
         "dense": model is not None,
     }
     (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     if progress:
         progress(total_terms, total_terms)
+    _swap_in(tmp, target)
+    return target
+
+
+def _swap_in(tmp: Path, target: Path) -> None:
+    """Put the finished directory `tmp` in the place of `target` (the postings, or their delta segment):
+    the old one stays whole until the new one is complete."""
     old = target.with_name(target.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if target.exists():
         target.rename(old)
     tmp.rename(target)
     shutil.rmtree(old, ignore_errors=True)
-    return target
 
 
 ACRONYMS_FILE = "acronyms.json"
@@ -263,7 +280,7 @@ def postings_state(index_path: Path) -> PostingsState:
         con.close()
     if bool(meta.get("dense")) != (dense.find_model() is not None):
         return "stale"  # the packaged MiniLM was installed or removed since: (re)build with it or without
-    if meta.get("dense") and not all((directory / name).is_file() for name in dense.FILES):
+    if meta.get("dense") and dense.layout(directory) == "none":
         return "missing"
     if meta.get("version") != POSTINGS_VERSION or meta.get("build_id") != build_id:
         return "stale"
@@ -294,7 +311,7 @@ def current_delta(directory: Path, delta_id: str | None = None) -> Path | None:
         return None
     if delta_id is not None and meta.get("delta_id") != delta_id:
         return None
-    if base.get("dense") and not all((delta / name).is_file() for name in dense.DELTA_FILES):
+    if base.get("dense") and dense.layout(delta, delta=True) == "none":
         return None
     return delta
 
@@ -372,12 +389,7 @@ def build_delta(index_path: Path) -> Path:
         "terms": len(seg.terms),
     }
     (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
-    old = directory / (DELTA_DIR + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    tmp.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+    _swap_in(tmp, target)
     return target
 
 

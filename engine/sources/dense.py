@@ -24,8 +24,9 @@ import shutil
 import struct
 from array import array
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -35,9 +36,21 @@ MAX_TOKENS = 256
 TEXT_CHARS = 1200
 _BATCH = 1024
 _ENCODE_BATCH = 4096
-FILES = ("dense_docs.npy", "dense_tokens.npy", "dense_idf.npy", "dense_tokenizer.json")
-# A delta segment's (engine/sources/bm25f.py build_delta): its rows' vectors and the tokens the base never saw.
-DELTA_FILES = ("dense_docs.npy", "dense_new_ids.npy", "dense_new_vectors.npy", "dense_new_idf.npy")
+_MEAN_SAMPLE = 65536
+_CONVERT_BLOCK = 65536
+_SCAN_BLOCK = 262144
+# Row vectors are int8 codes around the corpus's centre with a float32 scale per row (0.4 KB a paper,
+# memory-mapped; benchmarks/RESULTS.md §8 measured the choice). Before, one float32 matrix (1.5 KB a
+# paper): `LEGACY_FILES`, still read, and converted by index_lifecycle's repair.
+I8_FILE, SCALE_FILE, MEAN_FILE = "dense_i8.npy", "dense_scale.npy", "dense_mean.npy"
+_VOCAB_FILES = ("dense_tokens.npy", "dense_idf.npy", "dense_tokenizer.json")
+FILES = (I8_FILE, SCALE_FILE, MEAN_FILE, *_VOCAB_FILES)
+LEGACY_FILES = ("dense_docs.npy", *_VOCAB_FILES)
+# A delta segment's (engine/sources/bm25f.py build_delta): its rows' codes (around the base's centre)
+# and the tokens the base never saw.
+_NEW_TOKEN_FILES = ("dense_new_ids.npy", "dense_new_vectors.npy", "dense_new_idf.npy")
+DELTA_FILES = (I8_FILE, SCALE_FILE, *_NEW_TOKEN_FILES)
+LEGACY_DELTA_FILES = ("dense_docs.npy", *_NEW_TOKEN_FILES)
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -164,86 +177,140 @@ def _tokenizer(path: Path) -> Any:
     return tok
 
 
-def _encode_rows(
-    tok: Any, rows: Iterable[tuple[int, str, str]]
-) -> tuple[array[int], npt.NDArray[np.int32], npt.NDArray[np.int64]]:
-    """(rowids, flat token ids, bounds): row i's ids are ids[bounds[i]:bounds[i + 1]]."""
-    # Token ids of every row, flat (int32) with offsets: the tokenizer's own per-text objects would
-    # take gigabytes for the whole corpus, so texts are encoded a batch at a time.
+def _encode_rows(tok: Any, rows: Iterable[tuple[int, str, str]], spill: Path, vocab: int) -> _Encoded:
+    """Every row's WordPiece ids, appended to the file `spill` (int32, flat) a batch at a time, with
+    each token's document frequency: the ids of 2.5 million papers take ~1.5 GB, which stays on disk
+    (memory-mapped back) rather than in memory, and the tokenizer's per-text objects live one batch."""
     rowids = array("q")
-    flat = array("i")
     ends = array("q")
+    df = np.zeros(vocab, dtype=np.float64)
     batch: list[tuple[int, str]] = []
+    written = 0
 
-    def encode() -> None:
-        for (rowid, _), enc in zip(
-            batch, tok.encode_batch([t for _, t in batch], add_special_tokens=False), strict=True
-        ):
-            rowids.append(rowid)
-            flat.extend(enc.ids[:MAX_TOKENS])
-            ends.append(len(flat))
-        batch.clear()
+    with spill.open("wb") as out:
 
-    for rowid, title, abstract in rows:
-        batch.append((rowid, f"{title}. {abstract}"[:TEXT_CHARS]))
-        if len(batch) >= _ENCODE_BATCH:
-            encode()
-    encode()
-    ids = np.frombuffer(flat, dtype=np.int32) if len(flat) else np.zeros(0, dtype=np.int32)
+        def encode() -> None:
+            nonlocal written
+            flat = array("i")
+            for (rowid, _), enc in zip(
+                batch, tok.encode_batch([t for _, t in batch], add_special_tokens=False), strict=True
+            ):
+                ids = enc.ids[:MAX_TOKENS]
+                rowids.append(rowid)
+                flat.extend(ids)
+                ends.append(written + len(flat))
+                df[list(set(ids))] += 1
+            out.write(flat.tobytes())
+            written += len(flat)
+            batch.clear()
+
+        for rowid, title, abstract in rows:
+            batch.append((rowid, f"{title}. {abstract}"[:TEXT_CHARS]))
+            if len(batch) >= _ENCODE_BATCH:
+                encode()
+        encode()
+    ids: npt.NDArray[np.int32] = np.memmap(spill, dtype=np.int32, mode="r") if written else np.zeros(0, dtype=np.int32)
     bounds = np.concatenate([[0], np.frombuffer(ends, dtype=np.int64)]) if len(ends) else np.zeros(1, np.int64)
-    return rowids, ids, bounds
+    return _Encoded(rowids, ids, bounds, df)
 
 
-def _doc_vectors(
-    rowids: Sequence[int],
-    ids: npt.NDArray[np.int32],
-    bounds: npt.NDArray[np.int64],
-    idf: FloatArray,
-    vectors: FloatArray,
-    size: int,
-    offset: int = 0,
-) -> FloatArray:
-    """Each row's unit vector (idf-weighted sum of its tokens' vectors) at rowid - offset."""
-    docs = np.zeros((size, vectors.shape[1]), dtype=np.float32)
-    for i, rowid in enumerate(rowids):
-        arr = ids[bounds[i] : bounds[i + 1]]
+@dataclass(slots=True)
+class _Encoded:
+    """Rows' token ids: row i (rowid rowids[i]) has ids[bounds[i]:bounds[i + 1]]; df per vocabulary token."""
+
+    rowids: array[int]
+    ids: npt.NDArray[np.int32]
+    bounds: npt.NDArray[np.int64]
+    df: npt.NDArray[np.float64]
+
+
+def _unit_vectors(enc: _Encoded, rows: range, idf: FloatArray, vectors: FloatArray) -> FloatArray:
+    """Unit vectors (idf-weighted sums of their tokens' vectors) of the rows enc[rows]; zero for rows without."""
+    out = np.zeros((len(rows), vectors.shape[1]), dtype=np.float32)
+    for j, i in enumerate(rows):
+        arr = enc.ids[enc.bounds[i] : enc.bounds[i + 1]]
         if not len(arr):
             continue
         vec = idf[arr] @ vectors[arr]
         norm = float(np.linalg.norm(vec))
         if norm > 0:
-            docs[rowid - offset] = vec / norm
-    return docs
+            out[j] = vec / norm
+    return out
 
 
-def _document_frequency(
-    rowids: Sequence[int], ids: npt.NDArray[np.int32], bounds: npt.NDArray[np.int64], vocab: int
-) -> npt.NDArray[np.float64]:
-    df = np.zeros(vocab, dtype=np.float64)
-    for i in range(len(rowids)):
-        df[np.unique(ids[bounds[i] : bounds[i + 1]])] += 1
-    return df
+def _sample_mean(enc: _Encoded, idf: FloatArray, vectors: FloatArray) -> FloatArray:
+    """The mean of (a strided sample of at most _MEAN_SAMPLE of) the rows' unit vectors: the centre the
+    int8 codes are taken around. Any fixed centre keeps the ranking exact in principle (q·d = q·m + q·(d - m));
+    one near the mean leaves small residuals, so the codes' steps are fine."""
+    n = len(enc.rowids)
+    if not n or not vectors.shape[1]:
+        return np.zeros(vectors.shape[1], dtype=np.float32)
+    step = max(1, n // _MEAN_SAMPLE)
+    sample = _unit_vectors(enc, range(0, n, step), idf, vectors)
+    used = sample[np.abs(sample).max(axis=1) > 0]
+    return (used.mean(axis=0) if len(used) else np.zeros(vectors.shape[1])).astype(np.float32)
+
+
+def quantise(unit: FloatArray, mean: FloatArray) -> tuple[npt.NDArray[np.int8], FloatArray]:
+    """int8 codes and per-row scales of unit vectors around `mean`: row ≈ mean + scale · codes. A row
+    of zeros (no vector) gets scale 0, which is what marks it."""
+    residual = unit - mean
+    has = np.abs(unit).max(axis=1) > 0 if unit.shape[1] else np.zeros(len(unit), dtype=np.bool_)
+    peak = np.abs(residual).max(axis=1) if unit.shape[1] else np.zeros(len(unit), dtype=np.float32)
+    peak = np.where(has, np.maximum(peak, 1e-12), 0.0).astype(np.float32)
+    codes = np.round(residual / np.where(has, peak, 1.0)[:, None] * 127.0)
+    codes[~has] = 0
+    return codes.astype(np.int8), (peak / 127.0).astype(np.float32)
+
+
+def _write_quantised(
+    directory: Path, enc: _Encoded, idf: FloatArray, vectors: FloatArray, size: int, offset: int, mean: FloatArray
+) -> None:
+    """dense_scale.npy and dense_i8.npy (rows rowid - offset, `size` of them) written a block at a time
+    into a memory-mapped file: 2.5 million float32 vectors would take 3.8 GB of memory, the codes 0.96 GB
+    of disk and only one block of memory."""
+    codes = np.lib.format.open_memmap(
+        directory / (I8_FILE + ".part"), mode="w+", dtype=np.int8, shape=(size, vectors.shape[1])
+    )
+    scales = np.zeros(size, dtype=np.float32)
+    n = len(enc.rowids)
+    rowids = np.frombuffer(enc.rowids, dtype=np.int64) if n else np.zeros(0, np.int64)
+    for start in range(0, n, _ENCODE_BATCH):
+        block = range(start, min(n, start + _ENCODE_BATCH))
+        c, s = quantise(_unit_vectors(enc, block, idf, vectors), mean)
+        at = rowids[start : block.stop] - offset
+        codes[at] = c
+        scales[at] = s
+    codes.flush()
+    del codes
+    np.save(directory / SCALE_FILE, scales)
+    (directory / (I8_FILE + ".part")).replace(directory / I8_FILE)
 
 
 def build(rows: Iterable[tuple[int, str, str]], n_rows: int, model_dir: Path, target: Path) -> None:
     """Write the dense ranking's files into `target` from (rowid, title, abstract) rows."""
     tok = _tokenizer(model_dir / "tokenizer.json")
     vocab = tok.get_vocab_size()
-    rowids, ids, bounds = _encode_rows(tok, rows)
-    df = _document_frequency(rowids, ids, bounds, vocab)
-    idf = np.where(df > 0, np.log((len(rowids) + 1) / (df + 1)), 0.0).astype(np.float32)
-    used = np.flatnonzero(df > 0)
-    dim = 0
-    vectors = np.zeros((vocab, 0), dtype=np.float32)
-    if len(used):
-        cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
-        small = token_vectors(model_dir, used.tolist(), int(cls_id), int(sep_id))
-        dim = small.shape[1]
-        vectors = np.zeros((vocab, dim), dtype=np.float32)
-        vectors[used] = small
-    docs = _doc_vectors(rowids, ids, bounds, idf, vectors, n_rows)
     target.mkdir(parents=True, exist_ok=True)
-    np.save(target / "dense_docs.npy", docs)
+    spill = target / "dense_ids.part"
+    try:
+        enc = _encode_rows(tok, rows, spill, vocab)
+        idf = np.where(enc.df > 0, np.log((len(enc.rowids) + 1) / (enc.df + 1)), 0.0).astype(np.float32)
+        used = np.flatnonzero(enc.df > 0)
+        dim = 0
+        vectors = np.zeros((vocab, 0), dtype=np.float32)
+        if len(used):
+            cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+            small = token_vectors(model_dir, used.tolist(), int(cls_id), int(sep_id))
+            dim = small.shape[1]
+            vectors = np.zeros((vocab, dim), dtype=np.float32)
+            vectors[used] = small
+        mean = _sample_mean(enc, idf, vectors)
+        np.save(target / MEAN_FILE, mean)
+        _write_quantised(target, enc, idf, vectors, n_rows, 0, mean)
+        del enc
+    finally:
+        spill.unlink(missing_ok=True)
     np.save(target / "dense_tokens.npy", vectors.astype(np.float16))
     np.save(target / "dense_idf.npy", idf)
     shutil.copyfile(model_dir / "tokenizer.json", target / "dense_tokenizer.json")
@@ -258,54 +325,147 @@ def build_delta(
     base: Path,
     target: Path,
 ) -> None:
-    """A delta segment's dense files in `target`: vectors for the rows base_rows..n_rows, and for the
-    WordPiece tokens the base's corpus never used (the base keeps a zero vector for those), computed
-    through MiniLM now. Tokens the base knows keep its idf and vectors, so the base's row vectors stay
-    right; a new token's idf counts the base's `base_docs` rows as not holding it."""
+    """A delta segment's dense files in `target`: int8 codes (around the base's centre) for the rows
+    base_rows..n_rows, and vectors for the WordPiece tokens the base's corpus never used (the base
+    keeps a zero vector for those), computed through MiniLM now. Tokens the base knows keep its idf and
+    vectors, so the base's row vectors stay right; a new token's idf counts the base's `base_docs` rows
+    as not holding it. A base in the float32 layout is converted first (`convert_legacy`)."""
+    if layout(base) == "float32":
+        convert_legacy(base)
     tok = _tokenizer(base / "dense_tokenizer.json")
-    rowids, ids, bounds = _encode_rows(tok, rows)
     idf: FloatArray = np.load(base / "dense_idf.npy")
     vectors: FloatArray = np.load(base / "dense_tokens.npy").astype(np.float32)
-    df = _document_frequency(rowids, ids, bounds, len(idf))
-    new = np.flatnonzero((df > 0) & ~vectors.any(axis=1)) if vectors.shape[1] else np.zeros(0, np.int64)
-    new_vectors = np.zeros((len(new), vectors.shape[1]), dtype=np.float32)
-    new_idf = np.log((base_docs + len(rowids) + 1) / (df[new] + 1)).astype(np.float32)
-    if len(new):
-        cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
-        new_vectors = token_vectors(model_dir, new.tolist(), int(cls_id), int(sep_id))
-        vectors[new] = new_vectors
-        idf[new] = new_idf
     target.mkdir(parents=True, exist_ok=True)
-    np.save(target / "dense_docs.npy", _doc_vectors(rowids, ids, bounds, idf, vectors, n_rows - base_rows, base_rows))
+    spill = target / "dense_ids.part"
+    try:
+        enc = _encode_rows(tok, rows, spill, len(idf))
+        df = enc.df
+        new = np.flatnonzero((df > 0) & ~vectors.any(axis=1)) if vectors.shape[1] else np.zeros(0, np.int64)
+        new_vectors = np.zeros((len(new), vectors.shape[1]), dtype=np.float32)
+        new_idf = np.log((base_docs + len(enc.rowids) + 1) / (df[new] + 1)).astype(np.float32)
+        if len(new):
+            cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+            new_vectors = token_vectors(model_dir, new.tolist(), int(cls_id), int(sep_id))
+            vectors[new] = new_vectors
+            idf[new] = new_idf
+        _write_quantised(target, enc, idf, vectors, n_rows - base_rows, base_rows, np.load(base / MEAN_FILE))
+        del enc
+    finally:
+        spill.unlink(missing_ok=True)
     np.save(target / "dense_new_ids.npy", new.astype(np.int64))
     np.save(target / "dense_new_vectors.npy", new_vectors.astype(np.float16))
     np.save(target / "dense_new_idf.npy", new_idf)
+
+
+Layout = Literal["int8", "float32", "none"]
+
+
+def layout(directory: Path, *, delta: bool = False) -> Layout:
+    """How the row vectors in `directory` (postings, or with `delta` a delta segment) are stored: "int8"
+    (this version: codes, scales and, for a base, the centre), "float32" (the layout before it: one
+    float32 matrix, `dense_docs.npy`), or "none" (files missing)."""
+    files = DELTA_FILES if delta else FILES
+    if all((directory / name).is_file() for name in files):
+        return "int8"
+    legacy = LEGACY_DELTA_FILES if delta else LEGACY_FILES
+    return "float32" if all((directory / name).is_file() for name in legacy) else "none"
+
+
+def convert_legacy(directory: Path) -> None:
+    """Convert the float32 row vectors of the postings in `directory` (and of its delta segment, if it has
+    one in that layout) to this version's int8 codes, a block at a time; seconds for 193k papers, no
+    MiniLM needed. `dense_docs.npy` itself is left in place: an older version of the app running at the
+    same time still reads it (the next full build no longer writes it)."""
+    docs = np.load(directory / LEGACY_FILES[0], mmap_mode="r")
+    if docs.ndim != 2:
+        raise ValueError(f"{directory / LEGACY_FILES[0]}: not a matrix of row vectors")
+    total = np.zeros(docs.shape[1], dtype=np.float64)
+    count = 0
+    for start in range(0, len(docs), _CONVERT_BLOCK):
+        block = np.asarray(docs[start : start + _CONVERT_BLOCK], dtype=np.float32)
+        used = block[np.abs(block).max(axis=1) > 0] if block.shape[1] else block[:0]
+        total += used.sum(axis=0)
+        count += len(used)
+    mean = (total / max(count, 1)).astype(np.float32)
+    np.save(directory / MEAN_FILE, mean)
+    _convert_rows(directory, docs, mean)
+    delta = directory / "delta"
+    if layout(delta, delta=True) == "float32":
+        _convert_rows(delta, np.load(delta / LEGACY_FILES[0], mmap_mode="r"), mean)
+
+
+def _convert_rows(directory: Path, docs: FloatArray, mean: FloatArray) -> None:
+    codes = np.lib.format.open_memmap(directory / (I8_FILE + ".part"), mode="w+", dtype=np.int8, shape=docs.shape)
+    scales = np.zeros(len(docs), dtype=np.float32)
+    for start in range(0, len(docs), _CONVERT_BLOCK):
+        c, s = quantise(np.asarray(docs[start : start + _CONVERT_BLOCK], dtype=np.float32), mean)
+        codes[start : start + len(c)] = c
+        scales[start : start + len(c)] = s
+    codes.flush()
+    del codes
+    np.save(directory / SCALE_FILE, scales)
+    (directory / (I8_FILE + ".part")).replace(directory / I8_FILE)
+
+
+class _RowVectors:
+    """One segment's row vectors, memory-mapped: int8 codes around a centre (cosine = q·mean + scale·(q·codes),
+    0 for a row without a vector), or the older float32 layout read as it is."""
+
+    def __init__(self, directory: Path, *, delta: bool, mean: FloatArray | None = None) -> None:
+        kind = layout(directory, delta=delta)
+        self.scale: FloatArray | None = None
+        self.mean: FloatArray | None = None
+        if kind == "int8":
+            self.docs: npt.NDArray[Any] = np.load(directory / I8_FILE, mmap_mode="r")
+            self.scale = np.load(directory / SCALE_FILE, mmap_mode="r")
+            self.mean = np.load(directory / MEAN_FILE) if mean is None else mean
+            if self.scale.shape != (self.docs.shape[0],) or self.mean.shape != (self.docs.shape[1],):
+                raise ValueError(f"{directory}: dense codes, scales and centre do not match")
+        elif kind == "float32":
+            self.docs = np.load(directory / LEGACY_FILES[0], mmap_mode="r")
+        else:
+            raise ValueError(f"{directory}: the dense ranking's files are missing")
+        if self.docs.ndim != 2:
+            raise ValueError(f"{directory}: dense row vectors are not a matrix")
+
+    def cosines(self, vec: FloatArray, out: FloatArray) -> None:
+        if self.scale is None or self.mean is None:
+            out[:] = self.docs @ vec
+            return
+        # One pass over the int8 codes, converted to float32 inside einsum's buffers (no float copy of the
+        # matrix is ever made): ~0.09 s for 193k rows, ~0.6 s for 2.5M on this project's machine.
+        centre = float(self.mean @ vec)
+        for start in range(0, len(out), _SCAN_BLOCK):
+            stop = min(len(out), start + _SCAN_BLOCK)
+            dots = np.einsum("ij,j->i", self.docs[start:stop], vec, dtype=np.float32, casting="unsafe")
+            scale = np.asarray(self.scale[start:stop])
+            out[start:stop] = np.where(scale > 0, centre + scale * dots, 0.0)
 
 
 class DenseRanker:
     """Ranks an index's rows by cosine with a text's static embedding. Safe to share between threads."""
 
     def __init__(self, directory: Path, delta: Path | None = None) -> None:
-        self._docs: FloatArray = np.load(directory / "dense_docs.npy", mmap_mode="r")
+        self._base = _RowVectors(directory, delta=False)
         self._tokens: FloatArray = np.load(directory / "dense_tokens.npy").astype(np.float32)
         self._idf: FloatArray = np.load(directory / "dense_idf.npy")
         self._tok = _tokenizer(directory / "dense_tokenizer.json")
-        if self._docs.ndim != 2 or self._tokens.shape[0] != self._idf.shape[0]:
+        if self._tokens.shape[0] != self._idf.shape[0]:
             raise ValueError(f"{directory}: dense ranking files do not match")
-        self.n_base = self._docs.shape[0]
+        self.n_base = self._base.docs.shape[0]
         self.n_rows = self.n_base
         # An incremental update's rows (bm25f.build_delta) follow the base's; dead base rows score 0.
-        self._delta_docs: FloatArray | None = None
+        self._delta: _RowVectors | None = None
         self._dead: npt.NDArray[np.int64] | None = None
         if delta is not None:
             new_ids: npt.NDArray[np.int64] = np.load(delta / "dense_new_ids.npy")
             self._tokens[new_ids] = np.load(delta / "dense_new_vectors.npy").astype(np.float32)
             self._idf[new_ids] = np.load(delta / "dense_new_idf.npy")
-            self._delta_docs = np.load(delta / "dense_docs.npy", mmap_mode="r")
+            self._delta = _RowVectors(delta, delta=True, mean=self._base.mean)
             self._dead = np.load(delta / "dead.npy")
-            if self._delta_docs.ndim != 2 or self._delta_docs.shape[1] != self._docs.shape[1]:
+            if self._delta.docs.shape[1] != self._base.docs.shape[1]:
                 raise ValueError(f"{delta}: dense delta files do not match the base")
-            self.n_rows += self._delta_docs.shape[0]
+            self.n_rows += self._delta.docs.shape[0]
 
     def embed(self, text: str) -> FloatArray | None:
         ids = np.asarray(self._tok.encode(text[:TEXT_CHARS], add_special_tokens=False).ids[:MAX_TOKENS], dtype=np.int64)
@@ -321,10 +481,9 @@ class DenseRanker:
         vec = self.embed(text)
         if vec is None:
             return out
-        # float32 on disk (memory-mapped): one BLAS matrix-vector product, ~0.03 s for 192k rows.
-        out[: self.n_base] = self._docs @ vec
-        if self._delta_docs is not None:
-            out[self.n_base :] = self._delta_docs @ vec
+        self._base.cosines(vec, out[: self.n_base])
+        if self._delta is not None:
+            self._delta.cosines(vec, out[self.n_base :])
         if self._dead is not None:
             out[self._dead] = 0.0
         return out

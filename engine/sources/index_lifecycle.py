@@ -50,9 +50,10 @@ HealthState = Literal[
     "postings_stale",  # postings of another build or version, or the MiniLM installed/removed since
     "postings_damaged",  # the postings' files are there but unreadable or inconsistent
     "delta_stale",  # an incremental update reached the papers but not the delta segment
+    "dense_legacy",  # the dense ranking in the float32 layout of earlier versions (it still ranks)
 ]
 REPAIRABLE: frozenset[HealthState] = frozenset(
-    {"postings_missing", "postings_stale", "postings_damaged", "delta_stale"}
+    {"postings_missing", "postings_stale", "postings_damaged", "delta_stale", "dense_legacy"}
 )
 
 Notify = Callable[[Notice], object]  # what it returns is ignored
@@ -82,7 +83,7 @@ class IndexHealth:
 
     @property
     def ranking(self) -> str:
-        if self.state == "ready":
+        if self.state in ("ready", "dense_legacy"):
             return "BM25F fused with the dense ranking" if self.dense else "BM25F"
         return "FTS5 bm25() (until the rankings are repaired)" if self.papers is not None else "none"
 
@@ -129,6 +130,27 @@ def _segment_problems(directory: Path, rows: int | None) -> list[str]:
     return problems
 
 
+def _dense_rows(directory: Path, *, delta: bool) -> tuple[npt.NDArray[Any], list[str]]:
+    """A segment's row vectors (int8 codes, or the float32 matrix of the older layout), memory-mapped,
+    and what does not fit among its codes, scales and centre."""
+    if dense.layout(directory, delta=delta) == "float32":
+        return _npy(directory / dense.LEGACY_FILES[0]), []
+    codes, scale = _npy(directory / dense.I8_FILE), _npy(directory / dense.SCALE_FILE)
+    problems = [] if scale.shape == codes.shape[:1] else ["the dense codes and their scales do not match"]
+    return codes, problems
+
+
+def _dense_problems(directory: Path, rows: int) -> list[str]:
+    docs, problems = _dense_rows(directory, delta=False)
+    tokens, idf = _npy(directory / "dense_tokens.npy"), _npy(directory / "dense_idf.npy")
+    if docs.ndim != 2 or docs.shape[0] != rows or tokens.ndim != 2 or tokens.shape != (len(idf), docs.shape[1]):
+        problems.append("the dense ranking's files do not match the postings")
+    elif dense.layout(directory) == "int8" and _npy(directory / dense.MEAN_FILE).shape != (docs.shape[1],):
+        problems.append("the dense centre does not match the codes")
+    json.loads((directory / "dense_tokenizer.json").read_text(encoding="utf-8"))
+    return problems
+
+
 def _damage(index_path: Path) -> str:
     """Why the (current-looking) rankings beside the index cannot be read; "" when they can."""
     directory = postings_dir(index_path)
@@ -136,10 +158,7 @@ def _damage(index_path: Path) -> str:
         problems = _segment_problems(directory, None)
         rows = len(_npy(directory / "len_title.npy"))
         if has_dense(directory):
-            docs, tokens, idf = (_npy(directory / n) for n in ("dense_docs.npy", "dense_tokens.npy", "dense_idf.npy"))
-            if docs.ndim != 2 or docs.shape[0] != rows or tokens.ndim != 2 or tokens.shape != (len(idf), docs.shape[1]):
-                problems.append("the dense ranking's files do not match the postings")
-            json.loads((directory / "dense_tokenizer.json").read_text(encoding="utf-8"))
+            problems += _dense_problems(directory, rows)
         delta = current_delta(directory)
         if delta is not None:
             problems += [f"delta: {p}" for p in _segment_problems(delta, None)]
@@ -148,7 +167,7 @@ def _damage(index_path: Path) -> str:
             if len(dead) and (int(dead.min()) < 0 or int(dead.max()) >= rows):
                 problems.append("delta: dead.npy names rows the base does not have")
             if has_dense(directory):
-                ddocs = _npy(delta / "dense_docs.npy")
+                ddocs, _ = _dense_rows(delta, delta=True)
                 ids, vecs = np.load(delta / "dense_new_ids.npy"), _npy(delta / "dense_new_vectors.npy")
                 if ddocs.ndim != 2 or ddocs.shape[0] != extra or len(ids) != len(vecs):
                     problems.append("delta: the dense files do not match its rows")
@@ -211,7 +230,16 @@ def check(path: Path) -> IndexHealth:
     damage = _damage(path)
     if damage:
         return health("postings_damaged", f"the rankings' files are damaged ({damage})", with_dense=will_have_dense)
-    return health("ready", with_dense=has_dense(postings_dir(path)))
+    directory = postings_dir(path)
+    delta = current_delta(directory)
+    if has_dense(directory) and (
+        dense.layout(directory) == "float32" or (delta is not None and dense.layout(delta, delta=True) == "float32")
+    ):
+        detail = (
+            "the dense ranking is in the float32 layout of an earlier version (it ranks; converting it saves memory)"
+        )
+        return health("dense_legacy", detail, with_dense=True)
+    return health("ready", with_dense=has_dense(directory))
 
 
 def build(
@@ -250,7 +278,14 @@ def repair(
 def _repair(health: IndexHealth, notify: Notify | None, progress: Callable[[int, int], None] | None) -> IndexHealth:
     path = health.path
     try:
-        if health.state == "delta_stale":
+        if health.state == "dense_legacy":
+            _tell(
+                notify,
+                "info",
+                "Converting the index's dense ranking to int8 codes (once, seconds; it keeps its ranking)…",
+            )
+            dense.convert_legacy(postings_dir(path))
+        elif health.state == "delta_stale":
             _tell(notify, "info", "Bringing the rankings up to the index's last update…")
             try:
                 build_delta(path)
@@ -263,11 +298,14 @@ def _repair(health: IndexHealth, notify: Notify | None, progress: Callable[[int,
                 _tell(notify, "info", "Preparing the index's BM25F and dense rankings (once, a few minutes)…")
             build_postings(path, progress=progress)
     except (OSError, ValueError, sqlite3.DatabaseError) as exc:
+        fallback = (
+            "it keeps ranking in the older layout" if health.state == "dense_legacy" else "searching with FTS5's bm25()"
+        )
         _tell(
             notify,
             "warning",
-            f"Could not rebuild the index's rankings ({type(exc).__name__}: {exc}); searching with FTS5's "
-            "bm25() until `pasa index repair` succeeds.",
+            f"Could not rebuild the index's rankings ({type(exc).__name__}: {exc}); {fallback} until "
+            "`pasa index repair` succeeds.",
         )
         return check(path)
     after = check(path)
@@ -321,10 +359,11 @@ def ensure_ready(
 
 @dataclass(frozen=True, slots=True)
 class UpdateResult:
+    """What `update` harvested (since `since`) and what applying it changed."""
+
     harvest: Harvest
     report: UpdateReport
     since: date
-    categories: tuple[str, ...]
 
 
 async def update(
@@ -361,4 +400,4 @@ async def update(
     report = await asyncio.to_thread(
         apply_updates, path, found.papers, found.deleted, last_update=found.harvested_until or None
     )
-    return UpdateResult(found, report, since, patterns)
+    return UpdateResult(found, report, since)

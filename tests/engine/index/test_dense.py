@@ -96,7 +96,7 @@ def test_postings_built_without_the_model_are_stale_once_it_is_installed(
 @needs_model
 def test_damaged_dense_files_fall_back_to_fts5(tmp_path: Path) -> None:
     built = build_index(_corpus(tmp_path), tmp_path / "index.sqlite").path
-    (postings_dir(built) / "dense_docs.npy").write_bytes(b"not an array")
+    (postings_dir(built) / "dense_i8.npy").write_bytes(b"not an array")
     index = LocalIndex(built)
     assert index.bm25f is None and index.dense is None
     assert [p.id for p, _ in index.search_sync("cars", limit=3)] == ["cars"]

@@ -41,7 +41,7 @@ DAMAGE: list[tuple[str, Callable[[Path], None]]] = [
     ("acronyms.json", _not_a_table),
 ]
 if dense.find_model() is not None:
-    DAMAGE.append(("dense_docs.npy", _truncate))
+    DAMAGE.append(("dense_i8.npy", _truncate))
 
 
 def test_missing_index_is_built_from_the_corpus_or_named(tmp_path: Path) -> None:

@@ -254,6 +254,6 @@ def test_the_command_line_updates_and_reports(snapshot_index: Path, server: Fake
     bad = pasa("index", "update", "--from", "March")
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
     if dense.find_model() is not None:
-        (postings_dir(snapshot_index) / "delta" / "dense_docs.npy").write_bytes(b"x")
+        (postings_dir(snapshot_index) / "delta" / "dense_i8.npy").write_bytes(b"x")
         fixed = pasa("index", "repair")
         assert fixed.returncode == 0 and "damaged" in fixed.stderr and "ready" in fixed.stdout
