@@ -114,8 +114,9 @@ class LibraryPanel(QWidget):
         side.addWidget(self.resume_button)
 
         self.results = ResultsPanel(
-            "Your library is empty.\n\nEvery search you run is saved here automatically — papers, scores "
-            "and how each was found. Use File → Export or Send to Zotero once you have papers.",
+            "Your library is empty.\n\nPapers you keep (Ctrl+K), accept, tag, rate, collect, annotate or import "
+            "appear here. Every search is saved under Past searches with all it found, scores and how each was "
+            "found.",
             hidden=(SELECTED, FOUND_BY, RATING),
         )
         self.results.splitter.setSizes([700, 420])

@@ -69,7 +69,7 @@ class PaperDetail(QWidget):
         self.keep = QPushButton("＋ Keep in library")
         self.keep.setToolTip("Add this paper to All papers (Ctrl+K); until then only its search lists it")
         self.library_state = QLabel()
-        self.library_state.setEnabled(False)  # a quiet, secondary line
+        self.library_state.setWordWrap(True)  # never widens the pane (320 px at 1024×700)
         self.rating = QComboBox()
         self.rating.addItems(["No rating", "★", "★★", "★★★", "★★★★", "★★★★★"])
         self.rating.setToolTip("Your rating")
@@ -81,8 +81,11 @@ class PaperDetail(QWidget):
         self.collection_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.collection_button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")
         actions = QHBoxLayout()
-        for control in (self.accept, self.reject, self.rating, self.keep):
+        for control in (self.accept, self.reject, self.rating):
             actions.addWidget(control)
+        library_line = QHBoxLayout()
+        library_line.addWidget(self.library_state, 1)
+        library_line.addWidget(self.keep)
         actions.addStretch(1)
         organise = QHBoxLayout()
         organise.addWidget(self.tag_edit, 1)
@@ -129,8 +132,9 @@ class PaperDetail(QWidget):
         self.body = QWidget()
         body = QVBoxLayout(self.body)
         body.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.title, self.meta, self.links, self.score, self.library_state):
+        for widget in (self.title, self.meta, self.links, self.score):
             body.addWidget(widget)
+        body.addLayout(library_line)
         body.addLayout(actions)
         body.addLayout(organise)
         body.addWidget(self.tags)
@@ -200,7 +204,7 @@ class PaperDetail(QWidget):
         self.keep.setVisible(row.in_library is not True)
         self.library_state.setText(
             "In your library" if row.in_library else
-            "Not in your library: only the search that found it lists it" if row.in_library is False else "")
+            "Not in your library: only its search lists it" if row.in_library is False else "")
         self.library_state.setVisible(row.in_library is not None)
         self.rating.setCurrentIndex(max(0, min(5, row.rating)))
         self.tags.setText("Tags: " + ", ".join(row.tags) if row.tags else "")

@@ -82,8 +82,8 @@ class PdfPane(QWidget):
         self.next_button = _tool("▶", "Next page (PgDown)")
         self.page_label = QLabel()
         self.attach_button = _tool("Attach…", "Copy a PDF into the library for this paper (or drop the file here)")
-        self.find_button = _tool("Find PDF", "Download the open-access PDF (arXiv, Semantic Scholar, OpenAlex) "
-                                 "and attach it")
+        self.find_button = _tool("Find", "Find the open-access PDF online (arXiv, Semantic Scholar, OpenAlex), "
+                                 "download and attach it")
         self.open_button = _tool("Open ↗", "Open the attached PDF in the system's PDF viewer")
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
@@ -126,7 +126,7 @@ class PdfPane(QWidget):
         self.view.setPixmap(QPixmap())
         self.open_button.setEnabled(bool(path))
         if not path:
-            self.message.setText("No PDF attached. “Find PDF” fetches the open-access one; “Attach…” or a "
+            self.message.setText("No PDF attached. “Find” fetches the open-access one; “Attach…” or a "
                                  "dropped file adds your own."
                                  if can_attach else "PDFs can be attached once the paper is in the library.")
             self.message.show()
