@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.metadata.sources import app_pointed_at
+from tests.engine.metadata.sources import OPENALEX, S2, app_pointed_at
 from tests.engine.sources.fake_server import FakeServer, Reply
 
+__all__ = ["OPENALEX", "S2"]  # the paths the app builds from PASA_METADATA_API (as for completion)
+
 DATA = Path(__file__).parent / "data"
-S2 = "/s2/graph/v1"
-OPENALEX = "/openalex"
-ARXIV_PDF = "/arxiv/pdf"
+ARXIV_PDF = "/arxiv/pdf"  # pasa_desktop/library/open_access.py: <base>/arxiv/pdf/<id>
 # A conference/journal paper known by its DOI only: S2 points at the publisher (a web page here),
 # OpenAlex at the arXiv preprint's PDF.
 CODED_DOI = "10.1109/TIT.2017.2736066"
