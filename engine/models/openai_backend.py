@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import os
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,10 +26,10 @@ import httpx
 from jinja2 import TemplateError
 
 from engine.errors import ConfigError, ModelError
+from engine.http_errors import HttpFault, RetryPolicy, as_faults, http_boundary, json_reply, raise_for_status, retrying
 from engine.models.base import ChatModel, Generation, Message, ModelInfo
 from engine.models.chat_template import CHATML_TEMPLATE, ChatTemplate
-from engine.redact import redact, redact_url
-from engine.sources.http import retry_after_s
+from engine.redact import redact_url
 
 if TYPE_CHECKING:
     from engine.models.profile_spec import ModelProfile
@@ -38,6 +37,19 @@ if TYPE_CHECKING:
 # 429 Too Many Requests: waited out (Retry-After, else a short backoff) at most this often and this long.
 RATE_LIMIT_RETRIES = 3
 MAX_RETRY_AFTER_S = 30.0
+# A transient 5xx (a server restarting, a proxy's 502) is tried once more; transport failures are not:
+# the agent's own retry and the user decide what happens after "cannot reach".
+RETRY = RetryPolicy(
+    {"rate_limited": RATE_LIMIT_RETRIES, "server_error": 1, "unavailable": 1},
+    backoff_s=1.0,
+    jitter=False,
+    max_retry_after_s=MAX_RETRY_AFTER_S,
+)
+ANSWERED = frozenset(range(200, 300))
+_API_HINT = "check that base_url points at an OpenAI-compatible API"
+# Statuses with which a server refuses the request's shape (no logprobs, no /completions): check() tries
+# the next way of scoring.
+UNSUPPORTED = frozenset({400, 404, 405, 422, 501})
 TOP_LOGPROBS = 20  # vLLM's default maximum; OpenAI allows 20 for chat and 5 for completions
 _NO_LOGPROBS_HINT = (
     "this server returns no logprobs, so it cannot score as a Selector: serve the model with vLLM or "
@@ -132,74 +144,72 @@ class OpenAICompatibleModel(ChatModel):
     # ---- HTTP -------------------------------------------------------------------------------------
 
     def _post(self, path: str, body: dict[str, Any], *, url: str | None = None) -> dict[str, Any]:
-        target = url or f"{self._base}{path}"
-        shown = redact_url(target)  # the base URL may carry user:password
-        server_errors = rate_limits = 0
-        while True:
-            try:
-                resp = self._client.post(target, json=body, headers=self._headers)
-            except httpx.TimeoutException as exc:
-                raise ModelError(
-                    f"profile {self._name!r}: {shown} did not answer within {self._timeout:g} s",
-                    hint="raise the profile's timeout_s, or check the server's load",
-                ) from exc
-            except httpx.HTTPError as exc:
-                raise ModelError(
-                    f"profile {self._name!r}: cannot reach {shown}: {redact(str(exc))}",
-                    hint="start the server, or fix the profile's base_url",
-                ) from exc
-            if resp.status_code == 429:
-                wait = retry_after_s(resp.headers.get("Retry-After"))
-                if rate_limits >= RATE_LIMIT_RETRIES or (wait is not None and wait > MAX_RETRY_AFTER_S):
-                    asked = f" (it asked to wait {wait:.0f} s)" if wait is not None else ""
-                    raise ModelError(
-                        f"profile {self._name!r}: {shown} is rate limiting (HTTP 429) after "
-                        f"{rate_limits} wait(s){asked}",
-                        hint="lower the profile's batch_size (concurrent requests) or the server's load, then retry",
-                    )
-                rate_limits += 1
-                time.sleep(min(wait if wait is not None else 2.0**rate_limits, MAX_RETRY_AFTER_S))
-                continue
-            if resp.status_code >= 500 and server_errors == 0:  # one retry for a transient 5xx
-                server_errors += 1
-                continue
-            return self._decode(resp, target)
+        return self._call("POST", url or f"{self._base}{path}", body)
 
-    def _decode(self, resp: httpx.Response, target: str) -> dict[str, Any]:
-        shown = redact_url(target)
-        if resp.status_code in (401, 403):
-            raise ConfigError(
-                f"profile {self._name!r}: {shown} rejected the API key ({resp.status_code})",
+    def _call(self, method: str, target: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A JSON object from the server: 429 waited out as asked, a transient 5xx tried once more, every
+        failure (no answer, an error status, a reply that is not a JSON object) a ModelError or ConfigError."""
+        with http_boundary(self._error, url=target, timeout_s=self._timeout):
+            resp = retrying(
+                lambda: self._client.request(method, target, json=body, headers=self._headers),
+                RETRY,
+                accept=ANSWERED,
+                url=target,
+                timeout_s=self._timeout,
+            )
+            reply: dict[str, Any] = json_reply(resp.content, dict, url=target)
+            return reply
+
+    def _error(self, fault: HttpFault) -> ModelError | ConfigError:
+        """The model servers' column of the translation table (the problem's URL and detail are redacted)."""
+        problem = fault.problem
+        name, shown, status = f"profile {self._name!r}", problem.url or redact_url(self._base), problem.status
+        if problem.kind == "timeout":
+            return ModelError(
+                f"{name}: {shown} did not answer within {self._timeout:g} s",
+                hint="raise the profile's timeout_s, or check the server's load",
+            )
+        if status is None and problem.kind != "malformed":  # no answer at all
+            return ModelError(
+                f"{name}: cannot reach {shown}: {problem.detail or problem.what}",
+                hint="start the server, or fix the profile's base_url",
+            )
+        if problem.kind == "malformed":
+            return _Malformed(f"{name}: {shown} answered with {problem.detail}", hint=_API_HINT)
+        if problem.kind == "auth":
+            return ConfigError(
+                f"{name}: {shown} rejected the API key ({status})",
                 hint="set the environment variable named in the profile's api_key_env to a valid key",
             )
-        if resp.status_code >= 400:
-            detail = redact(resp.text[:300].replace("\n", " "))
-            hint = "check the server's log and try again"
-            if resp.status_code == 404:
-                hint = "check the profile's base_url (usually ends in /v1) and model name"
-            error = _Unsupported if resp.status_code in (400, 404, 405, 422, 501) else ModelError
-            raise error(f"profile {self._name!r}: {shown} answered {resp.status_code}: {detail}", hint=hint)
-        try:
-            data = resp.json()
-        except ValueError as exc:  # also UnicodeDecodeError: random bytes
-            raise _Malformed(
-                f"profile {self._name!r}: {shown} answered with something that is not JSON",
-                hint="check that base_url points at an OpenAI-compatible API",
-            ) from exc
-        if not isinstance(data, dict):
-            raise _Malformed(
-                f"profile {self._name!r}: {shown} answered JSON that is not an object",
-                hint="check that base_url points at an OpenAI-compatible API",
+        if problem.kind == "rate_limited":
+            asked = f" (it asked to wait {problem.retry_after_s:.0f} s)" if problem.retry_after_s is not None else ""
+            return ModelError(
+                f"{name}: {shown} is rate limiting (HTTP 429) after {fault.retried} wait(s){asked}",
+                hint="lower the profile's batch_size (concurrent requests) or the server's load, then retry",
             )
-        return data
+        hint = "check the server's log and try again"
+        if status == 404:
+            hint = "check the profile's base_url (usually ends in /v1) and model name"
+        error = _Unsupported if status in UNSUPPORTED else ModelError
+        return error(f"{name}: {shown} answered {status}: {problem.detail}", hint=hint)
+
+    def _probe(self, method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """An optional endpoint's JSON object (/props, /tokenize), or None when the server lacks it or
+        answers anything else: these only refine what the required endpoints already give."""
+        try:
+            with as_faults(url=url):
+                resp = raise_for_status(self._client.request(method, url, json=body, headers=self._headers), ANSWERED)
+            reply: dict[str, Any] = json_reply(resp.content, dict)
+        except HttpFault:
+            return None
+        return reply
 
     def _first_choice(self, data: dict[str, Any], what: str) -> dict[str, Any]:
         """The reply's first choice, or a ModelError naming what was wrong with the reply."""
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise _Malformed(
-                f"profile {self._name!r}: the server's {what} reply has no usable 'choices' list",
-                hint="check that base_url points at an OpenAI-compatible API",
+                f"profile {self._name!r}: the server's {what} reply has no usable 'choices' list", hint=_API_HINT
             )
         first: dict[str, Any] = choices[0]
         return first
@@ -209,14 +219,7 @@ class OpenAICompatibleModel(ChatModel):
     def _model_name(self) -> str:
         if self._model:
             return self._model
-        try:
-            resp = self._client.get(f"{self._base}/models", headers=self._headers)
-        except httpx.HTTPError as exc:
-            raise ModelError(
-                f"profile {self._name!r}: cannot reach {redact_url(self._base)}/models: {redact(str(exc))}",
-                hint="start the server, or fix the profile's base_url",
-            ) from exc
-        models = self._decode(resp, f"{self._base}/models").get("data") or []
+        models = self._call("GET", f"{self._base}/models").get("data") or []
         if not isinstance(models, list) or not models or not isinstance(models[0], dict):
             raise ConfigError(f"profile {self._name!r}: the server lists no models", hint="set the profile's model")
         self._model = str(models[0].get("id", ""))
@@ -248,11 +251,8 @@ class OpenAICompatibleModel(ChatModel):
         """Use the model's own chat template when the server publishes it (llama.cpp's `llama-server`
         answers GET /props with it), so prompts rendered here match the server's chat rendering."""
         root = self._base[: -len("/v1")] if self._base.endswith("/v1") else self._base
-        try:
-            resp = self._client.get(f"{root}/props", headers=self._headers)
-            template = resp.json().get("chat_template") if resp.status_code == 200 else None
-        except (httpx.HTTPError, ValueError, AttributeError):
-            return
+        props = self._probe("GET", f"{root}/props")
+        template = props.get("chat_template") if props is not None else None
         if isinstance(template, str) and template.strip():
             try:
                 self._template = ChatTemplate(template)
@@ -263,7 +263,7 @@ class OpenAICompatibleModel(ChatModel):
     def _tokenize(self, text: str) -> list[int] | None:
         """Token ids from the server's tokenizer (llama.cpp's /extras/tokenize or vLLM's /tokenize)."""
         root = self._base[: -len("/v1")] if self._base.endswith("/v1") else self._base
-        candidates = [
+        candidates: list[tuple[str, dict[str, Any]]] = [
             (f"{root}/extras/tokenize", {"input": text, "model": self._model}),
             (f"{root}/tokenize", {"prompt": text, "model": self._model, "add_special_tokens": False}),
         ]
@@ -272,20 +272,15 @@ class OpenAICompatibleModel(ChatModel):
         elif self._tokenize_url is False:
             return None
         for url, body in candidates:
-            try:
-                resp = self._client.post(url, json=body, headers=self._headers)
-            except httpx.HTTPError:
-                continue
-            if resp.status_code == 200:
+            reply = self._probe("POST", url, body)
+            tokens = reply.get("tokens") if reply is not None else None
+            if isinstance(tokens, list):
                 try:
-                    reply = resp.json()
-                    tokens = reply.get("tokens") if isinstance(reply, dict) else None
-                    if isinstance(tokens, list):
-                        ids = [int(t) for t in tokens]
-                        self._tokenize_url = url
-                        return ids
-                except (ValueError, TypeError):  # not JSON, or not token ids: treat as no tokenizer
+                    ids = [int(t) for t in tokens]
+                except (ValueError, TypeError):  # not token ids: treat as no tokenizer
                     continue
+                self._tokenize_url = url
+                return ids
         self._tokenize_url = False
         return None
 
@@ -349,10 +344,7 @@ class OpenAICompatibleModel(ChatModel):
             raise self._malformed_logprobs() from exc
 
     def _malformed_logprobs(self) -> ModelError:
-        return _Malformed(
-            f"profile {self._name!r}: the server's logprobs are not in the OpenAI format",
-            hint="check that base_url points at an OpenAI-compatible API",
-        )
+        return _Malformed(f"profile {self._name!r}: the server's logprobs are not in the OpenAI format", hint=_API_HINT)
 
     def _score_one(self, messages: Sequence[Message]) -> float:
         assert self._score_mode is not None

@@ -94,6 +94,16 @@ def test_429_that_never_ends_blames_the_rate_limit_not_logprobs() -> None:
     assert time.monotonic() - start < 5  # a Retry-After beyond the bound is not waited out
 
 
+def test_503_waits_retry_after_once_and_a_second_503_is_the_error() -> None:
+    with RawServer(lambda _r: Reply(503, {"error": "loading model"}, {"Retry-After": "1"})) as server:
+        start = time.monotonic()
+        with pytest.raises(ModelError, match=r"answered 503: .*loading model") as err:
+            _model(server.url).generate(PROMPT)
+        chats = [s.at for s in server.seen if s.path.endswith("/chat/completions")]
+    assert len(chats) == 2 and chats[1] - chats[0] >= 0.9 and time.monotonic() - start < 5
+    assert "server's log" in err.value.hint
+
+
 def test_credentials_in_the_base_url_never_reach_a_message() -> None:
     with RawServer(lambda _r: Reply(500, {"error": "boom Authorization: Bearer sk-live-abcdefghijklmnop"})) as server:
         url = server.url.replace("http://", "http://user:hunter2secret@")
