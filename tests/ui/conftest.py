@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +18,7 @@ from pasa_desktop.gui_controller import AppServices
 from pasa_desktop.library import Library, open_library
 from pasa_desktop.settings import Settings
 from pasa_testing.scripted import ScriptedModel
+from tests.conftest import shared_data
 from tests.ui.scripted_search import InThreadSearch, ScriptedSearch
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -68,6 +71,21 @@ def make_window(qtbot, settings: Settings, library: Library):  # type: ignore[no
     yield make
     for window in made:
         window.services.search.close(3.0)
+
+
+def corpus_sample(target: Path, n: int = 800) -> Path:
+    """The first `n` papers with abstracts of the shared corpus, written to `target` (JSON lines) for a small
+    real index; skips (fails under CI) without the shared data."""
+    kept = 0
+    with gzip.open(shared_data("corpus/papers.jsonl.gz"), "rt", encoding="utf-8") as fh, \
+            target.open("w", encoding="utf-8") as out:
+        for line in fh:
+            if json.loads(line).get("abstract"):
+                out.write(line)
+                kept += 1
+                if kept == n:
+                    break
+    return target
 
 
 def screenshot(widget, name: str) -> Path:  # type: ignore[no-untyped-def]

@@ -3,6 +3,8 @@ in the background against a loopback OAI-PMH server serving arXiv's reply format
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +16,23 @@ from pasa_desktop.offline_index import index_health
 from tests.engine.index.arxiv_rows import write_snapshot
 from tests.engine.index.conftest import DATA
 from tests.engine.sources.fake_server import FakeServer, Reply
+
+
+@contextmanager
+def oai_server() -> Iterator[FakeServer]:
+    """arXiv's OAI-PMH endpoint on loopback (/oai): two recorded pages, 2 added, 1 revised and 1 withdrawn
+    paper up to 2024-03-05."""
+    server = FakeServer().start()
+    xml = "text/xml;charset=utf-8"
+    server.route(
+        "/oai",
+        Reply(200, (DATA / "oai_page1.xml").read_bytes(), content_type=xml),
+        Reply(200, (DATA / "oai_page2.xml").read_bytes(), content_type=xml),
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def test_the_window_updates_the_offline_index(qtbot, make_window, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -36,25 +55,16 @@ def test_the_window_updates_the_offline_index(qtbot, make_window, settings, tmp_
     assert asked and "last update: never" in asked[0] and "20 papers" in asked[0]
     assert index_health(settings).last_update is None
 
-    server = FakeServer().start()
-    try:
-        xml = "text/xml;charset=utf-8"
-        server.route(
-            "/oai",
-            Reply(200, (DATA / "oai_page1.xml").read_bytes(), content_type=xml),
-            Reply(200, (DATA / "oai_page2.xml").read_bytes(), content_type=xml),
-        )
+    with oai_server() as server:
         window.start_index_update(date(2024, 3, 1), server.url + "/oai")
         qtbot.waitUntil(lambda: "Last update: 2024-03-05" in window.status_text.text(), timeout=60_000)
-    finally:
-        server.stop()
     assert "2 added, 1 revised, 1 removed" in window.status_text.text()
     assert index_health(settings).last_update == "2024-03-05"
 
 
-def test_the_window_updates_on_its_schedule_when_the_last_update_is_old(
+def test_the_window_updates_on_its_schedule_when_the_last_update_is_old(  # type: ignore[no-untyped-def]
     qtbot, make_window, settings, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from engine.sources.local_index import apply_updates
     from pasa_desktop.offline_index import due_update
 
@@ -65,19 +75,10 @@ def test_the_window_updates_on_its_schedule_when_the_last_update_is_old(
     settings.sources.index_update_days = 7
     assert due_update(settings, today=date(2024, 3, 5)) is None  # not a week old yet
     assert due_update(settings, today=date(2024, 3, 8)) == date(2024, 3, 1)
-    server = FakeServer().start()
-    try:
-        xml = "text/xml;charset=utf-8"
-        server.route(
-            "/oai",
-            Reply(200, (DATA / "oai_page1.xml").read_bytes(), content_type=xml),
-            Reply(200, (DATA / "oai_page2.xml").read_bytes(), content_type=xml),
-        )
+    with oai_server() as server:
         settings.sources.index_update_days = 0  # the startup check would ask arXiv itself
         window = make_window(show=False)
         settings.sources.index_update_days = 7
         window.maybe_update_index(server.url + "/oai")
         qtbot.waitUntil(lambda: "Last update: 2024-03-05" in window.status_text.text(), timeout=60_000)
         assert server.hits("/oai")[0].query["from"] == ["2024-03-01"]
-    finally:
-        server.stop()

@@ -15,7 +15,6 @@ says False for almost every paper, while the final ranking selects the best thre
 
 from __future__ import annotations
 
-import gzip
 import json
 import multiprocessing
 import os
@@ -33,8 +32,9 @@ from PySide6.QtCore import Qt
 from engine.events import PaperScored
 from engine.models.profiles import ModelProfile
 from pasa_desktop.library import Library, open_library
+from tests.conftest import REPO
 from tests.pasa_desktop.cli.scripted_pasa import scripted_models
-from tests.conftest import REPO, shared_data
+from tests.ui.conftest import corpus_sample
 
 QUERY = "neural networks for language modelling"
 SEARCH_TAB, LIBRARY_TAB = 0, 1
@@ -46,15 +46,7 @@ def prepared_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from engine.sources import index_lifecycle
 
     folder = tmp_path_factory.mktemp("one-truth-index")
-    corpus = folder / "corpus.jsonl"
-    kept = 0
-    with gzip.open(shared_data("corpus/papers.jsonl.gz"), "rt", encoding="utf-8") as fh, corpus.open("w") as out:
-        for line in fh:
-            if json.loads(line).get("abstract"):
-                out.write(line)
-                kept += 1
-                if kept == 800:
-                    break
+    corpus = corpus_sample(folder / "corpus.jsonl")
     index = folder / "index.sqlite"
     index_lifecycle.ensure_ready(index, corpus)
     return index
@@ -248,6 +240,7 @@ def test_one_scripted_search_agrees_everywhere(qtbot, make_window, library: Libr
     qtbot.waitUntil(lambda: len(window.state.scores) >= 3, timeout=240_000)
     gui_killed = window.run_id
     (child,) = [p for p in multiprocessing.active_children() if p.name == "pasa-search"]
+    assert child.pid is not None
     os.kill(child.pid, signal.SIGKILL)
     wait_idle(qtbot, window, 30_000)
     assert any("ended unexpectedly" in m[2] for m in window.notifications.messages())

@@ -5,8 +5,6 @@ built from the shared corpus on first use, the real library — with scripted Cr
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import time
 from collections import Counter
@@ -17,8 +15,7 @@ import pytest
 from engine.events import PaperScored
 from engine.models.profiles import ModelProfile
 from pasa_testing.scripted import ScriptedModel
-from tests.conftest import shared_data
-from tests.ui.conftest import screenshot
+from tests.ui.conftest import corpus_sample, screenshot
 
 QUERY = "neural networks for language modelling"
 
@@ -46,17 +43,7 @@ def scripted_models(profile: str) -> ScriptedModel:
 @pytest.fixture
 def small_corpus(tmp_path: Path) -> Path:
     """The first 800 papers with abstracts of the real corpus, as the JSON-lines file an index is built from."""
-    source = shared_data("corpus/papers.jsonl.gz")
-    out = tmp_path / "corpus.jsonl"
-    kept = 0
-    with gzip.open(source, "rt", encoding="utf-8") as fh, out.open("w", encoding="utf-8") as dst:
-        for line in fh:
-            if json.loads(line).get("abstract"):
-                dst.write(line)
-                kept += 1
-                if kept == 800:
-                    break
-    return out
+    return corpus_sample(tmp_path / "corpus.jsonl")
 
 
 @pytest.fixture
