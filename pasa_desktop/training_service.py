@@ -200,7 +200,7 @@ def check_job(config: JobConfig, *, probe_gpu: bool = False) -> JobCheck:
     if config.job.kind in ("sft", "ppo") and config.model.path and runs_here(config):
         model = config.resolve(config.model.path)
         if not model.is_dir():  # a remote job's model path is the remote machine's own: not checked here
-            needs.append(Need("setting", f"[model] path not found: {model} (set path to a transformers checkpoint directory)"))
+            needs.append(Need("setting", f"no model folder at {model} (set path to a transformers checkpoint directory)"))
     missing = missing_packages(config)
     if missing:
         needs.append(Need("package", describe_missing(config, missing)))

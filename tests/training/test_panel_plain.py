@@ -91,8 +91,14 @@ def test_a_failed_jobs_raw_error_is_translated(qtbot, tmp_path: Path) -> None:  
     panel.shutdown()
 
 
-def test_in_panel_terms_leaves_plain_text_alone() -> None:
+def test_in_panel_terms_leaves_plain_text_alone(tmp_path: Path) -> None:
     assert in_panel_terms("finished; checkpoint step-5") == "finished; checkpoint step-5"
+    # The service's GPU note names the command line's switches; the panel names its own fields.
+    config = training.job_from_form({"job": {"kind": "sft"}, "model": {"path": str(tmp_path)}})
+    note = training.gpu_need(config, cuda=False)
+    assert note is not None
+    said = in_panel_terms(note.message)
+    assert "“Launch on: ssh”" in said and "“Smoke run”" in said and "--smoke" not in said and "[launch]" not in said
     assert "“Model” field" in in_panel_terms("a ppo job needs [model] path (set path to a transformers checkpoint directory)")
 
 
