@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -103,24 +103,21 @@ def _message(payload: Any, source: str) -> dict[str, Any]:
     return message
 
 
+@dataclass(eq=False)  # compared by identity, like the other sources
 class CrossrefSource:
     """Works by DOI and verified title matches over api.crossref.org (TitleMatcher)."""
 
     name = "crossref"
 
-    def __init__(
-        self,
-        fetcher: HttpFetcher,
-        *,
-        api_url: str = API_URL,
-        mailto: str | None = None,
-        cache_ttl_s: float = 30 * 86400,
-    ) -> None:
-        self.fetcher = fetcher
-        self.api_url = api_url.rstrip("/")
-        self.mailto = mailto
-        self.cache_ttl_s = cache_ttl_s
-        fetcher.policies.setdefault("api.crossref.org", POLICY)
+    fetcher: HttpFetcher
+    _: KW_ONLY
+    api_url: str = API_URL
+    mailto: str | None = None
+    cache_ttl_s: float = 30 * 86400
+
+    def __post_init__(self) -> None:
+        self.api_url = self.api_url.rstrip("/")
+        self.fetcher.policies.setdefault("api.crossref.org", POLICY)
 
     async def _get(self, path: str, params: dict[str, Any]) -> Any:
         """GET `path` as JSON; a 404 (a DataCite DOI, a typo) is None, not an error."""
