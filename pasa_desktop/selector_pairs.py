@@ -1,9 +1,18 @@
 """Labelled (query, paper) pairs for judging a model as a Selector, and the metrics on them.
 
-Positives are a query's gold papers found in the offline index; negatives are non-gold papers that
-BM25 retrieves for the same query (hard negatives, as a real search would present them; a few may be
-unlabelled positives). The pair building is the training data's (`training.data`), so a Selector is
-judged on pairs drawn the way its training pairs were.
+Two ways to draw them (`pasa models check --pairs-from`):
+
+- "bm25" (the default, as issue #15's target was set): positives are a query's gold papers found in the
+  offline index, wherever retrieval ranks them; negatives are 3 non-gold papers drawn from BM25's top 30
+  (hard negatives; a few may be unlabelled positives). The pair building is the training data's
+  (`training.data`). It is NOT how the app uses a Selector: about half of these positives are gold papers
+  the search never shows the Selector (retrieval missed them, so they are by construction the least like
+  the question), set against BM25's closest lexical matches, with 30 % positives where a search's pool
+  holds 2-3 % (benchmarks/RESULTS.md §1.9).
+- "pools": what a default search shows the Selector: for each query, the best `POOL` papers of the agent's
+  own fused retrieval (the question and its variants; the preparation's `collect_questions`), labelled gold
+  or not. Whole pools are taken, queries in shuffled order, until `count` pairs. This measures the scores
+  as the app uses them: ranking and selecting within a search's pool.
 """
 
 from __future__ import annotations
@@ -60,6 +69,35 @@ def labelled_pairs(queries: Path, settings: Settings, *, count: int, seed: int =
         retriever.index.close()
     if not out:
         raise InputError(f"none of the gold papers of {queries} are in the index", hint="index the matching corpus")
+    return out
+
+
+def pool_pairs(queries: Path, settings: Settings, *, count: int, seed: int = 0) -> list[LabelledPair]:
+    """About `count` pairs: the whole pools of count / POOL queries (shuffled by `seed`), as a default search
+    would show them to the Selector. Runs the agent's retrieval once per query (seconds each)."""
+    from pasa_desktop.offline_index import prepare_index
+    from pasa_desktop.selector_setup import POOL, collect_questions
+
+    if count <= 0:
+        raise InputError("the number of pairs must be positive")
+    lines = [line for line in queries.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not lines:
+        raise InputError(f"no usable queries in {queries}")
+    prepare_index(settings)
+    random.Random(seed).shuffle(lines)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subset = Path(tmp) / "queries.jsonl"
+        subset.write_text("".join(line + "\n" for line in lines[: -(-count // POOL)]), encoding="utf-8")
+        questions = collect_questions(settings, subset, pool=POOL)
+    out: list[LabelledPair] = []
+    for q in questions:
+        for n, p in enumerate(q.pool):
+            paper = Paper(id=f"pool-{len(out) + n}", title=p.title, abstract=p.abstract)
+            out.append(LabelledPair(q.question, paper, p.gold, f"the pool a default search scores (best {POOL})"))
+    if not out:
+        raise InputError(f"no search of {queries} found anything in the index", hint="index the matching corpus")
     return out
 
 

@@ -17,7 +17,7 @@ from engine.models.profiles import ModelProfile, load_model
 from engine.redact import looks_like_secret, redact, redact_url
 from pasa_desktop.cli.main import integer
 from pasa_desktop.cli.terminal import printable
-from pasa_desktop.selector_pairs import LabelledPair, labelled_pairs, selector_metrics
+from pasa_desktop.selector_pairs import LabelledPair, labelled_pairs, pool_pairs, selector_metrics
 from pasa_desktop.settings import RELEVANCE_PROFILE, Settings, load_settings, relevance_profile, save_settings
 
 # The built-in example for `check`: one research need, one paper that meets it and one that does not.
@@ -80,6 +80,13 @@ def register(sub: Any) -> None:
         help="also score N labelled pairs (AUC, F1)",
     )
     ck.add_argument("--queries", help="query file for --pairs (default: PASA_QUERIES or ../shared/data)")
+    ck.add_argument(
+        "--pairs-from",
+        choices=("bm25", "pools"),
+        default="bm25",
+        help="bm25: every gold paper in the index against 3 of BM25's top 30 (the default); pools: the papers "
+        "a default search shows the Selector (its best 20 by retrieval, whole pools), as the app uses its scores",
+    )
     ck.add_argument("--seed", type=integer(0, 2**32 - 1, what="--seed"), default=0, help="seed for choosing the pairs")
     ck.add_argument("--json", action="store_true", help="print the report as JSON")
     ck.set_defaults(handler=check)
@@ -276,8 +283,10 @@ def default_queries_file() -> Path | None:
     return shared if shared.is_file() else None
 
 
-def _pairs_eval(model: ChatModel, settings: Settings, queries: Path, count: int, seed: int) -> dict[str, Any]:
-    pairs = labelled_pairs(queries, settings, count=count, seed=seed)
+def _pairs_eval(model: ChatModel, settings: Settings, queries: Path, count: int, seed: int,
+                source: str = "bm25") -> dict[str, Any]:
+    draw = pool_pairs if source == "pools" else labelled_pairs
+    pairs = draw(queries, settings, count=count, seed=seed)
     from engine.agent.selector import Selector
 
     selector = Selector(model, abstract_chars=settings.agent.abstract_chars)
@@ -313,7 +322,8 @@ def check(args: argparse.Namespace) -> int:
         queries = Path(args.queries) if args.queries else default_queries_file()
         if queries is None:
             raise InputError("--pairs needs a query file", hint="pass --queries PATH (AutoScholarQuery format)")
-    report, ok = run_check(settings, profile, pairs=args.pairs, queries=queries, seed=args.seed)
+    report, ok = run_check(settings, profile, pairs=args.pairs, queries=queries, seed=args.seed,
+                           pairs_from=args.pairs_from)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -329,6 +339,7 @@ def run_check(
     queries: Path | None = None,
     seed: int = 0,
     load: Callable[[ModelProfile], ChatModel] = load_model,
+    pairs_from: str = "bm25",
 ) -> tuple[dict[str, Any], bool]:
     """The self-check `pasa models check` prints (and Settings → Models → Test model shows): load the
     profile, one Crawler and one Selector call on a built-in example, and with `pairs` > 0 the AUC and
@@ -374,7 +385,7 @@ def run_check(
             report["selector"] = {"error": str(exc)}
             ok = False
         if pairs > 0 and queries is not None:
-            report["pairs"] = _pairs_eval(model, settings, queries, pairs, seed)
+            report["pairs"] = _pairs_eval(model, settings, queries, pairs, seed, pairs_from)
     finally:
         model.close()
     return report, ok

@@ -271,3 +271,9 @@ def test_models_check_reports_auc_and_calibration_error(
     assert pairs["pairs"] == 12 and 0.0 <= pairs["auc"] <= 1.0 and 0.0 <= pairs["ece"] <= 1.0
     assert sum(row["count"] for row in pairs["reliability"]) == 12
     assert pairs["select_threshold"] == RelevanceModel.load(data / "selector" / "relevance").rule.threshold
+    # The pairs a search shows it (whole pools of the agent's own retrieval), as the app uses its scores.
+    code = main(["models", "check", "relevance", "--pairs", "40", "--queries", str(questions_file),
+                 "--pairs-from", "pools", "--json"])
+    pools = json.loads(capsys.readouterr().out)["pairs"]
+    assert code == 0 and "pool a default search scores" in pools["negatives"]
+    assert 0 < pools["pairs"] <= 2 * selector_setup.POOL and 0.0 <= pools["auc"] <= 1.0
