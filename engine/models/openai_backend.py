@@ -191,7 +191,8 @@ class OpenAICompatibleModel(ChatModel):
         if status == 404:
             hint = "check the profile's base_url (usually ends in /v1) and model name"
         error = _Unsupported if status in UNSUPPORTED else ModelError
-        return error(f"{name}: {shown} answered {status}: {problem.detail}", hint=hint)
+        refused = f" (it asked to wait {problem.retry_after_s:.0f} s: not waited)" if fault.wait_refused else ""
+        return error(f"{name}: {shown} answered {status}: {problem.detail}{refused}", hint=hint)
 
     def _probe(self, method: str, url: str, body: dict[str, Any] | None = None) -> dict[str, Any] | None:
         """An optional endpoint's JSON object (/props, /tokenize), or None when the server lacks it or

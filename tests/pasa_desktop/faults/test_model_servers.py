@@ -102,6 +102,10 @@ def test_503_waits_retry_after_once_and_a_second_503_is_the_error() -> None:
         chats = [s.at for s in server.seen if s.path.endswith("/chat/completions")]
     assert len(chats) == 2 and chats[1] - chats[0] >= 0.9 and time.monotonic() - start < 5
     assert "server's log" in err.value.hint
+    with RawServer(lambda _r: Reply(503, "down", {"Retry-After": "600"})) as server:
+        with pytest.raises(ModelError, match="it asked to wait 600 s: not waited"):
+            _model(server.url).generate(PROMPT)
+        assert len(server.seen) == 1
 
 
 def test_credentials_in_the_base_url_never_reach_a_message() -> None:
