@@ -53,6 +53,7 @@ __all__ = [
     "HostPolicy",
     "HttpFetcher",
     "Notify",
+    "Request",
     "Response",
     "Sleep",
     "redact",
@@ -157,7 +158,7 @@ def source_error(source: str, fault: HttpFault, url: str) -> SourceError:
     if problem.kind == "auth":
         return SourceError(source, f"HTTP {problem.status}: access refused ({redact(url)})", hint=hint)
     if problem.kind == "malformed":
-        return SourceError(source, f"malformed JSON from {redact(url)} ({problem.detail})")
+        return SourceError(source, f"malformed JSON from {redact(url)}: {problem.detail}")
     error = SourceOffline if problem.kind == "offline" else SourceError
     return error(source, f"{fault.describe()} ({redact(url)})", retriable=problem.retriable, hint=hint)
 
