@@ -141,12 +141,16 @@ def _fingerprint(texts: Sequence[str]) -> str:
 
 
 def embed_stage(
-    job: _Job, encoder: MiniLMEncoder, questions: Sequence[TrainingQuestion], chunk: int = CHUNK
+    job: _Job, encoder: MiniLMEncoder, questions: Sequence[TrainingQuestion], chunk: int = CHUNK,
+    doc_tokens: int = DOC_TOKENS,
 ) -> tuple[dict[str, int], npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """Embeddings of questions and of every paper (text and title), from cached chunks where present."""
+    """Embeddings of questions and of every paper (text cut at `doc_tokens` word pieces, and title), from
+    cached chunks where present."""
     papers = _papers(questions)
     texts = [document_text(p.title, p.abstract) for p in papers]
-    tag = _fingerprint([*texts, *(q.question for q in questions), f"chunk={chunk}"])
+    # Another cut is another cache (the default's tag is left as it was, so saved chunks stay valid).
+    cut = [] if doc_tokens == DOC_TOKENS else [f"doc_tokens={doc_tokens}"]
+    tag = _fingerprint([*texts, *(q.question for q in questions), f"chunk={chunk}", *cut])
     folder = job.work / f"emb-{tag}"
     folder.mkdir(parents=True, exist_ok=True)
     chunks = (len(papers) + chunk - 1) // chunk
@@ -162,7 +166,7 @@ def embed_stage(
             if job.stop():
                 raise Interrupted
             part = papers[c * chunk : (c + 1) * chunk]
-            d = encoder.encode(texts[c * chunk : (c + 1) * chunk], DOC_TOKENS)
+            d = encoder.encode(texts[c * chunk : (c + 1) * chunk], doc_tokens)
             t = encoder.encode([p.title.strip() for p in part], TITLE_TOKENS)
             tmp = folder / f"tmp-chunk-{c:05d}.npz"
             with tmp.open("wb") as fh:
