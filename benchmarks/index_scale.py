@@ -377,8 +377,8 @@ def table(root: Path, sizes: list[int]) -> str:
         return fmt.format(value)
 
     rows = [
-        ("build wall time (min), nice 10, shared cores", ("build", "wall_s"), "{:.0f}", 1 / 60),
-        ("build CPU time (min)", ("build", "cpu_s"), "{:.0f}", 1 / 60),
+        ("build wall time (min), shared cores", ("build", "wall_s"), "{:.0f}", 1 / 60),
+        ("build CPU time (min)", ("build", "cpu_s"), "{:.1f}", 1 / 60),
         ("peak memory while building (GB)", ("build", "peak_gb"), "{:.2f}", 1),
         ("index on disk, all rankings (GB)", ("disk_gb",), "{:.2f}", 1),
         ("  of which SQLite (papers + FTS5)", ("disk", "sqlite_gb"), "{:.2f}", 1),

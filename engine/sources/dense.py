@@ -6,7 +6,8 @@ shares few of them. A full MiniLM over the 192,732-paper corpus costs CPU-hours 
 this distils it the way Model2Vec does: every WordPiece token the corpus uses goes through the real
 MiniLM once, on its own ("[CLS] token [SEP]", mean-pooled), and a text's vector is the idf-weighted
 sum of its tokens' vectors. Building takes about two minutes beside the BM25F postings; a query is
-one matrix-vector product. Alone it ranks far below BM25F (dev R@50 0.36 against 0.51), but fused
+one pass over the rows' int8 codes (memory-mapped, 0.4 KB a paper; the layout and its choice are in
+benchmarks/RESULTS.md §8.1). Alone it ranks far below BM25F (dev R@50 0.36 against 0.51), but fused
 with it at a small weight it finds papers BM25F does not: benchmarks/RESULTS.md (§1.8), where the
 weight and depth were chosen on train.jsonl.
 

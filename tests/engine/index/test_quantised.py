@@ -16,9 +16,10 @@ import pytest
 
 from benchmarks.index_scale import corpus_rows
 from engine.events import Notice
+from engine.papers import Paper
 from engine.sources import dense, index_lifecycle
 from engine.sources.bm25f import postings_dir
-from engine.sources.local_index import LocalIndex, build_index, row_to_paper
+from engine.sources.local_index import LocalIndex, apply_updates, build_index, row_to_paper
 
 needs_model = pytest.mark.skipif(
     dense.find_model() is None and os.environ.get("CI") != "true",
@@ -156,3 +157,34 @@ def test_the_scale_corpus_is_deterministic_and_recombines_its_own_venue_and_year
         pool = sentences[(paper.venue, paper.year)]
         for sentence in re.split(r"(?<=\.) ", paper.abstract) if paper.abstract else []:
             assert sentence in pool  # every sentence is a real one of the same venue and year
+
+
+def _to_float32_layout(directory: Path, mean: np.ndarray, *, delta: bool) -> None:
+    """Rewrite a segment's codes as the float32 matrix an earlier version wrote."""
+    codes = np.load(directory / dense.I8_FILE).astype(np.float32)
+    scale = np.load(directory / dense.SCALE_FILE)
+    floats = np.where(scale[:, None] > 0, mean + scale[:, None] * codes, 0.0).astype(np.float32)
+    np.save(directory / "dense_docs.npy", floats)
+    for name in (dense.I8_FILE, dense.SCALE_FILE) if delta else (dense.I8_FILE, dense.SCALE_FILE, dense.MEAN_FILE):
+        (directory / name).unlink()
+
+
+@needs_model
+def test_an_old_layout_delta_segment_is_read_and_converted_with_its_base(tmp_path: Path) -> None:
+    built = build_index(_corpus(tmp_path), tmp_path / "index.sqlite").path
+    new = [
+        Paper(id="new1", title="Graph neural networks for robot grasping", abstract="We study graph neural networks."),
+        Paper(id="new2", title="Protein folding with speech models", abstract="Variant proteins and speech."),
+    ]
+    assert apply_updates(built, new).rankings == "delta"
+    directory = postings_dir(built)
+    before = [p.id for p, _ in LocalIndex(built).search_sync("graph neural networks grasping", limit=10)]
+    assert "new1" in before
+    mean = np.load(directory / dense.MEAN_FILE)
+    _to_float32_layout(directory / "delta", mean, delta=True)
+    _to_float32_layout(directory, mean, delta=False)
+    assert index_lifecycle.check(built).state == "dense_legacy"
+    assert [p.id for p, _ in LocalIndex(built).search_sync("graph neural networks grasping", limit=10)] == before
+    assert index_lifecycle.ensure_ready(built).ready
+    assert dense.layout(directory) == "int8" and dense.layout(directory / "delta", delta=True) == "int8"
+    assert [p.id for p, _ in LocalIndex(built).search_sync("graph neural networks grasping", limit=10)] == before
