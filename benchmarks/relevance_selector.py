@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +25,7 @@ from engine.models.relevance_training import (
     MIN_SELECTED,
     RANK_WEIGHTS,
     THRESHOLDS,
+    TrainingQuestion,
     _cross_validate,
     _design,
     _folds,
@@ -54,15 +57,24 @@ TRIES: tuple[tuple[str, tuple[str, ...], bool, float, float], ...] = (
 )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--work", help="the preparation's work folder (default: <data dir>/selector/work)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+@dataclass
+class Prepared:
+    """What the app's preparation left in its work folder, loaded (nothing recomputed)."""
+
+    work: Path
+    questions: list[TrainingQuestion]
+    encoder: MiniLMEncoder
+    embeddings: Any  # embed_stage's (row_of, question, paper-text and title embeddings)
+    pairs: PairEncoder
+
+
+def load_prepared(work_arg: str | None) -> Prepared:
+    """The collected pools and MiniLM embedding chunks of `pasa models prepare-selector` (default folder:
+    <data dir>/selector/work), with the index's idf table (else one from the pools' texts)."""
     from pasa_desktop.selector_setup import index_idf, work_dir
     from pasa_desktop.settings import load_settings
 
-    work = Path(args.work) if args.work else work_dir()
+    work = Path(work_arg) if work_arg else work_dir()
     questions = _questions_load(work)
     model_dir = find_model()
     if questions is None or model_dir is None:
@@ -72,8 +84,17 @@ def main() -> int:
     idf = index_idf(load_settings())
     if idf is None:
         idf = idf_from_texts(encoder, [document_text(p.title, p.abstract) for p in _papers(questions)])
-    pairs = PairEncoder(encoder, idf)
-    row_of, q_emb, doc, title = embeddings
+    return Prepared(work, questions, encoder, embeddings, PairEncoder(encoder, idf))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--work", help="the preparation's work folder (default: <data dir>/selector/work)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    prepared = load_prepared(args.work)
+    work, questions, pairs = prepared.work, prepared.questions, prepared.pairs
+    row_of, q_emb, doc, title = prepared.embeddings
     usable, q_emb = usable_questions(questions, q_emb)
     fold = _folds(len(usable), args.seed)
     designs = {products: _design(usable, row_of, q_emb, doc, title, pairs, products) for products in (False, True)}

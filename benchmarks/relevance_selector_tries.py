@@ -33,17 +33,13 @@ from engine.models.relevance_training import (
     _cross_validate,
     _design,
     _folds,
-    _Job,
     _log_loss,
     _papers,
-    _questions_load,
-    embed_stage,
     fit_platt,
     roc_auc,
     simulate,
     usable_questions,
 )
-from engine.sources.dense import find_model
 
 
 def _evaluate(questions: list[Any], design: Any, x: np.ndarray, scalars: int, fold: list[int],
@@ -141,24 +137,13 @@ def main() -> int:
     parser.add_argument("--work", help="the preparation's work folder (default: <data dir>/selector/work)")
     parser.add_argument("--work128", default="/tmp/relevance-128", help="where the 128-token embeddings are kept")
     args = parser.parse_args()
-    from pasa_desktop.selector_setup import index_idf, work_dir
-    from pasa_desktop.settings import load_settings
+    from relevance_selector import load_prepared  # the sibling script (benchmarks/ is run as scripts, not a package)
 
-    work = Path(args.work) if args.work else work_dir()
-    questions = _questions_load(work)
-    model_dir = find_model()
-    if questions is None or model_dir is None:
-        raise SystemExit(f"no prepared questions in {work} (run `pasa models prepare-selector` first) or no MiniLM")
-    encoder = MiniLMEncoder(model_dir)
-    emb = embed_stage(_Job(work, None, None), encoder, questions)  # cached: loads only
-    idf = index_idf(load_settings())
-    if idf is None:
-        raise SystemExit("the index has no word-piece idf table (dense_idf.npy)")
-    pairs = PairEncoder(encoder, idf)
+    p = load_prepared(args.work)
     if args.what == "features":
-        features(work, pairs, emb, questions)
+        features(p.work, p.pairs, p.embeddings, p.questions)
     else:
-        tokens(work, Path(args.work128), pairs, emb, questions, encoder)
+        tokens(p.work, Path(args.work128), p.pairs, p.embeddings, p.questions, p.encoder)
     return 0
 
 
