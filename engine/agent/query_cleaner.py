@@ -92,47 +92,36 @@ _BARE_LEAD = re.compile(
     r"^(?:the answer is|available queries|the queries are|here are (?:the|some) queries)\b\s*[:\-–—]?\s*",
     re.IGNORECASE,
 )
-# What is left of a relative clause once the request before it is gone ("… studies that have been
-# conducted on adversarial training" → "adversarial training").
-_CLAUSE_LEAD = re.compile(
-    r"^(?:(?:have|has|had)\s+been\s+(?:\w+\s+)?(?:on|in|for|about|with|to|into)|(?:have|has)\s+(?:focused|worked)"
-    r"\s+on|(?:are|is)\s+(?:about|on))\s+",
-    re.IGNORECASE,
-)
-# The question form and topic phrases around a query ("What are the studies (that) …", "A study on the
-# use of …"): the words after them are the search string.
-_QUESTION_LEAD = re.compile(
-    r"^(?:what|which)\s+(?:are|is|were|was)?\s*(?:the\s+|some\s+)?(?:\w+\s+)?"
-    r"(?:studies|papers|works|research|methods|approaches|articles)\s+(?:that\s+|which\s+)?",
-    re.IGNORECASE,
-)
-_TOPIC_LEAD = re.compile(
-    r"^(?:a|an|the)\s+(?:study|survey|paper|review|work)\s+(?:on|of|about|into)\s+(?:the\s+use\s+of\s+)?",
-    re.IGNORECASE,
-)
 # Item markers of a list written into one string: "1. ", "2) ", "- ", "* ", "• ", "[Search]".
 _ITEM = re.compile(r"(?:^|\s)(?:[-*•]\s*)?(?:\d{1,2}[.)]|[-*•]|\[\s*(?:search|stopsearch)\s*\])\s+", re.IGNORECASE)
-# A request wrapped around the query ("Please provide a list of studies that …"): the model
-# paraphrasing the instruction. What follows it is the search string.
-_REQUEST = re.compile(
-    r"^(?:please\s+|can you\s+|could you\s+|i want you to\s+)?"
-    r"(?:provide|give|find|list|show|search(?:\s+for)?|look(?:\s+for)?|identify|retrieve|recommend|generate)"
-    r"(?:\s+me)?(?:\s+(?:a|the)\s+list\s+of)?(?:\s+(?:the|some|any|all|relevant))*"
-    r"(?:\s+(?:papers|studies|works|articles|research|publications|literature|queries|surveys?))?"
-    r"(?:\s+(?:that|which|on|about|in|for|related\s+to|regarding|where|discussing|covering))?\s+",
-    re.IGNORECASE,
-)
 # URLs and Markdown links the model invents ("[IDMs](https://www.sciencedirect.com/…)"): a search
 # string is words; the link's text is kept, the address dropped.
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)?")
 _URL = re.compile(r"\(?\b(?:https?://|www\.)\S*|\b[\w.-]+\.(?:com|org|net|edu|io)\b(?:/\S*)?", re.IGNORECASE)
-# A restated request without its verb ("papers that discuss the topic of X") and a dangling preposition.
-_SUBJECT_LEAD = re.compile(
-    r"^(?:(?:papers|studies|works|articles|research)\s+(?:that|which)\s+(?:have\s+been\s+published\s+on|discuss|"
-    r"cover|address|study|focus\s+on|are\s+about)\s+)?(?:the\s+topic\s+of\s+)?",
-    re.IGNORECASE,
+# What stands before the search string, stripped in this order (each phrase the model wraps around a query):
+_LEAD_PATTERNS = (
+    # A request wrapped around the query ("Please provide a list of studies that …"): the model
+    # paraphrasing the instruction. What follows it is the search string.
+    (r"^(?:please\s+|can you\s+|could you\s+|i want you to\s+)?"
+     r"(?:provide|give|find|list|show|search(?:\s+for)?|look(?:\s+for)?|identify|retrieve|recommend|generate)"
+     r"(?:\s+me)?(?:\s+(?:a|the)\s+list\s+of)?(?:\s+(?:the|some|any|all|relevant))*"
+     r"(?:\s+(?:papers|studies|works|articles|research|publications|literature|queries|surveys?))?"
+     r"(?:\s+(?:that|which|on|about|in|for|related\s+to|regarding|where|discussing|covering))?\s+"),
+    # The question form and topic phrases around a query ("What are the studies (that) …", "A study on the
+    # use of …"): the words after them are the search string.
+    (r"^(?:what|which)\s+(?:are|is|were|was)?\s*(?:the\s+|some\s+)?(?:\w+\s+)?"
+     r"(?:studies|papers|works|research|methods|approaches|articles)\s+(?:that\s+|which\s+)?"),
+    r"^(?:a|an|the)\s+(?:study|survey|paper|review|work)\s+(?:on|of|about|into)\s+(?:the\s+use\s+of\s+)?",
+    # What is left of a relative clause once the request before it is gone ("… studies that have been
+    # conducted on adversarial training" → "adversarial training").
+    (r"^(?:(?:have|has|had)\s+been\s+(?:\w+\s+)?(?:on|in|for|about|with|to|into)|(?:have|has)\s+(?:focused|worked)"
+     r"\s+on|(?:are|is)\s+(?:about|on))\s+"),
+    # A restated request without its verb ("papers that discuss the topic of X") and a dangling preposition.
+    (r"^(?:(?:papers|studies|works|articles|research)\s+(?:that|which)\s+(?:have\s+been\s+published\s+on|discuss|"
+     r"cover|address|study|focus\s+on|are\s+about)\s+)?(?:the\s+topic\s+of\s+)?"),
+    r"^(?:in|on|of|for|about|with|to|into|by)\s+",
 )
-_PREPOSITION_LEAD = re.compile(r"^(?:in|on|of|for|about|with|to|into|by)\s+", re.IGNORECASE)
+_LEADS = tuple(re.compile(pattern, re.IGNORECASE) for pattern in _LEAD_PATTERNS)
 _TAGS = re.compile(r"\[\s*/?\s*(?:search|stopsearch|expand|stopexpand)\s*\]", re.IGNORECASE)
 _MARKUP = re.compile(r"[*_`#>]+")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+)*")
@@ -212,7 +201,7 @@ def _tidy(text: str) -> str:
     text = text.strip(" \t\"'“”‘’`()[]{}<>")
     text = re.sub(r"[\s.,;:!\-–—]+$", "", text)
     text = re.sub(r"^(?:and|or|also|then)\s+", "", text, flags=re.IGNORECASE)
-    for lead in (_REQUEST, _QUESTION_LEAD, _TOPIC_LEAD, _CLAUSE_LEAD, _SUBJECT_LEAD, _PREPOSITION_LEAD):
+    for lead in _LEADS:
         text = lead.sub("", text)
     text = _balance(text)
     text = re.sub(r"[\s.,;:!\-–—]+$", "", text).strip(" \t\"'“”‘’`")
