@@ -132,3 +132,10 @@ def test_the_cli_lists_the_library_and_keeps(capsys: pytest.CaptureFixture[str])
     assert main(["library", "list"]) == 0
     out = capsys.readouterr().out
     assert "2 paper(s) in the library" in out and "Study 8" not in out
+
+
+def test_a_merge_keeps_the_keep_mark(library: Library) -> None:
+    ids = found_by_a_search(library, selected=frozenset())
+    library.keep([ids[1]])
+    library.merge_papers(ids[0], ids[1])  # the dropped paper was kept: the one it became is too
+    assert library.in_library(ids) == {ids[0]}
