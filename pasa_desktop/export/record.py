@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from engine.papers import Paper
 
 # Bibliographic details beyond the engine's Paper, kept in the library paper's `external_ids`.
-DETAILS = ("volume", "issue", "pages", "publisher", "isbn")
+# Kept in the library paper's `external_ids` (the arXiv category too: a BibTeX `primaryClass` an import
+# read must come back out of an export, found by the library round-trip property test).
+DETAILS = ("volume", "issue", "pages", "publisher", "isbn", "primary_class")
 
 
 @dataclass(frozen=True, slots=True)
