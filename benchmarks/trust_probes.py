@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.pasa_desktop.faults.conftest import read_only  # noqa: E402
 from tests.pasa_desktop.faults.server import RawServer, Reply, Seen  # noqa: E402
 
 SECRETS = ("hunter2secret", "sk-live-4f9a8b7c6d5e4f3a2b1c", "zk-probe-secret-1", "Bearer sk-echo")
@@ -40,7 +41,12 @@ class Tree:
         self.python = python
 
     def pasa(
-        self, data: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300
+        self,
+        data: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 300,
+        prefix: list[str] | None = None,
     ) -> tuple[int, str, str]:
         full_env = {
             **os.environ,
@@ -50,7 +56,7 @@ class Tree:
             **(env or {}),
         }
         proc = subprocess.run(
-            [self.python, "-m", "pasa_desktop.cli.main", *args],
+            [*(prefix or []), self.python, "-m", "pasa_desktop.cli.main", *args],
             cwd=self.root,
             env=full_env,
             capture_output=True,
@@ -77,6 +83,8 @@ class Tree:
             f"    p = Paper(id='t:1', title={HOSTILE!r}, abstract='coded computation', authors=('Ada Lovelace',), year=2020)\n"
             "    lib.record(run, PapersFound((p,), (FoundBy('query', query=q, rank=1),)))\n"
             "    lib.record(run, SearchFinished(SearchStatus.DONE, seconds=1.0))\n"
+            # Accepted: in the library's own list whichever papers a tree's `library search` shows.
+            "lib.set_decision(1, True)\n"
             "lib.close()\n"
         )
         env = {**os.environ, "PASA_DATA_DIR": str(data), "PYTHONPATH": str(self.root)}
@@ -209,6 +217,21 @@ def probes(tree: Tree, work: Path, with_index: bool) -> list[dict[str, object]]:
         )
     )
 
+    # -- a read-only data folder (as root: run without root's file powers, as the test does) -------
+    data = fresh()
+    tree.pasa(data, "history")  # as a user would have it: settled, the day's backup taken
+    with read_only(data) as prefix:
+        for argv in (
+            ["history"],
+            ["show", "1"],
+            ["export", "-o", "-", "--run", "1", "--no-complete"],
+            ["library", "search", "coded"],
+            ["library", "check"],
+        ):
+            code, out, err = tree.pasa(data, *argv, prefix=prefix)
+            last = ((err or out).strip().splitlines() or [""])[-1][:90]
+            rows.append(_row(f"read-only data folder, `{' '.join(argv)}`", code, out, err, last))
+
     # -- terminal -------------------------------------------------------------------------------
     data = fresh()
     for argv in (["library", "show", "1"], ["library", "search"], ["history"]):
@@ -313,6 +336,12 @@ def _search_probes(tree: Tree, work: Path) -> list[dict[str, object]]:
             secret=_secret_in(out, err, stored),
         )
     )
+    # A run id past SQLite's integers (the check needs an index: without one the search stops earlier).
+    data = work / "resume-huge"
+    data.mkdir()
+    (data / "settings.json").write_text(json.dumps({"paths": {"index": index}}))
+    code, out, err = tree.pasa(data, "search", "--resume", HUGE)
+    rows.append(_row("pasa search --resume 1e20", code, out, err, (err.strip().splitlines() or [""])[-1][:90]))
     rows.append(_ctrl_c(tree, work, index))
     return rows
 
