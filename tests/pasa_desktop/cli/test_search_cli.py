@@ -68,7 +68,10 @@ def test_real_search_json_then_history(user_env: dict[str, str]) -> None:
 @pytest.mark.slow
 def test_ctrl_c_stops_fast_keeps_results_and_resumes(user_env: dict[str, str]) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pasa_desktop.cli.main", "search", QUERY, "--max-seconds", "600"],
+        # The embedded model as Selector: it scores slowly enough to be interrupted mid-scoring (the default
+        # relevance Selector is not prepared here, and a search then scores nothing).
+        [sys.executable, "-m", "pasa_desktop.cli.main", "search", QUERY, "--max-seconds", "600",
+         "--selector-model", "embedded"],
         env=user_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -97,7 +100,7 @@ def test_ctrl_c_stops_fast_keeps_results_and_resumes(user_env: dict[str, str]) -
     assert time.monotonic() - sent < 5.0  # stops within a second; process teardown adds a little
     assert proc.returncode == 0, stderr
     assert "cancelled" in stdout and "--resume 1" in stderr
-    resumed = pasa("search", "--resume", "1", "--json", env=user_env)
+    resumed = pasa("search", "--resume", "1", "--selector-model", "embedded", "--json", env=user_env)
     assert resumed.returncode == 0, resumed.stderr
     out = json.loads(resumed.stdout)
     assert out["status"] == "done" and out["run_id"] == 1
