@@ -79,6 +79,7 @@ class _Session:
     error: str = ""
     cancel_at: float | None = None
     said_end: bool = False  # the process sent ("end",): it finished its stream, whatever the stream said
+    closing: bool = False  # its pipe is closed; only the record of its cancellation is still on its way
     watch: Watch | None = None
     done: bool = False
 
@@ -106,13 +107,18 @@ class SearchController:
         """Start a search (the request was checked by its sender: SearchRequest.plan). A running one is
         cancelled first, and this one starts once it has recorded its end."""
         if self._session is not None and not self._session.done:
-            self._next = (request, on_event, on_done)
             self.cancel()
+            self._next = (request, on_event, on_done)
             return
         self._begin(_Session(request, on_event, on_done))
 
     def cancel(self) -> None:
-        """Ask the running search to stop; it is ended if it has not within CANCEL_GRACE_S."""
+        """Ask the running search to stop; it is ended if it has not within CANCEL_GRACE_S. A search
+        waiting for it to end is dropped."""
+        if self._next is not None:
+            request, _on_event, on_done = self._next
+            self._next = None
+            on_done(SearchOutcome(request.resume_run, SearchStatus.CANCELLED))
         session = self._session
         if session is None or session.done or session.cancel_at is not None:
             return
@@ -139,6 +145,9 @@ class SearchController:
         while self._session is not None and not self._session.done:
             session = self._session
             assert session.launched is not None  # set by _begin, or the session is done
+            if session.closing:  # its cancellation is being recorded in the background: it has ended
+                self._finish(session, SearchStatus.CANCELLED)
+                continue
             if session.cancel_at is not None and time.monotonic() - session.cancel_at >= CANCEL_GRACE_S:
                 self._end_if_running(session)
                 continue
@@ -198,7 +207,7 @@ class SearchController:
 
     def _read(self, session: _Session, budget_s: float = READ_SLICE_S) -> None:
         """Take what the pipe holds, for at most `budget_s` (the loop calls again while data is left)."""
-        if session.done or session.launched is None:
+        if session.done or session.closing or session.launched is None:
             return
         conn = session.launched.conn
         until = time.monotonic() + budget_s
@@ -244,7 +253,7 @@ class SearchController:
 
     def _end_if_running(self, session: _Session) -> None:
         """The grace period is over: end the process, read what it sent before it ended, record the end."""
-        if session.done or session.launched is None:
+        if session.done or session.closing or session.launched is None:
             return
         worker = session.launched.worker
         if worker.is_alive():
@@ -256,12 +265,15 @@ class SearchController:
 
     def _cancelled(self, session: _Session) -> None:
         """Ended on the user's word before the search recorded its end: the run is recorded cancelled."""
+        if session.closing:
+            return
         run_id, record = session.run_id, self._record
         if not run_id or record is None or session.finished is not None:
             self._finish(session, SearchStatus.CANCELLED)
             return
         done = SearchFinished(SearchStatus.CANCELLED, message="cancelled by the user")
         self._close(session)
+        session.closing = True
 
         def recorded(_result: object = None) -> None:
             self._finish(session, SearchStatus.CANCELLED)

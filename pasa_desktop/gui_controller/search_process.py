@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import socket
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -100,7 +101,18 @@ def serve(conn: Connection, stream: EventStream) -> None:
     else:
         _send(conn, ("end",))
     finally:
-        conn.close()
+        _hang_up(conn)
+
+
+def _hang_up(conn: Connection) -> None:
+    """Close our end so that the other end reads EOF now: shut the socket down first, which also wakes our
+    own cancel listener from its blocked read (closing alone leaves the socket open while it reads)."""
+    try:
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed, or not a socket: closing is all there is to do
+    conn.close()
 
 
 async def _serve(conn: Connection, stream: EventStream) -> None:
@@ -112,7 +124,7 @@ async def _serve(conn: Connection, stream: EventStream) -> None:
         try:
             while conn.recv()[0] != "cancel":
                 pass
-        except (EOFError, OSError):
+        except (EOFError, OSError, TypeError):  # TypeError: the connection was closed while it read
             pass
         try:
             loop.call_soon_threadsafe(cancel.set)

@@ -202,6 +202,19 @@ def test_a_new_search_replaces_the_running_one(qtbot, owner, library: Library) -
     assert [e.query for e in started] == [QUERY + " again"]  # nothing of the old search reached the new
 
 
+def test_cancel_also_drops_a_search_waiting_to_replace_the_running_one(qtbot, owner, library: Library) -> None:  # type: ignore[no-untyped-def]
+    controller = controller_for(InThreadSearch(ScriptedSearch(library, delay_s=0.1)), owner, library)
+    old, waiting = Seen(), Seen()
+    controller.start(SearchRequest(query=QUERY), old.on_event, old.on_done)
+    qtbot.waitUntil(lambda: len(old.events) >= 3, timeout=10_000)
+    controller.start(SearchRequest(query=QUERY + " again"), waiting.on_event, waiting.on_done)
+    controller.cancel()  # Esc while the old one winds down: neither goes on
+    assert waiting.outcome is not None and waiting.outcome.status is SearchStatus.CANCELLED
+    qtbot.waitUntil(lambda: not controller.running, timeout=5_000)
+    assert old.outcome is not None and old.outcome.status is SearchStatus.CANCELLED
+    assert waiting.events == [] and len(library.runs()) == 1
+
+
 async def _refusing(request: SearchRequest, cancel: asyncio.Event) -> AsyncIterator[tuple[int, Event]]:
     yield 0, Progress("load", "Loading the Crawler and Selector models…")
     raise InputError("run 7 is still being searched by process 4242", hint="wait for it or stop it")
@@ -243,8 +256,9 @@ def test_a_burst_of_events_never_freezes_the_loop(qtbot, owner) -> None:  # type
     assert len(seen.events) == 20_001 and seen.outcome is not None and seen.outcome.status is SearchStatus.DONE
     # The GUI thread's own CPU time between two ticks: the work it did without going back to its loop
     # (slices of 20 ms), whatever else the machine's cores are busy with.
-    gaps = [b - a for a, b in itertools.pairwise(ticks)]
-    assert len(ticks) > 10 and max(gaps) < 0.1, max(gaps)
+    gaps = sorted(b - a for a, b in itertools.pairwise(ticks))
+    assert len(ticks) > 10 and gaps[int(0.9 * len(gaps))] < 0.05, gaps[-10:]
+    assert gaps[-1] < 0.25, gaps[-10:]  # the worst: a slice plus, at times, a garbage collection of 20,000 events
 
 
 def test_closing_waits_for_the_search_and_records_its_end(qtbot, owner, library: Library, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
