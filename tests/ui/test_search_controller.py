@@ -187,12 +187,18 @@ def test_resume_hands_over_the_recorded_history_before_anything_new(qtbot, owner
     assert isinstance(new[1], SearchStarted) and new[1].resumed
 
 
-def test_a_new_search_replaces_the_running_one(qtbot, owner, library: Library) -> None:  # type: ignore[no-untyped-def]
+def replacing(qtbot, owner: QObject, library: Library) -> tuple[SearchController, Seen, Seen]:  # type: ignore[no-untyped-def]
+    """A search started while another runs: (controller, the old one's view, the new one's)."""
     controller = controller_for(InThreadSearch(ScriptedSearch(library, delay_s=0.1)), owner, library)
     old, new = Seen(), Seen()
     controller.start(SearchRequest(query=QUERY), old.on_event, old.on_done)
     qtbot.waitUntil(lambda: len(old.events) >= 3, timeout=10_000)
     controller.start(SearchRequest(query=QUERY + " again"), new.on_event, new.on_done)
+    return controller, old, new
+
+
+def test_a_new_search_replaces_the_running_one(qtbot, owner, library: Library) -> None:  # type: ignore[no-untyped-def]
+    _controller, old, new = replacing(qtbot, owner, library)
     qtbot.waitUntil(lambda: new.outcome is not None, timeout=20_000)
     assert old.outcome is not None and old.outcome.status is SearchStatus.CANCELLED
     assert new.outcome is not None and new.outcome.status is SearchStatus.DONE
@@ -203,11 +209,7 @@ def test_a_new_search_replaces_the_running_one(qtbot, owner, library: Library) -
 
 
 def test_cancel_also_drops_a_search_waiting_to_replace_the_running_one(qtbot, owner, library: Library) -> None:  # type: ignore[no-untyped-def]
-    controller = controller_for(InThreadSearch(ScriptedSearch(library, delay_s=0.1)), owner, library)
-    old, waiting = Seen(), Seen()
-    controller.start(SearchRequest(query=QUERY), old.on_event, old.on_done)
-    qtbot.waitUntil(lambda: len(old.events) >= 3, timeout=10_000)
-    controller.start(SearchRequest(query=QUERY + " again"), waiting.on_event, waiting.on_done)
+    controller, old, waiting = replacing(qtbot, owner, library)
     controller.cancel()  # Esc while the old one winds down: neither goes on
     assert waiting.outcome is not None and waiting.outcome.status is SearchStatus.CANCELLED
     qtbot.waitUntil(lambda: not controller.running, timeout=5_000)
