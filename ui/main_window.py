@@ -143,8 +143,8 @@ class MainWindow(WindowHost):
         if blocker:
             self.selector_setup_text.setText("Selector: cannot be prepared here")
         self.selector_setup_text.setToolTip(
-            status.describe() + (f" {blocker}" if blocker else "") + " Searches meanwhile rank by retrieval "
-            "alone and score or select nothing; `pasa models prepare-selector` prepares it in a terminal."
+            status.describe() + (f" {blocker}" if blocker else "") + " Searches meanwhile use the embedded "
+            "model; `pasa models prepare-selector` prepares it in a terminal."
         )
 
     # -- start-up ----------------------------------------------------------------------------------
