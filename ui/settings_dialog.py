@@ -317,6 +317,13 @@ class SettingsDialog(QDialog):
         form.addRow("Library file", _path_row(self.library_path, "Library file"))
         form.addRow("Offline index", _path_row(self.index_path, "Index file"))
         form.addRow("Corpus", _path_row(self.corpus_path, "Corpus file"))
+        self.selected_join = QCheckBox("Papers the Selector selects join the library by themselves")
+        self.selected_join.setChecked(self._settings.library.selected_join)
+        self.selected_join.setToolTip(
+            "Off: All papers holds only what you keep, accept, tag, rate, collect, annotate or import; "
+            "everything a search found stays with its search, one Keep away."
+        )
+        form.addRow("Library", self.selected_join)
         self.theme = QComboBox()
         for name, label in (("system", "Follow the system (light or dark)"), ("light", "Light"), ("dark", "Dark")):
             self.theme.addItem(label, name)
@@ -419,6 +426,7 @@ class SettingsDialog(QDialog):
         return self._settings.model_copy(update={
             "agent": agent, "sources": sources, "paths": paths, "profiles": list(self._profiles),
             "appearance": self._settings.appearance.model_copy(update={"theme": self.theme.currentData()}),
+            "library": self._settings.library.model_copy(update={"selected_join": self.selected_join.isChecked()}),
             "crawler_profile": self.crawler.currentText(), "selector_profile": self.selector.currentText(),
         })
 

@@ -13,11 +13,13 @@ from pasa_desktop.cli.main import row_id
 from pasa_desktop.cli.terminal import printable
 from pasa_desktop.export import FORMATS, Selection, export, import_file
 from pasa_desktop.export.exporter import select_papers
+from pasa_desktop.settings import load_settings
 
 
 def _export(args: argparse.Namespace) -> int:
     selection = Selection(
-        run=args.run, selected_only=args.selected, collection=args.collection, tag=args.tag, paper_ids=tuple(args.paper)
+        run=args.run, selected_only=args.selected, collection=args.collection, tag=args.tag, paper_ids=tuple(args.paper),
+        include_unkept=args.all, with_selected=load_settings().library.selected_join,
     )
     with open_user_library() as lib:
         # Citable entries first (authors, DOI, venue…) when the user let the app go online (#17).
@@ -80,6 +82,7 @@ def register(sub: Any) -> None:
     p.add_argument("--collection", help="collection id or path (includes sub-collections)")
     p.add_argument("--tag")
     p.add_argument("--paper", type=row_id, action="append", default=[], help="a paper id (repeatable)")
+    p.add_argument("--all", action="store_true", help="without --run: also papers searches found that nobody kept")
     p.add_argument("--output", "-o", required=True, help="file to write, or - for standard output")
     p.add_argument(
         "--complete",

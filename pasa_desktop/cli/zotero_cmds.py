@@ -10,6 +10,7 @@ from typing import Any
 from pasa_desktop.cli.library_cmds import open_user_library
 from pasa_desktop.cli.main import row_id
 from pasa_desktop.export import Selection
+from pasa_desktop.settings import load_settings
 from pasa_desktop.zotero import ConnectorClient, WebApiClient, push_connector, push_items, push_new, push_web
 from pasa_desktop.zotero.connector import DEFAULT_URL
 
@@ -45,6 +46,8 @@ def _push(args: argparse.Namespace) -> int:
         collection=args.collection,
         tag=args.tag,
         paper_ids=tuple(args.paper),
+        include_unkept=args.all,
+        with_selected=load_settings().library.selected_join,
     )
     web = _web_client() if args.web else None
     if args.web and web is None:
@@ -94,6 +97,7 @@ def register(sub: Any) -> None:
     p.add_argument("--collection", help="library collection to send (id or path)")
     p.add_argument("--tag")
     p.add_argument("--paper", type=row_id, action="append", default=[])
+    p.add_argument("--all", action="store_true", help="without --run: also papers searches found that nobody kept")
     p.add_argument("--target", help="Zotero collection to save into (name, path or id like C12)")
     p.add_argument("--web", action="store_true", help="use the Web API (ZOTERO_API_KEY, ZOTERO_USER_ID)")
     p.add_argument("--again", action="store_true", help="also send papers this destination already received")

@@ -21,13 +21,16 @@ EXTENSIONS = {"bibtex": ".bib", "ris": ".ris", "csljson": ".json"}
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """Which papers to export; with nothing set, the whole library."""
+    """Which papers to export; with nothing set, what the library holds (`Library.count_library`)."""
 
     run: int | None = None
     selected_only: bool = False  # only papers the Selector selected (in `run`, or in any run)
     collection: int | str | None = None
     tag: str | None = None
     paper_ids: tuple[int, ...] = ()
+    # Without a run or ids: also the papers searches found that nobody kept (`library list --all`).
+    include_unkept: bool = False
+    with_selected: bool = True  # the setting library.selected_join
 
 
 def to_record(
@@ -73,6 +76,8 @@ def select_papers(library: Library, selection: Selection) -> list[PaperRow]:
         collection=selection.collection,
         tag=selection.tag,
         selected=True if selection.selected_only else None,  # selected in any search
+        library_only=not selection.include_unkept,
+        with_selected=selection.with_selected,
         limit=None,
     )
     return sorted(rows, key=lambda r: r.id)

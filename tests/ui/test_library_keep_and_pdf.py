@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from pasa_desktop.settings import Settings
 from tests.engine.fulltext.open_access_server import oa_api, small_pdf
 from tests.engine.sources.fake_server import Reply
 from tests.ui.scripted_search import score_of
 from tests.ui.searched import searched
+from ui.settings_dialog import SettingsDialog
 
 __all__ = ["oa_api", "searched"]  # the shared fixtures
 
@@ -122,3 +124,12 @@ def test_find_pdf_downloads_attaches_and_shows_it(qtbot, searched, library, oa_a
     assert papers.last_fetch is not None and papers.last_fetch.attachment_id is None
     assert window.status_text.text().startswith("No open-access PDF found (arXiv's PDF link failed")
     assert library.attachments(other.library_id) == []
+
+
+def test_settings_offers_the_selected_join_setting(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The setting is in Settings → Library, not only in settings.json."""
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    assert dialog.selected_join.isChecked()
+    dialog.selected_join.setChecked(False)
+    assert dialog.result_settings().library.selected_join is False

@@ -60,5 +60,6 @@ def library(tmp_path: Path) -> Iterator[Library]:
     lib.add_tag(3, "nlp")
     lib.add_note(1, "Read section 3 first.")
     lib.add_to_collection(lib.ensure_collection_path("Thesis/Background"), [1, 2])
+    lib.keep([4])  # kept by the user, so the whole library is all four (an unkept find is not exported)
     yield lib
     lib.close()

@@ -139,3 +139,27 @@ def test_a_merge_keeps_the_keep_mark(library: Library) -> None:
     library.keep([ids[1]])
     library.merge_papers(ids[0], ids[1])  # the dropped paper was kept: the one it became is too
     assert library.in_library(ids) == {ids[0]}
+
+
+def test_export_writes_what_the_library_holds(tmp_path: Path) -> None:
+    """`pasa export` with no selection writes the library's papers, as `library list` shows them; a search's
+    unkept finds need --run or --all (the window exports the rows it is given)."""
+    lib = open_library(load_settings().library_path())
+    ids = found_by_a_search(lib)
+    lib.add_tag(ids[0], "core")
+    lib.close()
+
+    def exported(*extra: str) -> str:
+        out = tmp_path / "out.bib"
+        assert main(["export", "--no-complete", "-o", str(out), *extra]) == 0
+        return out.read_text()
+
+    held = exported()
+    assert held.count("@") == 3 and "Study 0" in held and "Study 8" in held and "Study 5" not in held
+    assert exported("--all").count("@") == 10
+    assert exported("--run", "1").count("@") == 10
+
+    settings = load_settings()
+    settings.library.selected_join = False
+    save_settings(settings)
+    assert exported().count("@") == 1
