@@ -179,6 +179,25 @@ def add_source(
     )
 
 
+def note_merge_additions(conn: Db, paper_id: int, paper: Paper, tags: Sequence[str], note_ids: Sequence[int]) -> None:
+    """Write down, in the merge note of `paper`'s record, the tags and notes its import gave the kept paper,
+    so that `unmerge_record` can take them along (a tag the kept paper already had is not listed)."""
+    if not tags and not note_ids:
+        return
+    paper = clean(paper)
+    row = conn.execute(
+        "SELECT id, record FROM paper_source WHERE paper_id = ? AND source = ? AND source_id = ? LIMIT 1",
+        (paper_id, paper.source, paper.id or paper.key),
+    ).first()
+    data = json.loads(row[1] or "{}") if row is not None else None
+    if not isinstance(data, dict) or not isinstance(data.get("merge"), dict):
+        return  # not a logged merge (the same record again): nothing to undo
+    merge = data["merge"]
+    merge["tags"] = sorted({*merge.get("tags", ()), *tags})
+    merge["notes"] = sorted({*merge.get("notes", ()), *note_ids})
+    conn.execute("UPDATE paper_source SET record = ? WHERE id = ?", (json.dumps(data, ensure_ascii=False), row[0]))
+
+
 _FILLABLE = ("abstract", "authors", "year", "venue", "arxiv_id", "doi", "url")
 
 
@@ -249,7 +268,7 @@ def unmerge_record(conn: Db, source_row: int) -> int:
     """Undo an import's merge: the record becomes a paper of its own again; returns its id.
 
     What the merge filled into the kept paper goes back to blank where it still holds the merged value.
-    Tags, notes and run links stay with the kept paper (they cannot be told apart once given).
+    The tags and notes the import brought (listed in the merge note) go with the record; run links stay.
     """
     row = conn.execute("SELECT paper_id, record FROM paper_source WHERE id = ?", (source_row,)).first()
     if row is None:
@@ -266,7 +285,22 @@ def unmerge_record(conn: Db, source_row: int) -> int:
     paper = clean(Paper.from_dict(data))
     unfill(conn, kept, merge.get("filled") or {}, paper)
     conn.execute("DELETE FROM paper_source WHERE id = ?", (source_row,))
-    return insert(conn, paper, citekey=merge.get("citekey") or None)
+    new = insert(conn, paper, citekey=merge.get("citekey") or None)
+    tags = [str(t) for t in merge.get("tags") or ()]
+    for tag in tags:
+        conn.execute(
+            "INSERT OR IGNORE INTO paper_tag(paper_id, tag_id) SELECT ?, id FROM tag WHERE name = ?", (new, tag)
+        )
+        conn.execute(
+            "DELETE FROM paper_tag WHERE paper_id = ? AND tag_id = (SELECT id FROM tag WHERE name = ?)", (kept, tag)
+        )
+    notes = [int(n) for n in merge.get("notes") or ()]
+    for note in notes:
+        conn.execute("UPDATE note SET paper_id = ? WHERE id = ? AND paper_id = ?", (new, note, kept))
+    if tags or notes:
+        reindex(conn, kept)
+        reindex(conn, new)
+    return new
 
 
 def unfill(conn: Db, kept: int, filled: dict[str, Any], paper: Paper) -> None:

@@ -311,22 +311,29 @@ class Library(Organiser):
         with self._write() as conn:
             for entry in entries:
                 result = catalogue.upsert(conn, entry.paper, citekey=entry.citekey or None, log_merge=True)
-                for tag in {catalogue.squash(t) for t in entry.tags} - {""}:
+                added_tags = []
+                for tag in sorted({catalogue.squash(t) for t in entry.tags} - {""}):
                     conn.execute("INSERT OR IGNORE INTO tag(name) VALUES (?)", (tag,))
-                    conn.execute(
+                    cur = conn.execute(
                         "INSERT OR IGNORE INTO paper_tag(paper_id, tag_id) SELECT ?, id FROM tag WHERE name = ?",
                         (result.paper_id, tag),
                     )
+                    if cur.rowcount:
+                        added_tags.append(tag)
                 known = {r[0] for r in conn.execute("SELECT text FROM note WHERE paper_id = ?", (result.paper_id,))}
                 fresh = [n for n in entry.notes if n.strip() and n not in known]
+                added_notes = []
                 for note in fresh:
                     stamp = catalogue.now()
-                    conn.execute(
+                    cur = conn.execute(
                         "INSERT INTO note(paper_id, text, created, updated) VALUES (?, ?, ?, ?)",
                         (result.paper_id, note, stamp, stamp),
                     )
+                    added_notes.append(int(cur.lastrowid or 0))
                 if fresh:
                     catalogue.reindex(conn, result.paper_id)
+                if not result.created:  # so that `unmerge` can give them back to the record
+                    catalogue.note_merge_additions(conn, result.paper_id, entry.paper, added_tags, added_notes)
                 results.append(result)
         return results
 

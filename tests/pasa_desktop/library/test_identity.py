@@ -121,6 +121,30 @@ def test_merges_are_logged_listed_and_undone(library: Library) -> None:
         lib.unmerge(1)
 
 
+def test_unmerging_an_import_takes_back_the_tags_and_notes_it_brought(library: Library) -> None:
+    lib = library
+    [first] = lib.add_entries(
+        [NewEntry(Paper(id="f:1", title="Deep Nets", year=2019, authors=("Ann Lee",), source="f"), tags=("shared",), notes=("mine",))]
+    )
+    lib.add_entries(
+        [
+            NewEntry(
+                Paper(id="g:1", title="Deep nets.", year=2019, authors=("A. Lee",), source="g"),
+                tags=("shared", "theirs"),
+                notes=("mine", "their note"),
+            )
+        ]
+    )
+    kept = lib.paper(first.paper_id)
+    assert kept.tags == ("shared", "theirs") and {n.text for n in lib.notes(kept.id)} == {"mine", "their note"}
+    [row] = lib.merges()
+    back = lib.unmerge(row.record_id)
+    # What the record brought goes with it; what the kept paper had before stays (the shared tag too).
+    assert lib.paper(kept.id).tags == ("shared",) and [n.text for n in lib.notes(kept.id)] == ["mine"]
+    assert lib.paper(back).tags == ("theirs",) and [n.text for n in lib.notes(back)] == ["their note"]
+    assert lib.search("their") == [lib.paper(back)]  # the note's words moved in the full-text index too
+
+
 def test_reimporting_the_same_record_is_not_a_new_merge(library: Library) -> None:
     lib = library
     entry = NewEntry(Paper(id="f:x", title="Yearless", source="f"))
