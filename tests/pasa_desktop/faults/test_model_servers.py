@@ -5,8 +5,10 @@ ends "failed", not "done" with nothing scored."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,7 @@ from engine.events import Event, Notice, SearchFinished, SearchStatus
 from engine.models.base import user_message
 from engine.models.openai_backend import OpenAICompatibleModel
 from engine.papers import Paper
+from pasa_desktop.library import open_library
 from pasa_testing.scripted import ScriptedModel
 from tests.pasa_desktop.faults.server import RawServer, Reply, Seen
 
@@ -143,3 +146,35 @@ async def test_a_search_whose_selector_server_fails_ends_failed() -> None:
     assert finished.status == SearchStatus.FAILED and "Selector failed" in finished.message
     assert finished.results  # what was found is kept, ranked by retrieval
     assert any(isinstance(e, Notice) and e.level == "error" for e in events)
+
+
+def _authorization(seen: Seen) -> str:
+    return next((v for k, v in seen.headers.items() if k.lower() == "authorization"), "")
+
+
+async def test_a_server_echoing_the_key_leaves_no_secret_in_the_library(tmp_path: Path) -> None:
+    """End to end (#16): a Selector server that echoes the request's Authorization header in its error; the
+    search's events are recorded in a real library file, and no byte of the key or URL password is in it."""
+    key = "sk-live-abcdefghijklmnop0123"
+
+    def echo(seen: Seen) -> Reply:
+        return Reply(500, {"error": f"bad request with Authorization: {_authorization(seen)}"})
+
+    with RawServer(echo) as server:
+        selector = OpenAICompatibleModel(name="srv", base_url=f"{server.url}/v1", model="m", api_key=key, timeout_s=5)
+        deps = SearchDeps(crawler_model=ScriptedModel(["[StopSearch]"]), selector_model=selector, sources=[_OneSource()])
+        events = await _drain(run_search("coded computation", AgentSettings(expand_layers=0, max_queries=0), deps))
+        assert any(key in _authorization(s) for s in server.seen)  # the server did get it
+    path = tmp_path / "library.sqlite"
+    lib = open_library(path)
+    run = lib.create_run("coded computation", {"selector": "http://user:hunter2secret@models.example/v1"})
+    for event in events:
+        lib.record(run, event)
+    lib.close()
+    conn = sqlite3.connect(path)
+    try:
+        dump = "\n".join(conn.iterdump())
+    finally:
+        conn.close()
+    assert "Selector failed" in dump and "***" in dump
+    assert key not in dump and "hunter2secret" not in dump
