@@ -27,6 +27,7 @@ from engine.agent.crawler import crawler_writes_queries_for
 from engine.models.profiles import ModelProfile
 from pasa_desktop.fulltext_sources import ONLINE_FULLTEXT_LABEL, fulltext_summary, sample_fulltext_path
 from pasa_desktop.settings import RELEVANCE_PROFILE, Settings
+from pasa_desktop.source_keys import KEYED_SOURCES
 
 KNOWN_SOURCES = {
     "local": "Offline index (no network)",
@@ -35,7 +36,6 @@ KNOWN_SOURCES = {
     "openalex": "OpenAlex",
     "serper": "Google via serper.dev",
 }
-KEYED_SOURCES = ("semantic_scholar", "openalex", "serper")
 KINDS = ("embedded", "gguf", "transformers", "openai")
 CRAWLER_QUERIES = (
     ("auto", "Automatic (not for the embedded model)"),
