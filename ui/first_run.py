@@ -34,9 +34,9 @@ from engine.errors import PasaError
 from engine.models.profiles import ModelProfile
 from pasa_desktop.fulltext_sources import ONLINE_FULLTEXT_LABEL, fulltext_summary
 from pasa_desktop.settings import Settings, data_dir, save_settings, settings_file
-from pasa_desktop.source_keys import ONLINE_SOURCES, store_key
+from pasa_desktop.source_keys import KEYED_SOURCES, ONLINE_SOURCES, store_key
 from ui.background import Background, Job
-from ui.settings_dialog import KEYED_SOURCES, KNOWN_SOURCES, browse_row, default_fulltext_text, fulltext_row
+from ui.settings_dialog import KNOWN_SOURCES, browse_row, default_fulltext_text, fulltext_row
 
 KeyStore = Callable[[str, str], None]
 # Model choices: (kind, label, explanation). The embedded model needs nothing and works offline.
