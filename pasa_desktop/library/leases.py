@@ -4,7 +4,9 @@ Why: a run killed with kill -9 or SIGTERM never records its end, so "running" al
 search from a dead one; and a second process resuming a run that is still being searched doubles its
 events. The lease answers both. The owner writes a heartbeat every HEARTBEAT_S; the lease is live while
 the owning process exists (checked by pid on the same host) and its heartbeat is younger than STALE_S
-(the only check possible for another host's process, and the guard against a recycled pid).
+(the only check possible for another host's process, and the guard against a recycled pid). On Linux a
+same-host owner is told apart from a recycled pid by its start time, so a live search that stopped
+beating (frozen, suspended, swapping) still holds its run instead of reading "interrupted".
 
 Functions take an open connection inside the caller's write transaction (claiming is check-and-set).
 """
@@ -14,7 +16,8 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from engine.errors import InputError
 from pasa_desktop.library.database import Db
@@ -62,6 +65,32 @@ def pid_exists(pid: int) -> bool:
     return True
 
 
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields 3.. of Linux /proc/<pid>/stat (state first), split after the ")" that ends the command name."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def process_ended(pid: int) -> bool:
+    """A zombie (killed, not yet reaped by its parent) still has a pid but will never search again."""
+    fields = _proc_stat(pid)
+    return fields is not None and fields[0] in ("Z", "X")
+
+
+def process_started(pid: int) -> datetime | None:
+    """When process `pid` started (Linux /proc); None where that cannot be read."""
+    fields = _proc_stat(pid)
+    try:
+        uptime_s = float(Path("/proc/uptime").read_text().split()[0])
+        ticks = int(fields[19]) if fields is not None else None  # field 22: starttime, clock ticks since boot
+        hz = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+    return None if ticks is None else _now() - timedelta(seconds=uptime_s - ticks / hz)
+
+
 def owner_alive(owner: Owner | None, *, now: datetime | None = None) -> bool:
     if owner is None:
         return False
@@ -69,9 +98,17 @@ def owner_alive(owner: Owner | None, *, now: datetime | None = None) -> bool:
         beat = datetime.fromisoformat(owner.heartbeat)
     except ValueError:
         return False
-    if ((now or _now()) - beat).total_seconds() > STALE_S:
+    local = owner.host == this_host()
+    if local and (not pid_exists(owner.pid) or process_ended(owner.pid)):
         return False
-    return owner.host != this_host() or pid_exists(owner.pid)
+    if ((now or _now()) - beat).total_seconds() <= STALE_S:
+        return True
+    if not local:
+        return False
+    # Stale: the same process (started before it last beat; 1 s of slack for clock ticks) is only frozen,
+    # a process that started later got a dead owner's pid.
+    started = process_started(owner.pid)
+    return started is not None and started <= beat + timedelta(seconds=1)
 
 
 def owner_of(conn: Db, run_id: int) -> Owner | None:

@@ -12,12 +12,14 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from engine.events import FoundBy, PaperScored, PapersFound, RankedPaper, SearchFinished, SearchStatus
-from pasa_desktop.library import Library, open_library
+from pasa_desktop.library import Library, leases, open_library
 from pasa_desktop.library.leases import RunHeld
 from tests.conftest import REPO
 from tests.pasa_desktop.library.conftest import make_paper
@@ -67,10 +69,39 @@ def test_a_run_held_by_a_live_process_is_refused_then_reads_interrupted_when_it_
             proc.wait(10)
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process start times are read from Linux /proc")
+def test_a_frozen_holder_still_holds_its_run(tmp_path: Path) -> None:
+    """A live search that stopped beating (SIGSTOP: frozen, suspended) is not "interrupted": resuming it
+    would run the same search twice. Only a pid that started after the last heartbeat is a stranger."""
+    path = tmp_path / "library.sqlite"
+    open_library(path).close()
+    proc, run_id = _holder(path)
+    try:
+        os.kill(proc.pid, signal.SIGSTOP)
+        with open_library(path) as library, library._read() as conn:
+            owner = leases.owner_of(conn, run_id)
+        assert owner is not None and owner.pid == proc.pid
+        later = datetime.fromisoformat(owner.heartbeat) + timedelta(seconds=leases.STALE_S * 3)
+        assert leases.owner_alive(owner, now=later)
+        recycled = leases.Owner(owner.pid, owner.host, "2020-01-01T00:00:00.000+00:00")
+        assert not leases.owner_alive(recycled, now=later)
+        proc.kill()  # killed but not yet reaped (a zombie): gone, though its pid still exists
+        for _ in range(100):
+            if leases.process_ended(proc.pid):
+                break
+            time.sleep(0.05)
+        assert not leases.owner_alive(owner)
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
 def test_a_stale_heartbeat_reads_interrupted_and_release_lets_go(library: Library) -> None:
     run = library.create_run("q", {})
     assert library.run(run).status == "running"
-    with library._write() as conn:  # a holder that stopped beating a long time ago (a hung or frozen process)
+    # A heartbeat older than the process that now has the holder's pid: that pid was recycled (here: this
+    # test's own process), so the holder is gone.
+    with library._write() as conn:
         conn.execute("UPDATE run SET heartbeat = '2020-01-01T00:00:00.000+00:00' WHERE id = ?", (run,))
     assert library.run(run).status == "interrupted"
     library.claim_run(run)
