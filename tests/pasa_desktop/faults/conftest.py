@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,3 +56,12 @@ def read_only(*folders: Path) -> Iterator[list[str]]:
                 if root:
                     os.chown(path, 0, 0)
                 os.chmod(path, 0o700 if path.is_dir() else 0o600)
+
+
+def library_dump(path: Path) -> str:
+    """Every row of a library file as SQL text (to look for secrets in all of it)."""
+    conn = sqlite3.connect(path)
+    try:
+        return "\n".join(conn.iterdump())
+    finally:
+        conn.close()

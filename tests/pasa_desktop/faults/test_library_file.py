@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,7 @@ from pasa_desktop.cli.main import main
 from pasa_desktop.library import backups, open_library
 from pasa_desktop.library.errors import LibraryError
 from pasa_desktop.settings import config_dir
-from tests.pasa_desktop.faults.conftest import read_only
+from tests.pasa_desktop.faults.conftest import library_dump, read_only
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -170,11 +169,7 @@ def test_run_events_never_store_secrets(user_library: Path) -> None:
         run, SearchFinished(SearchStatus.FAILED, message="cannot reach http://bob:pa55word@host/v1", seconds=1.0)
     )
     lib.close()
-    conn = sqlite3.connect(user_library)
-    try:
-        dump = "\n".join(conn.iterdump())
-    finally:
-        conn.close()
+    dump = library_dump(user_library)
     assert "pa55word" not in dump and "sk-abcdefghijklmnopqrstu" not in dump and "***" in dump
 
 

@@ -5,7 +5,6 @@ ends "failed", not "done" with nothing scored."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from datetime import date
 from pathlib import Path
@@ -21,6 +20,7 @@ from engine.models.openai_backend import OpenAICompatibleModel
 from engine.papers import Paper
 from pasa_desktop.library import open_library
 from pasa_testing.scripted import ScriptedModel
+from tests.pasa_desktop.faults.conftest import library_dump
 from tests.pasa_desktop.faults.server import RawServer, Reply, Seen
 
 PROMPT = user_message("Answer True or False: is 2 > 1?")
@@ -171,10 +171,6 @@ async def test_a_server_echoing_the_key_leaves_no_secret_in_the_library(tmp_path
     for event in events:
         lib.record(run, event)
     lib.close()
-    conn = sqlite3.connect(path)
-    try:
-        dump = "\n".join(conn.iterdump())
-    finally:
-        conn.close()
+    dump = library_dump(path)
     assert "Selector failed" in dump and "***" in dump
     assert key not in dump and "hunter2secret" not in dump
