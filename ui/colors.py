@@ -59,7 +59,9 @@ def restyle_plots(root: object) -> int:
     import sys
 
     pg = sys.modules.get("pyqtgraph")
-    if pg is None:  # no plot was ever made
+    # Not imported, or still being imported by the start-up thread (a theme chosen in the first second):
+    # either way no plot was made yet, and the half-made module has no PlotWidget to look for.
+    if pg is None or not hasattr(pg, "PlotWidget") or not hasattr(pg, "InfiniteLine"):
         return 0
     plots = root.findChildren(pg.PlotWidget)  # type: ignore[attr-defined]  # pg is the module from sys.modules (a ModuleType): its attributes are unknown to mypy
     foreground = plot_colors()[1]
