@@ -158,7 +158,8 @@ class SearchPanel(QWidget):
 
         self.results = ResultsPanel(
             "No results yet.\n\nType a research question above and press Search (Ctrl+Enter).\n"
-            "Papers appear here as the agent finds them; everything is saved to your library.",
+            "Papers appear here as the agent finds them and stay with the search;\n"
+            "those you keep or accept (and, by default, those the Selector selects) join your library.",
             hidden=(TAGS, RATING),
         )
         self.splitter = QSplitter(Qt.Orientation.Vertical)

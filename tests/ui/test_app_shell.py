@@ -144,6 +144,10 @@ def test_graph_click_selects_the_paper_and_dark_theme(qtbot, make_window, librar
         graph = panel.graph
         positions = graph.node_positions()
         assert len(positions) == len(window.state.nodes)
+        # Each paper is titled beside its dot (the graph was a grey bar of untitled dots).
+        shown = {label.toPlainText().removeprefix("✔ ") for label in graph._labels}
+        papers = [n for n in window.state.nodes.values() if n.kind == "paper"]
+        assert papers and all(n.label[:69] in " ".join(shown) for n in papers)
         key = window.state.nodes[max(positions)].key  # the last cited paper
         graph.on_paper_clicked(key)
         assert panel.results.table.current_row().key == key
