@@ -149,13 +149,18 @@ def apply_theme(app: QApplication, theme: str = "system", *, force: str = "") ->
 def _reparse_links(app: QApplication) -> None:
     """Labels parse their HTML once, taking the link colour from the palette of that moment: dark-blue
     links on a dark background after a switch unless their text is set again."""
+    import shiboken6
     from PySide6.QtWidgets import QLabel
 
-    for widget in app.allWidgets():
-        if isinstance(widget, QLabel) and widget.textFormat() != Qt.TextFormat.PlainText and "<a " in widget.text():
-            text = widget.text()
-            widget.clear()
-            widget.setText(text)
+    # The labels of the open windows only: app.allWidgets() also hands back widgets that are half torn down
+    # (seen crashing the test run with a segmentation fault after a switch), and those show no link anyway.
+    for top in app.topLevelWidgets():
+        for widget in top.findChildren(QLabel):
+            if not shiboken6.isValid(widget) or widget.textFormat() == Qt.TextFormat.PlainText:
+                continue
+            if "<a " in (text := widget.text()):
+                widget.clear()
+                widget.setText(text)
 
 
 def apply_saved_theme(app: QApplication, theme: str) -> None:
