@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from engine.sources import acronyms, dense
 from engine.sources.acronyms import AcronymTable
+from engine.sources.topk import best_rows
 
 # 2: acronyms.json (engine/sources/acronyms.py) is written with the postings.
 POSTINGS_VERSION = 2
@@ -589,11 +590,8 @@ class Bm25fRanker:
         return {term: weight / top for term, weight in best}
 
     def _best(self, total: npt.NDArray[np.float32], limit: int) -> npt.NDArray[np.intp]:
-        hits = np.flatnonzero(total > 0)
-        if len(hits) > limit:
-            hits = hits[np.argpartition(-total[hits], limit - 1)[:limit]]
         # Ties broken by rowid so a search is deterministic.
-        return hits[np.lexsort((hits, -total[hits]))]
+        return best_rows(total, limit)
 
     def top(
         self, words: Sequence[str], limit: int, *, max_year: int | None = None, texts: TextsOf | None = None

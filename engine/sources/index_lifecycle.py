@@ -51,9 +51,10 @@ HealthState = Literal[
     "postings_damaged",  # the postings' files are there but unreadable or inconsistent
     "delta_stale",  # an incremental update reached the papers but not the delta segment
     "dense_legacy",  # the dense ranking in the float32 layout of earlier versions (it still ranks)
+    "dense_unfiltered",  # a large index's dense ranking without its prefilter (it ranks exactly, slower)
 ]
 REPAIRABLE: frozenset[HealthState] = frozenset(
-    {"postings_missing", "postings_stale", "postings_damaged", "delta_stale", "dense_legacy"}
+    {"postings_missing", "postings_stale", "postings_damaged", "delta_stale", "dense_legacy", "dense_unfiltered"}
 )
 
 Notify = Callable[[Notice], object]  # what it returns is ignored
@@ -83,7 +84,7 @@ class IndexHealth:
 
     @property
     def ranking(self) -> str:
-        if self.state in ("ready", "dense_legacy"):
+        if self.state in ("ready", "dense_legacy", "dense_unfiltered"):
             return "BM25F fused with the dense ranking" if self.dense else "BM25F"
         return "FTS5 bm25() (until the rankings are repaired)" if self.papers is not None else "none"
 
@@ -239,6 +240,9 @@ def check(path: Path) -> IndexHealth:
             "the dense ranking is in the float32 layout of an earlier version (it ranks; converting it saves memory)"
         )
         return health("dense_legacy", detail, with_dense=True)
+    if has_dense(directory) and dense.needs_prefilter(directory):
+        detail = "the dense ranking has no prefilter for its size (it ranks exactly, but slower)"
+        return health("dense_unfiltered", detail, with_dense=True)
     return health("ready", with_dense=has_dense(directory))
 
 
@@ -285,6 +289,11 @@ def _repair(health: IndexHealth, notify: Notify | None, progress: Callable[[int,
                 "Converting the index's dense ranking to int8 codes (once, seconds; it keeps its ranking)…",
             )
             dense.convert_legacy(postings_dir(path))
+            if dense.needs_prefilter(postings_dir(path)):
+                dense.write_prefilter(postings_dir(path))
+        elif health.state == "dense_unfiltered":
+            _tell(notify, "info", "Writing the dense ranking's prefilter (once, about a minute per million papers)…")
+            dense.write_prefilter(postings_dir(path))
         elif health.state == "delta_stale":
             _tell(notify, "info", "Bringing the rankings up to the index's last update…")
             try:
@@ -299,7 +308,11 @@ def _repair(health: IndexHealth, notify: Notify | None, progress: Callable[[int,
             build_postings(path, progress=progress)
     except (OSError, ValueError, sqlite3.DatabaseError) as exc:
         fallback = (
-            "it keeps ranking in the older layout" if health.state == "dense_legacy" else "searching with FTS5's bm25()"
+            "it keeps ranking in the older layout"
+            if health.state == "dense_legacy"
+            else "it keeps ranking exactly, but slower"
+            if health.state == "dense_unfiltered"
+            else "searching with FTS5's bm25()"
         )
         _tell(
             notify,

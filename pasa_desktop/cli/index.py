@@ -108,7 +108,7 @@ def repair(args: argparse.Namespace) -> int:
     settings = load_settings()
     console = stderr_console()
     health = index_lifecycle.check(settings.index_path())
-    if args.full and health.state in ("ready", "delta_stale", "dense_legacy"):
+    if args.full and health.state in ("ready", "delta_stale", "dense_legacy", "dense_unfiltered"):
         health = index_lifecycle.IndexHealth(
             health.path, "postings_stale", "a full rewrite was asked for", health.papers
         )
