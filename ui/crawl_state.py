@@ -32,7 +32,8 @@ class CrawlNode:
     children: list[int] = field(default_factory=list)
     score: float | None = None
     selected: bool = False
-    expanded: bool = False
+    expanded: bool = False  # its full text was read and sections chosen
+    no_fulltext: bool = False  # the Crawler tried to expand it, but no full-text source had it
     found: int = 0  # papers in this subtree
     chosen: int = 0  # selected papers in this subtree
 
@@ -118,7 +119,9 @@ class CrawlState:
             case events.PaperExpanded():
                 node_id = self._paper_node.get(event.key)
                 if node_id is not None:
-                    self.nodes[node_id].expanded = True
+                    # An expansion with no sections is a paper no full-text source had: not "expanded".
+                    self.nodes[node_id].expanded = bool(event.sections)
+                    self.nodes[node_id].no_fulltext = not event.sections
                     self._updated.add(node_id)
                 for section in event.sections:
                     self._section(event.key, section)

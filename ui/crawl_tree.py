@@ -159,6 +159,8 @@ class CrawlTreeModel(QAbstractItemModel):
                 return f"{who}: {node.label}" if who else node.label
             if node.kind == "paper" and node.expanded:
                 return f"{node.label}  ⤷ expanded"
+            if node.kind == "paper" and node.no_fulltext:
+                return f"{node.label}  (no full text to expand)"
             return node.label
         if col == 1:
             return "" if node.score is None else f"{node.score:.2f}"

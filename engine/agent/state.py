@@ -34,7 +34,8 @@ class RunState:
     found_by: dict[str, list[FoundBy]] = field(default_factory=dict)
     scores: dict[str, float] = field(default_factory=dict)
     selected: set[str] = field(default_factory=set)
-    expanded: set[str] = field(default_factory=set)
+    expanded: set[str] = field(default_factory=set)  # tried, with or without a full text: not tried again
+    read: set[str] = field(default_factory=set)  # expanded from a full text: what "expanded" counts
     layer: int = 0  # the last expansion layer that started
 
     @classmethod
@@ -69,6 +70,8 @@ class RunState:
                     self.selected.discard(event.key)
             case PaperExpanded():
                 self.expanded.add(event.key)
+                if event.sections:
+                    self.read.add(event.key)
                 self.layer = max(self.layer, event.layer)
             case SectionsChosen() | Progress() | Notice() | SearchFinished():
                 # Nothing to resume from: sections are chosen again if their expansion never finished,
@@ -83,5 +86,5 @@ class RunState:
             found=len(self.papers),
             scored=len(self.scores),
             selected=len(self.selected),
-            expanded=len(self.expanded),
+            expanded=len(self.read),
         )

@@ -53,7 +53,7 @@ _RUN_COLUMNS = (
     " (SELECT count(DISTINCT rp.paper_id) FROM run_paper rp WHERE rp.run_id = r.id AND rp.score IS NOT NULL),"
     " (SELECT count(DISTINCT rp.paper_id) FROM run_paper rp WHERE rp.run_id = r.id AND rp.selected = 1),"
     " (SELECT count(DISTINCT rp.paper_id) FROM run_paper rp WHERE rp.run_id = r.id"
-    " AND rp.sections_expanded IS NOT NULL),"
+    " AND rp.sections_expanded IS NOT NULL AND rp.sections_expanded != '[]'),"
     " r.owner_pid, r.owner_host, r.heartbeat"
 )
 

@@ -153,3 +153,26 @@ def test_fast_event_encoding_equals_the_engines() -> None:
     assert _FAST, "engine events changed shape: update pasa_desktop/library/eventlog.py"
     for event in _search_events():
         assert event_dict(event) == ev.event_to_dict(event)
+
+
+def test_a_paper_without_a_full_text_is_not_counted_as_expanded(library: Library) -> None:
+    """The Crawler tries to expand the best papers; one that no full-text source has was not expanded, and
+    the run's count, the engine's count and the crawl tree all say so."""
+    from engine.agent.state import RunState
+    from ui.crawl_state import CrawlState
+
+    run = library.create_run("coded computation for stragglers", {})
+    events = _search_events()[:10]
+    b = events[2].papers[1]
+    events.append(ev.PaperExpanded(b.key, (), cited=0, resolved=0))
+    for e in events:
+        library.record(run, e)
+    assert library.run(run).expanded == 1
+    assert RunState.from_events(events).counts().expanded == 1
+    tree = CrawlState()
+    for e in events:
+        tree.apply(e)
+    read = tree.nodes[tree.node_for_paper(events[2].papers[0].key)]  # type: ignore[index]
+    tried = tree.nodes[tree.node_for_paper(b.key)]  # type: ignore[index]
+    assert read.expanded and not read.no_fulltext
+    assert tried.no_fulltext and not tried.expanded
