@@ -311,17 +311,26 @@ def selector_for_search(settings: Settings, name: str | None = None) -> tuple[st
     (AUC 0.499 on labelled pairs), and showing its numbers as the Selector's would mislead. A search
     started after the preparation ends uses the relevance Selector."""
     name = name or settings.selector_profile
-    if name != RELEVANCE_PROFILE:
+    if not awaits_preparation(settings, name):
         return name, None
+    status = setup_status()
+    return None, not_scored_notice(status, "" if status.running else preparation_blocker(settings))
+
+
+def awaits_preparation(settings: Settings, name: str | None = None) -> bool:
+    """Whether the Selector profile `name` (default: the configured one) is the built-in relevance Selector
+    and not prepared yet: a search started now has no Selector, and scores and selects nothing. (Shared with
+    the budget texts, which must not promise scoring then.)"""
+    name = name or settings.selector_profile
+    if name != RELEVANCE_PROFILE:
+        return False
     try:
         profile = settings.profile(name)
     except ConfigError:
-        return name, None  # reported by loading it
+        return False  # reported by loading it
     directory = Path(os.path.expanduser(profile.path)) if profile.path else relevance_dir()
-    if profile.kind != "relevance" or directory != relevance_dir() or selector_ready(directory):
-        return name, None  # a user's own profile of that name: loading it reports what is missing
-    status = setup_status()
-    return None, not_scored_notice(status, "" if status.running else preparation_blocker(settings))
+    # A user's own profile of that name: loading it reports what is missing.
+    return profile.kind == "relevance" and directory == relevance_dir() and not selector_ready(directory)
 
 
 def not_scored_notice(status: SetupStatus, blocker: str = "") -> Notice:
@@ -339,10 +348,12 @@ __all__ = [
     "POOL",
     "Interrupted",
     "SetupStatus",
+    "awaits_preparation",
     "collect_questions",
     "not_scored_notice",
     "preparation_blocker",
     "prepare_selector",
+    "recorded_score_top",
     "relevance_dir",
     "selector_for_search",
     "selector_ready",

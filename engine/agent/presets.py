@@ -115,17 +115,21 @@ def _duration(seconds: float) -> str:
 
 
 def describe_budgets(
-    settings: AgentSettings, *, fulltext: bool, crawler_queries: bool = True, rerank_top: int = 0
+    settings: AgentSettings, *, fulltext: bool, crawler_queries: bool = True, rerank_top: int = 0,
+    scoring: bool = True,
 ) -> str:
     """What a search with `settings` runs, in words, given whether a full-text source is configured
-    (`fulltext`), whether the Crawler writes queries (`crawler_queries`), and, for a fast re-ranking
-    Selector, how many papers it re-ranks at least (`rerank_top`; the search raises score_top to it)."""
+    (`fulltext`), whether the Crawler writes queries (`crawler_queries`), how many papers the Selector
+    scores at least (`rerank_top`: a fast re-ranker's, or the pool a calibrated Selector recorded; the
+    search raises score_top to it), and whether any Selector is ready to score (`scoring`: not while the
+    default one is being prepared, when a search scores and selects nothing)."""
     return "; ".join(budget_lines(settings, fulltext=fulltext, crawler_queries=crawler_queries,
-                                  rerank_top=rerank_top)) + "."
+                                  rerank_top=rerank_top, scoring=scoring)) + "."
 
 
 def budget_lines(
-    settings: AgentSettings, *, fulltext: bool, crawler_queries: bool = True, rerank_top: int = 0
+    settings: AgentSettings, *, fulltext: bool, crawler_queries: bool = True, rerank_top: int = 0,
+    scoring: bool = True,
 ) -> list[str]:
     """`describe_budgets`, one clause a line (searches, scoring, expansion, limits)."""
     parts: list[str] = []
@@ -137,7 +141,9 @@ def budget_lines(
         parts.append("your question and its rephrasings")
     parts[-1] += f", {settings.results_per_query} results each"
     scored = max(settings.score_top, rerank_top) if settings.score_top else 0
-    if scored:
+    if not scoring:
+        parts.append("nothing scored or selected: no Selector is ready yet (the order is retrieval's)")
+    elif scored:
         parts.append(f"the Selector scores the best {scored}")
     else:
         parts.append("no Selector scoring")
@@ -153,25 +159,29 @@ def budget_lines(
 
 
 def preset_tooltip(
-    name: PresetName, user: AgentSettings, *, fulltext: bool, crawler_queries: bool = True, rerank_top: int = 0
+    name: PresetName, user: AgentSettings, *, fulltext: bool, crawler_queries: bool = True, rerank_top: int = 0,
+    scoring: bool = True,
 ) -> str:
     """The budget button's tooltip: what this preset runs on top of the user's settings."""
     spec = PRESETS[name]
     lines = budget_lines(
-        apply_preset(user, name), fulltext=fulltext, crawler_queries=crawler_queries, rerank_top=rerank_top
+        apply_preset(user, name), fulltext=fulltext, crawler_queries=crawler_queries, rerank_top=rerank_top,
+        scoring=scoring,
     )
     # One clause a line: a Qt tooltip does not wrap plain text.
     return f"{spec.label}: {spec.purpose}. It runs:\n" + "\n".join(f"• {line}" for line in lines)
 
 
 def presets_help(
-    user: AgentSettings, *, fulltext: bool, crawler_queries: bool = True, rerank_top: int = 0
+    user: AgentSettings, *, fulltext: bool, crawler_queries: bool = True, rerank_top: int = 0,
+    scoring: bool = True,
 ) -> str:
     """`--preset` help for the command line: one sentence per preset, as this configuration runs it."""
     lines = [
         f"{name}: "
         + describe_budgets(
-            apply_preset(user, name), fulltext=fulltext, crawler_queries=crawler_queries, rerank_top=rerank_top
+            apply_preset(user, name), fulltext=fulltext, crawler_queries=crawler_queries, rerank_top=rerank_top,
+            scoring=scoring,
         )
         for name in PRESET_NAMES
     ]
