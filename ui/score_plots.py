@@ -120,7 +120,9 @@ class ScorePlots(QWidget):
             self.caption.setToolTip(unscored)
             return unscored.split(" Until it is ready")[0]
         if state.select_rule == "top_unrejected":
-            rule = f"Selects the best {state.select_k} by score (no threshold)."
+            # engine/agent/ranking.rank picks the best select_k by rank (retrieval fused with the Selector),
+            # skipping only papers the Selector clearly rejects: not the highest scores.
+            rule = f"Selects the best {state.select_k} by rank (no threshold)."
         else:
             rule = f"Selected: score above {state.threshold:.2f}"
             rule += f", and at least the best {state.select_min}." if state.select_min > 0 else "."

@@ -1,0 +1,38 @@
+"""The histogram's caption says how a run selected: with the "top_unrejected" rule the best papers by rank
+(engine/agent/ranking.rank), which need not be the best by score."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from engine.agent.ranking import rank
+from engine.agent.settings import AgentSettings
+from engine.agent.state import RunState
+from engine.events import FoundBy, PaperScored, PapersFound, SearchStarted
+from engine.papers import Paper
+from ui.crawl_state import CrawlState
+
+
+def test_top_unrejected_is_described_as_the_best_by_rank(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from ui.score_plots import ScorePlots
+
+    settings = AgentSettings(select_rule="top_unrejected", select_k=1, score_top=10)
+    papers = (Paper(id="a", title="First by retrieval"), Paper(id="b", title="Second by retrieval"))
+    events = [
+        SearchStarted("q", settings={"select_rule": "top_unrejected", "select_k": 1}),
+        PapersFound(papers, (FoundBy("query", query="q", rank=1), FoundBy("query", query="q", rank=2))),
+        PaperScored(papers[0].key, 0.2, False),
+        PaperScored(papers[1].key, 0.9, False),
+    ]
+    # The engine selects the best by rank, not the best score.
+    ranked = rank(RunState.from_events(events), settings)
+    assert [r.paper.title for r in ranked if r.selected] == ["First by retrieval"]
+    state = CrawlState()
+    for event in events:
+        state.apply(event)
+    plots = ScorePlots(state)
+    qtbot.addWidget(plots)
+    text = plots.caption.text() + " " + plots.caption.toolTip()
+    assert "by rank" in text and "by score" not in text
