@@ -10,7 +10,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from engine.agent.ranking import rank
 from engine.agent.settings import AgentSettings
 from engine.agent.state import RunState
-from engine.events import FoundBy, PaperScored, PapersFound, SearchStarted
+from engine.events import Event, FoundBy, PaperScored, PapersFound, SearchStarted
 from engine.papers import Paper
 from ui.crawl_state import CrawlState
 
@@ -20,7 +20,7 @@ def test_top_unrejected_is_described_as_the_best_by_rank(qtbot) -> None:  # type
 
     settings = AgentSettings(select_rule="top_unrejected", select_k=1, score_top=10)
     papers = (Paper(id="a", title="First by retrieval"), Paper(id="b", title="Second by retrieval"))
-    events = [
+    events: list[Event] = [
         SearchStarted("q", settings={"select_rule": "top_unrejected", "select_k": 1}),
         PapersFound(papers, (FoundBy("query", query="q", rank=1), FoundBy("query", query="q", rank=2))),
         PaperScored(papers[0].key, 0.2, False),
