@@ -238,7 +238,8 @@ def print_table(finished: SearchFinished, top: int, run_id: int, settings: dict[
         table.add_row(
             str(i),
             score,
-            "[green]✓[/]" if item.selected else "[dim]✗[/]",
+            # ✗ is the Selector's "no": a paper it never scored was not judged, and is marked – like its score.
+            "[green]✓[/]" if item.selected else "[dim]–[/]" if item.selector_score is None else "[dim]✗[/]",
             item.paper.title,
             str(item.paper.year or ""),
             item.paper.venue or "",

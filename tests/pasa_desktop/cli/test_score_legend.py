@@ -31,3 +31,20 @@ def test_a_search_without_a_selector_says_nothing_was_scored_or_selected() -> No
     assert legend.startswith("score: none") and "nothing selected" in legend and "retrieval" in legend
     report = results_json(3, SearchFinished(SearchStatus.DONE), settings)
     assert report["scored"] is False and report["score_legend"] == legend and report["papers"] == []
+
+
+def test_the_sel_column_marks_only_scored_papers_as_not_selected(capsys) -> None:  # type: ignore[no-untyped-def]
+    """✗ is the Selector's "no": a paper it never scored (no Selector ready, or below score_top) reads –."""
+    from engine.events import RankedPaper, SearchFinished, SearchStatus
+    from engine.papers import Paper
+    from pasa_desktop.cli.search import print_table
+
+    results = (
+        RankedPaper(Paper(id="a", title="Scored and selected"), 3.0, 0.9, True, ()),
+        RankedPaper(Paper(id="b", title="Scored, not selected"), 2.0, 0.1, False, ()),
+        RankedPaper(Paper(id="c", title="Never scored"), 1.0, None, False, ()),
+    )
+    print_table(SearchFinished(SearchStatus.DONE, results=results), 10, 0)
+    rows = {line.split("│")[4].strip(): line.split("│")[3].strip() for line in capsys.readouterr().out.splitlines()
+            if line.count("│") >= 8}
+    assert rows == {"Scored and selected": "✓", "Scored, not selected": "✗", "Never scored": "–"}
