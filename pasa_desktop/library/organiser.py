@@ -140,15 +140,19 @@ class Organiser:
                 conn.execute("DELETE FROM collection_paper WHERE collection_id = ? AND paper_id = ?", (cid, pid))
 
     def collections(self) -> list[CollectionRow]:
-        """Every collection, depth-first by path (a tree view can be built from parent_id)."""
+        """Every collection, depth-first by path (a tree view can be built from parent_id). `papers` counts
+        what opening the collection lists: its papers and its sub-collections', each once."""
         with self._read() as conn:
             rows = conn.execute(
                 "WITH RECURSIVE tree(id, name, parent_id, path) AS ("
                 " SELECT id, name, parent_id, name FROM collection WHERE parent_id IS NULL"
                 " UNION ALL SELECT c.id, c.name, c.parent_id, tree.path || '/' || c.name"
-                " FROM collection c JOIN tree ON c.parent_id = tree.id)"
+                " FROM collection c JOIN tree ON c.parent_id = tree.id),"
+                " sub(root, id) AS (SELECT id, id FROM collection"
+                " UNION ALL SELECT sub.root, c.id FROM collection c JOIN sub ON c.parent_id = sub.id)"
                 " SELECT tree.id, tree.name, tree.parent_id, tree.path,"
-                " (SELECT count(*) FROM collection_paper cp WHERE cp.collection_id = tree.id)"
+                " (SELECT count(DISTINCT cp.paper_id) FROM sub JOIN collection_paper cp ON cp.collection_id = sub.id"
+                " WHERE sub.root = tree.id)"
                 " FROM tree ORDER BY tree.path COLLATE NOCASE"
             ).all()
         return [CollectionRow(int(i), n, p, path, int(c)) for i, n, p, path, c in rows]

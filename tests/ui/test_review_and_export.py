@@ -70,7 +70,7 @@ def test_tag_rate_collect_and_explain(qtbot, searched, library) -> None:  # type
     assert results.table.current_row().tags == ("to-read",)
     detail.collection_requested.emit(row.key, "Thesis/Background")
     collections = {c.path: c.papers for c in library.collections()}
-    assert collections == {"Thesis": 0, "Thesis/Background": 1}
+    assert collections == {"Thesis": 1, "Thesis/Background": 1}  # a parent counts its sub-collections' papers
     # The detail pane's menu now offers the collections (and a new one).
     actions = [a.text() for a in detail.collection_button.menu().actions() if a.text()]
     assert actions == ["Thesis", "Thesis/Background", "New collection…"]

@@ -50,8 +50,10 @@ def test_nested_collections_include_children(filled: Library) -> None:
     assert filled.ensure_collection_path("Thesis/Chapter 2/Codes") == thesis
     filled.add_to_collection(thesis, [1, 2])
     filled.add_to_collection("Thesis/Chapter 2", [3])
+    filled.add_to_collection("Thesis/Chapter 2", [1])  # in two of the subtree's collections: counted once
     paths = [(c.path, c.papers) for c in filled.collections()]
-    assert paths == [("Thesis", 0), ("Thesis/Chapter 2", 1), ("Thesis/Chapter 2/Codes", 2)]
+    # Each count is what opening that collection lists (it includes sub-collections).
+    assert paths == [("Thesis", 3), ("Thesis/Chapter 2", 3), ("Thesis/Chapter 2/Codes", 2)]
     assert {p.id for p in filled.search(collection="Thesis")} == {1, 2, 3}
     assert {p.id for p in filled.search(collection=chapter)} == {1, 2, 3}
     assert {p.id for p in filled.search(collection="Thesis/Chapter 2/Codes")} == {1, 2}
