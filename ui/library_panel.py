@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.paper_table import FOUND_BY, RATING, SELECTED
+from ui.paper_table import FOUND_BY, RATING, SCORE, SELECTED
 from ui.results_panel import ResultsPanel
 
 if TYPE_CHECKING:
@@ -117,8 +117,9 @@ class LibraryPanel(QWidget):
             "Your library is empty.\n\nPapers you keep (Ctrl+K), accept, tag, rate, collect, annotate or import "
             "appear here. Every search is saved under Past searches with all it found, scores and how each was "
             "found.",
-            hidden=(SELECTED, FOUND_BY, RATING),
+            hidden=(SCORE, SELECTED, FOUND_BY, RATING),
         )
+        self._search_columns(False)
         self.results.splitter.setSizes([700, 420])
         top = QHBoxLayout()
         top.addWidget(self.search_box, 3)
@@ -226,7 +227,19 @@ class LibraryPanel(QWidget):
         self.runs.blockSignals(False)
         self._update_resume()
 
+    def _search_columns(self, run: bool) -> None:
+        """A score and a selection belong to one search: its view shows them. The library's own lists
+        (All papers, a collection, a tag) carry neither, so a Score column there would read blank
+        ("not scored") for every paper and "Selected / accepted only" would hide the papers the Selector
+        selected; there they are hidden and the filter is what it can be, "Accepted only"."""
+        table = self.results.table
+        for column in (SCORE, SELECTED):
+            table.setColumnHidden(column, not run)
+        self.results.selected_only.setText("Selected / accepted only" if run else "Accepted only")
+        table.fit_columns()
+
     def show_run_rows(self, gateway: LibraryGateway, run_id: int) -> None:
+        self._search_columns(True)
         self.results.set_rows(gateway.run_rows(run_id))
         run = self._runs.get(run_id)
         self.update_run_label()
@@ -279,6 +292,7 @@ class LibraryPanel(QWidget):
             self.show_run_rows(self._gateway, self.current_run)
             return
         self.current_run = None
+        self._search_columns(False)
         rows = self._gateway.search_rows(
             text, limit=LIST_LIMIT, tag=value if kind == TAG else None,  # type: ignore[arg-type]  # the scope's value is the tag (str) for TAG; the item data it came from is typed object
             collection=value if kind == COLLECTION else None,  # type: ignore[arg-type]  # and the collection id (int) for COLLECTION
