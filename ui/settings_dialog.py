@@ -289,6 +289,10 @@ class SettingsDialog(QDialog):
             box.setValue(int(getattr(agent, field)))
             self.budget[field] = box
             form.addRow(label, box)
+        # engine/agent/ranking.resolve_select_rule raises score_top for the fast Selectors: say so where it is set.
+        self.budget["score_top"].setToolTip(
+            "The best this-many papers by retrieval are scored. The relevance Selector (the default) is sent at "
+            "least the papers it was calibrated on, a trained cross-encoder at least 200.")
         seconds = QDoubleSpinBox()
         seconds.setRange(1, 86400)
         seconds.setSuffix(" s")
@@ -301,6 +305,15 @@ class SettingsDialog(QDialog):
         threshold.setValue(agent.select_threshold)
         self.budget["select_threshold"] = threshold
         form.addRow("Selection threshold", threshold)
+        # Under select_rule "auto" (engine/agent/ranking.resolve_select_rule) this threshold is PaSa's rule for
+        # an LLM Selector only: the default Selector brings its own, and the others select by rank.
+        self.threshold_note = QLabel(
+            "The selection threshold (selected when P(True) is above it) applies to an LLM Selector such as "
+            "pasa-7b-selector. The relevance Selector (the default) selects by the threshold its training chose, "
+            "and the embedded model and a trained cross-encoder select the best papers by rank.")
+        self.threshold_note.setWordWrap(True)
+        threshold.setToolTip(self.threshold_note.text())
+        form.addRow(self.threshold_note)
         note = QLabel("These are the “Standard” budget. Quick and Thorough replace the budgets above (and only "
                       "them) with their own: hover over the budget buttons to see what each runs.")
         note.setWordWrap(True)
