@@ -41,7 +41,11 @@ from ui.settings_dialog import KNOWN_SOURCES, browse_row, default_fulltext_text,
 KeyStore = Callable[[str, str], None]
 # Model choices: (kind, label, explanation). The embedded model needs nothing and works offline.
 MODEL_CHOICES = (
-    ("embedded", "Embedded default", "SmolLM2-135M through llama.cpp on this CPU: works offline, no set-up."),
+    # What "embedded" really runs (result_settings): SmolLM2 as the Crawler only, whose own queries are off by
+    # default (AgentSettings.crawler_queries), and the relevance Selector, prepared in the background.
+    ("embedded", "Embedded default", "SmolLM2-135M through llama.cpp on this CPU as the Crawler (searching your "
+     "question and its rephrasings: its own queries measured no better), and the relevance Selector the app "
+     "trains itself on first use: works offline, no set-up."),
     ("gguf", "A GGUF model file", "e.g. PaSa-7B converted to GGUF, run by llama.cpp on this CPU."),
     ("transformers", "A transformers checkpoint", "a local checkpoint folder (PaSa-7B Crawler/Selector), best on a GPU."),
     ("openai", "An OpenAI-compatible server", "vLLM, llama.cpp's server, or a hosted API."),
@@ -261,7 +265,7 @@ class ModelPage(QWizardPage):
     def __init__(self, settings: Settings) -> None:
         super().__init__()
         self.setTitle("Which model")
-        self.setSubTitle("The Crawler writes queries and picks citations; the Selector scores every paper.")
+        self.setSubTitle("The Crawler writes queries and picks citations; the Selector scores the best papers a search finds.")
         self.group = QButtonGroup(self)
         self.radios: dict[str, QRadioButton] = {}
         layout = QVBoxLayout(self)
