@@ -38,11 +38,16 @@ def about_rows(settings: Settings) -> list[tuple[str, str]]:
         except PasaError as exc:
             return str(exc)
 
+    from pasa_desktop.selector_setup import awaits_preparation
+
+    selector = profile_line(settings.selector_profile)
+    if awaits_preparation(settings):  # a search started now has no Selector (selector_setup.selector_for_search)
+        selector += " — not prepared yet: searches score and select nothing until it is"
     build = "bundle" if getattr(sys, "frozen", False) else "source"
     return [
         ("Version", f"PaSa Desktop {__version__} ({build})"),
         ("Crawler model", profile_line(settings.crawler_profile)),
-        ("Selector model", profile_line(settings.selector_profile)),
+        ("Selector model", selector),
         ("Library", str(settings.library_path())),
         ("Offline index", str(settings.index_path())),
         ("Data folder", str(data_dir())),

@@ -52,3 +52,20 @@ def test_main_window_has_help_about(qtbot, tmp_path: Path, monkeypatch) -> None:
     help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
     help_menu.actions()[0].trigger()
     assert len(shown) == 1 and dict(shown[0].rows)["Library"] == str(tmp_path / "lib.sqlite")
+
+
+def test_the_default_selector_not_prepared_is_said_so(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The default relevance Selector before its first-use preparation: a search then has no Selector."""
+    import numpy as np
+
+    from engine.models.relevance import RelevanceModel, SelectRule
+    from pasa_desktop.selector_setup import relevance_dir
+
+    dialog = AboutDialog(Settings())
+    qtbot.addWidget(dialog)
+    assert "not prepared yet: searches score and select nothing" in dict(dialog.rows)["Selector model"]
+    RelevanceModel(weights=np.zeros(4), bias=0.0, mean=np.zeros(4), scale=np.ones(4), idf=np.ones(8, dtype=np.float32),
+                   products=False, rule=SelectRule(0.3, 0)).save(relevance_dir())
+    ready = AboutDialog(Settings())
+    qtbot.addWidget(ready)
+    assert dict(ready.rows)["Selector model"] == f"relevance — relevance ({relevance_dir()})"
