@@ -203,7 +203,10 @@ def list_profiles(args: argparse.Namespace) -> int:
             for r, n in (("crawler", settings.crawler_profile), ("selector", settings.selector_profile))
             if n == p.name
         ]
-        table.add_row(escape(printable(p.name)), p.kind, escape(_where(p)), str(p.context_tokens), ", ".join(roles))
+        # The pair Selectors read a fixed-size prompt of their own (engine/models/cross_encoder.py): the
+        # profile's context is not used, so no number is shown for them.
+        context = "–" if p.kind in ("relevance", "cross-encoder") else str(p.context_tokens)
+        table.add_row(escape(printable(p.name)), p.kind, escape(_where(p)), context, ", ".join(roles))
     Console().print(table)
     return 0
 
