@@ -28,7 +28,10 @@ def register(sub: Any) -> None:
         description="Streams the file; an interrupted build continues where it stopped when run again.",
     )
     b.add_argument("--from", dest="source", help="corpus file (default: PASA_CORPUS or the configured corpus)")
-    b.add_argument("--to", dest="target", help="index file (default: <data dir>/index.sqlite)")
+    b.add_argument(
+        "--to", dest="target",
+        help="index file (default: the configured offline index, Settings → Library; else <data dir>/index.sqlite)",
+    )
     b.add_argument(
         "--categories",
         help="keep only these arXiv categories, shell-style patterns: cs.*,stat.ML (snapshot rows only)",
