@@ -63,7 +63,9 @@ DATA_FILES: dict[str, tuple[str, str]] = {
     "queries": ("query", "an AutoScholarQuery-format JSONL file, e.g. ../shared/data/queries/train.jsonl"),
     "index": ("paper index", "build it with `pasa index build --from CORPUS`; ./run.sh does on first use"),
     "fulltext": ("full-text", "fix [data] fulltext in the job file"),
-    "decisions": ("library decisions", "export them from the library as JSONL"),
+    # No command writes this file (the library has no decisions export): the hint says what to write.
+    "decisions": ("library decisions", 'JSON lines of {"query", "title", "abstract", "decision": "accept"|"reject"}, '
+                  "which you write: the app has no export for them yet"),
 }
 
 NeedKind = Literal["setting", "data", "package", "gpu"]

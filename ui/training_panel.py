@@ -127,7 +127,7 @@ class TrainingPanel(QWidget):
         self.data_index = QLineEdit()
         form.addRow("Paper index", _path_row(self.data_index))
         self.data_decisions = QLineEdit()
-        self.data_decisions.setPlaceholderText("optional: JSONL export of library accept/reject decisions")
+        self.data_decisions.setPlaceholderText('optional: your JSONL of {"query", "title", "abstract", "decision"} (no app export)')
         form.addRow("Library decisions", _path_row(self.data_decisions))
         layout.addLayout(form)
         buttons = QHBoxLayout()

@@ -20,7 +20,8 @@ def register(sub: Any) -> None:
     data = tsub.add_parser("data", help="build SFT rows in PaSa's format (with counts and a preview)")
     data.add_argument("role", choices=["selector", "crawler", "preview"], help="what to build (or preview a file)")
     data.add_argument("--queries", type=Path, help="AutoScholarQuery-format query file with gold papers")
-    data.add_argument("--decisions", type=Path, help="selector: JSONL export of library accept/reject decisions")
+    data.add_argument("--decisions", type=Path, help='selector: JSON lines of {"query", "title", "abstract", "decision": "accept"|"reject"} '
+                      "(written by you: the library has no export for them)")
     data.add_argument("--index", type=Path, help="offline paper index (default: the app's)")
     data.add_argument("--out", type=Path, help="output JSONL (for preview: the file to read)")
     data.add_argument(
@@ -44,7 +45,8 @@ def register(sub: Any) -> None:
     local.add_argument("--queries", type=Path, default=DEFAULT_TRAIN_QUERIES, help="training queries with gold papers")
     local.add_argument("--index", type=Path, help="offline paper index (default: the app's)")
     local.add_argument("--out", type=Path, help="job directory (default: <data dir>/training/local-selector)")
-    local.add_argument("--decisions", type=Path, help="also learn from a JSONL export of library decisions")
+    local.add_argument("--decisions", type=Path, help='also learn from JSON lines of {"query", "title", "abstract", "decision": '
+                       '"accept"|"reject"} (written by you: the library has no export for them)')
     local.add_argument(
         "--minutes", type=number(0.0, 7 * 24 * 60.0, above=True, what="--minutes"), default=15.0, help="time budget"
     )

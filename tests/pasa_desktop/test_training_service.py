@@ -211,3 +211,16 @@ def test_data_preview_of_a_missing_file_says_so(tmp_path: Path) -> None:
         training.preview_data(tmp_path / "rows.jsonl")
     with pytest.raises(InputError, match="Crawler data needs a query file"):
         training.build_data("crawler", tmp_path / "out.jsonl", queries=None)
+
+
+def test_library_decisions_are_described_as_a_file_you_write(tmp_path: Path) -> None:
+    """No command exports the library's decisions: the hint gives the format instead of naming an export,
+    and a file in that format is read."""
+    missing = tmp_path / "decisions.jsonl"
+    with pytest.raises(InputError) as raised:
+        training.build_data("selector", tmp_path / "rows.jsonl", queries=None, decisions=missing)
+    assert '"decision": "accept"|"reject"' in raised.value.message and "no export" in raised.value.message
+    missing.write_text("".join(json.dumps({"query": "coded computation", "title": t, "abstract": "a", "decision": d})
+                               + "\n" for t, d in (("Gradient Coding", "accept"), ("Word2vec", "reject"))))
+    built = training.build_data("selector", tmp_path / "rows.jsonl", queries=None, decisions=missing)
+    assert len((tmp_path / "rows.jsonl").read_text().splitlines()) == 2 and built is not None
