@@ -292,6 +292,7 @@ class LibraryPanel(QWidget):
             self.show_run_rows(self._gateway, self.current_run)
             return
         self.current_run = None
+        self.current_query = ""  # no search here: Explain must not use the question of the search shown before
         self._search_columns(False)
         rows = self._gateway.search_rows(
             text, limit=LIST_LIMIT, tag=value if kind == TAG else None,  # type: ignore[arg-type]  # the scope's value is the tag (str) for TAG; the item data it came from is typed object

@@ -191,7 +191,10 @@ class PaperDetail(QWidget):
         authors = ", ".join(row.authors[:12]) + (" et al." if len(row.authors) > 12 else "")
         self.meta.setText(" · ".join(p for p in (authors, str(row.year or ""), row.venue) if p))
         self.links.setText(self._links_html(row))
-        if row.score is None:
+        if not row.in_search:
+            # A library list is no search: "not scored" would be false for a paper a search scored and selected.
+            score = "Scores belong to searches: right-click → “Show the search that found it”"
+        elif row.score is None:
             score = "Not scored by the Selector"
         else:
             verdict = "selected" if row.selected else "not selected"

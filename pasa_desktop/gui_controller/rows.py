@@ -35,6 +35,9 @@ class ResultRow:
     pdf_path: str = ""
     library_id: int | None = None
     in_library: bool | None = None  # False: only the runs that found it hold it (one click from Keep); None: not looked up
+    # False: a row of a library list (All papers, a collection, a tag), which belongs to no search, so it has
+    # no score, selection or reason to show (those are the search's: run_rows).
+    in_search: bool = True
 
     @classmethod
     def from_paper(cls, paper: Paper, **extra: Any) -> ResultRow:
@@ -94,7 +97,7 @@ class LibraryGateway:
         """The library's papers (what `pasa library search` lists), not every paper a search found."""
         papers = self.library.search(text, tag=tag, collection=collection, limit=limit, library_only=True,
                                      with_selected=self.selected_join)
-        return [self._row(p, key=f"library:{p.id}", in_library=True) for p in papers]
+        return [self._row(p, key=f"library:{p.id}", in_library=True, in_search=False) for p in papers]
 
     def count_library(self) -> int:
         return self.library.count_library(with_selected=self.selected_join)

@@ -1,6 +1,7 @@
 """A score and a selection belong to a search: the library's own lists (All papers, a collection, a tag)
-carry neither, so they show no Score or Sel. column and their filter reads "Accepted only" (it would hide
-the papers the Selector selected); a past search's view shows both, with "Selected / accepted only"."""
+carry neither, so they show no Score or Sel. column, their filter reads "Accepted only" (it would hide
+the papers the Selector selected) and the detail pane does not call their papers "not scored"; a past
+search's view shows both, with "Selected / accepted only"."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ def test_scores_and_selection_show_only_in_a_search_view(qtbot, searched) -> Non
     assert all(r.score is None and not r.selected for r in results.model.all_rows())
     assert results.table.isColumnHidden(SCORE) and results.table.isColumnHidden(SEL_COLUMN)
     assert results.selected_only.text() == "Accepted only"
+    # The detail pane does not call a selected paper "not scored" there: the score is its search's.
+    results.table.selectRow(0)
+    assert "Scores belong to searches" in results.detail.score.text()
 
     assert lib.show_run(window.run_id)
     qtbot.waitUntil(lambda: results.model.total() == 22, timeout=5_000)
@@ -32,7 +36,11 @@ def test_scores_and_selection_show_only_in_a_search_view(qtbot, searched) -> Non
     assert results.selected_only.text() == "Selected / accepted only"
     results.selected_only.setChecked(True)
     assert results.model.rowCount() == SELECTED  # the filter now finds what the Selector selected
+    results.table.selectRow(0)
+    assert "Selector score" in results.detail.score.text() and "(selected)" in results.detail.score.text()
+    assert lib.current_query == "coded computation against stragglers"
 
     lib.tree.setCurrentItem(lib.tree.topLevelItem(0))
     qtbot.waitUntil(lambda: results.model.total() == SELECTED, timeout=5_000)
     assert results.table.isColumnHidden(SCORE) and results.selected_only.text() == "Accepted only"
+    assert lib.current_query == ""  # Explain there does not use the question of the search shown before
