@@ -153,7 +153,10 @@ def budget_lines(
         parts.append("no citation expansion: it needs a full-text source, and none is configured")
     else:
         layers = "layer" if settings.expand_layers == 1 else "layers"
-        parts.append(f"{settings.expand_layers} citation-expansion {layers} of {settings.expand_per_layer} papers")
+        # The best expand_per_layer papers are tried; only those a full-text source has are read (a small offline
+        # sample has few of them): "of 20 papers" alone promised 20 expansions a layer.
+        parts.append(f"{settings.expand_layers} citation-expansion {layers} of up to {settings.expand_per_layer} "
+                     "papers (those a full-text source has)")
     parts.append(f"at most {settings.max_papers} papers and {_duration(settings.max_seconds)}")
     return parts
 

@@ -74,7 +74,7 @@ def test_tooltips_are_the_tables_text_for_this_configuration(qtbot, tmp_path: Pa
     # Ticking an online source brings online full texts: the tooltips follow at once.
     panel._source_actions["arxiv"].setChecked(True)
     thorough = preset_tooltip("thorough", settings.agent, fulltext=True, crawler_queries=False)
-    assert tips(panel)["thorough"] == thorough and "• 2 citation-expansion layers of 20 papers" in thorough
+    assert tips(panel)["thorough"] == thorough and "• 2 citation-expansion layers of up to 20 papers (those a full-text source has)" in thorough
     assert "• no citation expansion\n" in tips(panel)["quick"]  # Quick never expands, whatever is configured
 
     # Offline full texts configured: expansion runs with the offline index alone.

@@ -61,7 +61,7 @@ def test_description_says_when_expansion_cannot_run() -> None:
     thorough = apply_preset(AgentSettings(), "thorough")
     without = describe_budgets(thorough, fulltext=False)
     assert "no citation expansion: it needs a full-text source, and none is configured" in without
-    assert "2 citation-expansion layers of 20 papers" in describe_budgets(thorough, fulltext=True)
+    assert "2 citation-expansion layers of up to 20 papers (those a full-text source has)" in describe_budgets(thorough, fulltext=True)
     # Quick never expands, whatever is configured, and says so without blaming the configuration.
     quick = describe_budgets(apply_preset(AgentSettings(), "quick"), fulltext=False)
     assert "no citation expansion;" in quick
