@@ -176,7 +176,7 @@ def _search(args: argparse.Namespace) -> int:
 def _keep(args: argparse.Namespace) -> int:
     with open_user_library() as lib:
         lib.keep(args.papers, kept=not args.undo)
-    n = len(args.papers)
+    n = len(set(args.papers))  # a paper named twice is kept once
     if args.undo:
         print(f"{n} paper(s) no longer marked kept (tagged, rated, accepted… papers stay in the library)")
     else:
