@@ -44,7 +44,7 @@ MODEL_CHOICES = (
     # What "embedded" really runs (result_settings): SmolLM2 as the Crawler only, whose own queries are off by
     # default (AgentSettings.crawler_queries), and the relevance Selector, prepared in the background.
     ("embedded", "Embedded default", "SmolLM2-135M through llama.cpp on this CPU as the Crawler (searching your "
-     "question and its rephrasings: its own queries measured no better), and the relevance Selector the app "
+     "question and its spelling variants: its own queries measured no better), and the relevance Selector the app "
      "trains itself on first use: works offline, no set-up."),
     ("gguf", "A GGUF model file", "e.g. PaSa-7B converted to GGUF, run by llama.cpp on this CPU."),
     ("transformers", "A transformers checkpoint", "a local checkpoint folder (PaSa-7B Crawler/Selector), best on a GPU."),

@@ -133,12 +133,14 @@ def budget_lines(
 ) -> list[str]:
     """`describe_budgets`, one clause a line (searches, scoring, expansion, limits)."""
     parts: list[str] = []
+    # The question's variants (engine/agent/queries.py) only split hyphens, drop parenthesised abbreviations
+    # and spell out acronyms the index knows; most questions have none. "Rephrasings" promised paraphrases.
     if settings.max_queries and crawler_queries:
-        parts.append(f"your question, its rephrasings and up to {settings.max_queries} Crawler queries")
+        parts.append(f"your question, its spelling variants and up to {settings.max_queries} Crawler queries")
     elif settings.max_queries:
-        parts.append("your question and its rephrasings (Crawler queries off)")
+        parts.append("your question and its spelling variants (Crawler queries off)")
     else:
-        parts.append("your question and its rephrasings")
+        parts.append("your question and its spelling variants")
     parts[-1] += f", {settings.results_per_query} results each"
     scored = max(settings.score_top, rerank_top) if settings.score_top else 0
     if not scoring:
