@@ -121,7 +121,10 @@ def describe_report(report: dict[str, Any], ok: bool) -> str:
         lines.append(f"<b>Selector</b>: <span style='color:#c0392b'>failed</span> — {_esc(selector['error'])}")
     elif selector:
         relevant, irrelevant = selector["scores"]
-        lines.append(f"<b>Selector</b>: P(relevant) {relevant:.3f} for the example that fits, {irrelevant:.3f} for the "
+        # Only the relevance Selector's score is a calibrated probability of relevance; an LLM's is its P(True)
+        # (as `pasa models check` prints it).
+        what = "P(relevant), calibrated," if report.get("kind") == "relevance" else "P(True)"
+        lines.append(f"<b>Selector</b>: {what} {relevant:.3f} for the example that fits, {irrelevant:.3f} for the "
                      f"one that does not ({selector['decisions_right']}/2 decisions right at P > 0.5) in "
                      f"{selector['seconds']} s.")
     pairs = report.get("pairs")
