@@ -36,7 +36,8 @@ def register(sub: Any) -> None:
         "--crawler-samples",
         type=int,
         metavar="N",
-        help="Crawler ensemble: sample the search session N times, union the queries",
+        help="Crawler ensemble: sample the search session N times, union the queries (only when the Crawler "
+        "writes queries: the embedded Crawler does not, by default)",
     )
     p.add_argument("--top", type=int, default=30, help="rows in the table (default 30)")
     p.set_defaults(handler=run)

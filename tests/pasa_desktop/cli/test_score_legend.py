@@ -48,3 +48,17 @@ def test_the_sel_column_marks_only_scored_papers_as_not_selected(capsys) -> None
     rows = {line.split("│")[4].strip(): line.split("│")[3].strip() for line in capsys.readouterr().out.splitlines()
             if line.count("│") >= 8}
     assert rows == {"Scored and selected": "✓", "Scored, not selected": "✗", "Never scored": "–"}
+
+
+def test_crawler_samples_help_says_when_it_has_an_effect(capsys) -> None:  # type: ignore[no-untyped-def]
+    """The engine asks the Crawler for queries only when it writes them (engine/agent/crawler.py): not the
+    embedded one under the default "auto", so --crawler-samples alone changes nothing there."""
+    import pytest
+
+    from engine.agent.crawler import crawler_writes_queries_for
+    from pasa_desktop.cli.main import main
+
+    assert not crawler_writes_queries_for(AgentSettings(crawler_samples=4), "embedded")
+    with pytest.raises(SystemExit):
+        main(["search", "--help"])
+    assert "the embedded Crawler does not, by default" in " ".join(capsys.readouterr().out.split())
