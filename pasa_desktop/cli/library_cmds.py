@@ -34,7 +34,8 @@ def _authors(authors: tuple[str, ...]) -> str:
 def _paper_line(row: PaperRow) -> str:
     year = str(row.year) if row.year else "    "
     flag = {True: "✓", False: "✗", None: " "}[row.decision]
-    return f"{row.id:>6} {flag} {year}  {_short(row.title, 70)}  ({_short(_authors(row.authors), 24)})"
+    authors = f"  ({_short(_authors(row.authors), 24)})" if row.authors else ""  # no empty "()" for an unknown
+    return f"{row.id:>6} {flag} {year}  {_short(row.title, 70)}{authors}"
 
 
 def _history(args: argparse.Namespace) -> int:

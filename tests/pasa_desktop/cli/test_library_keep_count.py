@@ -1,4 +1,5 @@
-"""`pasa library keep` counts the papers it kept, not the ids typed: one named twice is one paper."""
+"""`pasa library keep` counts the papers it kept, not the ids typed (one named twice is one paper); `library
+list` prints no empty "()" for a paper without known authors."""
 
 from __future__ import annotations
 
@@ -22,3 +23,16 @@ def test_a_paper_named_twice_is_kept_once(capsys: pytest.CaptureFixture[str]) ->
     assert capsys.readouterr().out.strip() == "1 paper(s) kept in the library"
     with open_library(load_settings().library_path()) as again:
         assert again.count_library() == 1
+
+
+def test_a_paper_without_authors_is_listed_without_empty_parentheses(capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.papers import Paper
+
+    lib = open_library(load_settings().library_path())
+    run = lib.create_run("coded computation", {})
+    papers = (Paper(id="x1", title="Anonymous paper"), make_paper(2))
+    lib.record(run, PapersFound(papers, tuple(FoundBy("query", query="q", rank=i) for i in range(2))))
+    lib.close()
+    assert main(["library", "list", "--all"]) == 0
+    anonymous = next(line for line in capsys.readouterr().out.splitlines() if "Anonymous paper" in line)
+    assert "()" not in anonymous
