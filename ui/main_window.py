@@ -132,6 +132,8 @@ class MainWindow(WindowHost):
 
         status = setup_status()
         if status.ready:
+            if self._selector_timer.isActive():  # it became ready now: the budget tooltips said nothing is scored
+                self.search_panel.show_budgets(self.services.settings)
             self._selector_timer.stop()
             self.selector_setup_text.setText("")
             self.selector_setup_text.setToolTip("")
