@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from engine.sources import acronyms, dense
 from engine.sources.acronyms import AcronymTable
-from engine.sources.topk import best_rows
+from engine.sources.topk import best_rows, tie_order
 
 # 2: acronyms.json (engine/sources/acronyms.py) is written with the postings.
 POSTINGS_VERSION = 2
@@ -70,13 +70,18 @@ FUSION_DEPTH = 200  # each pass contributes its best this-many rows to the fusio
 
 
 def fuse_ranks(lists: Sequence[tuple[float, Sequence[int]]]) -> list[tuple[int, float]]:
-    """Weighted reciprocal-rank fusion of ranked rowid lists: (rowid, fused score), best first (ties
-    by rowid, so a search is deterministic)."""
+    """Weighted reciprocal-rank fusion of ranked rowid lists: (rowid, fused score), best first (ties in
+    topk.tie_order, so a search is deterministic and favours neither old nor new rows)."""
     fused: dict[int, float] = {}
     for weight, rows in lists:
         for position, row in enumerate(rows, start=1):
             fused[row] = fused.get(row, 0.0) + weight / (FUSION_K + position)
-    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+    if not fused:
+        return []
+    rows_ = np.fromiter(fused.keys(), dtype=np.intp, count=len(fused))
+    scores = np.fromiter(fused.values(), dtype=np.float64, count=len(fused))
+    order = np.lexsort((tie_order(rows_), -scores))
+    return [(int(rows_[i]), float(scores[i])) for i in order]
 
 
 # Rows' (title, abstract) by rowid, from wherever the caller keeps them.

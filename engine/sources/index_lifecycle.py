@@ -292,7 +292,7 @@ def _repair(health: IndexHealth, notify: Notify | None, progress: Callable[[int,
             if dense.needs_prefilter(postings_dir(path)):
                 dense.write_prefilter(postings_dir(path))
         elif health.state == "dense_unfiltered":
-            _tell(notify, "info", "Writing the dense ranking's prefilter (once, about a minute per million papers)…")
+            _tell(notify, "info", "Writing the dense ranking's prefilter (once, seconds)…")
             dense.write_prefilter(postings_dir(path))
         elif health.state == "delta_stale":
             _tell(notify, "info", "Bringing the rankings up to the index's last update…")

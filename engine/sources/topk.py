@@ -17,9 +17,16 @@ _STRIDE = 64
 _MARGIN = 4  # the sample's threshold aims at this many times `limit` rows, so it is rarely too high
 
 
+def tie_order(rows: npt.NDArray[np.intp]) -> npt.NDArray[np.uint64]:
+    """A fixed shuffle of row ids that orders equal scores. Not the row id itself: rows are numbered in
+    the order papers were added (arXiv snapshot order, or a benchmark's real papers before its
+    distractors), and preferring low ids would favour old papers, and real ones over distractors."""
+    return (rows.astype(np.uint64) * np.uint64(0x9E3779B1)) & np.uint64(0xFFFFFFFF)
+
+
 def best_rows(scores: npt.NDArray[np.float32], limit: int, *, floor: float = 0.0) -> npt.NDArray[np.intp]:
-    """Indices of the `limit` highest scores above `floor`, best first; equal scores by index, so the
-    answer is the same on every run and every machine."""
+    """Indices of the `limit` highest scores above `floor`, best first; equal scores in `tie_order`, so
+    the answer is the same on every run and every machine."""
     if limit <= 0 or not len(scores):
         return np.zeros(0, dtype=np.intp)
     hits = None
@@ -37,5 +44,5 @@ def best_rows(scores: npt.NDArray[np.float32], limit: int, *, floor: float = 0.0
         values = scores[hits]
         kth = np.partition(values, len(values) - limit)[len(values) - limit]
         hits = hits[values >= kth]
-    order = np.lexsort((hits, -scores[hits]))
+    order = np.lexsort((tie_order(hits), -scores[hits]))
     return hits[order[:limit]]
