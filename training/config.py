@@ -64,7 +64,7 @@ class DataSection(_Strict):
     queries: str = Field("", description="PPO: AutoScholarQuery-format query file (gold papers give rewards).")
     index: str = Field("", description="PPO / local-selector: the offline paper index (SQLite) to search.")
     fulltext: str = Field("", description="PPO: full texts (unarXive JSON lines or .tar.gz) for expand sessions.")
-    decisions: str = Field("", description="local-selector: optional JSONL export of library accept/reject decisions.")
+    decisions: str = Field("", description="local-selector: optional JSON lines of accept/reject decisions (query, title, abstract, decision).")
 
 
 class SFTSection(_Strict):

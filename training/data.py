@@ -4,7 +4,7 @@ Sources of rows:
 - query files (AutoScholarQuery format) with gold papers: Selector pairs (gold → True, retrieved
   non-gold → False, optionally only those the current Selector also rejects) and Crawler search
   sessions (queries verified to retrieve gold papers);
-- the user's own library decisions (a JSONL export of accepted/rejected papers per search): Selector pairs.
+- the user's own decisions (JSON lines of accepted/rejected papers per search, written by the user): Selector pairs.
 
 PaSa's Selector targets carry a GPT-4o reason; we have none, so the reason is a short template that
 names the decision. The decision token, which is what scoring reads, is exact.
@@ -214,8 +214,9 @@ def crawler_queries_for(record: QueryRecord, retriever: Retriever, *, max_querie
 def pairs_from_decisions(rows: Iterable[dict[str, Any]], report: DataReport | None = None) -> Iterator[SelectorPair]:
     """Selector pairs from library decisions: `{"query", "title", "abstract", "decision": accept|reject}`.
 
-    This is a plain function over rows so training never imports the app's library: the app exports
-    decisions to JSONL (or passes rows), and this reads them. Undecided rows are ignored, bad ones reported.
+    This is a plain function over rows so training never imports the app's library: the rows come from a
+    JSON-lines file the user writes (no command exports them yet). Undecided rows are ignored, bad ones
+    reported.
     """
     for number, row in enumerate(rows, 1):
         try:
