@@ -63,6 +63,7 @@ class CrawlState:
         self.select_rule = "threshold"  # "threshold": P > threshold · "top_unrejected": the best select_k
         self.select_k = 1
         self.select_min = 0  # "threshold" also selects at least the best select_min papers
+        self.score_top: int | None = None  # papers the Selector scores a layer (None: not known yet)
         # True when the Selector's scores are calibrated probabilities (their sum estimates how many
         # scored papers are relevant); an LLM's P(True) is not.
         self.calibrated = False
@@ -199,6 +200,8 @@ class CrawlState:
             self.select_k = k
         least = settings.get("select_min")
         self.select_min = least if isinstance(least, int) else 0
+        top = settings.get("score_top")
+        self.score_top = top if isinstance(top, int) else None
         self.calibrated = settings.get("selector_calibrated") is True
         self._status_changed = True
 

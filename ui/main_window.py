@@ -315,7 +315,9 @@ class MainWindow(WindowHost):
         if now - self._progress_at < 0.5:
             return
         self._progress_at = now
-        self.progress.setRange(0, max(found, scored))
+        # The Selector scores the best score_top papers (again after each expansion layer), not all found.
+        due = found if not state.score_top else min(found, state.score_top)
+        self.progress.setRange(0, max(due, scored))
         self.progress.setValue(scored)
         self.progress.setFormat("%v / %m scored")
 

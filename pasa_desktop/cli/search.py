@@ -105,7 +105,7 @@ async def _run(args: argparse.Namespace, plan: SearchPlan) -> int:
                 run_id = event_run
                 if isinstance(event, Progress):
                     c = event.counts
-                    total = max(c.found, 1) if event.stage != "search" else None
+                    total = score_total(event, started.settings.get("score_top") if started else None)
                     bar.update(
                         task,
                         stage=event.stage,
@@ -170,6 +170,17 @@ def results_json(run_id: int, finished: SearchFinished, settings: dict[str, Any]
         out["score_legend"] = score_legend(settings)
     out["papers"] = [paper_json(r) for r in finished.results]
     return out
+
+
+def score_total(progress: Progress, score_top: object) -> int | None:
+    """The progress bar's length while scoring: the papers the Selector will score, the best `score_top`
+    (the run's resolved setting; again after each expansion layer), not all found. None (a bar without
+    an end) while searching, or when nothing will be scored (score_top 0: no Selector)."""
+    c = progress.counts
+    if progress.stage == "search" or score_top == 0:
+        return None
+    due = min(c.found, score_top) if isinstance(score_top, int) and score_top > 0 else c.found
+    return max(due, c.scored, 1)
 
 
 def unscored(settings: dict[str, Any]) -> bool:
