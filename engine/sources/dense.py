@@ -6,7 +6,8 @@ shares few of them. A full MiniLM over the 192,732-paper corpus costs CPU-hours 
 this distils it the way Model2Vec does: every WordPiece token the corpus uses goes through the real
 MiniLM once, on its own ("[CLS] token [SEP]", mean-pooled), and a text's vector is the idf-weighted
 sum of its tokens' vectors. Building takes about two minutes beside the BM25F postings; a query is
-one pass over the rows' int8 codes (memory-mapped, 0.4 KB a paper; the layout and its choice are in
+one pass over the rows' int8 codes (memory-mapped, 0.4 KB a paper), or, from 500k papers on, over a
+quarter of that (a prefilter) and then the best 1 % exactly (the layout and its choice are in
 benchmarks/RESULTS.md §8.1). Alone it ranks far below BM25F (dev R@50 0.36 against 0.51), but fused
 with it at a small weight it finds papers BM25F does not: benchmarks/RESULTS.md (§1.8), where the
 weight and depth were chosen on train.jsonl.
@@ -349,7 +350,7 @@ def needs_prefilter(directory: Path, min_rows: int | None = None) -> bool:
 def write_prefilter(directory: Path, dims: int = PRE_DIMS) -> None:
     """The prefilter of the int8 base in `directory`, derived from its codes alone (no MiniLM): the first
     `dims` principal axes of a sample of the rows' residuals, and every row's projection on them as int8
-    codes, written a block at a time (1.5 CPU-minutes and one block of memory at 2.5M rows)."""
+    codes, written a block at a time (10 CPU-seconds at 2.5M rows; benchmarks/RESULTS.md §8.1)."""
     codes = np.load(directory / I8_FILE, mmap_mode="r")
     scales: FloatArray = np.load(directory / SCALE_FILE, mmap_mode="r")
     n, dim = codes.shape
