@@ -89,6 +89,7 @@ async def _run(args: argparse.Namespace, settings: Settings, base: SearchRequest
     service = SearchService(settings, library=None, model_loader=getattr(args, "model_loader", None))
     index = service.index()
     agent_table, bm25_table = MetricTable(), MetricTable()
+    scored = False  # whether any query's papers carry a Selector score
     cancel = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, cancel.set)
@@ -118,6 +119,7 @@ async def _run(args: argparse.Namespace, settings: Settings, base: SearchRequest
                     out.write(json.dumps(row, ensure_ascii=False) + "\n")
                     out.flush()
                 if query.has_answers:
+                    scored = scored or any(p.get("score") is not None for p in row["papers"])
                     ranked = [Candidate(p["title"], p.get("arxiv_id"), bool(p["selected"])) for p in row["papers"]]
                     m = query_metrics(query, ranked)
                     agent_table.add(m)
@@ -136,11 +138,13 @@ async def _run(args: argparse.Namespace, settings: Settings, base: SearchRequest
     finally:
         loop.remove_signal_handler(signal.SIGINT)
         service.close()
-    print_metrics(agent_table, bm25_table)
+    print_metrics(agent_table, bm25_table, scored=scored)
     return 0
 
 
-def print_metrics(agent: MetricTable, bm25: MetricTable) -> None:
+def print_metrics(agent: MetricTable, bm25: MetricTable, *, scored: bool = True) -> None:
+    """The macro-averaged table. Without any score in any query (no Selector was ready) the agent's
+    precision and recall of the selected set are "–", not a measured 0: nothing was judged."""
     from rich.console import Console
 
     if not agent.rows:
@@ -152,6 +156,10 @@ def print_metrics(agent: MetricTable, bm25: MetricTable) -> None:
     for c in cols:
         table.add_column(c, justify="right")
     a, b = agent.mean(), bm25.mean()
-    table.add_row("agent", *[f"{a[c]:.4f}" for c in cols])
+    unjudged = ("precision", "recall") if not scored else ()
+    table.add_row("agent", *[("–" if c in unjudged else f"{a[c]:.4f}") for c in cols])
     table.add_row("BM25 baseline (FTS5, title x10)", *[("–" if c in ("precision", "recall") else f"{b[c]:.4f}") for c in cols])
     Console(highlight=False).print(table)
+    if not scored:
+        print("Nothing was scored in any query (no Selector was ready): the selected set's precision and recall are "
+              "not measured. `pasa models prepare-selector --status` says how far the default Selector is.")

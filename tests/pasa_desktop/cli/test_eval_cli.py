@@ -73,3 +73,19 @@ def test_eval_writes_lines_and_prints_both_systems(
     # A rerun keeps what was done and runs nothing again.
     again = pasa("eval", "--queries", str(queries), "--output", str(out), env=user_env)
     assert again.returncode == 0 and len(out.read_text().splitlines()) == 2
+
+
+def test_an_unscored_run_prints_no_precision_or_recall(capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.eval.metrics import MetricTable
+    from pasa_desktop.cli.evaluate import print_metrics
+
+    q = EvalQuery("q1", "a question", ("Gold Paper",), ())
+    agent, bm25 = MetricTable(), MetricTable()
+    agent.add(query_metrics(q, [Candidate("Gold Paper", None, False)]))
+    bm25.add(query_metrics(q, [Candidate("Gold Paper", None, False)]))
+    print_metrics(agent, bm25, scored=False)
+    out = capsys.readouterr().out
+    agent_row = next(line for line in out.splitlines() if line.startswith("│ agent"))
+    assert "0.0000" not in agent_row.split("│")[2] and "–" in agent_row  # precision is not a measured 0
+    assert "1.0000" in agent_row  # R@20 still measured
+    assert "Nothing was scored" in out
