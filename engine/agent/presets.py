@@ -29,6 +29,12 @@ NO_FULLTEXT = (
     "configured. Add one in Settings → Sources: the unarXive sample (offline) or an online source (arXiv "
     "HTML, ar5iv and PDFs)."
 )
+# Said once at the end of a search whose expansion tried papers and read none of them.
+NONE_READ = (
+    "Citation expansion read no paper: none of the {tried} papers it tried is in the configured full-text "
+    "sources, so no citation was followed. The offline unarXive sample holds few papers; the online full "
+    "texts (arXiv HTML, ar5iv and PDFs; Settings → Sources & keys) reach most arXiv papers when online."
+)
 
 PresetName = Literal["quick", "standard", "thorough"]
 PRESET_NAMES: tuple[PresetName, ...] = ("quick", "standard", "thorough")

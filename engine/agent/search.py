@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from engine.agent.crawler import Crawler, crawler_writes_queries
-from engine.agent.presets import NO_FULLTEXT
+from engine.agent.presets import NO_FULLTEXT, NONE_READ
 from engine.agent.queries import retrieval_text
 from engine.agent.query_cleaner import clean_query
 from engine.agent.ranking import rank, resolve_select_rule, retrieval_order
@@ -158,6 +158,9 @@ async def run_search(
                 yield event
             async for event in _score_pending(run):
                 yield event
+        # (Unreachable online full texts were already said, with their own reason.)
+        if run.state.expanded and not run.state.read and "fulltext" not in run.offline_reported:
+            yield Notice(level="info", source="expansion", message=NONE_READ.format(tried=len(run.state.expanded)))
     except _Cancelled:
         status, message = SearchStatus.CANCELLED, "cancelled by the user"
     except _OutOfTime:

@@ -20,7 +20,7 @@ from engine.agent.crawler import Crawler, crawler_writes_queries_for
 from engine.agent.query_cleaner import clean_queries, clean_query, is_restatement, is_search_string, reply_items
 from engine.agent.search import NO_FULLTEXT, SearchDeps, run_search
 from engine.agent.settings import AgentSettings
-from engine.events import Event, FoundBy, Notice, PapersFound, QueryIssued, SearchFinished
+from engine.events import Event, FoundBy, Notice, PaperExpanded, PapersFound, QueryIssued, SearchFinished
 from engine.papers import Paper
 from pasa_testing.scripted import ScriptedModel
 
@@ -239,4 +239,27 @@ async def test_one_notice_when_online_full_texts_are_unreachable() -> None:
     assert texts.asked >= 3  # every candidate was still tried (offline full texts could have had them)
     assert len(notices) == 1 and notices[0].level == "warning" and "unreachable" in notices[0].message
     assert not [e for e in events if isinstance(e, Notice) and e.source == "fulltext"]
+    assert isinstance(events[-1], SearchFinished) and events[-1].status.value == "done"
+
+
+class EmptyFullTexts:
+    """A full-text source that holds none of the papers (an offline sample, say)."""
+
+    async def fulltext(self, paper: Paper) -> None:
+        return None
+
+
+async def test_one_notice_when_expansion_reads_no_paper() -> None:
+    from engine.agent.presets import NONE_READ
+
+    source = RecordingSource()
+    model = ScriptedModel(["[StopSearch]"], lambda _p: 0.2)
+    deps = SearchDeps(crawler_model=model, selector_model=model, sources=[source], fulltext=EmptyFullTexts(),
+                      resolver=NoResolver())  # type: ignore[arg-type]
+    settings = AgentSettings(expand_layers=2, expand_per_layer=3, score_top=0)
+    events = [e async for e in run_search(QUESTION, settings, deps)]
+    tried = [e for e in events if isinstance(e, PaperExpanded)]
+    notices = [e for e in events if isinstance(e, Notice) and e.source == "expansion"]
+    assert tried and all(not e.sections for e in tried)
+    assert [n.message for n in notices] == [NONE_READ.format(tried=len(tried))]
     assert isinstance(events[-1], SearchFinished) and events[-1].status.value == "done"
