@@ -252,17 +252,21 @@ def test_a_burst_of_events_never_freezes_the_loop(qtbot, owner) -> None:  # type
     timer.timeout.connect(lambda: ticks.append(time.thread_time()))
     controller.start(SearchRequest(query=QUERY), seen.on_event, seen.on_done)
     qtbot.waitUntil(lambda: bool(seen.events), timeout=60_000)  # the child has started (spawn: seconds)
+    ticks.append(time.thread_time())
     timer.start()
     qtbot.waitUntil(lambda: seen.outcome is not None, timeout=60_000)
     timer.stop()
+    ticks.append(time.thread_time())
     assert len(seen.events) == 20_001 and seen.outcome is not None and seen.outcome.status is SearchStatus.DONE
     # The GUI thread's own CPU time between two ticks: the work it did without going back to its loop
     # (slices of 20 ms), whatever else the machine's cores are busy with.
     # A freeze is the whole burst read in one go (about 1 s of CPU); slices keep every gap well under that.
     # How short the slices are is a speed figure for benchmarks/ui_responsiveness.py, not a pass/fail here:
     # on 2 busy CI cores the p90 gap read 0.18 s once.
+    # The first and last entries are the reading's start and end, so a freeze anywhere shows as a gap,
+    # however few ticks an idle, fast machine leaves between them.
     gaps = sorted(b - a for a, b in itertools.pairwise(ticks))
-    assert len(ticks) > 10 and gaps[-1] < 0.5, gaps[-10:]
+    assert gaps[-1] < 0.5, (len(ticks), gaps[-10:])
 
 
 def test_closing_waits_for_the_search_and_records_its_end(qtbot, owner, library: Library, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
