@@ -494,22 +494,28 @@ class _RowVectors:
         if self.scale is None or self.mean is None:
             out[:] = self.docs @ vec
             return
-        # One pass over the int8 codes, converted to float32 inside einsum's buffers (no float copy of the
-        # matrix is ever made): ~0.09 s for 193k rows, ~0.6 s for 2.5M on this project's machine.
         centre = float(self.mean @ vec)
         for start in range(0, len(out), _SCAN_BLOCK):
             stop = min(len(out), start + _SCAN_BLOCK)
-            dots = np.einsum("ij,j->i", self.docs[start:stop], vec, dtype=np.float32, casting="unsafe")
-            scale = np.asarray(self.scale[start:stop])
-            out[start:stop] = np.where(scale > 0, centre + scale * dots, 0.0)
+            out[start:stop] = self._cosines(centre, self.scale[start:stop], _int8_dots(self.docs[start:stop], vec))
 
     def cosines_of(self, vec: FloatArray, rows: npt.NDArray[np.intp], out: FloatArray) -> None:
         """out[rows] = the cosines of these rows (sorted, for the memory map's sake) of an int8 base."""
         assert self.scale is not None and self.mean is not None
-        centre = float(self.mean @ vec)
-        dots = np.einsum("ij,j->i", self.docs[rows], vec, dtype=np.float32, casting="unsafe")
-        scale = np.asarray(self.scale[rows])
-        out[rows] = np.where(scale > 0, centre + scale * dots, 0.0)
+        out[rows] = self._cosines(float(self.mean @ vec), self.scale[rows], _int8_dots(self.docs[rows], vec))
+
+    @staticmethod
+    def _cosines(centre: float, scale: npt.NDArray[np.float32], dots: FloatArray) -> FloatArray:
+        """q·d = q·centre + scale·(q·codes); 0 for a row without a vector (scale 0)."""
+        scale = np.asarray(scale)
+        return np.where(scale > 0, centre + scale * dots, 0.0).astype(np.float32, copy=False)
+
+
+def _int8_dots(codes: npt.NDArray[Any], vec: FloatArray) -> FloatArray:
+    """codes · vec, the int8 rows converted to float32 inside einsum's buffers (no float copy of them is
+    ever made): ~0.09 s for 193k rows of 384, ~0.3 s for 2.5M on this project's machine."""
+    dots: FloatArray = np.einsum("ij,j->i", codes, vec, dtype=np.float32, casting="unsafe")
+    return dots
 
 
 class _Prefilter:
@@ -529,8 +535,7 @@ class _Prefilter:
         q = vec @ self.query_axes
         out = np.empty(len(self.codes), dtype=np.float32)
         for start in range(0, len(out), _SCAN_BLOCK):
-            stop = min(len(out), start + _SCAN_BLOCK)
-            out[start:stop] = np.einsum("ij,j->i", self.codes[start:stop], q, dtype=np.float32, casting="unsafe")
+            out[start : start + _SCAN_BLOCK] = _int8_dots(self.codes[start : start + _SCAN_BLOCK], q)
         return out
 
 
@@ -546,14 +551,11 @@ class DenseRanker:
         self._base = _RowVectors(directory, delta=False)
         self._pre: _Prefilter | None = None
         base_rows, dim = self._base.docs.shape
-        if (
-            base_rows >= (PREFILTER_MIN_ROWS if prefilter_min_rows is None else prefilter_min_rows)
-            and self._base.scale is not None
-            and all((directory / name).is_file() for name in PRE_FILES)
-        ):
+        large = base_rows >= (PREFILTER_MIN_ROWS if prefilter_min_rows is None else prefilter_min_rows)
+        if large and self._base.scale is not None:
             try:
                 self._pre = _Prefilter(directory, base_rows, dim)
-            except (OSError, ValueError):  # it ranks exactly; index_lifecycle's repair rewrites the prefilter
+            except (OSError, ValueError):  # missing or mismatched: it ranks exactly; repair writes it
                 self._pre = None
         self._tokens: FloatArray = np.load(directory / "dense_tokens.npy").astype(np.float32)
         self._idf: FloatArray = np.load(directory / "dense_idf.npy")
