@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.agent.ranking import papers_to_score
 from engine.errors import InputError, PasaError
 from engine.events import Event, Notice
 from pasa_desktop.gui_controller import AppServices, ResultRow, SearchOutcome, SearchRequest
@@ -316,8 +317,7 @@ class MainWindow(WindowHost):
             return
         self._progress_at = now
         # The Selector scores the best score_top papers (again after each expansion layer), not all found.
-        due = found if not state.score_top else min(found, state.score_top)
-        self.progress.setRange(0, max(due, scored))
+        self.progress.setRange(0, papers_to_score(found, scored, state.score_top) or scored)
         self.progress.setValue(scored)
         self.progress.setFormat("%v / %m scored")
 

@@ -114,6 +114,17 @@ def resolve_select_rule(settings: AgentSettings, selector: ModelInfo) -> AgentSe
     return settings.model_copy(update=update)
 
 
+def papers_to_score(found: int, scored: int, score_top: int | None) -> int | None:
+    """How many papers the Selector will have scored once the scoring under way ends (what a progress bar
+    runs to): the best `score_top` of those found (every paper found when the run did not say), or more
+    when a later expansion layer scored papers that rose into the top. None when nothing will be scored
+    (score_top 0: no Selector)."""
+    if score_top == 0:
+        return None
+    due = min(found, score_top) if score_top is not None and score_top > 0 else found
+    return max(due, scored)
+
+
 def query_weight(query: str, user_query: str, origins: Mapping[str, str], settings: AgentSettings) -> float:
     """The fusion weight of one search query, by who wrote it."""
     if query == user_query:

@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.table import Table
 
+from engine.agent.ranking import papers_to_score
 from engine.errors import InputError
 from engine.events import Counts, Notice, Progress, RankedPaper, SearchFinished, SearchStarted, SearchStatus
 from pasa_desktop.cli.progress import counts_fields, search_progress, stderr_console
@@ -177,10 +178,8 @@ def score_total(progress: Progress, score_top: object) -> int | None:
     (the run's resolved setting; again after each expansion layer), not all found. None (a bar without
     an end) while searching, or when nothing will be scored (score_top 0: no Selector)."""
     c = progress.counts
-    if progress.stage == "search" or score_top == 0:
-        return None
-    due = min(c.found, score_top) if isinstance(score_top, int) and score_top > 0 else c.found
-    return max(due, c.scored, 1)
+    due = papers_to_score(c.found, c.scored, score_top if isinstance(score_top, int) else None)
+    return None if progress.stage == "search" or due is None else max(due, 1)
 
 
 def unscored(settings: dict[str, Any]) -> bool:
