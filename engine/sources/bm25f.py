@@ -78,10 +78,10 @@ def fuse_ranks(lists: Sequence[tuple[float, Sequence[int]]]) -> list[tuple[int, 
             fused[row] = fused.get(row, 0.0) + weight / (FUSION_K + position)
     if not fused:
         return []
-    rows_ = np.fromiter(fused.keys(), dtype=np.intp, count=len(fused))
+    ids = np.fromiter(fused.keys(), dtype=np.intp, count=len(fused))
     scores = np.fromiter(fused.values(), dtype=np.float64, count=len(fused))
-    order = np.lexsort((tie_order(rows_), -scores))
-    return [(int(rows_[i]), float(scores[i])) for i in order]
+    order = np.lexsort((tie_order(ids), -scores))
+    return [(int(ids[i]), float(scores[i])) for i in order]
 
 
 # Rows' (title, abstract) by rowid, from wherever the caller keeps them.
