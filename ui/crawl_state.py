@@ -90,6 +90,11 @@ class CrawlState:
         self._new_scores: list[float] = []
         self._status_changed = False
 
+    @property
+    def started(self) -> bool:
+        """A search has started (its SearchStarted names the question the tree's root shows)."""
+        return bool(self.nodes[ROOT].label)
+
     # -- folding -----------------------------------------------------------------------------------
 
     def apply(self, event: events.Event) -> None:

@@ -57,7 +57,8 @@ class ScorePlots(QWidget):
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         self.caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        self._scale: tuple[float, str, bool, bool] | None = None  # (threshold, rule, calibrated, unscored) drawn
+        # (threshold, rule, calibrated, unscored, started) as drawn
+        self._scale: tuple[float, str, bool, bool, bool] | None = None
 
         self.timeline = pg.PlotWidget()
         colors.style_plot(self.timeline, "Found · scored · selected over time")
@@ -89,14 +90,17 @@ class ScorePlots(QWidget):
     def _apply_scale(self) -> None:
         """Axis, threshold line and bar colours for this run's rule; redone only when the rule changes."""
         state = self._state
-        unscored = bool(not_scored_reason(state))
-        scale = (state.threshold, state.select_rule, state.calibrated, unscored)
+        # Before any search no rule is known: the app's default threshold would not be the Selector's.
+        unscored = bool(not_scored_reason(state)) or not state.started
+        scale = (state.threshold, state.select_rule, state.calibrated, unscored, state.started)
         if scale == self._scale:
             return
         self._scale = scale
         by_threshold = state.select_rule != "top_unrejected" and not unscored
         colors.set_threshold(state.threshold if by_threshold else None)
-        if unscored:
+        if not state.started:
+            self.histogram.setLabel("bottom", "score (no search yet)")
+        elif unscored:
             self.histogram.setLabel("bottom", "score (none in this run)")
         elif state.calibrated:
             self.histogram.setLabel("bottom", "P(relevant), calibrated")
@@ -114,6 +118,9 @@ class ScorePlots(QWidget):
         state = self._state
         scored = len(state.scores)
         unscored = not_scored_reason(state)
+        if not state.started:
+            self.caption.setToolTip("")
+            return "No search yet: scores appear as the Selector reads papers."
         if unscored:
             # The Notice's first part ("Not scored: the relevance Selector is being prepared: embedding
             # papers (…, 60%).") fits the pane; the whole of it, with what the search did instead, is the tooltip.

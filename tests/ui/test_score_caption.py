@@ -36,3 +36,22 @@ def test_top_unrejected_is_described_as_the_best_by_rank(qtbot) -> None:  # type
     qtbot.addWidget(plots)
     text = plots.caption.text() + " " + plots.caption.toolTip()
     assert "by rank" in text and "by score" not in text
+
+
+def test_before_any_search_no_threshold_or_scale_is_claimed(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The app-wide 0.50 is not the default Selector's threshold (it records its own): before a search has
+    said how it selects, the histogram shows no threshold and no probability scale."""
+    from ui.score_plots import ScorePlots
+
+    state = CrawlState()
+    plots = ScorePlots(state)
+    qtbot.addWidget(plots)
+    plots.redraw()
+    assert not plots._threshold.isVisible()
+    assert plots.caption.text().startswith("No search yet")
+    assert "no search yet" in plots.histogram.getAxis("bottom").labelText
+    state.apply(SearchStarted("q", settings={"select_rule": "threshold", "select_threshold": 0.125,
+                                             "score_top": 20, "selector_calibrated": True}))
+    plots.redraw()
+    assert plots._threshold.isVisible() and plots._threshold.value() == 0.125
+    assert "no search yet" not in plots.histogram.getAxis("bottom").labelText
