@@ -61,7 +61,7 @@ def _show(args: argparse.Namespace) -> int:
         progress = lib.last_progress(args.run)
     print(f"Run {run.id}: {printable(run.query)}")
     print(
-        f"  status {run.status}, started {run.started[:19].replace('T', ' ')}, {run.queries} queries, "
+        f"  status {run.status}, started {run.started[:19].replace('T', ' ')}, {run.queries} quer{'y' if run.queries == 1 else 'ies'}, "
         f"{run.found} found, {run.scored} scored, {run.selected} selected, {run.expanded} expanded"
     )
     if run.message:
