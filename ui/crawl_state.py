@@ -144,8 +144,9 @@ class CrawlState:
                 assert_never(event)
         self._sample()
 
-    def likely_relevant(self) -> float | None:
-        """Expected number of relevant papers among those scored (sum of calibrated probabilities); None
+    def expected_cited(self) -> float | None:
+        """Expected number of cited papers among those scored (sum of calibrated P(cited); see
+        engine/models/score_meaning.py: more than these fit a question); None
         when the scores are not calibrated, since then their sum means nothing."""
         return sum(self.scores.values()) if self.calibrated else None
 

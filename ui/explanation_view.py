@@ -11,6 +11,7 @@ import html
 import re
 
 from engine.agent.explain import NOTABLE, Explanation, ExplanationKind, word_stem
+from engine.models.score_meaning import CALIBRATED_SCORE
 
 SUPPORT = (46, 160, 67)
 OPPOSE = (214, 69, 65)
@@ -108,7 +109,7 @@ def reason_html(explanation: Explanation, base: RGB) -> str:
         who = f"{html.escape(exp.model)}'s" if exp.model else "The model's"
         return (f"{html.escape(exp.reason)}<br><span style='color:gray'>{who} own words (generated in "
                 f"{_seconds(exp.seconds)}; not checked against the abstract).</span>")
-    head = f"<b>P(relevant) {exp.score:.2f}</b>" if exp.score is not None else ""
+    head = f"<b>{CALIBRATED_SCORE} {exp.score:.2f}</b>" if exp.score is not None else ""
     if exp.title_effect is not None and abs(exp.title_effect) >= NOTABLE:
         head += f" · the title {'adds' if exp.title_effect > 0 else 'takes away'} {abs(exp.title_effect):.2f}"
     if not any(abs(s.effect) >= NOTABLE for s in exp.sentences):

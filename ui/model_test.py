@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.models.profiles import ModelProfile
+from engine.models.score_meaning import CALIBRATED_AXIS
 from pasa_desktop.settings import RELEVANCE_PROFILE, Settings, relevance_profile
 from ui.background import Background
 
@@ -123,7 +124,7 @@ def describe_report(report: dict[str, Any], ok: bool) -> str:
         relevant, irrelevant = selector["scores"]
         # Only the relevance Selector's score is a calibrated probability of relevance; an LLM's is its P(True)
         # (as `pasa models check` prints it).
-        what = "P(relevant), calibrated," if report.get("kind") == "relevance" else "P(True)"
+        what = f"{CALIBRATED_AXIS}," if report.get("kind") == "relevance" else "P(True)"
         lines.append(f"<b>Selector</b>: {what} {relevant:.3f} for the example that fits, {irrelevant:.3f} for the "
                      f"one that does not ({selector['decisions_right']}/2 decisions right at P > 0.5) in "
                      f"{selector['seconds']} s.")

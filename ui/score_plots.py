@@ -1,7 +1,8 @@
 """Live selector-score plots: a histogram with the run's selection threshold, and counts over time.
 
 The histogram's x axis is the Selector's probability. For a calibrated Selector it says how many of the
-scored papers are likely relevant (the sum of their probabilities); for one that is not calibrated (an
+scored papers would likely be cited for the question (the sum of their probabilities; what that number is,
+and is not, is engine/models/score_meaning.py); for one that is not calibrated (an
 LLM's P(True)) it says so instead of a count, since then neither the sum nor the bars' position means that.
 A run that had no Selector (the default one still being prepared) shows no axis scale or threshold, and
 says why in the caption: nothing was scored.
@@ -14,6 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from engine.models.score_meaning import CALIBRATED_MEANING, CALIBRATED_SCORE, expected_cited_text
 from pasa_desktop.selector_setup import NOT_SCORED
 from ui import colors
 from ui.crawl_state import CrawlState
@@ -103,7 +105,8 @@ class ScorePlots(QWidget):
         elif unscored:
             self.histogram.setLabel("bottom", "score (none in this run)")
         elif state.calibrated:
-            self.histogram.setLabel("bottom", "P(relevant), calibrated")
+            # "P(cited)" alone: the pane is narrow at 1024×700, and the caption's tooltip says it is calibrated.
+            self.histogram.setLabel("bottom", CALIBRATED_SCORE)
         else:
             self.histogram.setLabel("bottom", "P(True), not calibrated")
         self._threshold.setVisible(by_threshold)
@@ -133,18 +136,18 @@ class ScorePlots(QWidget):
         else:
             rule = f"Selected: score above {state.threshold:.2f}"
             rule += f", and at least the best {state.select_min}." if state.select_min > 0 else "."
-        expected = state.likely_relevant()
+        expected = state.expected_cited()
         if expected is None:
             self.caption.setToolTip(f"{rule} An uncalibrated score (an LLM's P(True)) orders papers; its values "
                                     "do not say how likely each one is to be relevant, so they are not summed.")
             text = "Scores are not calibrated (no count)."
             return f"{text} Best {state.select_k} selected." if state.select_rule == "top_unrejected" else text
         self.caption.setToolTip(f"The sum of the calibrated probabilities of the {scored} scored papers: the "
-                                f"number of relevant papers to expect among them. {rule}")
+                                f"number of them to expect among the papers cited for such a question. "
+                                f"{CALIBRATED_MEANING} {rule}")
         if not scored:
             return rule
-        n = round(expected)
-        return f"About {n} of these {scored} scored paper{'s' * (scored != 1)} {'is' if n == 1 else 'are'} likely relevant."
+        return expected_cited_text(expected, scored)
 
     def histogram_counts(self) -> list[int]:
         counts, _ = np.histogram(np.array(list(self._state.scores.values()), dtype=float), bins=BINS)

@@ -26,6 +26,7 @@ from typing import Any
 from engine.agent.ranking import is_embedded_selector
 from engine.agent.selector import Selector
 from engine.models.base import ChatModel
+from engine.models.score_meaning import CALIBRATED_SCORE
 from engine.papers import Paper
 from engine.sources.local_index import query_terms
 
@@ -91,7 +92,7 @@ class Explanation:
         """A plain-text reason: what the library stores and exports with the paper."""
         if self.kind is not ExplanationKind.ABLATION:
             return self.reason
-        parts = [f"P(relevant) {self.score:.2f}." if self.score is not None else ""]
+        parts = [f"{CALIBRATED_SCORE} {self.score:.2f}." if self.score is not None else ""]
         ranked = sorted(self.sentences, key=lambda s: -s.effect)
         best = [s for s in ranked if s.effect >= NOTABLE][:2]
         worst = [s for s in reversed(ranked) if s.effect <= -NOTABLE][:1]

@@ -27,6 +27,7 @@ from typing import Any
 from engine.agent.prompts import SELECTOR_PROMPT
 from engine.errors import ModelError
 from engine.models.base import ChatModel, Generation, Message, ModelInfo, without_prefix
+from engine.models.score_meaning import CALIBRATED_SCORE
 
 META_FILE = "pasa_cross_encoder.json"
 PROMPT_CONTEXT_TOKENS = 1 << 20
@@ -88,7 +89,7 @@ class PairSelector(ChatModel):
                          true_token_id=None, context_tokens=PROMPT_CONTEXT_TOKENS, supports_logprobs=False, **recorded)
 
     def score_pairs(self, pairs: Sequence[tuple[str, str, str]]) -> list[float]:
-        """P(relevant) for (question, title, abstract) triples, in order."""
+        """P(cited), calibrated, for (question, title, abstract) triples, in order."""
         raise NotImplementedError
 
     def decision_threshold(self) -> float:
@@ -211,7 +212,8 @@ class CrossEncoderSelector(PairSelector):
         return self.score_pairs([(query, title, abstract)])[0]
 
     def reason(self, p: float) -> str:
-        return f"a cross-encoder trained on labelled query-paper pairs gives P(relevant) = {p:.2f}."
+        return (f"a cross-encoder trained on labelled query-paper pairs gives {CALIBRATED_SCORE} = {p:.2f} (the chance that "
+                "a paper on this question would cite it; many that fit go uncited).")
 
     def count_tokens(self, text: str) -> int:
         # verbose=False: counting a whole PaSa prompt is not feeding it to the encoder (no length warning).

@@ -37,6 +37,7 @@ import numpy.typing as npt
 from engine.errors import ModelError
 from engine.models.base import ModelInfo
 from engine.models.cross_encoder import PairSelector
+from engine.models.score_meaning import CALIBRATED_SCORE
 from engine.sources.dense import Bert, find_model
 
 FloatArray = npt.NDArray[np.float32]
@@ -308,7 +309,7 @@ class RelevanceSelector(PairSelector):
             return self.pairs.encoder.encode(texts, DOC_TOKENS)
 
     def score_pairs(self, pairs: Sequence[tuple[str, str, str]]) -> list[float]:
-        """Calibrated P(relevant) for (question, title, abstract) triples, in order."""
+        """Calibrated P(cited) (engine/models/score_meaning.py) for (question, title, abstract) triples, in order."""
         if not pairs:
             return []
         with self._lock:
@@ -326,7 +327,8 @@ class RelevanceSelector(PairSelector):
         return self.model.rule.threshold
 
     def reason(self, p: float) -> str:
-        return (f"a relevance model trained on labelled questions gives P(relevant) = {p:.2f}; "
+        return (f"a relevance model trained on labelled questions gives {CALIBRATED_SCORE} = {p:.2f} (the chance "
+                f"that a paper on this question would cite it; many that fit go uncited); "
                 f"it selects {self.model.rule.describe()}.")
 
     def count_tokens(self, text: str) -> int:

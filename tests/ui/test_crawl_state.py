@@ -111,9 +111,9 @@ def test_calibrated_scores_estimate_how_many_are_relevant() -> None:
     scores = [events.PaperScored(paper(0).key, 0.25, False), events.PaperScored(paper(1).key, 0.5, True)]
     calibrated = folded([events.SearchStarted(QUERY, {"selector_calibrated": True, "select_threshold": 0.3}),
                          found, *scores])
-    assert calibrated.likely_relevant() == 0.75 and calibrated.threshold == 0.3
+    assert calibrated.expected_cited() == 0.75 and calibrated.threshold == 0.3
     plain = folded([events.SearchStarted(QUERY, {}), found, *scores])
-    assert plain.likely_relevant() is None and plain.threshold == 0.5  # no settings: the app's default kept
+    assert plain.expected_cited() is None and plain.threshold == 0.5  # no settings: the app's default kept
 
 
 def test_timeline_samples_counts_when_they_change() -> None:

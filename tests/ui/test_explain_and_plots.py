@@ -1,5 +1,5 @@
 """A calibrated Selector in the window: the histogram on the calibrated scale with the run's threshold,
-"about N likely relevant", colours relative to the threshold, and explanations in the detail pane. And a
+"about N would likely be cited", colours relative to the threshold, and explanations in the detail pane. And a
 search run before any Selector is ready: no score, no selection, and the caption says why."""
 
 from __future__ import annotations
@@ -48,10 +48,12 @@ def test_histogram_is_on_the_calibrated_scale_with_the_runs_threshold(qtbot, win
     # The line sits on the run's threshold (0.3), not on PaSa's 0.5, and says so.
     assert plots._threshold.isVisible() and plots._threshold.value() == pytest.approx(THRESHOLD)
     assert "0.30" in plots._threshold.label.toPlainText()
-    assert "calibrated" in plots.histogram.getAxis("bottom").labelText
+    assert plots.histogram.getAxis("bottom").labelText == "P(cited)"
     expected = round(sum(state.scores.values()))
     assert expected >= 1
-    assert plots.caption.text().startswith(f"About {expected} of these 6 scored papers are likely relevant")
+    assert plots.caption.text() == f"About {expected} of these 6 scored papers would likely be cited for this question; more may fit it."
+    # The count is of cited papers, what the Selector was calibrated on; the tooltip says more than these fit.
+    assert "a low P(cited) does not mean a paper does not fit" in plots.caption.toolTip()
     # Colours are relative to the threshold: a selected paper is green, not the red a 0.5 midpoint gave.
     selected = [s for s in state.scores.values() if s > THRESHOLD]
     assert selected and all(colors.score_rgb(s)[1] > colors.score_rgb(s)[0] for s in selected)
@@ -82,7 +84,7 @@ def test_explain_highlights_sentences_in_the_background(qtbot, windows, library)
     qtbot.waitUntil(lambda: "Key terms" in detail.reason.toPlainText(), timeout=10_000)
     assert len(model.batches) == 1  # one batch for the whole explanation
     reason = detail.reason.toPlainText()
-    assert f"P(relevant) {row.score:.2f}" in reason  # the same model and text: the same score as the table
+    assert f"P(cited) {row.score:.2f}" in reason  # the same model and text: the same score as the table
     assert "Searched Paper" not in reason and "Output format" not in reason
     html = detail.abstract.toHtml()
     legend = detail.abstract.toPlainText().splitlines()[0]
@@ -90,7 +92,7 @@ def test_explain_highlights_sentences_in_the_background(qtbot, windows, library)
     assert "background-color:#" in html  # sentences shaded by their effect
     assert "font-weight:700" in html  # the words the paper shares with the question, in bold
     stored = {p.key: p.reason for p in library.run_papers(window.run_id)}
-    assert stored[row.key].startswith(f"P(relevant) {row.score:.2f}.")
+    assert stored[row.key].startswith(f"P(cited) {row.score:.2f}.")
     # Moving away and back shows the same highlighted explanation (kept for the session).
     results.table.selectRow(1)
     qtbot.waitUntil(lambda: detail.row is not None and detail.row.key != row.key, timeout=2_000)
@@ -128,7 +130,7 @@ def test_the_run_settings_set_the_rule_and_the_colour_scale() -> None:
     for key, score in (("a", 0.9), ("b", 0.3), ("c", 0.05)):
         state.apply(PaperScored(key, score, score > 0.2))
     assert state.threshold == 0.2 and state.calibrated
-    assert state.likely_relevant() == pytest.approx(1.25) and state.select_min == 0
+    assert state.expected_cited() == pytest.approx(1.25) and state.select_min == 0
     state.apply(SearchStarted("q", settings={"select_rule": "threshold", "select_threshold": 0.2, "select_min": 2,
                                              "selector_calibrated": True}))
     assert state.select_min == 2
@@ -136,7 +138,7 @@ def test_the_run_settings_set_the_rule_and_the_colour_scale() -> None:
     state.apply(SearchStarted("q", resumed=True))
     assert state.calibrated
     state.apply(SearchStarted("q", settings={"select_rule": "top_unrejected", "select_k": 3}))
-    assert not state.calibrated and state.likely_relevant() is None and state.select_k == 3
+    assert not state.calibrated and state.expected_cited() is None and state.select_k == 3
     # Colours break at the threshold: below is red to amber, above is green.
     red, amber = colors.score_rgb(0.0, 0.2), colors.score_rgb(0.2, 0.2)
     assert red == (214, 69, 65) and amber == (232, 170, 40)

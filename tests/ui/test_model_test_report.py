@@ -1,4 +1,4 @@
-"""Settings → Test model calls a Selector's score a calibrated P(relevant) only for the relevance Selector;
+"""Settings → Test model calls a Selector's score a calibrated P(cited) only for the relevance Selector;
 an LLM's is its P(True), as `pasa models check` prints it."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ def _report(kind: str) -> dict[str, object]:
 
 
 def test_only_the_relevance_selector_reads_as_a_probability_of_relevance() -> None:
-    assert "P(relevant), calibrated, 0.800" in describe_report(_report("relevance"), True)
+    assert "P(cited), calibrated, 0.800" in describe_report(_report("relevance"), True)
     for kind in ("gguf", "embedded", "openai", "transformers"):
         text = describe_report(_report(kind), True)
-        assert "P(True) 0.800" in text and "P(relevant)" not in text
+        assert "P(True) 0.800" in text and "P(cited)" not in text

@@ -81,7 +81,7 @@ def test_ablation_signs_sentences_and_terms_in_one_call() -> None:
     assert exp.supporting_terms()[0].effect == pytest.approx(0.12)
     assert "accumulation" in exp.missing_terms and "accumulation" not in terms
     text = exp.text()
-    assert text.startswith(f"P(relevant) {exp.score:.2f}.")
+    assert text.startswith(f"P(cited) {exp.score:.2f}.")
     assert "Counts against it: “We also survey image classification benchmarks.” (-0.25)" in text
     assert "Not in the paper: " in text and "accumulation" in text
 

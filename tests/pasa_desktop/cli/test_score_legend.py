@@ -9,7 +9,8 @@ from pasa_desktop.cli.search import score_legend
 def test_a_calibrated_selector_names_its_recorded_rule() -> None:
     settings = AgentSettings(select_rule="threshold", select_threshold=0.125, select_min=2, selector_calibrated=True)
     legend = score_legend(settings.model_dump(mode="json"))
-    assert legend.startswith("score: P(relevant), calibrated")
+    assert legend.startswith("score: P(cited), calibrated")
+    assert "many that fit go uncited" in legend
     assert "score > 0.125, and at least the best 2 by rank" in legend
 
 
