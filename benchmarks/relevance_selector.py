@@ -68,6 +68,14 @@ class Prepared:
     pairs: PairEncoder
 
 
+def parser_with_work(doc: str | None, commands: tuple[str, ...]) -> argparse.ArgumentParser:
+    """The command line the scripts that read the preparation's cache share: a command and --work."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=commands)
+    parser.add_argument("--work", help="the preparation's work folder (default: <data dir>/selector/work)")
+    return parser
+
+
 def load_prepared(work_arg: str | None) -> Prepared:
     """The collected pools and MiniLM embedding chunks of `pasa models prepare-selector` (default folder:
     <data dir>/selector/work), with the index's idf table (else one from the pools' texts)."""

@@ -18,7 +18,6 @@ same search as the preparation's. Results: benchmarks/RESULTS.md §1.11.
 
 from __future__ import annotations
 
-import argparse
 import glob
 from pathlib import Path
 from typing import Any
@@ -132,13 +131,11 @@ def tokens(work: Path, work128: Path, pairs: PairEncoder, emb: Any, questions: l
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("features", "tokens"))
-    parser.add_argument("--work", help="the preparation's work folder (default: <data dir>/selector/work)")
+    from relevance_selector import load_prepared, parser_with_work  # the sibling script (benchmarks/ is run as scripts)
+
+    parser = parser_with_work(__doc__, ("features", "tokens"))
     parser.add_argument("--work128", default="/tmp/relevance-128", help="where the 128-token embeddings are kept")
     args = parser.parse_args()
-    from relevance_selector import load_prepared  # the sibling script (benchmarks/ is run as scripts, not a package)
-
     p = load_prepared(args.work)
     if args.what == "features":
         features(p.work, p.pairs, p.embeddings, p.questions)

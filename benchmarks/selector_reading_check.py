@@ -20,7 +20,6 @@ The judgments are kept in benchmarks/selector_reading_check.json by question fin
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import random
@@ -102,9 +101,9 @@ def score(work: str | None) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("sample", "score"))
-    parser.add_argument("--work", help="the preparation's work folder (default: <data dir>/selector/work)")
+    from relevance_selector import parser_with_work  # the sibling script (benchmarks/ is run as scripts)
+
+    parser = parser_with_work(__doc__, ("sample", "score"))
     parser.add_argument("--out", default="/tmp/selector-reading", help="where `sample` writes the blind pairs")
     args = parser.parse_args()
     if args.what == "sample":
