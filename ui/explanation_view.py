@@ -11,7 +11,7 @@ import html
 import re
 
 from engine.agent.explain import NOTABLE, Explanation, ExplanationKind, word_stem
-from engine.models.score_meaning import CALIBRATED_SCORE
+from engine.models.score_meaning import CALIBRATED_GLOSS, CALIBRATED_SCORE
 
 SUPPORT = (46, 160, 67)
 OPPOSE = (214, 69, 65)
@@ -120,5 +120,6 @@ def reason_html(explanation: Explanation, base: RGB) -> str:
         head += f" · {idle} of {len(exp.sentences)} sentences change nothing"
     lines = [head, _terms_html(exp)]
     lines.append(f"<span style='color:gray'>Measured by scoring the paper again without each sentence, the "
-                 f"title and each shared word ({_seconds(exp.seconds)}); the abstract above is shaded by it.</span>")
+                 f"title and each shared word ({_seconds(exp.seconds)}); the abstract above is shaded by it. "
+                 f"{html.escape(CALIBRATED_GLOSS)}</span>")
     return "<br>".join(line for line in lines if line)

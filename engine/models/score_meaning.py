@@ -19,6 +19,8 @@ CALIBRATED_MEANING = (
     "never cited for it, so a low P(cited) does not mean a paper does not fit."
 )
 
+CALIBRATED_GLOSS = "P(cited): the chance that a paper on this question would cite this one; many that fit are never cited."
+
 
 def expected_cited_text(expected: float, scored: int) -> str:
     """The histogram's one-line count (the sum of the calibrated probabilities), in words."""

@@ -85,6 +85,7 @@ def test_explain_highlights_sentences_in_the_background(qtbot, windows, library)
     assert len(model.batches) == 1  # one batch for the whole explanation
     reason = detail.reason.toPlainText()
     assert f"P(cited) {row.score:.2f}" in reason  # the same model and text: the same score as the table
+    assert "would cite this one; many that fit are never cited" in reason  # what P(cited) is, said where it is shown
     assert "Searched Paper" not in reason and "Output format" not in reason
     html = detail.abstract.toHtml()
     legend = detail.abstract.toPlainText().splitlines()[0]
