@@ -122,7 +122,7 @@ def describe_report(report: dict[str, Any], ok: bool) -> str:
         lines.append(f"<b>Selector</b>: <span style='color:#c0392b'>failed</span> — {_esc(selector['error'])}")
     elif selector:
         relevant, irrelevant = selector["scores"]
-        # Only the relevance Selector's score is a calibrated probability of relevance; an LLM's is its P(True)
+        # Only the relevance Selector's score is a calibrated probability (P(cited)); an LLM's is its P(True)
         # (as `pasa models check` prints it).
         what = f"{CALIBRATED_AXIS}," if report.get("kind") == "relevance" else "P(True)"
         lines.append(f"<b>Selector</b>: {what} {relevant:.3f} for the example that fits, {irrelevant:.3f} for the "

@@ -16,6 +16,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
+from engine.models.score_meaning import CALIBRATED_SCORE, CITED_CLAUSE
 from pasa_desktop.gui_controller import ResultRow
 from ui.colors import score_color
 
@@ -48,8 +49,8 @@ COLUMNS: tuple[Column, ...] = (
            "The agent's order: its final ranking once a search has finished (discovery order while it "
            "runs); in the library, the search's relevance order or newest first"),
     Column("Score", lambda r: "" if r.score is None else f"{r.score:.2f}",
-           lambda r: r.score, 54, "The Selector's score (the default Selector's is P(cited): the chance that a paper on "
-           "this question would cite it; many papers that fit are never cited); blank: not scored (below the papers the Selector is shown, or no Selector "
+           lambda r: r.score, 54, f"The Selector's score (the default Selector's is {CALIBRATED_SCORE}: {CITED_CLAUSE}); "
+           "blank: not scored (below the papers the Selector is shown, or no Selector "
            "was ready for the search). Unscored papers stay last in both directions"),
     Column("Sel.", lambda r: "✔" if r.selected else "", lambda r: r.selected, 38),
     Column("Decision", lambda r: r.decision.capitalize(), lambda r: r.decision, 74),

@@ -27,7 +27,7 @@ from typing import Any
 from engine.agent.prompts import SELECTOR_PROMPT
 from engine.errors import ModelError
 from engine.models.base import ChatModel, Generation, Message, ModelInfo, without_prefix
-from engine.models.score_meaning import CALIBRATED_SCORE
+from engine.models.score_meaning import CALIBRATED_SCORE, CITED_CLAUSE
 
 META_FILE = "pasa_cross_encoder.json"
 PROMPT_CONTEXT_TOKENS = 1 << 20
@@ -212,8 +212,7 @@ class CrossEncoderSelector(PairSelector):
         return self.score_pairs([(query, title, abstract)])[0]
 
     def reason(self, p: float) -> str:
-        return (f"a cross-encoder trained on labelled query-paper pairs gives {CALIBRATED_SCORE} = {p:.2f} (the chance that "
-                "a paper on this question would cite it; many that fit go uncited).")
+        return f"a cross-encoder trained on labelled query-paper pairs gives {CALIBRATED_SCORE} = {p:.2f} ({CITED_CLAUSE})."
 
     def count_tokens(self, text: str) -> int:
         # verbose=False: counting a whole PaSa prompt is not feeding it to the encoder (no length warning).

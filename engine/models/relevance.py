@@ -37,7 +37,7 @@ import numpy.typing as npt
 from engine.errors import ModelError
 from engine.models.base import ModelInfo
 from engine.models.cross_encoder import PairSelector
-from engine.models.score_meaning import CALIBRATED_SCORE
+from engine.models.score_meaning import CALIBRATED_SCORE, CITED_CLAUSE
 from engine.sources.dense import Bert, find_model
 
 FloatArray = npt.NDArray[np.float32]
@@ -327,8 +327,7 @@ class RelevanceSelector(PairSelector):
         return self.model.rule.threshold
 
     def reason(self, p: float) -> str:
-        return (f"a relevance model trained on labelled questions gives {CALIBRATED_SCORE} = {p:.2f} (the chance "
-                f"that a paper on this question would cite it; many that fit go uncited); "
+        return (f"a relevance model trained on labelled questions gives {CALIBRATED_SCORE} = {p:.2f} ({CITED_CLAUSE}); "
                 f"it selects {self.model.rule.describe()}.")
 
     def count_tokens(self, text: str) -> int:

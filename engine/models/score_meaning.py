@@ -12,14 +12,16 @@ their question while 7 had been cited, and a third of the other papers in the sa
 from __future__ import annotations
 
 CALIBRATED_SCORE = "P(cited)"
-CALIBRATED_AXIS = "P(cited), calibrated"
+CALIBRATED_AXIS = f"{CALIBRATED_SCORE}, calibrated"
+# Where a score is shown with its reason (the model's reason, `pasa search`'s legend, the Score column's tip).
+CITED_CLAUSE = "the chance that a paper on this question would cite it; many that fit go uncited"
 CALIBRATED_MEANING = (
-    "P(cited) is the chance that a paper written on this question would cite this paper: the Selector was "
+    f"{CALIBRATED_SCORE} is the chance that a paper written on this question would cite this paper: the Selector was "
     "trained and calibrated on the papers such questions' authors cited. Many papers that fit a question are "
-    "never cited for it, so a low P(cited) does not mean a paper does not fit."
+    f"never cited for it, so a low {CALIBRATED_SCORE} does not mean a paper does not fit."
 )
 
-CALIBRATED_GLOSS = "P(cited): the chance that a paper on this question would cite this one; many that fit are never cited."
+CALIBRATED_GLOSS = f"{CALIBRATED_SCORE}: the chance that a paper on this question would cite this one; many that fit are never cited."
 
 
 def expected_cited_text(expected: float, scored: int) -> str:

@@ -14,7 +14,7 @@ from rich.table import Table
 from engine.agent.ranking import papers_to_score
 from engine.errors import InputError
 from engine.events import Counts, Notice, Progress, RankedPaper, SearchFinished, SearchStarted, SearchStatus
-from engine.models.score_meaning import CALIBRATED_SCORE
+from engine.models.score_meaning import CALIBRATED_SCORE, CITED_CLAUSE
 from pasa_desktop.cli.progress import counts_fields, search_progress, stderr_console
 from pasa_desktop.search_request import SOURCES, SearchPlan, SearchRequest
 from pasa_desktop.search_service import SearchService
@@ -225,8 +225,7 @@ def score_legend(settings: dict[str, Any]) -> str:
         if settings.get("select_min"):
             sel += f", and at least the best {settings['select_min']} by rank"
     if settings.get("selector_calibrated"):
-        return (f"score: {CALIBRATED_SCORE}, calibrated on held-out training questions: the chance that a paper on this "
-                f"question would cite the paper (many that fit go uncited); {sel}")
+        return f"score: {CALIBRATED_SCORE}, calibrated on held-out training questions ({CITED_CLAUSE}); {sel}"
     return f"score: the Selector model's P(True), not calibrated (not a probability of relevance); {sel}"
 
 
