@@ -10,6 +10,7 @@ from typing import Any
 from engine.errors import InputError
 from pasa_desktop.cli import library_care, library_complete
 from pasa_desktop.cli.main import count, integer, row_id
+from pasa_desktop.cli.search import score_legend
 from pasa_desktop.cli.terminal import printable
 from pasa_desktop.library import Library, PaperRow, RunPaperRow, RunQueryRow, open_library
 from pasa_desktop.settings import load_settings
@@ -59,11 +60,14 @@ def _show(args: argparse.Namespace) -> int:
         papers = lib.run_papers(args.run, selected_only=args.selected)
         queries = lib.run_queries(args.run)
         progress = lib.last_progress(args.run)
+        settings = lib.run_settings(args.run)
     print(f"Run {run.id}: {printable(run.query)}")
     print(
         f"  status {run.status}, started {run.started[:19].replace('T', ' ')}, {run.queries} quer{'y' if run.queries == 1 else 'ies'}, "
         f"{run.found} found, {run.scored} scored, {run.selected} selected, {run.expanded} expanded"
     )
+    # The scores below mean what `pasa search` said they mean for this run (its recorded settings).
+    print(textwrap.indent(textwrap.fill(score_legend(settings), 110), "  "))
     if run.message:
         print(f"  {printable(run.message)}")
     if run.status in ("running", "interrupted") and progress is not None:

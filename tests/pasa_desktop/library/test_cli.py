@@ -50,6 +50,23 @@ def test_history_show_and_search(user_library: Path, capsys: pytest.CaptureFixtu
     assert "No search run 99" in capsys.readouterr().err
 
 
+def test_show_says_what_its_scores_mean(capsys: pytest.CaptureFixture[str]) -> None:
+    """`pasa show` prints the run's scores with the legend `pasa search` printed for it (its recorded rule)."""
+    lib = open_library(load_settings().library_path())
+    settings = {"select_rule": "threshold", "select_threshold": 0.125, "select_min": 2, "selector_calibrated": True,
+                "score_top": 20}
+    run = lib.create_run("coded computation against stragglers", settings)
+    paper = make_paper(1)
+    lib.record(run, PapersFound((paper,), (FoundBy("query", query="coded computation", rank=1),)))
+    lib.record(run, PaperScored(paper.key, 0.2, True, ""))
+    lib.record(run, SearchFinished(SearchStatus.DONE, seconds=1.0))
+    lib.close()
+    assert main(["show", str(run)]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # the legend is wrapped
+    assert "score: P(cited), calibrated on held-out training questions" in out
+    assert "sel: score > 0.125, and at least the best 2 by rank" in out and "*0.200" in out
+
+
 def test_organise_commands(user_library: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["library", "tag", "1", "2", "-t", "core", "-t", "to read"]) == 0
     assert main(["library", "note", "1", "check", "the", "proof"]) == 0
