@@ -19,13 +19,11 @@ from __future__ import annotations
 import argparse
 import random
 import time
-from typing import Any
 
 import numpy as np
 
-from engine.models.relevance import document_text
 from engine.models.relevance_training import _cross_validate, _design, _folds, roc_auc, usable_questions
-from engine.sources.dense import find_model
+from training.local_selector import Pair, _encode, base_model_dir, score_logits
 
 
 def main() -> int:
@@ -51,11 +49,9 @@ def main() -> int:
     rng.shuffle(order)
     test = sorted(order[: len(order) // 5])
     train = [i for i in order if i not in set(test)]
-    pairs = [(usable[i].question, document_text(c.title, c.abstract), float(c.gold)) for i in train for c in usable[i].pool]
-    pairs += [(usable[i].question, document_text(c.title, c.abstract), 1.0) for i in train for c in usable[i].extra_gold]
-    model_dir = find_model()
-    if model_dir is None:
-        raise SystemExit("the packaged MiniLM weights are not installed")
+    pairs = [Pair(usable[i].question, c.title, c.abstract, float(c.gold)) for i in train for c in usable[i].pool]
+    pairs += [Pair(usable[i].question, c.title, c.abstract, 1.0) for i in train for c in usable[i].extra_gold]
+    model_dir = base_model_dir()
     tok = AutoTokenizer.from_pretrained(str(model_dir))
     model = AutoModelForSequenceClassification.from_pretrained(str(model_dir), num_labels=1)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
@@ -64,35 +60,29 @@ def main() -> int:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 50) * max(0.0, 1 - s / steps))
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(5.0))
 
-    def logits(questions: list[str], docs: list[str]) -> Any:
-        enc = tok(questions, docs, truncation="only_second", max_length=192, padding=True, return_tensors="pt")
-        return model(**enc).logits[:, 0]
-
-    print(f"{len(pairs)} training pairs ({int(sum(x[2] for x in pairs))} positive), {len(test)} test questions")
+    print(f"{len(pairs)} training pairs ({int(sum(x.label for x in pairs))} positive), {len(test)} test questions")
     t0 = time.monotonic()
     for _ in range(args.epochs):
         rng.shuffle(pairs)
         model.train()
         for s in range(0, len(pairs) - batch + 1, batch):
             b = pairs[s : s + batch]
-            loss = loss_fn(logits([x[0] for x in b], [x[1] for x in b]), torch.tensor([x[2] for x in b]))
+            loss = loss_fn(model(**_encode(tok, b, 192)).logits[:, 0], torch.tensor([x.label for x in b]))
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sched.step()
             opt.zero_grad()
     print(f"trained in {time.monotonic() - t0:.0f} s")
-    model.eval()
     cross: list[np.ndarray] = []
     base: list[np.ndarray] = []
     labels: list[np.ndarray] = []
-    with torch.no_grad():
-        for qi in test:
-            q = usable[qi]
-            docs = [document_text(c.title, c.abstract) for c in q.pool]
-            cross.append(logits([q.question] * len(docs), docs).numpy())
-            base.append(logistic[d.pool_rows[qi]])
-            labels.append(d.y[d.pool_rows[qi]])
+    for qi in test:
+        q = usable[qi]
+        pool = [Pair(q.question, c.title, c.abstract, float(c.gold)) for c in q.pool]
+        cross.append(np.array(score_logits(model, tok, pool, 192)))
+        base.append(logistic[d.pool_rows[qi]])
+        labels.append(d.y[d.pool_rows[qi]])
 
     def z(a: np.ndarray) -> np.ndarray:
         return (a - a.mean()) / (a.std() + 1e-9)
